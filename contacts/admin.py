@@ -1,0 +1,50 @@
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from contacts.models import Contact, ContactField, Tag
+from tickets.models import Ticket
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    list_display = ["name", "color"]
+    search_fields = ["name"]
+
+
+class ContactFieldInline(admin.TabularInline):
+    model = ContactField
+    extra = 1
+
+
+class ContactTicketInline(admin.TabularInline):
+    """The contact's history: every ticket, newest first, each a link to its page."""
+
+    model = Ticket
+    fields = ["status", "connection", "queue", "assignee", "last_message_preview", "last_message_at"]
+    readonly_fields = fields
+    show_change_link = True
+    extra = 0
+    can_delete = False
+    ordering = ["-created_at"]
+    verbose_name_plural = _("tickets")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("connection", "queue", "assignee")
+
+
+@admin.register(Contact)
+class ContactAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "phone", "wa_id", "email", "is_group", "blocked", "updated_at"]
+    list_filter = ["is_group", "blocked", "tags", "created_at"]
+    search_fields = ["name", "push_name", "phone", "wa_id", "email"]
+    autocomplete_fields = ["tags"]
+    readonly_fields = ["created_at", "updated_at"]
+    inlines = [ContactFieldInline, ContactTicketInline]
+    fieldsets = [
+        (None, {"fields": ["name", "phone", "wa_id", "push_name", "email", "avatar_url"]}),
+        (_("Classification"), {"fields": ["tags", "is_group", "blocked", "notes"]}),
+        (_("History"), {"fields": ["created_at", "updated_at"]}),
+    ]

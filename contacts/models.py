@@ -1,0 +1,70 @@
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+phone_validator = RegexValidator(
+    r"^\d{6,15}$", _("Enter the number in E.164 digits, without + or spaces, e.g. 5511999990001.")
+)
+
+
+class Tag(models.Model):
+    name = models.CharField(_("name"), max_length=50, unique=True)
+    color = models.CharField(_("color"), max_length=7, default="#64748b")
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Contact(models.Model):
+    """A person or group that writes to one of the company's WhatsApp numbers."""
+
+    wa_id = models.CharField(
+        _("WhatsApp id"), max_length=64, unique=True, help_text=_("For example 5511999990001@c.us.")
+    )
+    phone = models.CharField(_("phone"), max_length=15, blank=True, validators=[phone_validator])
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    push_name = models.CharField(
+        _("WhatsApp name"), max_length=200, blank=True, help_text=_("The name the contact set in WhatsApp.")
+    )
+    email = models.EmailField(_("email"), blank=True)
+    avatar_url = models.URLField(_("profile picture"), max_length=1000, blank=True)
+    is_group = models.BooleanField(_("group"), default=False)
+    blocked = models.BooleanField(_("blocked"), default=False)
+    notes = models.TextField(_("notes"), blank=True)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="contacts", verbose_name=_("tags"))
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["name", "phone"]
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.push_name or self.phone or self.wa_id
+
+
+class ContactField(models.Model):
+    """A custom field of a contact (CPF, company, plan...): free key/value pairs."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="custom_fields")
+    key = models.CharField(_("field"), max_length=100)
+    value = models.TextField(_("value"), blank=True)
+
+    class Meta:
+        ordering = ["key"]
+        constraints = [models.UniqueConstraint(fields=["contact", "key"], name="contacts_field_unique_key")]
+        verbose_name = _("custom field")
+        verbose_name_plural = _("custom fields")
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.value}"

@@ -1,0 +1,90 @@
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from tickets.models import Message, Queue, QuickReply, Ticket
+from tickets.services import ticket_close, ticket_reopen
+
+
+@admin.register(Queue)
+class QueueAdmin(admin.ModelAdmin):
+    list_display = ["name", "color", "ordering"]
+    list_editable = ["ordering"]
+    search_fields = ["name"]
+    autocomplete_fields = ["members"]
+
+
+class MessageInline(admin.TabularInline):
+    """The conversation, read-only: messages are written by the sessions and agents."""
+
+    model = Message
+    fields = ["created_at", "from_me", "author", "kind", "body", "caption", "media", "status", "error"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("author")
+
+
+@admin.register(Ticket)
+class TicketAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "status", "connection", "queue", "assignee", "unread_count", "last_message_at"]
+    list_filter = ["status", "queue", "connection", "close_reason", "last_message_at"]
+    search_fields = ["contact__name", "contact__push_name", "contact__phone", "last_message_preview"]
+    list_select_related = ["contact", "connection", "queue", "assignee"]
+    autocomplete_fields = ["contact", "connection", "queue", "assignee"]
+    readonly_fields = [
+        "unread_count", "last_message_at", "last_message_preview", "last_inbound_at", "last_outbound_at",
+        "closed_at", "closed_by", "close_reason", "created_at", "updated_at",
+    ]  # fmt: skip
+    inlines = [MessageInline]
+    actions = ["close_tickets", "reopen_tickets"]
+
+    @admin.action(description=_("Close the selected tickets"))
+    def close_tickets(self, request, queryset) -> None:
+        count = 0
+        for ticket in queryset.exclude(status=Ticket.Status.CLOSED):
+            ticket_close(ticket=ticket, by=request.user, reason=Ticket.CloseReason.ADMIN)
+            count += 1
+        self.message_user(request, ngettext("%d ticket closed.", "%d tickets closed.", count) % count)
+
+    @admin.action(description=_("Reopen the selected tickets"))
+    def reopen_tickets(self, request, queryset) -> None:
+        reopened, refused = 0, []
+        for ticket in queryset.filter(status=Ticket.Status.CLOSED).select_related("contact"):
+            try:
+                ticket_reopen(ticket=ticket, by=request.user)
+                reopened += 1
+            except ValidationError as error:
+                refused.append(f"{ticket}: {error.messages[0]}")
+        self.message_user(request, ngettext("%d ticket reopened.", "%d tickets reopened.", reopened) % reopened)
+        for reason in refused:
+            self.message_user(request, reason, level=messages.ERROR)
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "ticket", "kind", "from_me", "status", "created_at"]
+    list_filter = ["kind", "status", "from_me", "created_at"]
+    search_fields = ["body", "caption", "filename", "wa_id"]
+    list_select_related = ["ticket__contact"]
+    autocomplete_fields = ["ticket", "author", "quoted"]
+    readonly_fields = ["connection", "wa_id", "size", "wa_timestamp", "created_at"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(QuickReply)
+class QuickReplyAdmin(admin.ModelAdmin):
+    list_display = ["shortcut", "body"]
+    search_fields = ["shortcut", "body"]

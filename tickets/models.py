@@ -1,0 +1,181 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Queue(models.Model):
+    """A department (Sales, Support...). Its members are the agents who see its tickets."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    color = models.CharField(_("color"), max_length=7, default="#2563eb")
+    greeting = models.TextField(_("greeting"), blank=True)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="queues", verbose_name=_("members")
+    )
+    ordering = models.PositiveIntegerField(_("order"), default=0)
+
+    class Meta:
+        ordering = ["ordering", "name"]
+        verbose_name = _("queue")
+        verbose_name_plural = _("queues")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+ONE_OPEN_TICKET_MESSAGE = _("This contact already has a ticket that is not closed on this connection.")
+
+
+class Ticket(models.Model):
+    """One conversation of a contact with one of the company's numbers."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        OPEN = "open", _("Open")
+        CLOSED = "closed", _("Closed")
+
+    class CloseReason(models.TextChoices):
+        AGENT = "agent", _("Closed by an agent")
+        ADMIN = "admin", _("Closed in the admin")
+        AUDIT = "audit", _("Closed by the audit")
+        API = "api", _("Closed through the API")
+
+    contact = models.ForeignKey(
+        "contacts.Contact", on_delete=models.PROTECT, related_name="tickets", verbose_name=_("contact")
+    )
+    connection = models.ForeignKey(
+        "whatsapp.Connection", on_delete=models.PROTECT, related_name="tickets", verbose_name=_("connection")
+    )
+    queue = models.ForeignKey(
+        Queue, on_delete=models.SET_NULL, null=True, blank=True, related_name="tickets", verbose_name=_("queue")
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_tickets",
+        verbose_name=_("assignee"),
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.PENDING)
+    unread_count = models.PositiveIntegerField(_("unread"), default=0)
+    last_message_at = models.DateTimeField(_("last message"), null=True, blank=True)
+    last_message_preview = models.CharField(_("last message preview"), max_length=255, blank=True)
+    last_inbound_at = models.DateTimeField(_("last inbound message"), null=True, blank=True)
+    last_outbound_at = models.DateTimeField(_("last outbound message"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("closed by"),
+    )
+    close_reason = models.CharField(_("close reason"), max_length=10, choices=CloseReason, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["-last_message_at", "-id"]
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contact", "connection"],
+                condition=~Q(status="closed"),
+                name="tickets_one_open_per_contact_connection",
+                violation_error_message=ONE_OPEN_TICKET_MESSAGE,
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "queue", "-last_message_at"], name="tickets_inbox_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.contact}"
+
+
+def message_media_path(message: "Message", filename: str) -> str:
+    return f"messages/{message.connection_id}/{message.ticket_id}/{filename}"
+
+
+class Message(models.Model):
+    class Kind(models.TextChoices):
+        TEXT = "text", _("Text")
+        IMAGE = "image", _("Image")
+        AUDIO = "audio", _("Audio")
+        VIDEO = "video", _("Video")
+        DOCUMENT = "document", _("Document")
+        STICKER = "sticker", _("Sticker")
+        LOCATION = "location", _("Location")
+        CONTACT = "contact", _("Contact card")
+        NOTE = "note", _("Internal note")
+        SYSTEM = "system", _("System")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SENT = "sent", _("Sent")
+        DELIVERED = "delivered", _("Delivered")
+        READ = "read", _("Read")
+        FAILED = "failed", _("Failed")
+        RECEIVED = "received", _("Received")
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages", verbose_name=_("ticket"))
+    # The ticket's connection, copied here so the database itself can hold a
+    # WhatsApp message id unique per connection (a constraint cannot follow a join).
+    connection = models.ForeignKey(
+        "whatsapp.Connection", on_delete=models.PROTECT, related_name="+", verbose_name=_("connection")
+    )
+    wa_id = models.CharField(_("WhatsApp id"), max_length=128, null=True, blank=True)
+    from_me = models.BooleanField(_("from us"), default=False)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("author"),
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind, default=Kind.TEXT)
+    body = models.TextField(_("text"), blank=True)
+    caption = models.TextField(_("caption"), blank=True)
+    media = models.FileField(_("media"), upload_to=message_media_path, blank=True, max_length=500)
+    mimetype = models.CharField(_("type"), max_length=100, blank=True)
+    filename = models.CharField(_("file name"), max_length=255, blank=True)
+    size = models.PositiveBigIntegerField(_("size in bytes"), null=True, blank=True)
+    quoted = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("reply to")
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.QUEUED)
+    error = models.TextField(_("error"), blank=True)
+    wa_timestamp = models.DateTimeField(_("WhatsApp time"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "wa_id"], name="tickets_message_unique_wa_id"),
+        ]
+        indexes = [models.Index(fields=["ticket", "created_at"], name="tickets_message_ticket_idx")]
+
+    def __str__(self) -> str:
+        return self.body[:60] or self.caption[:60] or self.filename or self.get_kind_display()
+
+
+class QuickReply(models.Model):
+    """A canned answer an agent inserts by typing ``/shortcut``."""
+
+    shortcut = models.SlugField(_("shortcut"), max_length=50, unique=True)
+    body = models.TextField(_("text"))
+
+    class Meta:
+        ordering = ["shortcut"]
+        verbose_name = _("quick reply")
+        verbose_name_plural = _("quick replies")
+
+    def __str__(self) -> str:
+        return f"/{self.shortcut}"

@@ -1,0 +1,44 @@
+"""Writes to tickets. Views, admin actions and the API call these, never ``save()`` directly."""
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from tickets.models import ONE_OPEN_TICKET_MESSAGE, Ticket
+
+
+def ticket_close(*, ticket: Ticket, by: AbstractBaseUser | None, reason: str) -> Ticket:
+    """Close the ticket; closing a closed ticket changes nothing."""
+    if ticket.status == Ticket.Status.CLOSED:
+        return ticket
+    ticket.status = Ticket.Status.CLOSED
+    ticket.closed_at = timezone.now()
+    ticket.closed_by = by
+    ticket.close_reason = reason
+    ticket.unread_count = 0
+    ticket.save(update_fields=["status", "closed_at", "closed_by", "close_reason", "unread_count", "updated_at"])
+    return ticket
+
+
+def ticket_reopen(*, ticket: Ticket, by: AbstractBaseUser | None) -> Ticket:
+    """Reopen a closed ticket, assigned to ``by`` when nobody holds it.
+
+    Raises ValidationError when the contact already has another ticket that is
+    not closed on the same connection (the database constraint decides).
+    """
+    if ticket.status != Ticket.Status.CLOSED:
+        return ticket
+    ticket.status = Ticket.Status.OPEN
+    ticket.closed_at = None
+    ticket.closed_by = None
+    ticket.close_reason = ""
+    if ticket.assignee_id is None:
+        ticket.assignee = by
+    try:
+        with transaction.atomic():
+            ticket.save(update_fields=["status", "closed_at", "closed_by", "close_reason", "assignee", "updated_at"])
+    except IntegrityError:
+        ticket.refresh_from_db()
+        raise ValidationError(ONE_OPEN_TICKET_MESSAGE, code="ticket_already_open") from None
+    return ticket

@@ -1,0 +1,86 @@
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Connection(models.Model):
+    """One company WhatsApp number, driven by one browser session (design, section 3)."""
+
+    class Status(models.TextChoices):
+        STOPPED = "STOPPED", _("Stopped")
+        STARTING = "STARTING", _("Starting")
+        QR = "QR", _("Waiting for QR scan")
+        CONNECTED = "CONNECTED", _("Connected")
+        DISCONNECTED = "DISCONNECTED", _("Disconnected")
+        LOGGED_OUT = "LOGGED_OUT", _("Logged out")
+        FAILED = "FAILED", _("Failed")
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True, help_text=_("Set when the phone logs in."))
+    status = models.CharField(_("status"), max_length=12, choices=Status, default=Status.STOPPED)
+    enabled = models.BooleanField(_("enabled"), default=True, help_text=_("The session should be running."))
+    qr_code = models.TextField(_("QR code"), blank=True)
+    qr_generated_at = models.DateTimeField(_("QR code generated"), null=True, blank=True)
+    qr_attempts = models.PositiveIntegerField(_("QR codes shown"), default=0)
+    last_seen_at = models.DateTimeField(_("last heartbeat"), null=True, blank=True)
+    lease_owner = models.CharField(_("held by worker"), max_length=200, blank=True)
+    lease_expires_at = models.DateTimeField(_("lease expires"), null=True, blank=True)
+    reconnect_attempts = models.PositiveIntegerField(_("reconnect attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    is_default = models.BooleanField(_("default"), default=False)
+    greeting = models.TextField(_("greeting message"), blank=True)
+    farewell = models.TextField(_("farewell message"), blank=True)
+    queues = models.ManyToManyField(
+        "tickets.Queue", blank=True, related_name="connections", verbose_name=_("queues")
+    )
+    webhook_url = models.URLField(_("webhook URL"), max_length=500, blank=True)
+    webhook_secret = models.CharField(_("webhook secret"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("connection")
+        verbose_name_plural = _("connections")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"],
+                condition=Q(is_default=True),
+                name="whatsapp_one_default_connection",
+                violation_error_message=_("Another connection is already the default."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ConnectionEvent(models.Model):
+    """One line of a connection's log: a state change, an error or a note."""
+
+    class Kind(models.TextChoices):
+        STATE = "state", _("State change")
+        ERROR = "error", _("Error")
+        INFO = "info", _("Information")
+
+    connection = models.ForeignKey(
+        Connection, on_delete=models.CASCADE, related_name="events", verbose_name=_("connection")
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    kind = models.CharField(_("kind"), max_length=5, choices=Kind, default=Kind.INFO)
+    from_status = models.CharField(_("from"), max_length=12, choices=Connection.Status, blank=True)
+    to_status = models.CharField(_("to"), max_length=12, choices=Connection.Status, blank=True)
+    message = models.TextField(_("message"), blank=True)
+    data = models.JSONField(_("data"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("connection event")
+        verbose_name_plural = _("connection events")
+        indexes = [models.Index(fields=["connection", "-at"], name="whatsapp_event_log_idx")]
+
+    def __str__(self) -> str:
+        if self.kind == self.Kind.STATE:
+            return f"{self.from_status or '-'} → {self.to_status}"
+        return self.message[:80]
