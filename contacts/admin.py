@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from contacts.models import Contact, ContactField, Tag
@@ -37,6 +38,7 @@ class ContactTicketInline(admin.TabularInline):
 
 @admin.register(Contact)
 class ContactAdmin(admin.ModelAdmin):
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["__str__", "phone", "wa_id", "email", "is_group", "blocked", "updated_at"]
     list_filter = ["is_group", "blocked", "tags", "created_at"]
     search_fields = ["name", "push_name", "phone", "wa_id", "email"]

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 from django.forms.models import BaseInlineFormSet
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -30,6 +31,7 @@ class ConnectionEventInline(admin.TabularInline):
 
 @admin.register(Connection)
 class ConnectionAdmin(admin.ModelAdmin):
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["name", "phone", "status_badge", "enabled", "is_default", "last_seen_at", "updated_at"]
     list_filter = ["status", "enabled", "is_default", "queues"]
     search_fields = ["name", "phone"]

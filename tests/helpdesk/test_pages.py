@@ -1,0 +1,114 @@
+import pytest
+from django.urls import reverse
+
+from tests.factories import ConnectionFactory, ContactFactory, QueueFactory, TicketFactory, UserFactory
+from tickets.models import Ticket
+from whatsapp.models import Connection
+
+PAGES = ["home", "inbox", "contact-list", "connection-list"]
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_every_page_asks_an_anonymous_visitor_to_sign_in(client, db, name):
+    response = client.get(reverse(name))
+
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+
+
+def test_signing_in_and_out(client, db):
+    UserFactory(username="maria")
+
+    assert client.get(reverse("login")).status_code == 200
+    response = client.post(reverse("login"), {"username": "maria", "password": "agent-password"})
+    assert response.url == reverse("home")
+    assert client.get(reverse("home")).status_code == 200
+
+    client.post(reverse("logout"))
+    assert client.get(reverse("home")).status_code == 302
+
+
+def test_a_wrong_password_is_explained_on_the_form(client, db):
+    UserFactory(username="maria")
+
+    response = client.post(reverse("login"), {"username": "maria", "password": "nope"})
+
+    assert response.status_code == 200
+    assert "enter a correct username and password" in response.content.decode()
+
+
+def test_home_counts_only_the_tickets_an_agent_may_see(agent_client, agent):
+    sales, support = QueueFactory(name="Sales"), QueueFactory(name="Support")
+    sales.members.add(agent)
+    TicketFactory.create_batch(2, queue=sales, status=Ticket.Status.PENDING)
+    TicketFactory(queue=sales, status=Ticket.Status.OPEN)
+    TicketFactory.create_batch(3, queue=support, status=Ticket.Status.PENDING)  # not theirs
+    TicketFactory(queue=support, status=Ticket.Status.OPEN, assignee=agent)  # theirs by assignment
+
+    response = agent_client.get(reverse("home"))
+
+    assert response.context["tickets"] == {"pending": 2, "open": 2}
+    assert "connections" not in response.context
+    page = response.content.decode()
+    assert reverse("admin:index") not in page and reverse("connection-list") not in page
+
+
+def test_home_shows_staff_the_connections_by_status(staff_client):
+    ConnectionFactory.create_batch(2, status=Connection.Status.CONNECTED)
+    ConnectionFactory(status=Connection.Status.QR)
+
+    response = staff_client.get(reverse("home"))
+
+    assert response.context["connections"] == [("QR", "Waiting for QR scan", 1), ("CONNECTED", "Connected", 2)]
+
+
+def test_home_runs_a_fixed_number_of_queries(staff_client, django_assert_num_queries):
+    TicketFactory.create_batch(5)
+    ConnectionFactory.create_batch(3)
+
+    # session, user, ticket counts, connection counts
+    with django_assert_num_queries(4):
+        staff_client.get(reverse("home"))
+
+
+def test_inbox_lists_the_agents_queues_and_tickets_without_a_queue(agent_client, agent):
+    sales, support = QueueFactory(), QueueFactory()
+    sales.members.add(agent)
+    mine = TicketFactory(queue=sales, contact=ContactFactory(push_name="Ana Sales"))
+    unrouted = TicketFactory(queue=None, contact=ContactFactory(push_name="Bruno Unrouted"))
+    TicketFactory(queue=support, contact=ContactFactory(push_name="Carla Support"))
+
+    response = agent_client.get(reverse("inbox"))
+
+    assert list(response.context["page"]) == sorted([mine, unrouted], key=lambda t: (t.last_message_at, t.pk), reverse=True)
+    assert "Carla Support" not in response.content.decode()
+
+
+def test_inbox_runs_a_fixed_number_of_queries(agent_client, agent, django_assert_num_queries):
+    queue = QueueFactory()
+    queue.members.add(agent)
+    TicketFactory.create_batch(20, queue=queue)
+
+    # session, user, count for the paginator, the page of tickets with their relations
+    with django_assert_num_queries(4):
+        agent_client.get(reverse("inbox"))
+
+
+def test_contacts_are_searched_by_name_or_phone(agent_client):
+    ContactFactory(name="Maria Souza", phone="5511988887777")
+    ContactFactory(name="João Lima", phone="5521977776666")
+
+    by_name = agent_client.get(reverse("contact-list"), {"q": "souza"}).context["page"]
+    by_phone = agent_client.get(reverse("contact-list"), {"q": "2197777"}).context["page"]
+
+    assert [c.name for c in by_name] == ["Maria Souza"]
+    assert [c.name for c in by_phone] == ["João Lima"]
+
+
+def test_connections_page_is_for_staff_only(agent_client, client, staff):
+    assert agent_client.get(reverse("connection-list")).status_code == 403
+
+    ConnectionFactory(name="Vendas", status=Connection.Status.CONNECTED)
+    client.force_login(staff)
+    response = client.get(reverse("connection-list"))
+    assert "Vendas" in response.content.decode() and "Connected" in response.content.decode()

@@ -1,0 +1,43 @@
+import pytest
+from django.core.exceptions import ValidationError
+
+from tests.factories import TicketFactory
+from tickets.models import Ticket
+from tickets.services import ticket_close, ticket_reopen
+
+
+@pytest.mark.django_db
+def test_closing_records_who_when_and_why(agent):
+    ticket = TicketFactory(status=Ticket.Status.OPEN, unread_count=3)
+
+    ticket_close(ticket=ticket, by=agent, reason=Ticket.CloseReason.AGENT)
+
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.CLOSED
+    assert ticket.closed_by == agent
+    assert ticket.close_reason == "agent"
+    assert ticket.closed_at is not None
+    assert ticket.unread_count == 0
+
+
+@pytest.mark.django_db
+def test_reopening_assigns_the_ticket_to_whoever_reopens_it(agent):
+    ticket = TicketFactory(status=Ticket.Status.OPEN)
+    ticket_close(ticket=ticket, by=None, reason=Ticket.CloseReason.AUDIT)
+
+    ticket_reopen(ticket=ticket, by=agent)
+
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.assignee, ticket.closed_at, ticket.close_reason) == ("open", agent, None, "")
+
+
+@pytest.mark.django_db
+def test_reopening_is_refused_while_the_contact_has_another_open_ticket(agent):
+    old = TicketFactory(status=Ticket.Status.CLOSED)
+    TicketFactory(contact=old.contact, connection=old.connection, status=Ticket.Status.PENDING)
+
+    with pytest.raises(ValidationError, match="already has a ticket"):
+        ticket_reopen(ticket=old, by=agent)
+
+    old.refresh_from_db()
+    assert old.status == Ticket.Status.CLOSED
