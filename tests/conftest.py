@@ -1,4 +1,13 @@
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+
 import pytest
+from channels.layers import get_channel_layer
+from django.conf import settings as django_settings
+
+from helpdesk.embedded_redis import embedded_redis_start
 
 from tests.factories import StaffFactory, UserFactory
 
@@ -32,3 +41,30 @@ def agent_client(client, agent):
 def staff_client(client, staff):
     client.force_login(staff)
     return client
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """REDIS_URL when given (CI's Redis), or a private embedded Redis for this test run."""
+    if not django_settings.EMBEDDED_REDIS:
+        yield django_settings.REDIS_URL
+        return
+    # A short path: a unix socket path must fit in 107 characters.
+    socket_dir = Path(tempfile.mkdtemp(prefix="hd-redis-"))
+    process = embedded_redis_start(socket_path=socket_dir / "redis.sock")
+    yield f"unix://{socket_dir / 'redis.sock'}"
+    process.terminate()
+    process.wait(timeout=10)
+    shutil.rmtree(socket_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def channel_layer(settings, redis_url):
+    """The real Redis channel layer, on a prefix of its own so runs never cross."""
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [redis_url], "prefix": f"test-{uuid.uuid4().hex[:8]}"},
+        }
+    }
+    return get_channel_layer()

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from helpdesk.realtime import dashboard_changed
 from tickets.models import ONE_OPEN_TICKET_MESSAGE, Ticket
 
 
@@ -18,6 +19,7 @@ def ticket_close(*, ticket: Ticket, by: AbstractBaseUser | None, reason: str) ->
     ticket.close_reason = reason
     ticket.unread_count = 0
     ticket.save(update_fields=["status", "closed_at", "closed_by", "close_reason", "unread_count", "updated_at"])
+    dashboard_changed()
     return ticket
 
 
@@ -41,4 +43,5 @@ def ticket_reopen(*, ticket: Ticket, by: AbstractBaseUser | None) -> Ticket:
     except IntegrityError:
         ticket.refresh_from_db()
         raise ValidationError(ONE_OPEN_TICKET_MESSAGE, code="ticket_already_open") from None
+    dashboard_changed()
     return ticket

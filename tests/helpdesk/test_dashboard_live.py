@@ -1,0 +1,76 @@
+"""The overview's figures follow ticket changes live, over an authenticated websocket.
+
+Each test runs its websocket conversation in one event loop (``async_to_sync``).
+The tests commit for real (``transaction=True``): consumers read the database
+from their own threads, as they do in production, and events wait for commits.
+"""
+
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.db import transaction
+
+from helpdesk.asgi import application
+from tests.factories import QueueFactory, TicketFactory
+from tickets.models import Ticket
+from tickets.services import ticket_close
+
+pytestmark = [pytest.mark.usefixtures("channel_layer"), pytest.mark.django_db(transaction=True)]
+
+
+def websocket(client=None, origin: str = "http://localhost:8000") -> WebsocketCommunicator:
+    headers = [(b"origin", origin.encode())]
+    if client is not None:
+        cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+        headers.append((b"cookie", cookie.encode()))
+    return WebsocketCommunicator(application, "/ws/dashboard/", headers=headers)
+
+
+def test_an_anonymous_websocket_is_refused():
+    connected, code = async_to_sync(websocket().connect)()
+
+    assert (connected, code) == (False, 4401)
+
+
+def test_a_websocket_from_another_site_is_refused(agent_client):
+    connected, _ = async_to_sync(websocket(agent_client, origin="https://evil.example").connect)()
+
+    assert connected is False
+
+
+def test_an_agent_sees_their_figures_change_when_a_ticket_closes(agent_client, agent, staff):
+    queue = QueueFactory()
+    queue.members.add(agent)
+    mine = TicketFactory(queue=queue, status=Ticket.Status.OPEN)
+    TicketFactory(queue=queue, status=Ticket.Status.PENDING)
+    TicketFactory(queue=QueueFactory(), status=Ticket.Status.OPEN)  # another queue: not counted
+
+    async def conversation() -> dict:
+        communicator = websocket(agent_client)
+        assert await communicator.connect() == (True, None)
+        await sync_to_async(ticket_close)(ticket=mine, by=staff, reason=Ticket.CloseReason.AGENT)
+        figures = await communicator.receive_json_from(timeout=5)
+        await communicator.disconnect()
+        return figures
+
+    assert async_to_sync(conversation)() == {"tickets": {"pending": 1, "open": 0}}
+
+
+def test_nothing_is_sent_for_a_change_that_is_rolled_back(agent_client, staff):
+    ticket = TicketFactory(status=Ticket.Status.OPEN)
+
+    def close_then_roll_back() -> None:
+        with transaction.atomic():
+            ticket_close(ticket=ticket, by=staff, reason=Ticket.CloseReason.AGENT)
+            transaction.set_rollback(True)
+
+    async def conversation() -> bool:
+        communicator = websocket(agent_client)
+        await communicator.connect()
+        await sync_to_async(close_then_roll_back)()
+        silent = await communicator.receive_nothing(timeout=0.5)
+        await communicator.disconnect()
+        return silent
+
+    assert async_to_sync(conversation)() is True
