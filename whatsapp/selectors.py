@@ -6,9 +6,12 @@ from whatsapp.models import Connection
 
 
 def connection_status_counts() -> list[tuple[str, str, int]]:
-    """(status, label, count) for every status that has at least one connection."""
+    """(status, label, count) for every status that has at least one connection.
+
+    Labels are plain strings in the active language, ready for a template or JSON.
+    """
     counts = dict(Connection.objects.values_list("status").annotate(n=Count("pk")).order_by())
-    return [(status, label, counts[status]) for status, label in Connection.Status.choices if status in counts]
+    return [(status, str(label), counts[status]) for status, label in Connection.Status.choices if status in counts]
 
 
 def connection_list() -> QuerySet[Connection]:

@@ -12,9 +12,10 @@ from django.conf import settings
 from django.db import transaction
 
 from helpdesk.asgi import application
-from tests.factories import QueueFactory, TicketFactory
+from tests.factories import ConnectionFactory, QueueFactory, TicketFactory
 from tickets.models import Ticket
 from tickets.services import ticket_close
+from whatsapp.models import Connection
 
 pytestmark = [pytest.mark.usefixtures("channel_layer"), pytest.mark.django_db(transaction=True)]
 
@@ -55,6 +56,23 @@ def test_an_agent_sees_their_figures_change_when_a_ticket_closes(agent_client, a
         return figures
 
     assert async_to_sync(conversation)() == {"tickets": {"pending": 1, "open": 0}}
+
+
+def test_staff_also_see_the_connections_by_status(staff_client, staff):
+    ticket = TicketFactory(status=Ticket.Status.PENDING, connection=ConnectionFactory(status=Connection.Status.QR))
+
+    async def conversation() -> dict:
+        communicator = websocket(staff_client)
+        await communicator.connect()
+        await sync_to_async(ticket_close)(ticket=ticket, by=staff, reason=Ticket.CloseReason.AGENT)
+        figures = await communicator.receive_json_from(timeout=5)
+        await communicator.disconnect()
+        return figures
+
+    assert async_to_sync(conversation)() == {
+        "tickets": {"pending": 0, "open": 0},
+        "connections": [["QR", "Waiting for QR scan", 1]],
+    }
 
 
 def test_nothing_is_sent_for_a_change_that_is_rolled_back(agent_client, staff):
