@@ -1,0 +1,237 @@
+"""The simulator's web server: a plain ASGI app, served by daphne (``manage.py wa_simulator``).
+
+- ``GET /`` is the simulated WhatsApp Web page: it defines ``window.WPP`` and
+  talks to the world over the websocket ``/_sim/ws``.
+- ``/_sim/...`` is the phones' side: the JSON control API (docs/simulator.md)
+  and ``GET /_sim/``, a page for a person to scan codes and chat.
+"""
+
+import asyncio
+import base64
+import binascii
+import json
+import os
+from pathlib import Path
+from urllib.parse import parse_qs
+
+from whatsapp.simulator.world import World
+
+HERE = Path(__file__).parent
+STATIC = {
+    "/": ("page.html", "text/html; charset=utf-8"),
+    "/wpp.js": ("wpp.js", "text/javascript; charset=utf-8"),
+    "/_sim/": ("phones.html", "text/html; charset=utf-8"),
+}
+
+
+class BadRequest(Exception):
+    pass
+
+
+def make_world() -> World:
+    return World(
+        qr_interval=float(os.environ.get("SIMULATOR_QR_INTERVAL", "20")),
+        qr_max_codes=int(os.environ.get("SIMULATOR_QR_MAX_CODES", "5")),
+    )
+
+
+class Simulator:
+    def __init__(self, world: World) -> None:
+        self.world = world
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http":
+            await self.http(scope, receive, send)
+        elif scope["type"] == "websocket":
+            await self.websocket(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+
+    # -- HTTP --------------------------------------------------------------------
+
+    async def http(self, scope, receive, send) -> None:
+        body = b""
+        while True:
+            event = await receive()
+            body += event.get("body", b"")
+            if not event.get("more_body"):
+                break
+        path, method = scope["path"], scope["method"]
+        query = {k: v[0] for k, v in parse_qs(scope["query_string"].decode()).items()}
+        if method == "GET" and path in STATIC:
+            name, content_type = STATIC[path]
+            return await respond(send, 200, (HERE / name).read_bytes(), content_type)
+        if method == "GET" and path.startswith("/_sim/media/"):
+            media = self.world.media.get(path.removeprefix("/_sim/media/"))
+            if not media:
+                return await respond_json(send, 404, {"error": "unknown media"})
+            return await respond(send, 200, base64.b64decode(media["data"]), media["mimetype"])
+        handler = CONTROL.get((method, path))
+        if handler is None:
+            return await respond_json(send, 404, {"error": f"no route {method} {path}"})
+        try:
+            payload = json.loads(body or b"{}") if method == "POST" else query
+            if not isinstance(payload, dict):
+                raise BadRequest("the body must be a JSON object")
+            status, answer = handler(self.world, payload)
+        except (ValueError, KeyError, BadRequest, binascii.Error) as error:
+            status, answer = 400, {"error": f"bad request: {error}"}
+        await respond_json(send, status, answer)
+
+    # -- the page's websocket ----------------------------------------------------
+
+    async def websocket(self, scope, receive, send) -> None:
+        token = None
+        outgoing: list[dict] = []
+        wake = asyncio.Event()
+
+        def push(event: dict) -> None:
+            """The world's way to reach this page: queue the frame for the writer."""
+            outgoing.append(event)
+            wake.set()
+
+        async def writer() -> None:
+            while True:
+                await wake.wait()
+                wake.clear()
+                while outgoing:
+                    await send({"type": "websocket.send", "text": json.dumps(outgoing.pop(0))})
+
+        writing = None
+        try:
+            while True:
+                event = await receive()
+                if event["type"] == "websocket.connect":
+                    await send({"type": "websocket.accept"})
+                    writing = asyncio.get_running_loop().create_task(writer())
+                elif event["type"] == "websocket.disconnect":
+                    break
+                elif event["type"] == "websocket.receive":
+                    frame = json.loads(event.get("text") or "{}")
+                    if "hello" in frame:
+                        token = frame["hello"]
+                        self.world.device_attach(token, push)
+                    elif "call" in frame and token:
+                        push({"type": "reply", "id": frame["id"], **self.page_call(token, frame)})
+        finally:
+            if token:
+                self.world.device_detach(token)
+            if writing:
+                writing.cancel()
+
+    def page_call(self, token: str, frame: dict) -> dict:
+        """A WPP function of the page that needs the world: answer ``result`` or ``error``."""
+        device = self.world.devices[token]
+        call, args = frame["call"], frame.get("args", {})
+        try:
+            if call == "pairingCode":
+                return {"result": self.world.pairing_code_create(token, args["phone"])}
+            if call == "refreshQr":
+                self.world.device_refresh_qr(token)
+                return {"result": True}
+            if call == "exists":
+                return {"result": self.world.exists(args["id"])}
+            if device.phone is None:
+                return {"error": "not logged in"}
+            account = self.world.accounts[device.phone]
+            if call == "logout":
+                self.world.logout(device.phone)
+                return {"result": True}
+            if not account.online:
+                return {"error": "offline"}
+            if call == "send":
+                return {"result": self.world.send(device.phone, **args)}
+            if call == "chats":
+                return {"result": self.world.chats(device.phone)}
+            if call == "messages":
+                return {"result": self.world.messages(device.phone, args["chat"], args.get("count", 50))}
+        except KeyError as error:
+            return {"error": f"missing {error}"}
+        return {"error": f"unknown call {call}"}
+
+
+# -- the control API: (method, path) -> handler(world, payload) -> (status, body) ----------
+
+
+def control_scan(world: World, payload: dict):
+    if world.scan(str(payload["code"]), digits(payload["phone"])):
+        return 200, {"linked": digits(payload["phone"])}
+    return 404, {"error": "no browser shows this code (unknown or expired)"}
+
+
+def control_pair(world: World, payload: dict):
+    if world.pair(digits(payload["phone"]), str(payload["code"])):
+        return 200, {"linked": digits(payload["phone"])}
+    return 404, {"error": "no browser waits for this pairing code"}
+
+
+def control_messages(world: World, payload: dict):
+    media = payload.get("media")
+    if media is not None:
+        base64.b64decode(media["data"], validate=True)
+        if "/" not in media.get("mimetype", ""):
+            raise BadRequest("media.mimetype must be a MIME type such as image/png")
+    message_id = world.inbound(
+        account_phone=digits(payload["account"]), sender=digits(payload["from"]),
+        name=str(payload.get("name", "")), body=str(payload.get("body", "")), media=media,
+    )  # fmt: skip
+    return 201, {"id": message_id}
+
+
+def control_outbox(world: World, payload: dict):
+    return 200, {"messages": world.accounts[digits(payload["account"])].outbox}
+
+
+def control_ack(world: World, payload: dict):
+    if int(payload["ack"]) not in (2, 3):
+        raise BadRequest("ack must be 2 (delivered) or 3 (read)")
+    if world.ack(digits(payload["account"]), str(payload["id"]), int(payload["ack"])):
+        return 200, {"ok": True}
+    return 404, {"error": "no such message in the outbox"}
+
+
+def control_logout(world: World, payload: dict):
+    return 200, {"devices_removed": world.logout(digits(payload["account"]))}
+
+
+def control_network(world: World, payload: dict):
+    world.set_online(digits(payload["account"]), bool(payload["online"]))
+    return 200, {"online": bool(payload["online"])}
+
+
+def control_accounts(world: World, payload: dict):
+    return 200, world.snapshot()
+
+
+CONTROL = {
+    ("POST", "/_sim/scan"): control_scan,
+    ("POST", "/_sim/pair"): control_pair,
+    ("POST", "/_sim/messages"): control_messages,
+    ("GET", "/_sim/outbox"): control_outbox,
+    ("POST", "/_sim/ack"): control_ack,
+    ("POST", "/_sim/logout"): control_logout,
+    ("POST", "/_sim/network"): control_network,
+    ("GET", "/_sim/accounts"): control_accounts,
+}
+
+
+def digits(value) -> str:
+    number = "".join(ch for ch in str(value) if ch.isdigit())
+    if not number:
+        raise BadRequest(f"{value!r} is not a phone number")
+    return number
+
+
+async def respond(send, status: int, body: bytes, content_type: str) -> None:
+    headers = [(b"content-type", content_type.encode()), (b"cache-control", b"no-store")]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def respond_json(send, status: int, payload: dict) -> None:
+    await respond(send, status, json.dumps(payload).encode(), "application/json")
+
+
+application = Simulator(make_world())

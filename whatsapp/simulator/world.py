@@ -1,0 +1,260 @@
+"""The phones and servers around WhatsApp Web, kept in memory by the simulator.
+
+A *device* is one browser running the simulated WhatsApp Web (one helpdesk
+connection); it is known by the token its page keeps in localStorage, which is
+how a restarted browser on the same profile comes back logged in. An *account*
+is a phone number; linking a device to an account is what scanning its QR does.
+Devices receive pushes through a callback; the transport (websocket) lives in
+``app.py`` so this module stays plain and testable.
+"""
+
+import asyncio
+import base64
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+Push = Callable[[dict], None]
+
+
+def wid(phone: str) -> str:
+    return f"{phone}@c.us"
+
+
+@dataclass
+class Account:
+    phone: str
+    devices: set[str] = field(default_factory=set)
+    # chat id -> messages in the order WhatsApp gave them (both directions)
+    chats: dict[str, list[dict]] = field(default_factory=dict)
+    outbox: list[dict] = field(default_factory=list)
+    online: bool = True
+
+
+@dataclass
+class Device:
+    token: str
+    push: Push | None = None
+    phone: str | None = None
+    code: dict | None = None  # the auth code on screen: {"ref", "fullCode"}
+    codes_shown: int = 0
+    pairing_code: str | None = None
+    pairing_phone: str | None = None
+    rotation: asyncio.Task | None = None
+
+
+class World:
+    def __init__(self, *, qr_interval: float = 20.0, qr_max_codes: int = 5) -> None:
+        self.qr_interval = qr_interval
+        self.qr_max_codes = qr_max_codes
+        self.accounts: dict[str, Account] = {}
+        self.devices: dict[str, Device] = {}
+        self.media: dict[str, dict] = {}  # message id -> {"mimetype", "filename", "data"}
+
+    # -- devices (the helpdesk's browsers) ------------------------------------
+
+    def device_attach(self, token: str, push: Push) -> Device:
+        """A page (re)connected: log it in again if its account still has it, else show QR codes."""
+        device = self.devices.setdefault(token, Device(token=token))
+        device.push = push
+        account = self.accounts.get(device.phone or "")
+        if account and token in account.devices:
+            push({"type": "authenticated", "phone": account.phone, "online": account.online})
+        else:
+            device.phone = None
+            self._start_qr(device)
+        return device
+
+    def device_detach(self, token: str) -> None:
+        device = self.devices.get(token)
+        if device:
+            device.push = None
+            self._stop_qr(device)
+
+    def _start_qr(self, device: Device) -> None:
+        self._stop_qr(device)
+        device.codes_shown = 0
+        device.rotation = asyncio.get_running_loop().create_task(self._rotate_qr(device))
+
+    def _stop_qr(self, device: Device) -> None:
+        if device.rotation:
+            device.rotation.cancel()
+            device.rotation = None
+        device.code = None
+
+    async def _rotate_qr(self, device: Device) -> None:
+        """New code every ``qr_interval`` seconds; after ``qr_max_codes`` the QR goes idle."""
+        while device.codes_shown < self.qr_max_codes:
+            ref = f"2@{secrets.token_urlsafe(24)}"
+            device.code = {"ref": ref, "fullCode": f"{ref},{secrets.token_urlsafe(32)},{device.token}"}
+            device.codes_shown += 1
+            self._send(device, {"type": "auth_code", "code": device.code})
+            await asyncio.sleep(self.qr_interval)
+        device.code = None
+        self._send(device, {"type": "qr_idle"})
+
+    def device_refresh_qr(self, token: str) -> None:
+        device = self.devices.get(token)
+        if device and device.phone is None:
+            self._start_qr(device)
+
+    def pairing_code_create(self, token: str, phone: str) -> str:
+        device = self.devices[token]
+        code = secrets.token_hex(4).upper()
+        device.pairing_code, device.pairing_phone = f"{code[:4]}-{code[4:]}", phone
+        return device.pairing_code
+
+    # -- the phones' side (control API) ---------------------------------------
+
+    def scan(self, code: str, phone: str) -> bool:
+        """Link the device showing ``code`` (fullCode or ref) to ``phone``."""
+        for device in self.devices.values():
+            if device.code and code in (device.code["ref"], device.code["fullCode"]):
+                self._link(device, phone)
+                return True
+        return False
+
+    def pair(self, phone: str, code: str) -> bool:
+        for device in self.devices.values():
+            if device.pairing_code == code.upper() and device.pairing_phone == phone:
+                self._link(device, phone)
+                return True
+        return False
+
+    def _link(self, device: Device, phone: str) -> None:
+        self._stop_qr(device)
+        device.pairing_code = device.pairing_phone = None
+        account = self.accounts.setdefault(phone, Account(phone=phone))
+        account.devices.add(device.token)
+        device.phone = phone
+        self._send(device, {"type": "authenticated", "phone": phone, "online": account.online})
+
+    def logout(self, phone: str) -> int:
+        """The phone removes its linked devices; their pages log out and show a QR again."""
+        account = self.accounts.get(phone)
+        if not account:
+            return 0
+        removed = list(account.devices)
+        account.devices.clear()
+        for token in removed:
+            device = self.devices[token]
+            device.phone = None
+            self._send(device, {"type": "logout"})
+            if device.push:
+                self._start_qr(device)
+        return len(removed)
+
+    def set_online(self, phone: str, online: bool) -> None:
+        account = self._account(phone)
+        account.online = online
+        self._push_account(account, {"type": "online", "online": online})
+        if online:  # what arrived while offline is delivered now, in order
+            for messages in account.chats.values():
+                for message in messages:
+                    if not message["id"]["fromMe"] and not message.get("_delivered"):
+                        self._deliver(account, message)
+
+    def inbound(self, *, account_phone: str, sender: str, name: str, body: str, media: dict | None) -> str:
+        """A customer writes to the account; returns the WhatsApp message id."""
+        account = self._account(account_phone)
+        chat = wid(sender)
+        serialized = f"false_{chat}_{secrets.token_hex(10).upper()}"
+        message = {
+            "id": {"fromMe": False, "remote": chat, "id": serialized.rsplit("_", 1)[1], "_serialized": serialized},
+            "from": chat, "to": wid(account.phone), "notifyName": name, "t": int(time.time()),
+            "type": "chat", "body": body, "ack": 1,
+        }  # fmt: skip
+        if media:
+            kind = media["mimetype"].split("/")[0]
+            message.update(
+                type={"image": "image", "audio": "ptt", "video": "video"}.get(kind, "document"),
+                body="", caption=body, mimetype=media["mimetype"], filename=media.get("filename", ""),
+                size=len(base64.b64decode(media["data"])), isMedia=True,
+            )  # fmt: skip
+            self.media[serialized] = media
+        account.chats.setdefault(chat, []).append(message)
+        self._deliver(account, message)
+        return serialized
+
+    def ack(self, phone: str, message_id: str, ack: int) -> bool:
+        account = self._account(phone)
+        for sent in account.outbox:
+            if sent["id"] == message_id:
+                sent["ack"] = ack
+                self._push_account(
+                    account, {"type": "ack", "ack": ack, "chat": sent["to"], "ids": [message_id]}
+                )
+                return True
+        return False
+
+    # -- what a linked page asks of its account --------------------------------
+
+    def send(self, phone: str, *, to: str, body: str = "", media: dict | None = None, quoted: str = "") -> dict:
+        account = self._account(phone)
+        chat = to if "@" in to else wid(to)
+        serialized = f"true_{chat}_{secrets.token_hex(10).upper()}"
+        sent = {"id": serialized, "to": chat, "body": body, "ack": 1, "t": int(time.time()), "quoted": quoted}
+        if media:
+            sent["media"] = {key: media[key] for key in ("mimetype", "filename") if key in media}
+            sent["media"]["size"] = len(base64.b64decode(media["data"]))
+        account.outbox.append(sent)
+        account.chats.setdefault(chat, []).append(
+            {"id": {"fromMe": True, "remote": chat, "_serialized": serialized}, "from": wid(phone), "to": chat,
+             "t": sent["t"], "type": "document" if media else "chat", "body": body, "ack": 1}
+        )  # fmt: skip
+        return {"id": serialized, "ack": 1, "from": wid(phone), "to": chat}
+
+    def chats(self, phone: str) -> list[dict]:
+        account = self._account(phone)
+        return [
+            {"id": chat, "t": messages[-1]["t"], "unreadCount": 0} for chat, messages in account.chats.items() if messages
+        ]
+
+    def messages(self, phone: str, chat: str, count: int) -> list[dict]:
+        history = self._account(phone).chats.get(chat, [])
+        return [{k: v for k, v in m.items() if not k.startswith("_")} for m in history[-count:]]
+
+    def exists(self, number: str) -> bool:
+        """Every number with 10 to 13 digits that does not end in 0000 "has WhatsApp"."""
+        digits = number.split("@")[0]
+        return digits.isdigit() and 10 <= len(digits) <= 13 and not digits.endswith("0000")
+
+    # -- helpers ----------------------------------------------------------------
+
+    def _account(self, phone: str) -> Account:
+        return self.accounts.setdefault(phone, Account(phone=phone))
+
+    def _deliver(self, account: Account, message: dict) -> None:
+        if not account.online:
+            return
+        delivered = False
+        for token in account.devices:
+            device = self.devices[token]
+            if device.push:
+                device.push({"type": "message", "message": {k: v for k, v in message.items() if k[0] != "_"}})
+                delivered = True
+        message["_delivered"] = delivered
+
+    def _push_account(self, account: Account, event: dict) -> None:
+        for token in account.devices:
+            self._send(self.devices[token], event)
+
+    @staticmethod
+    def _send(device: Device, event: dict) -> None:
+        if device.push:
+            device.push(event)
+
+    def snapshot(self) -> dict:
+        """What the control API's GET /_sim/accounts shows."""
+        return {
+            "accounts": [
+                {"phone": a.phone, "online": a.online, "devices": sorted(a.devices),
+                 "chats": sorted(a.chats), "outbox": len(a.outbox)}
+                for a in self.accounts.values()
+            ],
+            "pending_codes": [
+                {"device": d.token, "ref": d.code["ref"], "fullCode": d.code["fullCode"]}
+                for d in self.devices.values() if d.code and d.push
+            ],
+        }  # fmt: skip
