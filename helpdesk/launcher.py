@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 PR_SET_PDEATHSIG = 1
-STOP_TIMEOUT = 15.0
+STOP_TIMEOUT = 40.0  # sessions may take WHATSAPP_CLOSE_TIMEOUT (30 s) to close a browser
 
 
 def _die_with_parent() -> None:
@@ -58,6 +58,7 @@ class Launcher:
         self.spawn("web", [python, "-m", "daphne", "--bind", self.host, "--port", str(self.port),
                            "helpdesk.asgi:application"])  # fmt: skip
         self.spawn("worker", [python, str(self.base_dir / "manage.py"), "qcluster"])
+        self.spawn("sessions", [python, str(self.base_dir / "manage.py"), "session_worker"])
         ready = False
         code = 0
         while not self.stopping:
@@ -73,10 +74,14 @@ class Launcher:
         return code
 
     def stop(self) -> None:
-        """Stop the children, newest first; kill whatever of their groups outlives the timeout."""
+        """Stop the children, newest first; kill whatever of their groups outlives the timeout.
+
+        Each group gets SIGINT, as from a Ctrl-C in its own terminal: django-q2
+        clusters shut down in order on it, and WhatsApp sessions close their browsers.
+        """
         for _, process in reversed(self.children):
-            if process.poll() is None:
-                process.terminate()
+            if process.poll() is None and _group_alive(process.pid):
+                os.killpg(process.pid, signal.SIGINT)
         deadline = time.monotonic() + STOP_TIMEOUT
         for name, process in reversed(self.children):
             try:

@@ -113,7 +113,28 @@ CHANNEL_LAYERS = {
     },
 }
 
+# WhatsApp sessions (whatsapp/session.py). Times in seconds.
+WHATSAPP_WEB_URL = env.str("WHATSAPP_WEB_URL", default="https://web.whatsapp.com/")
+WHATSAPP_BROWSER_PATH = env.str("WHATSAPP_BROWSER_PATH", default="/usr/bin/chromium")
+WHATSAPP_SESSIONS_DIR = VAR_DIR / "sessions"
+WHATSAPP_WA_JS_PATH = BASE_DIR / "node_modules" / "@wppconnect" / "wa-js" / "dist" / "wppconnect-wa.js"
+WHATSAPP_LAUNCH_TIMEOUT = env.float("WHATSAPP_LAUNCH_TIMEOUT", default=60)
+WHATSAPP_AUTH_TIMEOUT = env.float("WHATSAPP_AUTH_TIMEOUT", default=60)
+WHATSAPP_QR_MAX_CODES = env.int("WHATSAPP_QR_MAX_CODES", default=5)
+WHATSAPP_CLOSE_TIMEOUT = env.float("WHATSAPP_CLOSE_TIMEOUT", default=30)
+WHATSAPP_HEARTBEAT = env.float("WHATSAPP_HEARTBEAT", default=15)
+WHATSAPP_LEASE = env.float("WHATSAPP_LEASE", default=60)
+WHATSAPP_BACKOFF_BASE = env.float("WHATSAPP_BACKOFF_BASE", default=1)
+WHATSAPP_BACKOFF_MAX = env.float("WHATSAPP_BACKOFF_MAX", default=60)
+WHATSAPP_MAX_ATTEMPTS = env.int("WHATSAPP_MAX_ATTEMPTS", default=10)
+WHATSAPP_PROFILE_MAX_AGE_DAYS = env.int("WHATSAPP_PROFILE_MAX_AGE_DAYS", default=14)
+MAX_WHATSAPP_CONNECTIONS = env.int("MAX_WHATSAPP_CONNECTIONS", default=5)
+
 # django-q2: background tasks on the database broker, so no extra service is needed.
+# Sessions run on a cluster of their own ("sessions", `manage.py session_worker`):
+# a session lives as long as its connection, so that cluster never times a task
+# out nor hands it to another worker (the lease in the database guards it).
+FOREVER = 10 * 365 * 24 * 3600
 Q_CLUSTER = {
     "name": "helpdesk",
     "orm": "default",
@@ -122,6 +143,16 @@ Q_CLUSTER = {
     "retry": 360,
     "catch_up": False,
     "poll": 1,
+    "ALT_CLUSTERS": {
+        "sessions": {
+            "workers": MAX_WHATSAPP_CONNECTIONS,
+            "timeout": FOREVER - 1,
+            "retry": FOREVER,
+            "max_attempts": 1,
+            "ack_failures": True,
+            "recycle": 1,  # a fresh process per session: nothing leaks from one browser to the next
+        },
+    },
 }
 
 AUTH_PASSWORD_VALIDATORS = [

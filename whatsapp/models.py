@@ -16,6 +16,10 @@ class Connection(models.Model):
         LOGGED_OUT = "LOGGED_OUT", _("Logged out")
         FAILED = "FAILED", _("Failed")
 
+    class Command(models.TextChoices):
+        RESTART = "restart", _("Restart")
+        LOGOUT = "logout", _("Log out")
+
     name = models.CharField(_("name"), max_length=100, unique=True)
     phone = models.CharField(_("phone"), max_length=20, blank=True, help_text=_("Set when the phone logs in."))
     status = models.CharField(_("status"), max_length=12, choices=Status, default=Status.STOPPED)
@@ -27,7 +31,14 @@ class Connection(models.Model):
     lease_owner = models.CharField(_("held by worker"), max_length=200, blank=True)
     lease_expires_at = models.DateTimeField(_("lease expires"), null=True, blank=True)
     reconnect_attempts = models.PositiveIntegerField(_("reconnect attempts"), default=0)
+    command = models.CharField(
+        _("pending command"), max_length=10, choices=Command, blank=True,
+        help_text=_("Asked of the running session; it clears this when done."),
+    )  # fmt: skip
     last_error = models.TextField(_("last error"), blank=True)
+    browser_memory = models.PositiveBigIntegerField(
+        _("browser memory (bytes)"), null=True, blank=True, help_text=_("PSS of the browser, at the last heartbeat.")
+    )
     is_default = models.BooleanField(_("default"), default=False)
     greeting = models.TextField(_("greeting message"), blank=True)
     farewell = models.TextField(_("farewell message"), blank=True)

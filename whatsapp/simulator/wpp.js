@@ -68,23 +68,33 @@
       authCode = null;
       phone = event.phone;
       WPP.isReady = true;
-      show(`Connected as +${phone}`);
       emit("conn.authenticated");
-      mainReady = true;
-      emit("conn.main_ready");
-      if (event.online === false) handlers.online({ online: false });
+      if (event.online === false) {
+        handlers.online({ online: false });
+      } else {
+        handlers.online({ online: true });
+      }
     },
     logout() {
       phone = null;
       mainReady = false;
+      online = true;
       show("Logged out");
       emit("conn.logout");
     },
     online(event) {
+      // WhatsApp Web is "main ready" once it is logged in and has a connection.
+      const changed = online !== event.online;
       online = event.online;
-      show(online ? `Connected as +${phone}` : "Phone not connected");
-      emit("conn.online", online);
-      emit("conn.stream_mode_changed", online ? "MAIN" : "OFFLINE");
+      show(online ? `Connected as +${phone}` : "Computer not connected");
+      if (changed) {
+        emit("conn.online", online);
+        emit("conn.stream_mode_changed", online ? "MAIN" : "OFFLINE");
+      }
+      if (online && phone && !mainReady) {
+        mainReady = true;
+        emit("conn.main_ready");
+      }
     },
     message(event) {
       emit("chat.new_message", msg(event.message));
@@ -114,7 +124,10 @@
     };
     socket.onclose = () => {
       for (const id of Object.keys(pending)) handlers.reply({ id, error: "connection lost" });
-      if (online && phone) handlers.online({ online: false });
+      if (phone) {
+        mainReady = false;
+        handlers.online({ online: false });
+      }
       setTimeout(connect, 1000);
     };
   }

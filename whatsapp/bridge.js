@@ -1,0 +1,41 @@
+// The page side of the bridge (whatsapp/bridge.py fills in __EVENTS__ and __BINDING__).
+// It waits for WPP, subscribes to the events the session needs and forwards each
+// as plain JSON; WhatsApp's own objects never cross into Python.
+(() => {
+  const EVENTS = __EVENTS__;
+  const send = (name, payload) => window.__BINDING__(name, payload === undefined ? null : payload);
+  const id = (value) => (value && typeof value === "object" ? value._serialized || String(value) : value ?? null);
+
+  function plainMessage(message) {
+    return {
+      id: id(message.id), from: id(message.from), to: id(message.to), author: id(message.author),
+      fromMe: Boolean(message.id && message.id.fromMe), type: message.type, body: message.body ?? "",
+      caption: message.caption ?? "", t: message.t, notifyName: message.notifyName ?? "",
+      mimetype: message.mimetype ?? "", filename: message.filename ?? "", size: message.size ?? null,
+      isMedia: Boolean(message.isMedia), quoted: id(message.quotedStanzaID), lat: message.lat ?? null,
+      lng: message.lng ?? null, vcard: message.vcard ?? null, ack: message.ack ?? null,
+    };
+  }
+
+  const plain = {
+    "chat.new_message": plainMessage,
+    "chat.msg_ack_change": (event) => ({ ack: event.ack, chat: id(event.chat), ids: event.ids.map(id) }),
+    "conn.auth_code_change": (code) => (code ? { ref: code.ref, fullCode: code.fullCode } : null),
+  };
+
+  const waiting = setInterval(() => {
+    if (!window.WPP || !window.WPP.isReady) return;
+    clearInterval(waiting);
+    for (const name of EVENTS) {
+      WPP.on(name, (payload) => send(name, plain[name] ? plain[name](payload) : JSON.parse(JSON.stringify(payload ?? null))));
+    }
+    // What happened before we subscribed: the state now, and the code on screen.
+    Promise.resolve(WPP.conn.getAuthCode()).then((code) => {
+      send("bridge.ready", {
+        authenticated: WPP.conn.isAuthenticated(),
+        mainReady: WPP.conn.isMainReady(),
+        authCode: plain["conn.auth_code_change"](code),
+      });
+    });
+  }, 100);
+})();

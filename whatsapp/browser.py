@@ -1,0 +1,130 @@
+"""Chromium for one session: launched with a persistent profile, diagnosed when it
+cannot start, and killed to the last process when it will not close."""
+
+import asyncio
+import os
+import re
+import signal
+from pathlib import Path
+
+from django.conf import settings
+
+# Chromium's background services call Google; on a closed network they fail
+# many times a second (design, section 7). A session needs none of them.
+CHROMIUM_ARGS = [
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
+
+
+class BrowserLaunchError(Exception):
+    """Chromium did not start; ``str()`` says why in words an admin can act on."""
+
+
+def browser_args() -> list[str]:
+    # The sandbox cannot work for root; anyone else keeps it.
+    return [*CHROMIUM_ARGS, "--no-sandbox"] if os.geteuid() == 0 else list(CHROMIUM_ARGS)
+
+
+def browser_executable() -> str | None:
+    """Debian's Chromium (or WHATSAPP_BROWSER_PATH); None lets Playwright use its own browser."""
+    path = settings.WHATSAPP_BROWSER_PATH
+    return path if path else None
+
+
+async def browser_launch(playwright, *, profile: Path):
+    executable = browser_executable()
+    if executable and not os.access(executable, os.X_OK):
+        raise BrowserLaunchError(
+            f"No browser at {executable}: install Chromium (apt-get install chromium) or set WHATSAPP_BROWSER_PATH."
+        )
+    try:
+        return await playwright.chromium.launch_persistent_context(
+            str(profile), executable_path=executable, headless=True, args=browser_args(),
+            timeout=settings.WHATSAPP_LAUNCH_TIMEOUT * 1000, viewport={"width": 1280, "height": 800},
+        )  # fmt: skip
+    except Exception as error:  # Playwright raises its own Error with the browser's output inside
+        raise BrowserLaunchError(browser_diagnosis(str(error), executable=executable)) from error
+
+
+DIAGNOSES = [
+    (re.compile(r"error while loading shared libraries: (\S+?):"),
+     "Chromium cannot start: the system library {0} is missing. Install Debian's chromium package "
+     "(apt-get install chromium), which brings its libraries."),
+    (re.compile(r"No usable sandbox|without --no-sandbox|setuid sandbox|namespace sandbox", re.I),
+     "Chromium's sandbox cannot start on this machine. Run the worker as a normal user with user "
+     "namespaces enabled (sysctl kernel.unprivileged_userns_clone=1)."),
+    (re.compile(r"Cannot allocate memory|ENOMEM|out of memory|Killed", re.I),
+     "Chromium ran out of memory while starting. Free memory or lower MAX_WHATSAPP_CONNECTIONS."),
+    (re.compile(r"profile.*(in use|locked)|SingletonLock|ProcessSingleton", re.I),
+     "The connection's browser profile is in use by another Chromium."),
+    (re.compile(r"ENOENT|no such file", re.I),
+     "No browser found at {exe}: install Chromium (apt-get install chromium) or set WHATSAPP_BROWSER_PATH."),
+    (re.compile(r"Timeout .*exceeded", re.I),
+     "Chromium did not start within WHATSAPP_LAUNCH_TIMEOUT; the machine may be overloaded."),
+]  # fmt: skip
+
+
+def browser_diagnosis(output: str, *, executable: str | None) -> str:
+    """Turn Playwright's launch error (with the browser's own output) into an actionable sentence."""
+    for pattern, advice in DIAGNOSES:
+        match = pattern.search(output)
+        if match:
+            return advice.format(*match.groups(), exe=executable or "Playwright's default path")
+    lines = [line.strip() for line in output.splitlines() if line.strip() and not line.startswith(("=", "-"))]
+    return f"Chromium could not start: {lines[0] if lines else 'no output'}"
+
+
+def browser_pids(*, profile: Path) -> list[int]:
+    """Every process started with this profile as its user data dir (a whole browser tree)."""
+    needle = f"--user-data-dir={profile}\0".encode()  # the NUL ends the argument: 1 is not 10
+    pids = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if needle in cmdline.read_bytes():
+                pids.append(int(cmdline.parent.name))
+        except OSError:
+            continue
+    return pids
+
+
+def browser_kill(*, profile: Path) -> int:
+    """SIGKILL every process of the browser on this profile; returns how many there were."""
+    pids = browser_pids(profile=profile)
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return len(pids)
+
+
+async def browser_close(context, *, profile: Path) -> None:
+    """Close through Playwright within WHATSAPP_CLOSE_TIMEOUT, then kill what is left."""
+    if context is not None:
+        try:
+            await asyncio.wait_for(context.close(), timeout=settings.WHATSAPP_CLOSE_TIMEOUT)
+        except Exception:  # a hung or crashed browser: the kill below settles it
+            pass
+    for _ in range(30):
+        if not browser_pids(profile=profile):
+            return
+        browser_kill(profile=profile)
+        await asyncio.sleep(0.1)
+
+
+def browser_memory_bytes(*, profile: Path) -> int:
+    """Proportional set size (PSS) of the browser tree: its fair share of shared memory."""
+    total = 0
+    for pid in browser_pids(profile=profile):
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1]) * 1024
+                    break
+        except OSError:
+            continue
+    return total

@@ -1,0 +1,405 @@
+"""One WhatsApp session: the life of a connection's browser, run inside a worker.
+
+``Session.run`` holds the connection's lease for as long as it runs. It starts
+Chromium on the connection's profile, opens WhatsApp Web with the bridge, and
+turns what the page reports into state transitions (design, section 3):
+
+    STOPPED → STARTING → QR → CONNECTED
+                 ↑          ↘ DISCONNECTED (reconnects with backoff) → CONNECTED
+                 └── browser crashed / page did not load (restarts with backoff)
+    LOGGED_OUT: the phone removed the device; the profile is wiped.
+    FAILED: the browser cannot start, or the attempts ran out.
+
+Everything it needs to know from outside (stop, restart, log out, deleted)
+is in the database; the bus only wakes it sooner, and the heartbeat polls.
+"""
+
+import asyncio
+import base64
+import logging
+import random
+import signal
+
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import close_old_connections
+from django.utils import timezone
+from playwright.async_api import async_playwright
+
+from whatsapp import bridge
+from whatsapp.browser import BrowserLaunchError, browser_close, browser_kill, browser_launch, browser_memory_bytes
+from whatsapp.lease import lease_acquire, lease_owner_id, lease_release, lease_renew
+from whatsapp.models import Connection, ConnectionEvent
+from whatsapp.profiles import profile_mark_used, profile_prepare, profile_wipe
+from whatsapp.services import connection_log, connection_transition
+
+logger = logging.getLogger(__name__)
+Status = Connection.Status
+
+# How one browser run ended, and so what the session does next.
+STOP, RESTART, RETRY, LOGGED_OUT, QR_TIMEOUT, FAILED, LEASE_LOST, DELETED, WORKER_STOPPING = (
+    "stop", "restart", "retry", "logged_out", "qr_timeout", "failed", "lease_lost", "deleted", "worker_stopping",
+)  # fmt: skip
+
+
+def session_group(connection_id: int) -> str:
+    """The bus group a running session listens on for wake-ups and snapshot requests."""
+    return f"session-{connection_id}"
+
+
+def backoff_delay(attempt: int) -> float:
+    """1 s doubling to WHATSAPP_BACKOFF_MAX, each delay drawn between half and all of it (jitter)."""
+    ceiling = min(settings.WHATSAPP_BACKOFF_MAX, settings.WHATSAPP_BACKOFF_BASE * 2 ** (attempt - 1))
+    return random.uniform(ceiling / 2, ceiling)
+
+
+# A worker is asked to stop with SIGINT (django-q2 passes it to its workers' group)
+# or SIGTERM; the session then closes its browser and leaves the lease for the next worker.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+db = sync_to_async  # every ORM call leaves the event loop for Django's thread
+
+
+class Session:
+    def __init__(self, connection_id: int) -> None:
+        self.connection_id = connection_id
+        self.owner = lease_owner_id()
+        self.events: asyncio.Queue = asyncio.Queue()
+        self.context = None
+        self.page = None
+        self.profile = None
+        self.attempts = 0  # consecutive runs that ended badly; reset once connected
+        self.worker_stopping = False
+        self.log_extra = {"connection_id": connection_id}
+
+    # -- the whole life ------------------------------------------------------------
+
+    async def run(self) -> str:
+        if not await db(lease_acquire)(connection_id=self.connection_id, owner=self.owner):
+            logger.info("session already held by another worker", extra=self.log_extra)
+            return "held elsewhere"
+        loop = asyncio.get_running_loop()
+        for signum in STOP_SIGNALS:
+            loop.add_signal_handler(signum, self._worker_stop)
+        listener = loop.create_task(self._listen())
+        outcome = FAILED
+        try:
+            async with async_playwright() as playwright:
+                outcome = await self._supervise(playwright)
+        finally:
+            listener.cancel()
+            await self._close_browser()
+            await db(self._finish)(outcome)
+            for signum in STOP_SIGNALS:
+                loop.remove_signal_handler(signum)
+        return outcome
+
+    async def _supervise(self, playwright) -> str:
+        while True:
+            connection = await db(self._load)()
+            if connection is None:
+                return DELETED
+            if self.worker_stopping:
+                return WORKER_STOPPING
+            if not connection.enabled:
+                return STOP
+            outcome = await self._run_browser(playwright, connection)
+            await self._close_browser()
+            if outcome == RESTART:
+                continue
+            if outcome != RETRY:
+                return outcome
+            self.attempts += 1
+            if self.attempts > settings.WHATSAPP_MAX_ATTEMPTS:
+                await db(self._transition)(
+                    Status.FAILED, f"Gave up after {settings.WHATSAPP_MAX_ATTEMPTS} attempts", enabled=False
+                )
+                return FAILED
+            delay = backoff_delay(self.attempts)
+            await db(self._transition)(
+                Status.DISCONNECTED, f"Restarting in {delay:.0f} s (attempt {self.attempts} of "
+                f"{settings.WHATSAPP_MAX_ATTEMPTS})", reconnect_attempts=self.attempts,
+                data={"metric": "reconnect"},
+            )  # fmt: skip
+            await self._sleep(delay)
+
+    # -- one browser run -------------------------------------------------------------
+
+    async def _run_browser(self, playwright, connection: Connection) -> str:
+        self.profile, reset_reason = await db(profile_prepare)(connection_id=self.connection_id)
+        if reset_reason:
+            await db(self._log)(f"Saved login discarded ({reset_reason}); a new QR code is needed")
+        leftovers = browser_kill(profile=self.profile)
+        if leftovers:
+            await db(self._log)(f"Killed {leftovers} browser processes left by an earlier run")
+        await db(self._transition)(Status.STARTING, "Starting the browser", qr_attempts=0, qr_code="",
+                                   data={"metric": "session_start"})  # fmt: skip
+        try:
+            self.context = await browser_launch(playwright, profile=self.profile)
+        except BrowserLaunchError as error:
+            await db(self._transition)(
+                Status.FAILED, str(error), last_error=str(error), enabled=False, data={"metric": "launch_failure"}
+            )
+            return FAILED
+        context = self.context
+
+        def gone(_) -> None:
+            if context is self.context:  # not a close we asked for
+                self.events.put_nowait(("browser.closed", None))
+
+        context.on("close", gone)
+        await context.expose_binding(bridge.BINDING, lambda _source, name, payload: self.events.put_nowait((name, payload)))
+        for script in bridge.init_scripts():
+            await context.add_init_script(script)
+        self.page = context.pages[0] if context.pages else await context.new_page()
+        self.page.on("crash", gone)
+        try:
+            await self.page.goto(settings.WHATSAPP_WEB_URL, timeout=settings.WHATSAPP_AUTH_TIMEOUT * 1000)
+        except Exception as error:
+            await db(self._log)(f"WhatsApp Web did not load: {error}".splitlines()[0], ConnectionEvent.Kind.ERROR)
+            return RETRY
+        return await self._watch()
+
+    async def _watch(self) -> str:
+        loop = asyncio.get_running_loop()
+        ready_by = loop.time() + settings.WHATSAPP_AUTH_TIMEOUT
+        next_beat = loop.time() + settings.WHATSAPP_HEARTBEAT
+        reconnect_at = None
+        reconnects = 0
+        ready = False
+        while True:
+            deadlines = [next_beat] + ([reconnect_at] if reconnect_at else []) + ([] if ready else [ready_by])
+            wait = max(0.0, min(deadlines) - loop.time())
+            try:
+                name, payload = await asyncio.wait_for(self.events.get(), timeout=wait)
+            except TimeoutError:
+                name, payload = "tick", None
+            outcome = None
+            if name == "bridge.ready":
+                ready = True
+                if payload["mainReady"]:
+                    outcome = await self._connected()
+                elif payload["authCode"]:
+                    outcome = await self._show_qr(payload["authCode"])
+            elif name == "conn.auth_code_change":
+                ready = True
+                outcome = await self._show_qr(payload)
+            elif name == "conn.authenticated":
+                ready = True
+                await db(self._log)("QR code scanned: logging in", data={"metric": "scan"})
+            elif name == "conn.main_ready":
+                ready = True
+                reconnect_at, reconnects = None, 0
+                outcome = await self._connected()
+            elif name == "conn.online":
+                if payload is False:
+                    reconnect_at = reconnect_at or loop.time() + backoff_delay(reconnects + 1)
+                    await db(self._went_offline)()
+                elif await db(self._status)() == Status.DISCONNECTED:
+                    reconnect_at, reconnects = None, 0
+                    outcome = await self._connected()
+            elif name == "conn.logout":
+                return LOGGED_OUT
+            elif name == "browser.closed":
+                if self.worker_stopping:
+                    return WORKER_STOPPING
+                await db(self._log)("The browser closed unexpectedly", ConnectionEvent.Kind.ERROR)
+                return RETRY
+            elif name == "worker.stopping":
+                return WORKER_STOPPING
+            elif name == "session.snapshot":
+                await self._send_snapshot(payload)
+            if outcome:
+                return outcome
+            if name in ("wake", "tick") and (outcome := await self._check_orders()):
+                return outcome
+            now = loop.time()
+            if now >= next_beat:
+                next_beat = now + settings.WHATSAPP_HEARTBEAT
+                if outcome := await self._heartbeat():
+                    return outcome
+            if not ready and now >= ready_by:
+                await db(self._log)(
+                    f"WhatsApp Web did not start within {settings.WHATSAPP_AUTH_TIMEOUT:.0f} s",
+                    ConnectionEvent.Kind.ERROR,
+                )
+                return RETRY
+            if reconnect_at and now >= reconnect_at:
+                reconnects += 1
+                if reconnects > settings.WHATSAPP_MAX_ATTEMPTS:
+                    await db(self._transition)(
+                        Status.FAILED, f"No connection after {settings.WHATSAPP_MAX_ATTEMPTS} attempts",
+                        last_error="No connection to WhatsApp", enabled=False,
+                    )  # fmt: skip
+                    return FAILED
+                await db(self._transition)(
+                    Status.DISCONNECTED, "", reconnect_attempts=reconnects, data={"metric": "reconnect"}
+                )
+                await db(self._log)(f"Reconnecting (attempt {reconnects} of {settings.WHATSAPP_MAX_ATTEMPTS})",
+                                    data={"metric": "reconnect"})  # fmt: skip
+                reconnect_at = loop.time() + backoff_delay(reconnects + 1)
+                try:
+                    await self.page.reload(timeout=settings.WHATSAPP_AUTH_TIMEOUT * 1000)
+                except Exception as error:
+                    await db(self._log)(f"Reload failed: {error}".splitlines()[0], ConnectionEvent.Kind.ERROR)
+
+    # -- reactions ---------------------------------------------------------------------
+
+    async def _show_qr(self, code: dict | None) -> str | None:
+        if code is None:  # WhatsApp Web stopped showing codes
+            return await db(self._qr_expired)()
+        return await db(self._qr_shown)(code["fullCode"])
+
+    async def _connected(self) -> None:
+        me = await bridge.wpp_call(self.page, "conn.getMyUserId")
+        phone = "".join(ch for ch in str((me or {}).get("_serialized") or me or "").split("@")[0] if ch.isdigit())
+        self.attempts = 0
+        await db(self._transition)(
+            Status.CONNECTED, f"Connected as +{phone}" if phone else "Connected", phone=phone, qr_code="",
+            qr_attempts=0, reconnect_attempts=0, last_error="",
+        )  # fmt: skip
+        await db(profile_mark_used)(connection_id=self.connection_id)
+
+    async def _check_orders(self) -> str | None:
+        """What the database asks of the session now: gone, stopped, restart, log out."""
+        connection = await db(self._load)()
+        if connection is None:
+            return DELETED
+        if not connection.enabled:
+            return STOP
+        if connection.command == Connection.Command.RESTART:
+            await db(self._clear_command)()
+            await db(self._log)("Restart requested")
+            return RESTART
+        if connection.command == Connection.Command.LOGOUT:
+            await db(self._clear_command)()
+            try:
+                await asyncio.wait_for(bridge.wpp_call(self.page, "conn.logout"), timeout=15)
+            except Exception as error:
+                await db(self._log)(f"Logout in WhatsApp Web failed: {error}".splitlines()[0])
+            return LOGGED_OUT
+        return None
+
+    async def _heartbeat(self) -> str | None:
+        if not await db(lease_renew)(connection_id=self.connection_id, owner=self.owner):
+            await db(self._log)("Another worker took this connection over", ConnectionEvent.Kind.ERROR)
+            return LEASE_LOST
+        try:
+            await asyncio.wait_for(self.page.evaluate("1"), timeout=10)
+        except Exception:
+            await db(self._log)("The browser stopped answering", ConnectionEvent.Kind.ERROR)
+            return RETRY
+        await db(self._beat)(browser_memory_bytes(profile=self.profile))
+        return None
+
+    async def _send_snapshot(self, request: dict) -> None:
+        layer = get_channel_layer()
+        try:
+            png = await self.page.screenshot(type="png", timeout=10000)
+            reply = {"type": "snapshot", "png": base64.b64encode(png).decode()}
+        except Exception as error:
+            reply = {"type": "snapshot", "error": str(error).splitlines()[0]}
+        await layer.send(request["reply_to"], reply)
+
+    # -- outside world -------------------------------------------------------------------
+
+    async def _listen(self) -> None:
+        """Forward bus messages for this session into the event queue; retry if Redis is away."""
+        layer = get_channel_layer()
+        while True:
+            try:
+                channel = await layer.new_channel()
+                await layer.group_add(session_group(self.connection_id), channel)
+                while True:
+                    message = await layer.receive(channel)
+                    kind = "session.snapshot" if message.get("type") == "session.snapshot" else "wake"
+                    self.events.put_nowait((kind, message))
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # the heartbeat keeps polling meanwhile
+                logger.warning("bus unavailable: %s", error, extra=self.log_extra)
+                await asyncio.sleep(5)
+
+    def _worker_stop(self) -> None:
+        self.worker_stopping = True
+        self.events.put_nowait(("worker.stopping", None))
+
+    async def _sleep(self, seconds: float) -> None:
+        """Wait out a backoff, ending early when an order or a worker stop arrives."""
+        try:
+            await asyncio.wait_for(self.events.get(), timeout=seconds)
+        except TimeoutError:
+            pass
+
+    async def _close_browser(self) -> None:
+        # Forget the browser first: the "close" event it fires now is ours, not a crash.
+        context, self.context, self.page = self.context, None, None
+        if self.profile is not None:
+            await browser_close(context, profile=self.profile)
+
+    # -- database (run in Django's thread) -----------------------------------------------
+
+    def _load(self) -> Connection | None:
+        close_old_connections()
+        return Connection.objects.filter(pk=self.connection_id).first()
+
+    def _status(self) -> str:
+        return Connection.objects.filter(pk=self.connection_id).values_list("status", flat=True).first()
+
+    def _transition(self, status: str, message: str, data: dict | None = None, **fields) -> None:
+        connection = self._load()
+        if connection is not None:
+            connection_transition(connection=connection, to=status, message=message, data=data, **fields)
+
+    def _log(self, message: str, kind: str = ConnectionEvent.Kind.INFO, data: dict | None = None) -> None:
+        connection = self._load()
+        if connection is not None:
+            connection_log(connection=connection, message=message, kind=kind, data=data)
+
+    def _beat(self, memory: int) -> None:
+        Connection.objects.filter(pk=self.connection_id).update(browser_memory=memory)
+        if self._status() == Status.CONNECTED:
+            profile_mark_used(connection_id=self.connection_id)
+
+    def _clear_command(self) -> None:
+        Connection.objects.filter(pk=self.connection_id).update(command="")
+
+    def _qr_shown(self, full_code: str) -> str | None:
+        connection = self._load()
+        attempts = connection.qr_attempts + 1
+        if attempts > settings.WHATSAPP_QR_MAX_CODES:
+            return self._qr_expired()
+        connection_transition(
+            connection=connection, to=Status.QR, message="Waiting for the QR code to be scanned",
+            qr_code=full_code, qr_generated_at=timezone.now(), qr_attempts=attempts,
+        )  # fmt: skip
+        connection_log(connection=connection, message=f"QR code {attempts} of {settings.WHATSAPP_QR_MAX_CODES}",
+                       data={"metric": "qr_code"})  # fmt: skip
+        return None
+
+    def _qr_expired(self) -> str:
+        connection = self._load()
+        connection_transition(connection=connection, to=Status.STOPPED, message="QR not scanned",
+                              last_error="QR not scanned", qr_code="", enabled=False)  # fmt: skip
+        return QR_TIMEOUT
+
+    def _went_offline(self) -> None:
+        if self._status() in (Status.CONNECTED, Status.STARTING):
+            self._transition(Status.DISCONNECTED, "WhatsApp Web lost its connection")
+
+    def _finish(self, outcome: str) -> None:
+        """Leave the connection in the state that tells the truth once no browser runs."""
+        if outcome == DELETED:
+            profile_wipe(connection_id=self.connection_id)
+        elif outcome == STOP:
+            self._transition(Status.STOPPED, "Stopped", qr_code="")
+        elif outcome == LOGGED_OUT:
+            profile_wipe(connection_id=self.connection_id)
+            self._transition(Status.LOGGED_OUT, "The phone logged this device out; start it to scan a new QR code",
+                             enabled=False, qr_code="")  # fmt: skip
+        elif outcome == WORKER_STOPPING:
+            self._transition(Status.DISCONNECTED, "The worker stopped; the session resumes when a worker runs")
+        if outcome != LEASE_LOST:
+            lease_release(connection_id=self.connection_id, owner=self.owner)
+        close_old_connections()
