@@ -1,7 +1,10 @@
 from django.urls import path
 
 from helpdesk.consumers import DashboardConsumer
+from whatsapp.consumers import ConnectionsConsumer
 
 websocket_urlpatterns = [
     path("ws/dashboard/", DashboardConsumer.as_asgi()),
+    path("ws/connections/", ConnectionsConsumer.as_asgi()),
+    path("ws/connections/<int:connection_id>/", ConnectionsConsumer.as_asgi()),
 ]

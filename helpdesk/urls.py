@@ -5,13 +5,18 @@ from django.urls import path
 from contacts.views import contact_list
 from helpdesk.views import home
 from tickets.views import inbox
-from whatsapp.views import connection_list
+from whatsapp import views as whatsapp_views
 
 urlpatterns = [
     path("", home, name="home"),
     path("inbox/", inbox, name="inbox"),
     path("contacts/", contact_list, name="contact-list"),
-    path("connections/", connection_list, name="connection-list"),
+    path("connections/", whatsapp_views.connection_list, name="connection-list"),
+    path("connections/new/", whatsapp_views.connection_new, name="connection-new"),
+    path("connections/<int:pk>/", whatsapp_views.connection_detail, name="connection-detail"),
+    path("connections/<int:pk>/snapshot.png", whatsapp_views.connection_snapshot, name="connection-snapshot"),
+    path("connections/<int:pk>/pairing-code/", whatsapp_views.connection_pairing_code, name="connection-pairing-code"),
+    path("connections/<int:pk>/<slug:action>/", whatsapp_views.connection_action, name="connection-action"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

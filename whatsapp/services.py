@@ -31,7 +31,7 @@ class ConnectionLimitReached(Exception):
         )
 
 
-def connection_create(*, name: str, **fields) -> Connection:
+def connection_create(*, name: str, queues=(), **fields) -> Connection:
     """Create a connection unless MAX_WHATSAPP_CONNECTIONS are there already.
 
     Count and insert happen under one lock, so two concurrent creates cannot
@@ -47,7 +47,9 @@ def connection_create(*, name: str, **fields) -> Connection:
         if current >= maximum:
             raise ConnectionLimitReached(current=current, maximum=maximum)
         connection = Connection.objects.create(name=name, **fields)
+        connection.queues.set(queues)
         connection_log(connection=connection, message=_("Connection created"))
+        dashboard_changed()
     return connection
 
 

@@ -208,8 +208,8 @@ class Session:
                 return RETRY
             elif name == "worker.stopping":
                 return WORKER_STOPPING
-            elif name == "session.snapshot":
-                await self._send_snapshot(payload)
+            elif name == "session.request":
+                await self._answer(payload)
             if outcome:
                 return outcome
             if name in ("wake", "tick") and (outcome := await self._check_orders()):
@@ -293,14 +293,21 @@ class Session:
         await db(self._beat)(browser_memory_bytes(profile=self.profile))
         return None
 
-    async def _send_snapshot(self, request: dict) -> None:
-        layer = get_channel_layer()
+    async def _answer(self, request: dict) -> None:
+        """Answer a question from the web (whatsapp/session_requests.py) on its reply channel."""
         try:
-            png = await self.page.screenshot(type="png", timeout=10000)
-            reply = {"type": "snapshot", "png": base64.b64encode(png).decode()}
+            if request["action"] == "snapshot":  # the page as it is: no new tab, no reload
+                png = await self.page.screenshot(type="png", timeout=10000)
+                reply = {"png": base64.b64encode(png).decode()}
+            elif request["action"] == "pairing_code":
+                code = await bridge.wpp_call(self.page, "conn.genLinkDeviceCodeForPhoneNumber", request["phone"])
+                await db(self._log)(f"Pairing code requested for +{request['phone']}")
+                reply = {"code": code}
+            else:
+                reply = {"error": f"unknown request {request['action']}"}
         except Exception as error:
-            reply = {"type": "snapshot", "error": str(error).splitlines()[0]}
-        await layer.send(request["reply_to"], reply)
+            reply = {"error": str(error).splitlines()[0]}
+        await get_channel_layer().send(request["reply_to"], {"type": "session.reply", **reply})
 
     # -- outside world -------------------------------------------------------------------
 
@@ -313,7 +320,7 @@ class Session:
                 await layer.group_add(session_group(self.connection_id), channel)
                 while True:
                     message = await layer.receive(channel)
-                    kind = "session.snapshot" if message.get("type") == "session.snapshot" else "wake"
+                    kind = "session.request" if message.get("type") == "session.request" else "wake"
                     self.events.put_nowait((kind, message))
             except asyncio.CancelledError:
                 raise

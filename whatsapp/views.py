@@ -1,10 +1,101 @@
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+import base64
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
 
 from helpdesk.permissions import staff_required
+from whatsapp.forms import ConnectionForm, PairingCodeForm
+from whatsapp.models import Connection
+from whatsapp.qr import qr_data_url
 from whatsapp.selectors import connection_list as connections
+from whatsapp.services import ConnectionLimitReached, connection_create, connection_request
+from whatsapp.session_requests import SessionUnavailable, session_ask
+
+EVENTS_SHOWN = 50
+
+# Each button of a connection's page: (label, enabled, command, what the user is told).
+ACTIONS = {
+    "start": (gettext_lazy("Start"), True, "", gettext_lazy("Starting the session.")),
+    "stop": (gettext_lazy("Stop"), False, "", gettext_lazy("Stopping the session.")),
+    "restart": (gettext_lazy("Restart"), True, Connection.Command.RESTART, gettext_lazy("Restarting the session.")),
+    "logout": (gettext_lazy("Log out"), None, Connection.Command.LOGOUT, gettext_lazy("Logging the phone out.")),
+}
 
 
 @staff_required
 def connection_list(request: HttpRequest) -> HttpResponse:
     return render(request, "whatsapp/connection_list.html", {"connections": connections()})
+
+
+@staff_required
+def connection_new(request: HttpRequest) -> HttpResponse:
+    form = ConnectionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        fields = dict(form.cleaned_data)
+        try:
+            connection = connection_create(**fields)
+        except ConnectionLimitReached as error:
+            form.add_error(None, str(error))
+        else:
+            connection_request(connection=connection, enabled=True)
+            return redirect("connection-detail", pk=connection.pk)
+    return render(request, "whatsapp/connection_form.html", {"form": form})
+
+
+@staff_required
+def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    connection = get_object_or_404(Connection, pk=pk)
+    context = {
+        "connection": connection,
+        "events": connection.events.order_by("-at", "-id")[:EVENTS_SHOWN],
+        "qr_image": qr_data_url(connection.qr_code) if connection.status == Connection.Status.QR else "",
+        "pairing_form": PairingCodeForm(),
+        "actions": [(action, spec[0]) for action, spec in ACTIONS.items()],
+    }
+    return render(request, "whatsapp/connection_detail.html", context)
+
+
+@staff_required
+@require_POST
+def connection_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    connection = get_object_or_404(Connection, pk=pk)
+    if action not in ACTIONS:
+        raise Http404
+    _label, enabled, command, done = ACTIONS[action]
+    connection_request(connection=connection, enabled=enabled, command=command)
+    messages.success(request, done)
+    return redirect("connection-detail", pk=pk)
+
+
+@staff_required
+@require_POST
+def connection_pairing_code(request: HttpRequest, pk: int) -> HttpResponse:
+    connection = get_object_or_404(Connection, pk=pk)
+    form = PairingCodeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form.errors["phone"][0])
+    else:
+        try:
+            code = session_ask(connection_id=connection.pk, action="pairing_code", phone=form.cleaned_data["phone"])
+        except SessionUnavailable:
+            messages.error(request, _("The session is not running: start it, then ask for a pairing code."))
+        else:
+            messages.success(
+                request, _("On the phone, open Linked devices → Link with phone number and enter %(code)s")
+                % {"code": code["code"]},
+            )  # fmt: skip
+    return redirect("connection-detail", pk=pk)
+
+
+@staff_required
+def connection_snapshot(request: HttpRequest, pk: int) -> HttpResponse:
+    connection = get_object_or_404(Connection, pk=pk)
+    try:
+        answer = session_ask(connection_id=connection.pk, action="snapshot")
+    except SessionUnavailable:
+        return HttpResponse(_("No browser runs for this connection."), status=409, content_type="text/plain")
+    return HttpResponse(base64.b64decode(answer["png"]), content_type="image/png")

@@ -1,0 +1,44 @@
+// Live connection pages: status badges on the list; status, QR code and log on a connection's page.
+(() => {
+  const single = document.querySelector("section.connection[data-connection]");
+  const path = single ? `/ws/connections/${single.dataset.connection}/` : "/ws/connections/";
+
+  function update(root, connection) {
+    const status = root.querySelector('[data-field="status"]');
+    status.textContent = connection.status_label;
+    status.className = `badge status-${connection.status.toLowerCase()}`;
+    const phone = root.querySelector('[data-field="phone"]');
+    if (phone) phone.textContent = connection.phone ? (single ? `+${connection.phone}` : connection.phone) : (single ? "" : "—");
+    const error = root.querySelector('[data-field="last_error"]');
+    if (error) error.textContent = connection.last_error;
+    const qr = root.querySelector('[data-field="qr"]');
+    if (qr) {
+      qr.hidden = !connection.qr_image;
+      if (connection.qr_image) document.getElementById("qr-image").src = connection.qr_image;
+    }
+  }
+
+  function addToLog(event) {
+    const log = document.getElementById("log");
+    const line = document.createElement("li");
+    line.className = event.kind;
+    const time = document.createElement("time");
+    time.dateTime = event.at;
+    time.textContent = new Date(event.at).toLocaleString();
+    line.append(time, " ");
+    if (event.to_status) {
+      const change = document.createElement("b");
+      change.textContent = `${event.from_status || "—"} → ${event.to_status}`;
+      line.append(change, " ");
+    }
+    line.append(event.message);
+    log.prepend(line);
+  }
+
+  helpdeskLive(path, ({ connection, event }) => {
+    const root = single || document.querySelector(`tr[data-connection="${connection.id}"]`);
+    if (!root) return location.reload(); // a connection this page does not show yet
+    update(root, connection);
+    if (single && event) addToLog(event);
+  });
+})();
