@@ -4,8 +4,16 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from helpdesk.realtime import DASHBOARD_GROUP
 from helpdesk.selectors import dashboard_figures
 
-# Close codes in the 4000 range are ours; 4401 mirrors HTTP 401.
+# Close codes in the 4000 range are ours; 4401 and 4403 mirror HTTP 401 and 403.
 CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+
+
+async def refuse(consumer, code: int) -> None:
+    """Accept, then close with ``code``: a socket closed before accepting reaches the
+    browser as a bare 1006, and the page could not tell "sign in again" from a network fault."""
+    await consumer.accept()
+    await consumer.close(code=code)
 
 
 class DashboardConsumer(AsyncJsonWebsocketConsumer):
@@ -18,7 +26,7 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         self.user = self.scope["user"]
         if not self.user.is_authenticated:
-            await self.close(code=CLOSE_UNAUTHENTICATED)
+            await refuse(self, CLOSE_UNAUTHENTICATED)
             return
         await self.channel_layer.group_add(DASHBOARD_GROUP, self.channel_name)
         await self.accept()

@@ -2,7 +2,9 @@
 
 Events travel over the Channels layer (Redis) to groups; consumers decide who
 may join which group. Events are sent only once the transaction that caused
-them commits, so a browser never hears of a change that was rolled back.
+them commits, so a browser never hears of a change that was rolled back. They
+are best effort: the database holds the truth, so a bus that is down is logged
+and never fails the change (pages show the truth on reload, sessions poll).
 """
 
 from asgiref.sync import async_to_sync
@@ -19,7 +21,7 @@ def publish_on_commit(*, group: str, event_type: str, payload: dict | None = Non
     def send() -> None:
         async_to_sync(get_channel_layer().group_send)(group, message)
 
-    transaction.on_commit(send)
+    transaction.on_commit(send, robust=True)
 
 
 def dashboard_changed() -> None:

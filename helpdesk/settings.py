@@ -106,10 +106,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 EMBEDDED_REDIS = "REDIS_URL" not in env
 REDIS_SOCKET = VAR_DIR / "redis.sock"
 REDIS_URL = env.str("REDIS_URL", default=f"unix://{REDIS_SOCKET}")
+
+# No socket timeout: the layer blocks in BZPOPMIN for up to 5 s by design, and
+# redis-py gives unix sockets a 5 s read timeout by default, which would cut it.
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": "helpdesk"},
+        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": None}], "prefix": "helpdesk"},
     },
 }
 

@@ -1,6 +1,5 @@
 import shutil
 import tempfile
-import uuid
 from pathlib import Path
 
 import pytest
@@ -60,11 +59,14 @@ def redis_url(tmp_path_factory):
 
 @pytest.fixture
 def channel_layer(settings, redis_url):
-    """The real Redis channel layer, on a prefix of its own so runs never cross."""
+    """The real Redis channel layer, the one worker processes started by tests use too."""
     settings.CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [redis_url], "prefix": f"test-{uuid.uuid4().hex[:8]}"},
+            "CONFIG": {
+                **django_settings.CHANNEL_LAYERS["default"]["CONFIG"],
+                "hosts": [{"address": redis_url, "socket_timeout": None}],
+            },
         }
     }
     return get_channel_layer()

@@ -1,10 +1,13 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.db import models
 from django.forms.models import BaseInlineFormSet
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from whatsapp.models import Connection, ConnectionEvent
+from whatsapp.services import ConnectionLimitReached, connection_create, connection_delete, connection_request
 
 EVENTS_SHOWN = 50
 
@@ -37,11 +40,66 @@ class ConnectionAdmin(admin.ModelAdmin):
     search_fields = ["name", "phone"]
     autocomplete_fields = ["queues"]
     inlines = [ConnectionEventInline]
+    actions = ["start_sessions", "stop_sessions", "restart_sessions"]
 
     class Media:
         css = {"all": ["css/badges.css"]}
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ConnectionLimitReached as error:  # the limit is checked atomically, at save time
+            self.message_user(request, str(error), level=messages.ERROR)
+            return redirect("admin:whatsapp_connection_changelist")
+
+    def save_model(self, request, obj, form, change) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        fields = {f: getattr(obj, f) for f in form.cleaned_data if f not in ("name", "queues")}
+        created = connection_create(name=obj.name, **fields)
+        obj.pk, obj._state = created.pk, created._state
+
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)
+        if not change and form.instance.enabled:
+            connection_request(connection=form.instance, enabled=True)
+
+    def delete_model(self, request, obj) -> None:
+        connection_delete(connection=obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for connection in queryset:
+            connection_delete(connection=connection)
+
+    @admin.action(description=_("Start the selected sessions"))
+    def start_sessions(self, request, queryset) -> None:
+        self._request(request, queryset, enabled=True)
+
+    @admin.action(description=_("Stop the selected sessions"))
+    def stop_sessions(self, request, queryset) -> None:
+        self._request(request, queryset, enabled=False)
+
+    @admin.action(description=_("Restart the selected sessions"))
+    def restart_sessions(self, request, queryset) -> None:
+        self._request(request, queryset, enabled=True, command=Connection.Command.RESTART)
+
+    def _request(self, request, queryset, **wish) -> None:
+        for connection in queryset:
+            connection_request(connection=connection, **wish)
+        self.message_user(request, _("Done: the sessions follow within seconds."))
+
+    @admin.display(description=_("live page"))
+    def live_page(self, connection: Connection) -> str:
+        if not connection.pk:
+            return "—"
+        return format_html(
+            '<a href="{}">{}</a> · <a href="{}" target="_blank">{}</a>',
+            reverse("connection-detail", args=[connection.pk]), _("QR code, log and buttons"),
+            reverse("connection-snapshot", args=[connection.pk]), _("snapshot"),
+        )  # fmt: skip
     readonly_fields = [
-        "status_badge", "phone", "qr_generated_at", "qr_attempts", "last_seen_at", "lease_owner",
+        "status_badge", "live_page", "phone", "qr_generated_at", "qr_attempts", "last_seen_at", "lease_owner",
         "lease_expires_at", "reconnect_attempts", "last_error", "created_at", "updated_at",
     ]  # fmt: skip
     fieldsets = [

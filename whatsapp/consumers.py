@@ -1,10 +1,8 @@
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from helpdesk.consumers import CLOSE_UNAUTHENTICATED
+from helpdesk.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, refuse
 from whatsapp.qr import qr_data_url
 from whatsapp.services import STAFF_GROUP, connection_group
-
-CLOSE_FORBIDDEN = 4403
 
 
 class ConnectionsConsumer(AsyncJsonWebsocketConsumer):
@@ -17,10 +15,10 @@ class ConnectionsConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         user = self.scope["user"]
         if not user.is_authenticated:
-            await self.close(code=CLOSE_UNAUTHENTICATED)
+            await refuse(self, CLOSE_UNAUTHENTICATED)
             return
         if not user.is_staff:
-            await self.close(code=CLOSE_FORBIDDEN)
+            await refuse(self, CLOSE_FORBIDDEN)
             return
         connection_id = self.scope["url_route"]["kwargs"].get("connection_id")
         self.group = connection_group(connection_id) if connection_id else STAFF_GROUP

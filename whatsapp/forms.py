@@ -6,6 +6,8 @@ from whatsapp.models import Connection
 
 
 class ConnectionForm(forms.ModelForm):
+    webhook_url = forms.URLField(label=_("webhook URL"), required=False, max_length=500, assume_scheme="https")
+
     class Meta:
         model = Connection
         fields = ["name", "is_default", "queues", "greeting", "farewell", "webhook_url", "webhook_secret"]

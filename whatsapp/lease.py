@@ -10,6 +10,7 @@ taken over at once, without waiting for the expiry.
 import os
 import socket
 import uuid
+from pathlib import Path
 from datetime import timedelta
 
 from django.conf import settings
@@ -77,10 +78,13 @@ def _dead_local_owners(connection_id: int) -> list[str]:
     pid = rest.partition(":")[0]
     if host != socket.gethostname() or not pid.isdigit():
         return []
+    return [] if _process_runs(int(pid)) else [owner]
+
+
+def _process_runs(pid: int) -> bool:
+    """True while ``pid`` is a live process (a zombie, dead but not yet reaped, is not)."""
     try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return [owner]
-    except PermissionError:
-        return []
-    return []
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"

@@ -28,10 +28,13 @@ def websocket(client=None, origin: str = "http://localhost:8000") -> WebsocketCo
     return WebsocketCommunicator(application, "/ws/dashboard/", headers=headers)
 
 
-def test_an_anonymous_websocket_is_refused():
-    connected, code = async_to_sync(websocket().connect)()
+def test_an_anonymous_websocket_is_closed_with_the_sign_in_code():
+    async def conversation() -> dict:
+        communicator = websocket()
+        await communicator.connect()
+        return await communicator.receive_output(timeout=5)
 
-    assert (connected, code) == (False, 4401)
+    assert async_to_sync(conversation)() == {"type": "websocket.close", "code": 4401}
 
 
 def test_a_websocket_from_another_site_is_refused(agent_client):

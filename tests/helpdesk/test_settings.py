@@ -57,7 +57,7 @@ def test_settings_are_read_from_the_environment(tmp_path):
     assert (database["ENGINE"], database["HOST"], database["PORT"], database["NAME"]) == (
         "django.db.backends.postgresql", "db.internal", 5433, "helpdesk",
     )  # fmt: skip
-    assert values["CHANNEL_LAYERS"]["default"]["CONFIG"]["hosts"] == ["redis://cache.internal:6380/2"]
+    assert values["CHANNEL_LAYERS"]["default"]["CONFIG"]["hosts"][0]["address"] == "redis://cache.internal:6380/2"
 
 
 def test_embedded_defaults_keep_everything_under_the_var_dir(tmp_path):
@@ -66,7 +66,7 @@ def test_embedded_defaults_keep_everything_under_the_var_dir(tmp_path):
     assert values["DEBUG"] is False
     assert values["TIME_ZONE"] == "America/Sao_Paulo"
     assert values["DATABASES"]["default"]["NAME"] == str(tmp_path / "db.sqlite3")
-    assert values["CHANNEL_LAYERS"]["default"]["CONFIG"]["hosts"] == [f"unix://{tmp_path / 'redis.sock'}"]
+    assert values["CHANNEL_LAYERS"]["default"]["CONFIG"]["hosts"][0]["address"] == f"unix://{tmp_path / 'redis.sock'}"
     assert values["MEDIA_ROOT"] == str(tmp_path / "media")
 
 

@@ -1,0 +1,163 @@
+"""Real processes for end-to-end tests: the simulator, session workers, the web server.
+
+They run against the test database (tests using them commit: transaction=True)
+and the test Redis, each in a process group of its own so a test can stop or
+kill one exactly like an operator would.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+
+BASE_DIR = Path(settings.BASE_DIR)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(predicate, *, timeout: float = 30, interval: float = 0.1, message: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {message}")
+
+
+def test_database_url() -> str:
+    """The database this test run uses, as a DATABASE_URL for child processes."""
+    database = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{database['NAME']}"
+    user = database["USER"] + (f":{database['PASSWORD']}" if database["PASSWORD"] else "")
+    return f"postgres://{user}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
+
+
+class Child:
+    """A child process in its own group, with its output kept in a file for failures."""
+
+    def __init__(self, command: list[str], *, env: dict[str, str], log: Path) -> None:
+        self.log = log
+        self.process = subprocess.Popen(
+            command, cwd=BASE_DIR, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def stop(self, timeout: float = 60) -> int:
+        """SIGINT to the group, as a Ctrl-C: the graceful way."""
+        if self.process.poll() is None:
+            os.killpg(self.pid, signal.SIGINT)
+        return self.process.wait(timeout=timeout)
+
+    def kill(self) -> None:
+        """SIGKILL to the whole group: the worker dies without a chance to clean up."""
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait(timeout=10)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+class Simulator(Child):
+    def __init__(self, *, tmp: Path, qr_interval: float) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        env = {**os.environ, "SIMULATOR_QR_INTERVAL": str(qr_interval)}
+        super().__init__([sys.executable, "manage.py", "wa_simulator", "--port", str(self.port)],
+                         env=env, log=tmp / "simulator.log")  # fmt: skip
+        wait_until(self._answers, timeout=30, message="the simulator")
+
+    def _answers(self) -> bool:
+        try:
+            self.get("/_sim/accounts")
+            return True
+        except OSError:
+            return False
+
+    def get(self, path: str) -> dict:
+        with urllib.request.urlopen(self.url.rstrip("/") + path, timeout=10) as response:
+            return json.loads(response.read())
+
+    def post(self, path: str, body: dict) -> tuple[int, dict]:
+        request = urllib.request.Request(self.url.rstrip("/") + path, data=json.dumps(body).encode(), method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
+
+def helpdesk_env(*, var_dir: Path, redis_url: str, simulator: Simulator | None, **extra: str) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": test_database_url(),
+        "REDIS_URL": redis_url,
+        "HELPDESK_VAR_DIR": str(var_dir),
+        "SECRET_KEY": settings.SECRET_KEY,
+        "WHATSAPP_HEARTBEAT": "1",
+        "WHATSAPP_LEASE": "5",
+        "WHATSAPP_BACKOFF_BASE": "0.5",
+        "WHATSAPP_BACKOFF_MAX": "2",
+        "WHATSAPP_CLOSE_TIMEOUT": "10",
+    }
+    if simulator:
+        env["WHATSAPP_WEB_URL"] = simulator.url
+    env.update(extra)
+    return env
+
+
+def session_worker(env: dict[str, str], *, log: Path) -> Child:
+    return Child([sys.executable, "manage.py", "session_worker"], env=env, log=log)
+
+
+def web_server(env: dict[str, str], *, log: Path) -> tuple[Child, str]:
+    """daphne serving the helpdesk, with its static files collected first, as in production."""
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=BASE_DIR, env=env, check=True)
+    port = free_port()
+    child = Child([sys.executable, "-m", "daphne", "--bind", "127.0.0.1", "--port", str(port),
+                   "helpdesk.asgi:application"], env=env, log=log)  # fmt: skip
+
+    def answers() -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return True
+        except OSError:
+            return False
+
+    wait_until(answers, timeout=30, message="the web server")
+    return child, f"http://127.0.0.1:{port}"
+
+
+def chromium_pids(var_dir: Path) -> list[int]:
+    """Chromium processes using a profile under this var dir, zombies excluded."""
+    needle = f"--user-data-dir={var_dir}".encode()
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if needle in cmdline.read_bytes():
+                state = (cmdline.parent / "stat").read_text().rsplit(")", 1)[1].split()[0]
+                if state != "Z":
+                    found.append(int(cmdline.parent.name))
+        except OSError:
+            continue
+    return found

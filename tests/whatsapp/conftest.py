@@ -1,0 +1,76 @@
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.processes import Simulator, chromium_pids, helpdesk_env, session_worker, wait_until
+from whatsapp.models import Connection
+
+SIM_PHONE = "5511999990001"
+
+
+@pytest.fixture(scope="session")
+def simulator(tmp_path_factory):
+    sim = Simulator(tmp=tmp_path_factory.mktemp("simulator"), qr_interval=4)
+    yield sim
+    sim.stop()
+
+
+class Engine:
+    """Session workers for one test, on the simulator, with their own var dir."""
+
+    def __init__(self, *, tmp, redis_url, simulator) -> None:
+        self.tmp, self.simulator = tmp, simulator
+        self.var_dir = tmp / "var"
+        self.env = helpdesk_env(var_dir=self.var_dir, redis_url=redis_url, simulator=simulator)
+        self.workers = []
+
+    def start_worker(self, **extra_env):
+        worker = session_worker({**self.env, **extra_env}, log=self.tmp / f"worker-{len(self.workers)}.log")
+        self.workers.append(worker)
+        return worker
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {w.log.name}\n{w.output()[-3000:]}" for w in self.workers)
+
+    def wait_for_status(self, connection: Connection, *statuses: str, timeout: float = 30) -> Connection:
+        def reached():
+            connection.refresh_from_db()
+            return connection.status in statuses
+
+        try:
+            wait_until(reached, timeout=timeout, message=f"{connection} to reach {statuses}")
+        except AssertionError:
+            print(self.logs())
+            raise
+        return connection
+
+    def connect(self, connection: Connection, phone: str = SIM_PHONE) -> Connection:
+        """Scan the connection's QR code with ``phone`` and wait until it is CONNECTED."""
+        self.wait_for_status(connection, Connection.Status.QR)
+        status, body = self.simulator.post("/_sim/scan", {"code": connection.qr_code, "phone": phone})
+        assert status == 200, body
+        return self.wait_for_status(connection, Connection.Status.CONNECTED)
+
+    @staticmethod
+    def let_login_settle() -> None:
+        """Chromium writes localStorage to the profile up to 5 s after a change; a browser
+        killed sooner loses the login, as it would with WhatsApp Web. Tests that kill wait."""
+        time.sleep(6)
+
+    def chromium(self) -> list[int]:
+        return chromium_pids(self.var_dir)
+
+    def browser_roots(self) -> list[int]:
+        """The main process of each browser (its helpers carry a --type= argument)."""
+        return [pid for pid in self.chromium() if b"--type=" not in Path(f"/proc/{pid}/cmdline").read_bytes()]
+
+
+@pytest.fixture
+def engine(tmp_path, redis_url, simulator, channel_layer):
+    engine = Engine(tmp=tmp_path, redis_url=redis_url, simulator=simulator)
+    yield engine
+    for worker in engine.workers:
+        worker.stop()
+    leftovers = engine.chromium()
+    assert leftovers == [], f"Chromium processes left behind: {leftovers}\n{engine.logs()}"

@@ -1,0 +1,86 @@
+"""An admin adds a number: the QR code arrives in their browser over the websocket, live."""
+
+import os
+
+import pytest
+from django.conf import settings
+from playwright.sync_api import expect, sync_playwright
+
+from tests.factories import StaffFactory
+from tests.processes import web_server
+from tests.whatsapp.conftest import SIM_PHONE
+from whatsapp.services import connection_create
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def web(engine, tmp_path):
+    child, url = web_server(engine.env, log=tmp_path / "web.log")
+    yield url
+    child.stop()
+
+
+@pytest.fixture
+def page(monkeypatch):
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # ORM calls between Playwright's steps
+    args = ["--no-sandbox"] if os.geteuid() == 0 else []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=settings.WHATSAPP_BROWSER_PATH, args=args)
+        yield browser.new_page()
+        browser.close()
+
+
+def sign_in(page, web: str) -> None:
+    StaffFactory(username="ana")
+    page.goto(f"{web}/login/")
+    page.get_by_label("Username").fill("ana")
+    page.get_by_label("Password").fill("agent-password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+
+
+def test_the_qr_code_reaches_the_page_live_and_scanning_connects(engine, simulator, web, page):
+    engine.start_worker()
+    connection = connection_create(name="Vendas")
+    sign_in(page, web)
+    page.goto(f"{web}/connections/{connection.pk}/")
+    qr = page.get_by_role("img", name="QR code to link this WhatsApp number")
+    expect(qr).to_be_hidden()
+
+    page.get_by_role("button", name="Start", exact=True).click()
+    expect(qr).to_be_visible(timeout=20_000)
+    page.evaluate("window.sameDocument = true")
+    first = qr.get_attribute("src")
+    assert first.startswith("data:image/png;base64,")
+
+    # The next code (the simulator rotates them) replaces the image in place.
+    expect(qr).not_to_have_attribute("src", first, timeout=15_000)
+    assert page.evaluate("window.sameDocument") is True
+
+    connection.refresh_from_db()
+    status, _ = simulator.post("/_sim/scan", {"code": connection.qr_code, "phone": SIM_PHONE})
+    assert status == 200
+    expect(page.locator('[data-field="status"]')).to_have_text("Connected", timeout=20_000)
+    expect(qr).to_be_hidden()
+    expect(page.locator("#log li").first).to_contain_text("Connected as +5511999990001")
+    assert page.evaluate("window.sameDocument") is True
+
+
+def test_an_agent_cannot_open_the_connection_websocket(engine, web, page):
+    from tests.factories import UserFactory
+
+    UserFactory(username="bruno")
+    page.goto(f"{web}/login/")
+    page.get_by_label("Username").fill("bruno")
+    page.get_by_label("Password").fill("agent-password")
+    page.get_by_role("button", name="Sign in").click()
+
+    close_code = page.evaluate(
+        """() => new Promise((resolve) => {
+            const socket = new WebSocket(location.origin.replace("http", "ws") + "/ws/connections/");
+            socket.onclose = (event) => resolve(event.code);
+        })"""
+    )
+
+    assert close_code == 4403

@@ -1,0 +1,135 @@
+"""The session engine end to end: real worker processes, real Chromium, the simulator."""
+
+import os
+import signal
+
+import pytest
+
+from tests.processes import wait_until
+from tests.whatsapp.conftest import SIM_PHONE
+from django_q.tasks import async_task
+
+from whatsapp.models import Connection
+from whatsapp.tasks import SESSIONS_CLUSTER
+from whatsapp.services import connection_create, connection_request
+
+pytestmark = pytest.mark.django_db(transaction=True)
+Status = Connection.Status
+
+
+def started(name: str = "Vendas") -> Connection:
+    connection = connection_create(name=name)
+    connection_request(connection=connection, enabled=True)
+    return connection
+
+
+def states(connection: Connection) -> list[str]:
+    return list(connection.events.filter(kind="state").order_by("at", "id").values_list("to_status", flat=True))
+
+
+def test_scan_connects_and_a_restarted_worker_restores_without_a_qr(engine):
+    engine.start_worker()
+    connection = engine.connect(started())
+    assert connection.phone == SIM_PHONE
+    engine.let_login_settle()
+    worker_pid = engine.workers[0].pid
+
+    engine.workers[0].kill()  # the whole worker dies: no cleanup at all
+    before = connection.events.count()
+    engine.start_worker()
+
+    engine.wait_for_status(connection, Status.STARTING)
+    engine.wait_for_status(connection, Status.CONNECTED)
+    after = list(connection.events.order_by("at", "id")[before:].values_list("to_status", flat=True))
+    assert Status.QR not in after
+    connection.refresh_from_db()
+    assert str(worker_pid) not in connection.lease_owner
+
+
+def test_the_phone_logging_out_leaves_logged_out_and_start_shows_a_new_qr(engine, simulator):
+    engine.start_worker()
+    connection = engine.connect(started())
+
+    simulator.post("/_sim/logout", {"account": SIM_PHONE})
+
+    engine.wait_for_status(connection, Status.LOGGED_OUT)
+    assert connection.enabled is False
+    connection_request(connection=connection, enabled=True)
+    engine.wait_for_status(connection, Status.QR)
+
+
+def test_a_network_drop_disconnects_and_its_return_reconnects(engine, simulator):
+    engine.start_worker()
+    connection = engine.connect(started())
+
+    simulator.post("/_sim/network", {"account": SIM_PHONE, "online": False})
+    engine.wait_for_status(connection, Status.DISCONNECTED)
+    simulator.post("/_sim/network", {"account": SIM_PHONE, "online": True})
+
+    engine.wait_for_status(connection, Status.CONNECTED, timeout=15)
+    assert states(connection)[-2:] == [Status.DISCONNECTED, Status.CONNECTED]
+
+
+def test_a_killed_browser_is_detected_and_restarted(engine):
+    engine.start_worker()
+    connection = engine.connect(started())
+    engine.let_login_settle()
+    first = set(engine.chromium())
+
+    for pid in first:
+        os.kill(pid, signal.SIGKILL)
+
+    wait_until(lambda: connection.events.filter(kind="error").exists(), timeout=20, message="the crash to be seen")
+    engine.wait_for_status(connection, Status.CONNECTED)
+    assert set(engine.chromium()).isdisjoint(first)
+    assert connection.events.filter(kind="error", message__icontains="closed unexpectedly").exists()
+
+
+def test_two_workers_never_drive_one_connection(engine):
+    engine.start_worker()
+    engine.start_worker()
+    connection = connection_create(name="Vendas")
+    # Two tasks for one connection, as a duplicate delivery would make: the lease lets one run.
+    for _ in range(2):
+        async_task("whatsapp.tasks.session_run", connection.pk, cluster=SESSIONS_CLUSTER)
+
+    engine.wait_for_status(connection, Status.QR)
+    wait_until(lambda: "session ended: held elsewhere" in engine.logs(), timeout=20, message="the second task to give up")
+
+    assert connection.events.filter(message="Starting the browser").count() == 1
+    assert len(engine.browser_roots()) == 1
+
+
+def test_a_qr_never_scanned_stops_the_session(engine):
+    engine.start_worker(WHATSAPP_QR_MAX_CODES="2")
+    connection = engine.wait_for_status(started(), Status.QR)
+
+    engine.wait_for_status(connection, Status.STOPPED, timeout=40)
+    assert connection.last_error == "QR not scanned"
+    assert connection.enabled is False
+    assert connection.events.filter(message__startswith="QR code ").count() == 2
+
+
+def test_a_browser_that_cannot_start_fails_with_a_readable_reason(engine):
+    engine.start_worker(WHATSAPP_BROWSER_PATH="/nonexistent/chromium")
+    connection = started()
+
+    engine.wait_for_status(connection, Status.FAILED)
+    assert "No browser at /nonexistent/chromium" in connection.last_error
+    assert "apt-get install chromium" in connection.last_error
+
+
+def test_ten_start_stop_cycles_leave_no_browser_behind(engine):
+    engine.start_worker()
+    connection = engine.connect(started())
+
+    for _ in range(10):
+        connection_request(connection=connection, enabled=False)
+        engine.wait_for_status(connection, Status.STOPPED)
+        wait_until(lambda: not engine.chromium(), timeout=15, message="the browser to exit")
+        connection_request(connection=connection, enabled=True)
+        engine.wait_for_status(connection, Status.CONNECTED)
+
+    connection_request(connection=connection, enabled=False)
+    engine.wait_for_status(connection, Status.STOPPED)
+    wait_until(lambda: not engine.chromium(), timeout=15, message="the browser to exit")
