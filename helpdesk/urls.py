@@ -1,8 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from contacts.views import contact_list
+import whatsapp.api  # noqa: F401  (registers its endpoints)
+from helpdesk.api import api_docs, api_urlpatterns
 from helpdesk.views import home
 from tickets.views import inbox
 from whatsapp import views as whatsapp_views
@@ -20,4 +22,6 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("api/docs/", api_docs, name="api-docs"),
+    path("api/", include(api_urlpatterns())),
 ]

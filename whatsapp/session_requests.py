@@ -6,6 +6,7 @@ reply channel; no answer within the timeout means no session is running.
 """
 
 import asyncio
+import base64
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -17,8 +18,21 @@ class SessionUnavailable(Exception):
     """No running session answered: the connection is not started, or its worker is away."""
 
 
-def session_ask(*, connection_id: int, action: str, timeout: float = 15.0, **arguments) -> dict:
-    return async_to_sync(_ask)(connection_id, action, timeout, arguments)
+def session_snapshot(*, connection_id: int) -> bytes:
+    """A PNG of the page the session has open (no new tab, no reload)."""
+    return base64.b64decode(_ask_sync(connection_id, "snapshot", {})["png"])
+
+
+def session_pairing_code(*, connection_id: int, phone: str) -> str:
+    """The code the phone types to link itself, instead of scanning a QR code."""
+    return _ask_sync(connection_id, "pairing_code", {"phone": phone})["code"]
+
+
+REPLY_TIMEOUT = 15.0  # seconds; a running session answers in well under one
+
+
+def _ask_sync(connection_id: int, action: str, arguments: dict) -> dict:
+    return async_to_sync(_ask)(connection_id, action, REPLY_TIMEOUT, arguments)
 
 
 async def _ask(connection_id: int, action: str, timeout: float, arguments: dict) -> dict:

@@ -1,5 +1,3 @@
-import base64
-
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -13,7 +11,7 @@ from whatsapp.models import Connection
 from whatsapp.qr import qr_data_url
 from whatsapp.selectors import connection_list as connections
 from whatsapp.services import ConnectionLimitReached, connection_create, connection_request
-from whatsapp.session_requests import SessionUnavailable, session_ask
+from whatsapp.session_requests import SessionUnavailable, session_pairing_code, session_snapshot
 
 EVENTS_SHOWN = 50
 
@@ -80,13 +78,13 @@ def connection_pairing_code(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, form.errors["phone"][0])
     else:
         try:
-            code = session_ask(connection_id=connection.pk, action="pairing_code", phone=form.cleaned_data["phone"])
+            code = session_pairing_code(connection_id=connection.pk, phone=form.cleaned_data["phone"])
         except SessionUnavailable:
             messages.error(request, _("The session is not running: start it, then ask for a pairing code."))
         else:
             messages.success(
                 request, _("On the phone, open Linked devices → Link with phone number and enter %(code)s")
-                % {"code": code["code"]},
+                % {"code": code},
             )  # fmt: skip
     return redirect("connection-detail", pk=pk)
 
@@ -95,7 +93,7 @@ def connection_pairing_code(request: HttpRequest, pk: int) -> HttpResponse:
 def connection_snapshot(request: HttpRequest, pk: int) -> HttpResponse:
     connection = get_object_or_404(Connection, pk=pk)
     try:
-        answer = session_ask(connection_id=connection.pk, action="snapshot")
+        png = session_snapshot(connection_id=connection.pk)
     except SessionUnavailable:
         return HttpResponse(_("No browser runs for this connection."), status=409, content_type="text/plain")
-    return HttpResponse(base64.b64decode(answer["png"]), content_type="image/png")
+    return HttpResponse(png, content_type="image/png")

@@ -12,6 +12,7 @@ from django_q.tasks import async_task
 from whatsapp.models import Connection
 from whatsapp.tasks import SESSIONS_CLUSTER
 from whatsapp.services import connection_create, connection_request
+from whatsapp.session_requests import session_pairing_code, session_snapshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 Status = Connection.Status
@@ -133,3 +134,16 @@ def test_ten_start_stop_cycles_leave_no_browser_behind(engine):
     connection_request(connection=connection, enabled=False)
     engine.wait_for_status(connection, Status.STOPPED)
     wait_until(lambda: not engine.chromium(), timeout=15, message="the browser to exit")
+
+
+def test_snapshot_and_pairing_code_come_from_the_running_page(engine, simulator):
+    engine.start_worker()
+    connection = engine.wait_for_status(started(), Status.QR)
+
+    assert session_snapshot(connection_id=connection.pk).startswith(b"\x89PNG\r\n")
+    code = session_pairing_code(connection_id=connection.pk, phone="5511999990002")
+    status, _ = simulator.post("/_sim/pair", {"phone": "5511999990002", "code": code})
+
+    assert status == 200
+    assert engine.wait_for_status(connection, Status.CONNECTED).phone == "5511999990002"
+    assert connection.events.filter(message="Pairing code requested for +5511999990002").exists()
