@@ -23,5 +23,6 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/docs/", api_docs, name="api-docs"),
+    path("metrics", whatsapp_views.metrics, name="metrics"),
     path("api/", include(api_urlpatterns())),
 ]

@@ -41,6 +41,11 @@ def profile_prepare(*, connection_id: int) -> tuple[Path, str]:
     return path, reason
 
 
+def profile_was_logged_in(*, connection_id: int) -> bool:
+    """Whether the profile holds a login (it was connected once and not wiped since)."""
+    return (profile_path(connection_id=connection_id) / USED_MARKER).exists()
+
+
 def profile_mark_used(*, connection_id: int) -> None:
     (profile_path(connection_id=connection_id) / USED_MARKER).touch()
 

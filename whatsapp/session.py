@@ -31,7 +31,7 @@ from whatsapp import bridge
 from whatsapp.browser import BrowserLaunchError, browser_close, browser_kill, browser_launch, browser_memory_bytes
 from whatsapp.lease import lease_acquire, lease_owner_id, lease_release, lease_renew
 from whatsapp.models import Connection, ConnectionEvent
-from whatsapp.profiles import profile_mark_used, profile_prepare, profile_wipe
+from whatsapp.profiles import profile_mark_used, profile_prepare, profile_was_logged_in, profile_wipe
 from whatsapp.services import connection_log, connection_transition
 
 logger = logging.getLogger(__name__)
@@ -70,6 +70,7 @@ class Session:
         self.page = None
         self.profile = None
         self.attempts = 0  # consecutive runs that ended badly; reset once connected
+        self.restoring = False  # this run started on a profile that was logged in
         self.worker_stopping = False
         self.log_extra = {"connection_id": connection_id}
 
@@ -128,6 +129,7 @@ class Session:
 
     async def _run_browser(self, playwright, connection: Connection) -> str:
         self.profile, reset_reason = await db(profile_prepare)(connection_id=self.connection_id)
+        self.restoring = await db(profile_was_logged_in)(connection_id=self.connection_id)
         if reset_reason:
             await db(self._log)(f"Saved login discarded ({reset_reason}); a new QR code is needed")
         leftovers = browser_kill(profile=self.profile)
@@ -249,15 +251,21 @@ class Session:
     async def _show_qr(self, code: dict | None) -> str | None:
         if code is None:  # WhatsApp Web stopped showing codes
             return await db(self._qr_expired)()
+        if self.restoring:
+            self.restoring = False
+            await db(self._log)("The saved login no longer works: a new QR code is needed",
+                                data={"metric": "restore_failed"})  # fmt: skip
         return await db(self._qr_shown)(code["fullCode"])
 
     async def _connected(self) -> None:
         me = await bridge.wpp_call(self.page, "conn.getMyUserId")
         phone = "".join(ch for ch in str((me or {}).get("_serialized") or me or "").split("@")[0] if ch.isdigit())
         self.attempts = 0
+        metric = {"metric": "restore_ok"} if self.restoring else None
+        self.restoring = False
         await db(self._transition)(
             Status.CONNECTED, f"Connected as +{phone}" if phone else "Connected", phone=phone, qr_code="",
-            qr_attempts=0, reconnect_attempts=0, last_error="",
+            qr_attempts=0, reconnect_attempts=0, last_error="", data=metric,
         )  # fmt: skip
         await db(profile_mark_used)(connection_id=self.connection_id)
 

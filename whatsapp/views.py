@@ -1,11 +1,14 @@
 from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from helpdesk.api import ApiError, authenticate
 from helpdesk.permissions import staff_required
+from whatsapp.metrics import metrics_text
 from whatsapp.forms import ConnectionForm, PairingCodeForm
 from whatsapp.models import Connection
 from whatsapp.qr import qr_data_url
@@ -87,6 +90,17 @@ def connection_pairing_code(request: HttpRequest, pk: int) -> HttpResponse:
                 % {"code": code},
             )  # fmt: skip
     return redirect("connection-detail", pk=pk)
+
+
+@login_not_required  # a scraper sends a token instead of a cookie
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus metrics, for a signed-in admin or a staff API token."""
+    if not request.user.is_staff:
+        try:
+            authenticate(request)
+        except ApiError as error:
+            return error.response()
+    return HttpResponse(metrics_text(), content_type="text/plain; version=0.0.4")
 
 
 @staff_required

@@ -9,6 +9,7 @@ from tests.processes import wait_until
 from tests.whatsapp.conftest import SIM_PHONE
 from django_q.tasks import async_task
 
+from whatsapp.metrics import metrics_text
 from whatsapp.models import Connection
 from whatsapp.tasks import SESSIONS_CLUSTER
 from whatsapp.services import connection_create, connection_request
@@ -45,6 +46,10 @@ def test_scan_connects_and_a_restarted_worker_restores_without_a_qr(engine):
     assert Status.QR not in after
     connection.refresh_from_db()
     assert str(worker_pid) not in connection.lease_owner
+    figures = metrics_text()
+    for line in ("helpdesk_session_starts_total 2", "helpdesk_qr_scans_total 1", "helpdesk_restores_ok_total 1",
+                 'helpdesk_connections{status="CONNECTED"} 1'):  # fmt: skip
+        assert line in figures
 
 
 def test_the_phone_logging_out_leaves_logged_out_and_start_shows_a_new_qr(engine, simulator):
