@@ -6,10 +6,22 @@ VENV := .venv
 BIN := $(VENV)/bin
 BROWSER := $(or $(WHATSAPP_BROWSER_PATH),/usr/bin/chromium)
 
-.PHONY: run test setup browser
+.PHONY: run test demo bench setup browser
 
 run: setup
 	$(BIN)/python manage.py serve
+
+# The helpdesk on the WhatsApp Web simulator, with its own data in var/demo:
+# sign in as demo/demo, add a connection, scan its QR code from the phones page.
+demo: setup
+	HELPDESK_VAR_DIR=$(CURDIR)/var/demo WHATSAPP_WEB_URL=http://127.0.0.1:8765/ \
+	HELPDESK_ADMIN_USERNAME=demo HELPDESK_ADMIN_PASSWORD=demo \
+	$(BIN)/python manage.py serve --simulator-port 8765
+
+# Benchmarks (tests/benchmarks): each figure is printed and appended to var/bench/*.md;
+# docs/benchmarks.md keeps the ones we publish, with the machine and the command.
+bench: setup
+	$(BIN)/python -m pytest tests/benchmarks -m bench -s -q -p no:cacheprovider $(PYTEST_ARGS)
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -10,6 +10,8 @@ from helpdesk.embedded_redis import embedded_redis_start
 
 from tests.factories import StaffFactory, UserFactory
 
+pytest_plugins = ["tests.engine"]
+
 
 @pytest.fixture(autouse=True)
 def _plain_static_storage(settings):

@@ -1,3 +1,5 @@
+from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -32,8 +34,19 @@ class ConnectionEventInline(admin.TabularInline):
         return False
 
 
+class ConnectionAdminForm(forms.ModelForm):
+    def clean(self):
+        """Say so on the form when the limit is already reached (saving re-checks it atomically)."""
+        cleaned = super().clean()
+        maximum = settings.MAX_WHATSAPP_CONNECTIONS
+        if self.instance.pk is None and Connection.objects.count() >= maximum:
+            raise forms.ValidationError(str(ConnectionLimitReached(current=Connection.objects.count(), maximum=maximum)))
+        return cleaned
+
+
 @admin.register(Connection)
 class ConnectionAdmin(admin.ModelAdmin):
+    form = ConnectionAdminForm
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["name", "phone", "status_badge", "enabled", "is_default", "last_seen_at", "updated_at"]
     list_filter = ["status", "enabled", "is_default", "queues"]

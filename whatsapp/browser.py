@@ -79,16 +79,33 @@ def browser_diagnosis(output: str, *, executable: str | None) -> str:
 
 
 def browser_pids(*, profile: Path) -> list[int]:
-    """Every process started with this profile as its user data dir (a whole browser tree)."""
+    """Every live process of the browser on this profile: those started with it as
+    their user data dir, and everything below them (a whole browser tree)."""
     needle = f"--user-data-dir={profile}\0".encode()  # the NUL ends the argument: 1 is not 10
-    pids = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+    children: dict[int, list[int]] = {}
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
         try:
-            if needle in cmdline.read_bytes():
-                pids.append(int(cmdline.parent.name))
-        except OSError:
+            parent, state = _parent_and_state(proc)
+            if state == "Z":
+                continue
+            children.setdefault(parent, []).append(int(proc.name))
+            if needle in (proc / "cmdline").read_bytes():
+                found.append(int(proc.name))
+        except (OSError, IndexError, ValueError):
             continue
-    return pids
+    tree, todo = set(found), list(found)
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in tree:
+                tree.add(child)
+                todo.append(child)
+    return sorted(tree)
+
+
+def _parent_and_state(proc: Path) -> tuple[int, str]:
+    fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[1]), fields[0]
 
 
 def browser_kill(*, profile: Path) -> int:

@@ -33,6 +33,7 @@ from whatsapp.lease import lease_acquire, lease_owner_id, lease_release, lease_r
 from whatsapp.models import Connection, ConnectionEvent
 from whatsapp.profiles import profile_mark_used, profile_prepare, profile_was_logged_in, profile_wipe
 from whatsapp.services import connection_log, connection_transition
+from whatsapp.tasks import session_start
 
 logger = logging.getLogger(__name__)
 Status = Connection.Status
@@ -417,4 +418,9 @@ class Session:
             self._transition(Status.DISCONNECTED, "The worker stopped; the session resumes when a worker runs")
         if outcome != LEASE_LOST:
             lease_release(connection_id=self.connection_id, owner=self.owner)
+        connection = self._load()
+        if outcome not in (LEASE_LOST, WORKER_STOPPING) and connection is not None and connection.enabled:
+            # Started again while this session was ending: its wish found the lease
+            # still held, so the session that held it hands over to a new one.
+            session_start(connection_id=self.connection_id)
         close_old_connections()

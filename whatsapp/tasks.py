@@ -34,7 +34,7 @@ def session_run(connection_id: int) -> str:
 def session_enqueue(*, connection_id: int) -> None:
     """Start a session for the connection once this transaction commits, unless one holds it."""
 
-    transaction.on_commit(lambda: _session_start(connection_id))
+    transaction.on_commit(lambda: session_start(connection_id=connection_id))
 
 
 def session_wake(*, connection_id: int) -> None:
@@ -47,13 +47,13 @@ def session_wake(*, connection_id: int) -> None:
 def sessions_restore() -> int:
     """Start every enabled connection that no live worker holds; returns how many were started."""
     enabled = Connection.objects.filter(enabled=True).values_list("pk", flat=True)
-    started = sum(_session_start(connection_id) for connection_id in enabled)
+    started = sum(session_start(connection_id=connection_id) for connection_id in enabled)
     if started:
         logger.info("restoring %d sessions", started)
     return started
 
 
-def _session_start(connection_id: int) -> bool:
+def session_start(*, connection_id: int) -> bool:
     """Reserve the lease and queue the session task; False when a live worker holds it."""
     if not lease_reserve(connection_id=connection_id):
         return False

@@ -8,7 +8,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from tests.factories import StaffFactory
 from tests.processes import web_server
-from tests.whatsapp.conftest import SIM_PHONE
+from tests.engine import SIM_PHONE
 from whatsapp.services import connection_create
 
 pytestmark = pytest.mark.django_db(transaction=True)

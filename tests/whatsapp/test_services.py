@@ -33,3 +33,27 @@ def test_the_connection_limit_holds_under_concurrent_creates(settings):
 
     assert sorted(outcomes) == ["created", "refused 5/5", "refused 5/5"]
     assert Connection.objects.count() == 5
+
+
+@pytest.mark.django_db
+def test_the_admin_explains_the_limit_on_the_add_form(staff_client, settings):
+    settings.MAX_WHATSAPP_CONNECTIONS = 1
+    connection_create(name="Only one")
+
+    response = staff_client.post("/admin/whatsapp/connection/add/", {"name": "Second", "enabled": "on",
+                                                                      "events-TOTAL_FORMS": 0, "events-INITIAL_FORMS": 0})
+
+    assert response.status_code == 200
+    assert "at most 1 WhatsApp connections" in response.content.decode()
+    assert Connection.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_connections_page_explains_the_limit_on_its_form(staff_client, settings):
+    settings.MAX_WHATSAPP_CONNECTIONS = 1
+    connection_create(name="Only one")
+
+    response = staff_client.post("/connections/new/", {"name": "Second"})
+
+    assert response.status_code == 200
+    assert "at most 1 WhatsApp connections" in response.content.decode()

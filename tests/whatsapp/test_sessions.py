@@ -6,13 +6,13 @@ import signal
 import pytest
 
 from tests.processes import wait_until
-from tests.whatsapp.conftest import SIM_PHONE
+from tests.engine import SIM_PHONE
 from django_q.tasks import async_task
 
 from whatsapp.metrics import metrics_text
 from whatsapp.models import Connection
 from whatsapp.tasks import SESSIONS_CLUSTER
-from whatsapp.services import connection_create, connection_request
+from whatsapp.services import connection_create, connection_delete, connection_request
 from whatsapp.session_requests import session_pairing_code, session_snapshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -152,3 +152,14 @@ def test_snapshot_and_pairing_code_come_from_the_running_page(engine, simulator)
     assert status == 200
     assert engine.wait_for_status(connection, Status.CONNECTED).phone == "5511999990002"
     assert connection.events.filter(message="Pairing code requested for +5511999990002").exists()
+
+
+def test_deleting_a_connection_stops_its_session_and_removes_its_profile(engine):
+    engine.start_worker()
+    connection = engine.connect(started())
+    profile = engine.var_dir / "sessions" / str(connection.pk)
+    assert profile.is_dir()
+
+    connection_delete(connection=connection)
+
+    wait_until(lambda: not engine.chromium() and not profile.exists(), timeout=20, message="session and profile gone")

@@ -1,3 +1,5 @@
+"""Fixtures for end-to-end tests of the session engine: the simulator and session workers."""
+
 import time
 from pathlib import Path
 

@@ -1,0 +1,144 @@
+"""Benchmarks of the session engine (``make bench``); figures go to docs/benchmarks.md.
+
+Run against the simulator with real workers and Chromium, like the tests, but
+timed and repeated. Each figure is printed as a table row and appended to
+``var/bench/sessions.md``.
+"""
+
+import os
+import statistics
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from tests.processes import wait_until
+from whatsapp.browser import browser_memory_bytes
+from whatsapp.models import Connection
+from whatsapp.services import connection_create, connection_request
+
+pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True)]
+Status = Connection.Status
+RUNS = int(os.environ.get("BENCH_RUNS", "20"))
+CYCLES = int(os.environ.get("BENCH_CYCLES", "100"))
+RESULTS = Path(settings.BASE_DIR) / "var" / "bench" / "sessions.md"
+
+
+def report(what: str, figure: str) -> None:
+    line = f"| {what} | {figure} |"
+    print(line)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    with RESULTS.open("a") as out:
+        out.write(line + "\n")
+
+
+def summary(samples: list[float]) -> str:
+    ordered = sorted(samples)
+    p95 = ordered[max(0, round(0.95 * len(ordered)) - 1)]
+    return f"median {statistics.median(ordered):.2f} s, p95 {p95:.2f} s (n={len(ordered)})"
+
+
+def timed_until(connection: Connection, status: str, timeout: float = 60) -> float:
+    started = time.monotonic()
+
+    def reached():
+        connection.refresh_from_db(fields=["status", "qr_code"])
+        return connection.status == status
+
+    wait_until(reached, timeout=timeout, interval=0.02, message=f"{connection} to reach {status}")
+    return time.monotonic() - started
+
+
+def process_tree_pss(pid: int) -> int:
+    """PSS of a process and all its descendants, read from /proc."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            children.setdefault(int(stat.read_text().rsplit(")", 1)[1].split()[1]), []).append(int(stat.parent.name))
+        except OSError:
+            continue
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        todo += children.get(current, [])
+        try:
+            cmdline = Path(f"/proc/{current}/cmdline").read_bytes()
+            if b"--user-data-dir" in cmdline:
+                continue  # browsers are measured on their own
+            for line in Path(f"/proc/{current}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1]) * 1024
+        except OSError:
+            continue
+    return total
+
+
+def test_start_to_qr_and_scan_to_connected(engine, simulator, settings):
+    settings.MAX_WHATSAPP_CONNECTIONS = RUNS + 1
+    engine.start_worker(MAX_WHATSAPP_CONNECTIONS=str(RUNS + 1))
+    to_qr, to_connected = [], []
+    for run in range(RUNS):
+        connection = connection_create(name=f"Bench {run}")
+        connection_request(connection=connection, enabled=True)
+        to_qr.append(timed_until(connection, Status.QR))
+        started = time.monotonic()
+        simulator.post("/_sim/scan", {"code": connection.qr_code, "phone": f"55119{run:08d}"})
+        timed_until(connection, Status.CONNECTED)
+        to_connected.append(time.monotonic() - started)
+        connection_request(connection=connection, enabled=False)
+        timed_until(connection, Status.STOPPED)
+    report("start → QR code shown (committed, pushed to pages)", summary(to_qr))
+    report("scan → CONNECTED", summary(to_connected))
+
+
+def test_worker_restart_brings_ten_connections_back(engine, simulator, settings):
+    count = 10
+    settings.MAX_WHATSAPP_CONNECTIONS = count
+    extra = {"MAX_WHATSAPP_CONNECTIONS": str(count)}
+    worker = engine.start_worker(**extra)
+    connections = [connection_create(name=f"Restore {n}") for n in range(count)]
+    sessions_dir = engine.var_dir / "sessions"
+    for n, connection in enumerate(connections):
+        connection_request(connection=connection, enabled=True)
+        engine.connect(connection, phone=f"55219{n:08d}")
+        if n == 0:
+            engine.let_login_settle()
+            alone = browser_memory_bytes(profile=sessions_dir / str(connection.pk))
+    engine.let_login_settle()
+    together = sum(browser_memory_bytes(profile=sessions_dir / str(c.pk)) for c in connections)
+    report("memory (PSS) of one session's browser tree, alone", f"{alone / 2**20:.0f} MiB")
+    report(f"memory (PSS) of each further session ({count} running)",
+           f"{(together - alone) / (count - 1) / 2**20:.0f} MiB ({together / 2**20:.0f} MiB for all {count})")  # fmt: skip
+
+    samples = []
+    for _ in range(3):
+        worker.stop()
+        started = time.monotonic()
+        worker = engine.start_worker(**extra)
+        for connection in connections:
+            timed_until(connection, Status.CONNECTED, timeout=120)
+        samples.append(time.monotonic() - started)
+        assert not Connection.objects.filter(status=Status.QR).exists()
+    report(f"worker restart → {count} connections CONNECTED again", summary(samples))
+
+
+def test_start_stop_cycles_leave_nothing(engine, simulator):
+    worker = engine.start_worker()
+    connection = connection_create(name="Cycles")
+    connection_request(connection=connection, enabled=True)
+    engine.connect(connection)
+    engine.let_login_settle()
+    connection_request(connection=connection, enabled=False)
+    timed_until(connection, Status.STOPPED)
+    before = process_tree_pss(worker.pid)
+    for _ in range(CYCLES):
+        connection_request(connection=connection, enabled=True)
+        timed_until(connection, Status.CONNECTED)
+        connection_request(connection=connection, enabled=False)
+        timed_until(connection, Status.STOPPED)
+    wait_until(lambda: not engine.chromium(), timeout=15, message="browsers to exit")
+    after = process_tree_pss(worker.pid)
+    report(f"{CYCLES} start/stop cycles: Chromium processes left", str(len(engine.chromium())))
+    report(f"{CYCLES} start/stop cycles: worker memory (PSS, browsers excluded)",
+           f"{before / 2**20:.0f} MiB before, {after / 2**20:.0f} MiB after ({(after - before) / 2**20:+.0f} MiB)")  # fmt: skip
