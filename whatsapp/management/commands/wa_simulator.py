@@ -1,7 +1,8 @@
 import os
+import socket
 
 from daphne.server import Server
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 
 class Command(BaseCommand):
@@ -15,6 +16,11 @@ class Command(BaseCommand):
     def handle(self, *, host: str, port: int, qr_interval: float | None, **options) -> None:
         if qr_interval is not None:
             os.environ["SIMULATOR_QR_INTERVAL"] = str(qr_interval)
+        with socket.socket() as probe:  # daphne would only log a failed bind and exit 0
+            try:
+                probe.bind((host, port))
+            except OSError as error:
+                raise CommandError(f"Cannot listen on {host}:{port}: {error.strerror}") from None
         from whatsapp.simulator.app import application  # reads the environment when imported
 
         self.stdout.write(f"WhatsApp simulator at http://{host}:{port}/ (phones at http://{host}:{port}/_sim/)")
