@@ -23,6 +23,12 @@
     "conn.auth_code_change": (code) => (code ? { ref: code.ref, fullCode: code.fullCode } : null),
   };
 
+  // Reads for the session's catch-up, in the same plain form as the events.
+  window.__helpdeskBridgeApi = {
+    chats: async () => (await WPP.chat.list()).map((chat) => ({ id: id(chat.id), t: chat.t ?? 0 })),
+    messages: async (chatId, count) => (await WPP.chat.getMessages(chatId, { count })).map(plainMessage),
+  };
+
   const waiting = setInterval(() => {
     if (!window.WPP || !window.WPP.isReady) return;
     clearInterval(waiting);

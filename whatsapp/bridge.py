@@ -77,6 +77,11 @@ def init_scripts() -> list[str]:
     return scripts
 
 
+async def bridge_call(page, name: str, *args):
+    """Call one of our page-side helpers (``window.__helpdeskBridgeApi``, in bridge.js)."""
+    return await page.evaluate("([name, args]) => window.__helpdeskBridgeApi[name](...args)", [name, list(args)])
+
+
 async def wpp_call(page, name: str, *args):
     """Call ``WPP.<name>(*args)`` in the page and return its (awaited) result as JSON data."""
     if name not in FUNCTIONS:

@@ -34,6 +34,8 @@ from whatsapp.models import Connection, ConnectionEvent
 from whatsapp.profiles import profile_mark_used, profile_prepare, profile_was_logged_in, profile_wipe
 from whatsapp.services import connection_log, connection_transition
 from whatsapp.tasks import session_start
+from tickets.inbound import accepts_chat, chat_last_timestamp, message_ingest
+from tickets.outbound import client_message_id, message_ack, message_mark_failed, message_mark_sent, outbound_pending
 
 logger = logging.getLogger(__name__)
 Status = Connection.Status
@@ -60,6 +62,9 @@ def backoff_delay(attempt: int) -> float:
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 db = sync_to_async  # every ORM call leaves the event loop for Django's thread
+
+CATCH_UP_MESSAGES = 500  # per chat, newest first, when catching up after a reconnect
+SENT_CHECK_MESSAGES = 50  # how far back a chat is searched for an earlier attempt of a message
 
 
 class Session:
@@ -204,6 +209,10 @@ class Session:
                     outcome = await self._connected()
             elif name == "conn.logout":
                 return LOGGED_OUT
+            elif name == "chat.new_message":
+                await db(self._ingest)(payload)
+            elif name == "chat.msg_ack_change":
+                await db(message_ack)(connection=await db(self._load)(), wa_ids=payload["ids"], ack=payload["ack"])
             elif name == "browser.closed":
                 if self.worker_stopping:
                     return WORKER_STOPPING
@@ -215,8 +224,10 @@ class Session:
                 await self._answer(payload)
             if outcome:
                 return outcome
-            if name in ("wake", "tick") and (outcome := await self._check_orders()):
-                return outcome
+            if name in ("wake", "tick"):
+                if outcome := await self._check_orders():
+                    return outcome
+                await self._send_queued()
             now = loop.time()
             if now >= next_beat:
                 next_beat = now + settings.WHATSAPP_HEARTBEAT
@@ -269,6 +280,56 @@ class Session:
             qr_attempts=0, reconnect_attempts=0, last_error="", data=metric,
         )  # fmt: skip
         await db(profile_mark_used)(connection_id=self.connection_id)
+        await self._catch_up()
+        await self._send_queued()
+
+    async def _catch_up(self) -> None:
+        """Import what arrived while no session was looking: every chat with messages newer
+        than the newest one stored, by timestamp (not only unread chats)."""
+        connection = await db(self._load)()
+        try:
+            chats = await bridge.bridge_call(self.page, "chats")
+            imported = 0
+            for chat in chats:
+                if not accepts_chat(chat["id"]):
+                    continue
+                since = await db(chat_last_timestamp)(connection=connection, chat=chat["id"])
+                if chat["t"] and chat["t"] < since:
+                    continue
+                messages = await bridge.bridge_call(self.page, "messages", chat["id"], CATCH_UP_MESSAGES)
+                for message in sorted(messages, key=lambda m: m["t"] or 0):
+                    if (message["t"] or 0) >= since and await db(self._ingest)(message):
+                        imported += 1
+        except Exception as error:
+            await db(self._log)(f"Catching up failed: {error}".splitlines()[0], ConnectionEvent.Kind.ERROR)
+            return
+        if imported:
+            await db(self._log)(f"Imported {imported} messages that arrived while disconnected")
+
+    async def _send_queued(self) -> None:
+        """Send the queued outbound messages, oldest first, once each."""
+        if await db(self._status)() != Status.CONNECTED:
+            return
+        for message in await db(lambda: list(outbound_pending(connection_id=self.connection_id)))():
+            chat, client_id = message.ticket.contact.wa_id, client_message_id(message)
+            try:
+                earlier = await bridge.bridge_call(self.page, "messages", chat, SENT_CHECK_MESSAGES)
+                sent = next((m["id"] for m in earlier if m["fromMe"] and m["id"].endswith(f"_{client_id}")), None)
+                if sent is None:
+                    result = await bridge.wpp_call(self.page, "chat.sendTextMessage", chat, message.body,
+                                                   {"messageId": client_id})  # fmt: skip
+                    sent = result["id"] if isinstance(result.get("id"), str) else f"true_{chat}_{client_id}"
+            except Exception as error:
+                reason = str(error).splitlines()[0]
+                if await db(self._status)() != Status.CONNECTED or "offline" in reason:
+                    return  # not the message's fault: it stays queued for the next connection
+                await db(message_mark_failed)(message=message, error=reason)
+                continue
+            await db(message_mark_sent)(message=message, wa_id=sent)
+
+    def _ingest(self, message: dict):
+        connection = self._load()
+        return message_ingest(connection=connection, message=message) if connection else None
 
     async def _check_orders(self) -> str | None:
         """What the database asks of the session now: gone, stopped, restart, log out."""

@@ -190,10 +190,11 @@ class World:
 
     # -- what a linked page asks of its account --------------------------------
 
-    def send(self, phone: str, *, to: str, body: str = "", media: dict | None = None, quoted: str = "") -> dict:
+    def send(self, phone: str, *, to: str, body: str = "", media: dict | None = None, quoted: str = "",
+             message_id: str = "") -> dict:  # fmt: skip
         account = self._account(phone)
         chat = to if "@" in to else wid(to)
-        serialized = f"true_{chat}_{secrets.token_hex(10).upper()}"
+        serialized = f"true_{chat}_{message_id or secrets.token_hex(10).upper()}"
         sent = {"id": serialized, "to": chat, "body": body, "ack": 1, "t": int(time.time()), "quoted": quoted}
         if media:
             sent["media"] = {key: media[key] for key in ("mimetype", "filename") if key in media}

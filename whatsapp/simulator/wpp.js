@@ -155,12 +155,16 @@
     },
     chat: {
       sendTextMessage: async (chatId, content, options = {}) =>
-        call("send", { to: wid(chatId)._serialized, body: String(content), quoted: options.quotedMsg ? String(options.quotedMsg) : "" }),
+        call("send", {
+          to: wid(chatId)._serialized, body: String(content),
+          quoted: options.quotedMsg ? String(options.quotedMsg) : "", message_id: options.messageId ? String(options.messageId) : "",
+        }),
       sendFileMessage: async (chatId, content, options = {}) =>
         call("send", {
           to: wid(chatId)._serialized,
           body: options.caption || "",
           quoted: options.quotedMsg ? String(options.quotedMsg) : "",
+          message_id: options.messageId ? String(options.messageId) : "",
           media: { mimetype: options.mimetype || "application/octet-stream", filename: options.filename || "file", data: await toBase64(content) },
         }),
       list: async () => (await call("chats")).map((chat) => ({ ...chat, id: wid(chat.id) })),

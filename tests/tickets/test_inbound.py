@@ -1,0 +1,129 @@
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.db import connection as db
+from django.utils import timezone
+
+from tests.factories import ConnectionFactory, QueueFactory, TicketFactory
+from tickets.inbound import message_ingest
+from tickets.models import Message, Ticket
+from tickets.outbound import message_ack
+
+CUSTOMER = "5511988887777@c.us"
+
+
+def inbound(number: int, *, chat: str = CUSTOMER, body: str = "Olá", from_me: bool = False) -> dict:
+    """A message in the bridge's plain form."""
+    return {
+        "id": f"{str(from_me).lower()}_{chat}_MSG{number:06d}", "from": "5511999990001@c.us" if from_me else chat,
+        "to": chat if from_me else "5511999990001@c.us", "fromMe": from_me, "type": "chat", "body": body,
+        "t": int(time.time()) + number, "notifyName": "Maria",
+    }  # fmt: skip
+
+
+@pytest.fixture
+def events(monkeypatch):
+    sent = []
+    monkeypatch.setattr("tickets.inbound.publish_on_commit", lambda **event: sent.append(event))
+    return sent
+
+
+@pytest.mark.django_db
+def test_a_message_delivered_three_times_is_stored_and_announced_once(events):
+    connection = ConnectionFactory()
+
+    results = [message_ingest(connection=connection, message=inbound(1)) for _ in range(3)]
+
+    assert [r is not None for r in results] == [True, False, False]
+    assert Message.objects.count() == 1
+    assert len(events) == 1
+    ticket = Ticket.objects.get()
+    assert (ticket.unread_count, ticket.last_message_preview, ticket.contact.push_name) == (1, "Olá", "Maria")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_first_messages_at_the_same_instant_make_one_ticket():
+    connection = ConnectionFactory()
+    start = threading.Barrier(2)
+    errors = []
+
+    def deliver(number: int) -> None:
+        start.wait(timeout=10)
+        try:
+            message_ingest(connection=connection, message=inbound(number))
+        except Exception as error:  # the test fails on any
+            errors.append(error)
+        finally:
+            db.close()
+
+    threads = [threading.Thread(target=deliver, args=(n,)) for n in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    assert Ticket.objects.count() == 1
+    assert Message.objects.count() == 2
+    assert Ticket.objects.get().unread_count == 2
+
+
+@pytest.mark.django_db
+def test_a_ticket_closed_within_the_window_is_reopened_and_an_older_one_is_not(settings):
+    settings.TICKET_REOPEN_WINDOW = 2 * 3600
+    connection = ConnectionFactory()
+    first = message_ingest(connection=connection, message=inbound(1)).ticket
+    Ticket.objects.filter(pk=first.pk).update(status="closed", closed_at=timezone.now() - timedelta(hours=1))
+
+    again = message_ingest(connection=connection, message=inbound(2)).ticket
+    assert again.pk == first.pk and again.status == "pending"
+
+    Ticket.objects.filter(pk=first.pk).update(status="closed", closed_at=timezone.now() - timedelta(hours=3))
+    later = message_ingest(connection=connection, message=inbound(3)).ticket
+    assert later.pk != first.pk
+    assert Ticket.objects.filter(status="closed").count() == 1
+
+
+@pytest.mark.django_db
+def test_status_broadcasts_and_groups_are_ignored(settings):
+    connection = ConnectionFactory()
+
+    assert message_ingest(connection=connection, message=inbound(1, chat="status@broadcast")) is None
+    assert message_ingest(connection=connection, message=inbound(2, chat="120363025@g.us")) is None
+    settings.WHATSAPP_ACCEPT_GROUPS = True
+    assert message_ingest(connection=connection, message=inbound(3, chat="120363025@g.us")).ticket.contact.is_group
+
+
+@pytest.mark.django_db
+def test_what_the_agent_sent_from_the_phone_is_stored_as_ours():
+    connection = ConnectionFactory()
+
+    message = message_ingest(connection=connection, message=inbound(1, from_me=True, body="Bom dia"))
+
+    assert message.from_me and message.status == "sent"
+    assert message.ticket.unread_count == 0
+    assert message.ticket.contact.wa_id == CUSTOMER
+
+
+@pytest.mark.django_db
+def test_a_connection_with_one_queue_routes_new_tickets_to_it():
+    connection = ConnectionFactory()
+    support = QueueFactory(name="Support")
+    connection.queues.add(support)
+
+    assert message_ingest(connection=connection, message=inbound(1)).ticket.queue == support
+
+
+@pytest.mark.django_db
+def test_acks_move_a_message_forward_only():
+    ticket = TicketFactory()
+    sent = Message.objects.create(ticket=ticket, connection=ticket.connection, from_me=True, wa_id="true_x_1",
+                                  status=Message.Status.SENT)  # fmt: skip
+
+    message_ack(connection=ticket.connection, wa_ids=["true_x_1"], ack=3)
+    message_ack(connection=ticket.connection, wa_ids=["true_x_1"], ack=2)
+
+    sent.refresh_from_db()
+    assert sent.status == "read"

@@ -1,0 +1,103 @@
+"""Messages through the real engine: simulator phones, worker processes, Chromium."""
+
+import pytest
+
+from tests.processes import wait_until
+from tickets.models import Message, Ticket
+from tickets.outbound import message_send
+from whatsapp.models import Connection
+from whatsapp.services import connection_create, connection_request
+
+pytestmark = pytest.mark.django_db(transaction=True)
+CUSTOMER = "5511988887777"
+
+
+@pytest.fixture
+def phone(request) -> str:
+    """A company number of this test's own: the simulator keeps every phone's history."""
+    return f"55118{abs(hash(request.node.name)) % 10**8:08d}"
+
+
+def connected(engine, phone: str) -> Connection:
+    connection = connection_create(name="Vendas")
+    connection_request(connection=connection, enabled=True)
+    return engine.connect(connection, phone=phone)
+
+
+def write(simulator, phone: str, body: str, sender: str = CUSTOMER) -> str:
+    status, answer = simulator.post("/_sim/messages", {"account": phone, "from": sender, "name": "Maria", "body": body})
+    assert status == 201, answer
+    return answer["id"]
+
+
+def stored_bodies() -> list[str]:
+    return list(Message.objects.filter(from_me=False).order_by("id").values_list("body", flat=True))
+
+
+def test_fifty_messages_of_one_chat_are_stored_in_order(engine, simulator, phone):
+    engine.start_worker()
+    connected(engine, phone)
+
+    sent = [write(simulator, phone, f"message {n}") for n in range(50)]
+
+    wait_until(lambda: Message.objects.count() == 50, timeout=60, message="50 messages")
+    assert stored_bodies() == [f"message {n}" for n in range(50)]
+    assert list(Message.objects.order_by("id").values_list("wa_id", flat=True)) == sent
+    assert Ticket.objects.get().unread_count == 50
+
+
+def test_messages_sent_while_the_worker_was_down_are_imported_once(engine, simulator, phone):
+    engine.start_worker()
+    connection = connected(engine, phone)
+    write(simulator, phone, "before")
+    wait_until(lambda: Message.objects.count() == 1, message="the first message")
+    engine.let_login_settle()
+    engine.workers[0].stop()
+    engine.wait_for_status(connection, Connection.Status.DISCONNECTED)
+
+    for n in range(20):
+        write(simulator, phone, f"while away {n}", sender=f"55119777{n:05d}" if n % 2 else CUSTOMER)
+    engine.start_worker()
+
+    engine.wait_for_status(connection, Connection.Status.CONNECTED)
+    wait_until(lambda: Message.objects.count() == 21, timeout=30, message="21 messages")
+    assert sorted(stored_bodies()) == sorted(["before", *[f"while away {n}" for n in range(20)]])
+    assert connection.events.filter(message="Imported 20 messages that arrived while disconnected").exists()
+
+
+def test_a_reply_reaches_the_phone_and_its_acks_come_back(engine, simulator, agent, phone):
+    engine.start_worker()
+    connected(engine, phone)
+    write(simulator, phone, "Olá")
+    wait_until(lambda: Ticket.objects.exists(), message="the ticket")
+
+    reply = message_send(ticket=Ticket.objects.get(), author=agent, body="Oi Maria, como posso ajudar?")
+
+    def sent():
+        reply.refresh_from_db()
+        return reply.status == "sent"
+
+    wait_until(sent, timeout=20, message="the reply to be sent")
+    outbox = simulator.get(f"/_sim/outbox?account={phone}")["messages"]
+    assert [(m["id"], m["to"], m["body"]) for m in outbox] == [
+        (reply.wa_id, f"{CUSTOMER}@c.us", "Oi Maria, como posso ajudar?")
+    ]
+    simulator.post("/_sim/ack", {"account": phone, "id": reply.wa_id, "ack": 3})
+    wait_until(lambda: Message.objects.get(pk=reply.pk).status == "read", message="the read ack")
+
+
+def test_a_reply_queued_while_disconnected_is_sent_once_after_reconnecting(engine, simulator, agent, phone):
+    engine.start_worker()
+    connection = connected(engine, phone)
+    write(simulator, phone, "Olá")
+    wait_until(lambda: Ticket.objects.exists(), message="the ticket")
+    simulator.post("/_sim/network", {"account": phone, "online": False})
+    engine.wait_for_status(connection, Connection.Status.DISCONNECTED)
+
+    reply = message_send(ticket=Ticket.objects.get(), author=agent, body="Já volto")
+    simulator.post("/_sim/network", {"account": phone, "online": True})
+
+    engine.wait_for_status(connection, Connection.Status.CONNECTED)
+    wait_until(lambda: Message.objects.get(pk=reply.pk).status == "sent", timeout=20, message="the queued reply")
+    outbox = simulator.get(f"/_sim/outbox?account={phone}")["messages"]
+    assert [m["body"] for m in outbox].count("Já volto") == 1

@@ -1,0 +1,121 @@
+"""Messages from WhatsApp into tickets: each stored exactly once, in its ticket.
+
+The session calls ``message_ingest`` for every message the page reports, live
+or fetched again after a reconnect, in the order WhatsApp gave them. A message
+is unique by (connection, WhatsApp id) in the database, so a replay changes
+nothing and announces nothing. Two first messages of one contact at the same
+instant race for the one ticket that may be open; the loser's transaction is
+retried and finds the winner's ticket.
+"""
+
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from contacts.services import contact_upsert
+from helpdesk.realtime import dashboard_changed, publish_on_commit
+from tickets.models import Message, Ticket
+from whatsapp.models import Connection
+
+TICKETS_GROUP = "tickets"
+ATTEMPTS = 3
+
+# WhatsApp's message types (wa-js ``msg.type``) as our kinds.
+KINDS = {
+    "chat": Message.Kind.TEXT, "image": Message.Kind.IMAGE, "ptt": Message.Kind.AUDIO, "audio": Message.Kind.AUDIO,
+    "video": Message.Kind.VIDEO, "document": Message.Kind.DOCUMENT, "sticker": Message.Kind.STICKER,
+    "location": Message.Kind.LOCATION, "vcard": Message.Kind.CONTACT, "multi_vcard": Message.Kind.CONTACT,
+}  # fmt: skip
+
+
+def chat_of(message: dict) -> str:
+    """The other party's WhatsApp id: the sender of what we received, the recipient of what we sent."""
+    return message["to"] if message["fromMe"] else message["from"]
+
+
+def accepts_chat(chat: str) -> bool:
+    if chat.endswith("@broadcast"):  # status updates and broadcast lists
+        return False
+    return settings.WHATSAPP_ACCEPT_GROUPS or not chat.endswith("@g.us")
+
+
+def message_ingest(*, connection: Connection, message: dict) -> Message | None:
+    """Store ``message`` (the bridge's plain form) in its ticket; None when it was not new."""
+    chat = chat_of(message)
+    if not accepts_chat(chat):
+        return None
+    for attempt in range(ATTEMPTS):
+        if Message.objects.filter(connection=connection, wa_id=message["id"]).exists():
+            return None
+        try:
+            with transaction.atomic():
+                return _store(connection, chat, message)
+        except IntegrityError:
+            if attempt == ATTEMPTS - 1:
+                raise
+    return None
+
+
+def _store(connection: Connection, chat: str, message: dict) -> Message:
+    contact = contact_upsert(wa_id=chat, push_name="" if message["fromMe"] else message.get("notifyName", ""))
+    ticket, is_new = _ticket_for(contact=contact, connection=connection)
+    at = datetime.fromtimestamp(message["t"], UTC) if message.get("t") else timezone.now()
+    stored = Message.objects.create(
+        ticket=ticket, connection=connection, wa_id=message["id"], from_me=message["fromMe"],
+        kind=KINDS.get(message.get("type"), Message.Kind.TEXT), body=message.get("body") or "",
+        caption=message.get("caption") or "", mimetype=message.get("mimetype") or "",
+        filename=message.get("filename") or "", size=message.get("size"), wa_timestamp=at,
+        status=Message.Status.SENT if message["fromMe"] else Message.Status.RECEIVED,
+    )  # fmt: skip
+    _ticket_touch(ticket, stored, at)
+    publish_on_commit(group=TICKETS_GROUP, event_type="message.new",
+                      payload={"ticket": ticket.pk, "message": stored.pk})  # fmt: skip
+    if is_new:
+        dashboard_changed()
+    return stored
+
+
+def _ticket_for(*, contact, connection: Connection) -> tuple[Ticket, bool]:
+    """The contact's ticket on this connection: the one not closed, or the last one reopened
+    when it closed less than TICKET_REOPEN_WINDOW ago, or a new one. (ticket, is new or reopened)"""
+    tickets = Ticket.objects.filter(contact=contact, connection=connection)
+    current = tickets.exclude(status=Ticket.Status.CLOSED).first()
+    if current:
+        return current, False
+    since = timezone.now() - timedelta(seconds=settings.TICKET_REOPEN_WINDOW)
+    recent = tickets.filter(status=Ticket.Status.CLOSED, closed_at__gte=since).order_by("-closed_at").first()
+    if recent:
+        recent.status = Ticket.Status.OPEN if recent.assignee_id else Ticket.Status.PENDING
+        recent.closed_at, recent.closed_by, recent.close_reason = None, None, ""
+        recent.save(update_fields=["status", "closed_at", "closed_by", "close_reason", "updated_at"])
+        return recent, True
+    queues = list(connection.queues.all()[:2])
+    queue = queues[0] if len(queues) == 1 else None  # one queue: routed at once
+    return Ticket.objects.create(contact=contact, connection=connection, queue=queue), True
+
+
+def _ticket_touch(ticket: Ticket, message: Message, at: datetime) -> None:
+    fields = ["updated_at"]
+    if ticket.last_message_at is None or at >= ticket.last_message_at:
+        ticket.last_message_at = at
+        ticket.last_message_preview = (message.body or message.caption or message.filename or f"[{message.kind}]")[:255]
+        fields += ["last_message_at", "last_message_preview"]
+    if message.from_me:
+        ticket.last_outbound_at = at
+        fields.append("last_outbound_at")
+    else:
+        ticket.last_inbound_at = at
+        ticket.unread_count += 1
+        fields += ["last_inbound_at", "unread_count"]
+    ticket.save(update_fields=fields)
+
+
+def chat_last_timestamp(*, connection: Connection, chat: str) -> float:
+    """When the newest stored message of this chat was sent (0 when none): catch-up starts there."""
+    newest = (
+        Message.objects.filter(connection=connection, ticket__contact__wa_id=chat)
+        .exclude(wa_timestamp=None).order_by("-wa_timestamp").values_list("wa_timestamp", flat=True).first()
+    )  # fmt: skip
+    return newest.timestamp() if newest else 0.0

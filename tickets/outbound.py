@@ -1,0 +1,89 @@
+"""Messages from agents to customers: written first, sent by the session, never twice.
+
+``message_send`` only writes the message (``queued``) and wakes the session
+that holds the connection; the session sends what is queued, in order, when it
+is connected (``outbound_pending``), and records the result. Each message is
+sent with a WhatsApp id derived from its row (``client_message_id``), so after a
+reconnect the session can see whether an earlier attempt went through before
+it tries again.
+"""
+
+from django.db import transaction
+from django.db.models import QuerySet
+
+from helpdesk.realtime import publish_on_commit
+from tickets.inbound import TICKETS_GROUP
+from tickets.models import Message, Ticket
+from whatsapp.models import Connection
+
+ACK_STATUS = {2: Message.Status.DELIVERED, 3: Message.Status.READ, 4: Message.Status.READ}
+STATUS_ORDER = [Message.Status.QUEUED, Message.Status.SENT, Message.Status.DELIVERED, Message.Status.READ]
+
+
+def client_message_id(message: Message) -> str:
+    """The id we ask WhatsApp to give the message: hex, like WhatsApp Web's own, and fixed per row."""
+    return f"3EB0{message.pk:016X}"
+
+
+def message_send(*, ticket: Ticket, author, body: str) -> Message:
+    """Queue a text for the ticket's contact; the session sends it."""
+    from whatsapp.tasks import session_wake
+
+    with transaction.atomic():
+        message = Message.objects.create(
+            ticket=ticket, connection=ticket.connection, from_me=True, author=author, kind=Message.Kind.TEXT,
+            body=body, status=Message.Status.QUEUED,
+        )  # fmt: skip
+        session_wake(connection_id=ticket.connection_id)
+        _announce(message)
+    return message
+
+
+def outbound_pending(*, connection_id: int) -> QuerySet[Message]:
+    return (
+        Message.objects.filter(connection_id=connection_id, status=Message.Status.QUEUED, from_me=True)
+        .exclude(kind=Message.Kind.NOTE).select_related("ticket__contact").order_by("id")
+    )  # fmt: skip
+
+
+def message_mark_sent(*, message: Message, wa_id: str) -> None:
+    with transaction.atomic():
+        message.wa_id, message.status, message.error = wa_id, Message.Status.SENT, ""
+        message.save(update_fields=["wa_id", "status", "error"])
+        Ticket.objects.filter(pk=message.ticket_id).update(
+            last_outbound_at=message.created_at, last_message_at=message.created_at,
+            last_message_preview=message.body[:255],
+        )  # fmt: skip
+        _announce(message)
+
+
+def message_mark_failed(*, message: Message, error: str) -> None:
+    with transaction.atomic():
+        message.status, message.error = Message.Status.FAILED, error
+        message.save(update_fields=["status", "error"])
+        _announce(message)
+
+
+def message_ack(*, connection: Connection, wa_ids: list[str], ack: int) -> int:
+    """WhatsApp says our messages were delivered (2) or read (3); a status never goes back."""
+    if ack < 0:
+        return Message.objects.filter(connection=connection, wa_id__in=wa_ids).update(
+            status=Message.Status.FAILED, error="WhatsApp refused the message"
+        )
+    status = ACK_STATUS.get(ack)
+    if status is None:
+        return 0
+    earlier = STATUS_ORDER[: STATUS_ORDER.index(status)]
+    changed = 0
+    with transaction.atomic():
+        for message in Message.objects.filter(connection=connection, wa_id__in=wa_ids, status__in=earlier):
+            message.status = status
+            message.save(update_fields=["status"])
+            _announce(message)
+            changed += 1
+    return changed
+
+
+def _announce(message: Message) -> None:
+    publish_on_commit(group=TICKETS_GROUP, event_type="message.status",
+                      payload={"ticket": message.ticket_id, "message": message.pk, "status": message.status})  # fmt: skip
