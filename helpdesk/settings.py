@@ -133,6 +133,7 @@ WHATSAPP_MAX_ATTEMPTS = env.int("WHATSAPP_MAX_ATTEMPTS", default=10)
 WHATSAPP_PROFILE_MAX_AGE_DAYS = env.int("WHATSAPP_PROFILE_MAX_AGE_DAYS", default=14)
 MAX_WHATSAPP_CONNECTIONS = env.int("MAX_WHATSAPP_CONNECTIONS", default=5)
 WHATSAPP_ACCEPT_GROUPS = env.bool("WHATSAPP_ACCEPT_GROUPS", default=False)
+WHATSAPP_MAX_MEDIA_MB = env.float("WHATSAPP_MAX_MEDIA_MB", default=16)
 # A customer writing within this many seconds of a ticket's closing reopens it (docs/decisions.md).
 TICKET_REOPEN_WINDOW = env.int("TICKET_REOPEN_WINDOW", default=2 * 3600)
 

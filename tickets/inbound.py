@@ -8,11 +8,14 @@ instant race for the one ticket that may be open; the loser's transaction is
 retried and finds the winner's ticket.
 """
 
+import mimetypes
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from contacts.services import contact_upsert
 from helpdesk.realtime import dashboard_changed, publish_on_commit
@@ -41,8 +44,18 @@ def accepts_chat(chat: str) -> bool:
     return settings.WHATSAPP_ACCEPT_GROUPS or not chat.endswith("@g.us")
 
 
-def message_ingest(*, connection: Connection, message: dict) -> Message | None:
-    """Store ``message`` (the bridge's plain form) in its ticket; None when it was not new."""
+def message_is_new(*, connection: Connection, message: dict) -> bool:
+    """Whether ``message`` still needs storing (the session checks before downloading media)."""
+    return accepts_chat(chat_of(message)) and not Message.objects.filter(connection=connection, wa_id=message["id"]).exists()
+
+
+def message_ingest(*, connection: Connection, message: dict, media: dict | None = None) -> Message | None:
+    """Store ``message`` (the bridge's plain form) in its ticket; None when it was not new.
+
+    ``media`` is what the session downloaded: ``{"mimetype", "size", "data"}``, with
+    ``data`` (bytes) None when the file was over WHATSAPP_MAX_MEDIA_MB or could not
+    be downloaded (then ``error`` says why). The message is stored either way.
+    """
     chat = chat_of(message)
     if not accepts_chat(chat):
         return None
@@ -51,30 +64,55 @@ def message_ingest(*, connection: Connection, message: dict) -> Message | None:
             return None
         try:
             with transaction.atomic():
-                return _store(connection, chat, message)
+                return _store(connection, chat, message, media)
         except IntegrityError:
             if attempt == ATTEMPTS - 1:
                 raise
     return None
 
 
-def _store(connection: Connection, chat: str, message: dict) -> Message:
+def _store(connection: Connection, chat: str, message: dict, media: dict | None) -> Message:
     contact = contact_upsert(wa_id=chat, push_name="" if message["fromMe"] else message.get("notifyName", ""))
     ticket, is_new = _ticket_for(contact=contact, connection=connection)
     at = datetime.fromtimestamp(message["t"], UTC) if message.get("t") else timezone.now()
-    stored = Message.objects.create(
-        ticket=ticket, connection=connection, wa_id=message["id"], from_me=message["fromMe"],
-        kind=KINDS.get(message.get("type"), Message.Kind.TEXT), body=message.get("body") or "",
-        caption=message.get("caption") or "", mimetype=message.get("mimetype") or "",
-        filename=message.get("filename") or "", size=message.get("size"), wa_timestamp=at,
-        status=Message.Status.SENT if message["fromMe"] else Message.Status.RECEIVED,
+    kind = KINDS.get(message.get("type"), Message.Kind.TEXT)
+    stored = Message(
+        ticket=ticket, connection=connection, wa_id=message["id"], from_me=message["fromMe"], kind=kind,
+        body=readable_body(kind, message), caption=message.get("caption") or "",
+        mimetype=(media or {}).get("mimetype") or message.get("mimetype") or "",
+        filename=message.get("filename") or "", size=(media or {}).get("size") or message.get("size"),
+        wa_timestamp=at, status=Message.Status.SENT if message["fromMe"] else Message.Status.RECEIVED,
     )  # fmt: skip
+    if media and media.get("data") is not None:
+        stored.media.save(media_filename(stored), ContentFile(media["data"]), save=False)
+    elif media:
+        stored.error = media.get("error") or _("Not downloaded: %(size).1f MB is over the %(limit)g MB limit.") % {
+            "size": media["size"] / 2**20, "limit": settings.WHATSAPP_MAX_MEDIA_MB,
+        }  # fmt: skip
+    stored.save()
     _ticket_touch(ticket, stored, at)
     publish_on_commit(group=TICKETS_GROUP, event_type="message.new",
                       payload={"ticket": ticket.pk, "message": stored.pk})  # fmt: skip
     if is_new:
         dashboard_changed()
     return stored
+
+
+def readable_body(kind: str, message: dict) -> str:
+    """Locations and contact cards as text an agent can read; everything else as sent."""
+    if kind == Message.Kind.LOCATION and message.get("lat") is not None:
+        return f"{message['lat']}, {message['lng']}"
+    if kind == Message.Kind.CONTACT and message.get("vcard"):
+        return message["vcard"]
+    return message.get("body") or ""
+
+
+def media_filename(message: Message) -> str:
+    """The attachment's name on disk: its own, or one made from the message id and type."""
+    if message.filename:
+        return message.filename
+    extension = mimetypes.guess_extension(message.mimetype.split(";")[0]) or ""
+    return f"{message.wa_id.rsplit('_', 1)[-1]}{extension}"
 
 
 def _ticket_for(*, contact, connection: Connection) -> tuple[Ticket, bool]:

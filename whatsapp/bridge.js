@@ -27,6 +27,15 @@
   window.__helpdeskBridgeApi = {
     chats: async () => (await WPP.chat.list()).map((chat) => ({ id: id(chat.id), t: chat.t ?? 0 })),
     messages: async (chatId, count) => (await WPP.chat.getMessages(chatId, { count })).map(plainMessage),
+    // A message's media as base64, unless it is larger than maxBytes (then only its size).
+    media: async (messageId, maxBytes) => {
+      const blob = await WPP.chat.downloadMedia(messageId);
+      if (blob.size > maxBytes) return { mimetype: blob.type, size: blob.size, data: null };
+      const bytes = new Uint8Array(await blob.arrayBuffer());
+      let binary = "";
+      for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+      return { mimetype: blob.type, size: blob.size, data: btoa(binary) };
+    },
   };
 
   const waiting = setInterval(() => {

@@ -34,7 +34,7 @@ from whatsapp.models import Connection, ConnectionEvent
 from whatsapp.profiles import profile_mark_used, profile_prepare, profile_was_logged_in, profile_wipe
 from whatsapp.services import connection_log, connection_transition
 from whatsapp.tasks import session_start
-from tickets.inbound import accepts_chat, chat_last_timestamp, message_ingest
+from tickets.inbound import accepts_chat, chat_last_timestamp, message_ingest, message_is_new
 from tickets.outbound import client_message_id, message_ack, message_mark_failed, message_mark_sent, outbound_pending
 
 logger = logging.getLogger(__name__)
@@ -210,7 +210,7 @@ class Session:
             elif name == "conn.logout":
                 return LOGGED_OUT
             elif name == "chat.new_message":
-                await db(self._ingest)(payload)
+                await self._ingest(payload)
             elif name == "chat.msg_ack_change":
                 await db(message_ack)(connection=await db(self._load)(), wa_ids=payload["ids"], ack=payload["ack"])
             elif name == "browser.closed":
@@ -298,7 +298,7 @@ class Session:
                     continue
                 messages = await bridge.bridge_call(self.page, "messages", chat["id"], CATCH_UP_MESSAGES)
                 for message in sorted(messages, key=lambda m: m["t"] or 0):
-                    if (message["t"] or 0) >= since and await db(self._ingest)(message):
+                    if (message["t"] or 0) >= since and await self._ingest(message):
                         imported += 1
         except Exception as error:
             await db(self._log)(f"Catching up failed: {error}".splitlines()[0], ConnectionEvent.Kind.ERROR)
@@ -327,9 +327,22 @@ class Session:
                 continue
             await db(message_mark_sent)(message=message, wa_id=sent)
 
-    def _ingest(self, message: dict):
-        connection = self._load()
-        return message_ingest(connection=connection, message=message) if connection else None
+    async def _ingest(self, message: dict):
+        """Store a message from the page, with its media downloaded first (once)."""
+        connection = await db(self._load)()
+        if connection is None or not await db(message_is_new)(connection=connection, message=message):
+            return None
+        media = None
+        if message["isMedia"]:
+            limit = int(settings.WHATSAPP_MAX_MEDIA_MB * 2**20)
+            try:
+                media = await bridge.bridge_call(self.page, "media", message["id"], limit)
+            except Exception as error:
+                reason = f"Not downloaded: {error}".splitlines()[0]
+                media = {"mimetype": message["mimetype"], "size": message["size"] or 0, "data": None, "error": reason}
+            else:
+                media["data"] = base64.b64decode(media["data"]) if media["data"] is not None else None
+        return await db(message_ingest)(connection=connection, message=message, media=media)
 
     async def _check_orders(self) -> str | None:
         """What the database asks of the session now: gone, stopped, restart, log out."""

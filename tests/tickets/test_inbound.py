@@ -127,3 +127,14 @@ def test_acks_move_a_message_forward_only():
 
     sent.refresh_from_db()
     assert sent.status == "read"
+
+
+@pytest.mark.django_db
+def test_locations_and_contact_cards_are_stored_readably():
+    connection = ConnectionFactory()
+
+    location = message_ingest(connection=connection, message=inbound(1) | {"type": "location", "lat": -23.55, "lng": -46.63})
+    card = message_ingest(connection=connection, message=inbound(2) | {"type": "vcard", "vcard": "BEGIN:VCARD\nFN:Ana"})
+
+    assert (location.kind, location.body) == ("location", "-23.55, -46.63")
+    assert (card.kind, card.body) == ("contact", "BEGIN:VCARD\nFN:Ana")

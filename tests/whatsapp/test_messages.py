@@ -1,5 +1,7 @@
 """Messages through the real engine: simulator phones, worker processes, Chromium."""
 
+import base64
+
 import pytest
 
 from tests.processes import wait_until
@@ -101,3 +103,39 @@ def test_a_reply_queued_while_disconnected_is_sent_once_after_reconnecting(engin
     wait_until(lambda: Message.objects.get(pk=reply.pk).status == "sent", timeout=20, message="the queued reply")
     outbox = simulator.get(f"/_sim/outbox?account={phone}")["messages"]
     assert [m["body"] for m in outbox].count("Já volto") == 1
+
+
+PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8).decode()
+
+
+def send_image(simulator, phone: str) -> str:
+    status, answer = simulator.post("/_sim/messages", {
+        "account": phone, "from": CUSTOMER, "name": "Maria", "body": "a foto",
+        "media": {"mimetype": "image/png", "filename": "foto.png", "data": PNG},
+    })  # fmt: skip
+    assert status == 201, answer
+    return answer["id"]
+
+
+def test_an_image_is_downloaded_and_stored_with_its_details(engine, simulator, phone, settings, tmp_path):
+    engine.start_worker(MEDIA_ROOT=str(tmp_path / "media"))
+    connected(engine, phone)
+
+    send_image(simulator, phone)
+
+    message = wait_until(lambda: Message.objects.first(), timeout=20, message="the image")
+    assert (message.kind, message.caption, message.mimetype, message.filename) == ("image", "a foto", "image/png", "foto.png")
+    assert message.size == len(base64.b64decode(PNG))
+    assert (tmp_path / "media" / message.media.name).read_bytes() == base64.b64decode(PNG)
+
+
+def test_media_over_the_limit_is_kept_as_a_message_saying_so(engine, simulator, phone):
+    engine.start_worker(WHATSAPP_MAX_MEDIA_MB="0.001")  # about 1 KB
+    connected(engine, phone)
+
+    send_image(simulator, phone)
+
+    message = wait_until(lambda: Message.objects.first(), timeout=20, message="the image")
+    assert not message.media
+    assert "over the 0.001 MB limit" in message.error
+    assert message.caption == "a foto"
