@@ -3,7 +3,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from contacts.views import contact_list
-import whatsapp.api  # noqa: F401  (registers its endpoints)
+import tickets.api  # noqa: F401  (registers its endpoints)
+import whatsapp.api  # noqa: F401
 from helpdesk.api import api_docs, api_urlpatterns
 from helpdesk.views import home
 from tickets.views import inbox

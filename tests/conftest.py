@@ -1,3 +1,4 @@
+import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -7,6 +8,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings as django_settings
 
 from helpdesk.embedded_redis import embedded_redis_start
+from helpdesk.models import ApiToken
 
 from tests.factories import StaffFactory, UserFactory
 
@@ -42,6 +44,20 @@ def agent_client(client, agent):
 def staff_client(client, staff):
     client.force_login(staff)
     return client
+
+
+@pytest.fixture
+def api(client, staff):
+    """Call the JSON API as a staff token holder: api("POST", "connections", {...})."""
+    _token, key = ApiToken.issue(user=staff)
+
+    def call(method: str, path: str, body=None, **extra):
+        data = json.dumps(body) if isinstance(body, (dict, list)) else body
+        return getattr(client, method.lower())(
+            f"/api/{path}", data=data, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key}", **extra
+        )
+
+    return call
 
 
 @pytest.fixture(scope="session")

@@ -73,7 +73,7 @@ def message_ingest(*, connection: Connection, message: dict, media: dict | None 
 
 def _store(connection: Connection, chat: str, message: dict, media: dict | None) -> Message:
     contact = contact_upsert(wa_id=chat, push_name="" if message["fromMe"] else message.get("notifyName", ""))
-    ticket, is_new = _ticket_for(contact=contact, connection=connection)
+    ticket, is_new = ticket_for_contact(contact=contact, connection=connection)
     at = datetime.fromtimestamp(message["t"], UTC) if message.get("t") else timezone.now()
     kind = KINDS.get(message.get("type"), Message.Kind.TEXT)
     stored = Message(
@@ -115,7 +115,7 @@ def media_filename(message: Message) -> str:
     return f"{message.wa_id.rsplit('_', 1)[-1]}{extension}"
 
 
-def _ticket_for(*, contact, connection: Connection) -> tuple[Ticket, bool]:
+def ticket_for_contact(*, contact, connection: Connection) -> tuple[Ticket, bool]:
     """The contact's ticket on this connection: the one not closed, or the last one reopened
     when it closed less than TICKET_REOPEN_WINDOW ago, or a new one. (ticket, is new or reopened)"""
     tickets = Ticket.objects.filter(contact=contact, connection=connection)

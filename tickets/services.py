@@ -23,6 +23,26 @@ def ticket_close(*, ticket: Ticket, by: AbstractBaseUser | None, reason: str) ->
     return ticket
 
 
+def ticket_assign(*, ticket: Ticket, assignee: AbstractBaseUser | None) -> Ticket:
+    """Give the ticket to ``assignee`` (None: to nobody); a pending ticket becomes open."""
+    ticket.assignee = assignee
+    if assignee is not None and ticket.status == Ticket.Status.PENDING:
+        ticket.status = Ticket.Status.OPEN
+    ticket.save(update_fields=["assignee", "status", "updated_at"])
+    dashboard_changed()
+    return ticket
+
+
+def ticket_transfer(*, ticket: Ticket, queue) -> Ticket:
+    """Move the ticket to another queue; it waits there for one of that queue's agents."""
+    ticket.queue, ticket.assignee = queue, None
+    if ticket.status == Ticket.Status.OPEN:
+        ticket.status = Ticket.Status.PENDING
+    ticket.save(update_fields=["queue", "assignee", "status", "updated_at"])
+    dashboard_changed()
+    return ticket
+
+
 def ticket_reopen(*, ticket: Ticket, by: AbstractBaseUser | None) -> Ticket:
     """Reopen a closed ticket, assigned to ``by`` when nobody holds it.
 

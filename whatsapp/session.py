@@ -382,6 +382,8 @@ class Session:
             if request["action"] == "snapshot":  # the page as it is: no new tab, no reload
                 png = await self.page.screenshot(type="png", timeout=10000)
                 reply = {"png": base64.b64encode(png).decode()}
+            elif request["action"] == "exists":
+                reply = {"exists": bool(await bridge.wpp_call(self.page, "contact.queryExists", request["wa_id"]))}
             elif request["action"] == "pairing_code":
                 code = await bridge.wpp_call(self.page, "conn.genLinkDeviceCodeForPhoneNumber", request["phone"])
                 await db(self._log)(f"Pairing code requested for +{request['phone']}")

@@ -23,6 +23,11 @@ def session_snapshot(*, connection_id: int) -> bytes:
     return base64.b64decode(_ask_sync(connection_id, "snapshot", {})["png"])
 
 
+def session_number_exists(*, connection_id: int, wa_id: str) -> bool:
+    """Whether the number has WhatsApp, asked through the connection's session."""
+    return _ask_sync(connection_id, "exists", {"wa_id": wa_id})["exists"]
+
+
 def session_pairing_code(*, connection_id: int, phone: str) -> str:
     """The code the phone types to link itself, instead of scanning a QR code."""
     return _ask_sync(connection_id, "pairing_code", {"phone": phone})["code"]

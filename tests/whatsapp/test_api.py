@@ -1,5 +1,3 @@
-import json
-
 import pytest
 from django.core.management import call_command
 
@@ -8,19 +6,6 @@ from tests.factories import ConnectionEventFactory, ConnectionFactory, TicketFac
 from whatsapp.models import Connection
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def api(client, staff):
-    _token, key = ApiToken.issue(user=staff)
-
-    def call(method: str, path: str, body=None, **extra):
-        data = json.dumps(body) if isinstance(body, (dict, list)) else body
-        return getattr(client, method.lower())(
-            f"/api/{path}", data=data, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key}", **extra
-        )
-
-    return call
 
 
 def test_calls_without_a_valid_token_are_refused(client, agent):

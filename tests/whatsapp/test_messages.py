@@ -139,3 +139,17 @@ def test_media_over_the_limit_is_kept_as_a_message_saying_so(engine, simulator, 
     assert not message.media
     assert "over the 0.001 MB limit" in message.error
     assert message.caption == "a foto"
+
+
+def test_the_api_writes_to_a_new_number_and_refuses_one_without_whatsapp(engine, simulator, phone, api):
+    engine.start_worker()
+    connection = connected(engine, phone)
+
+    nobody = api("POST", f"connections/{connection.pk}/messages", {"to": "5511900000000", "body": "Oi"})
+    sent = api("POST", f"connections/{connection.pk}/messages", {"to": "5511955554444", "body": "Promoção!"})
+
+    assert (nobody.status_code, nobody.json()["error_code"]) == (422, "NOT_ON_WHATSAPP")
+    assert sent.status_code == 201
+    wait_until(lambda: Message.objects.get(pk=sent.json()["id"]).status == "sent", timeout=20, message="the send")
+    outbox = simulator.get(f"/_sim/outbox?account={phone}")["messages"]
+    assert [(m["to"], m["body"]) for m in outbox] == [("5511955554444@c.us", "Promoção!")]

@@ -1,0 +1,192 @@
+"""The tickets, messages and contacts part of the JSON API (helpdesk/api.py has the common ground)."""
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+
+from contacts.models import Contact
+from contacts.services import contact_upsert
+from helpdesk.api import ApiError, endpoint, json_body
+from tickets.inbound import ticket_for_contact
+from tickets.models import Message, Queue, Ticket
+from tickets.outbound import message_send
+from tickets.services import ticket_assign, ticket_close, ticket_reopen, ticket_transfer
+from whatsapp.api import connection_or_404
+from whatsapp.models import Connection
+from whatsapp.session_requests import SessionUnavailable, session_number_exists
+
+PAGE = 50
+NOT_FOUND = {404: "No such ticket"}
+
+
+def ticket_payload(ticket: Ticket) -> dict:
+    return {
+        "id": ticket.pk, "status": ticket.status, "contact": contact_payload(ticket.contact),
+        "connection": ticket.connection_id, "queue": ticket.queue_id, "assignee": ticket.assignee_id,
+        "unread_count": ticket.unread_count, "last_message_at": ticket.last_message_at,
+        "last_message_preview": ticket.last_message_preview, "closed_at": ticket.closed_at,
+        "close_reason": ticket.close_reason, "created_at": ticket.created_at,
+    }  # fmt: skip
+
+
+def contact_payload(contact: Contact) -> dict:
+    return {"id": contact.pk, "wa_id": contact.wa_id, "phone": contact.phone, "name": contact.display_name,
+            "email": contact.email, "blocked": contact.blocked}  # fmt: skip
+
+
+def message_payload(message: Message) -> dict:
+    return {
+        "id": message.pk, "ticket": message.ticket_id, "wa_id": message.wa_id, "from_me": message.from_me,
+        "author": message.author_id, "kind": message.kind, "body": message.body, "caption": message.caption,
+        "mimetype": message.mimetype, "filename": message.filename, "size": message.size,
+        "status": message.status, "error": message.error, "wa_timestamp": message.wa_timestamp,
+        "created_at": message.created_at,
+    }  # fmt: skip
+
+
+def page_of(queryset, request, payload) -> dict:
+    """Cursor pagination on the id: ``?cursor=<id>`` continues after the last item of a page."""
+    cursor = request.GET.get("cursor")
+    if cursor:
+        if not cursor.isdigit():
+            raise ApiError(400, "BAD_REQUEST", "cursor must be the next_cursor of a previous page.")
+        descending = queryset.query.order_by and queryset.query.order_by[0].startswith("-")
+        queryset = queryset.filter(pk__lt=cursor) if descending else queryset.filter(pk__gt=cursor)
+    items = list(queryset[: PAGE + 1])
+    more = len(items) > PAGE
+    items = items[:PAGE]
+    return {"results": [payload(item) for item in items], "next_cursor": items[-1].pk if more else None}
+
+
+def ticket_or_404(pk: int) -> Ticket:
+    ticket = Ticket.objects.select_related("contact").filter(pk=pk).first()
+    if ticket is None:
+        raise ApiError(404, "NOT_FOUND", f"No ticket {pk}.")
+    return ticket
+
+
+@endpoint("GET", "tickets", summary="Tickets, newest first; filters: status, queue, connection, assignee, search",
+          responses={200: "{results, next_cursor}", 400: "Bad filter"})  # fmt: skip
+def tickets_list(request):
+    tickets = Ticket.objects.select_related("contact").order_by("-id")
+    filters = {"status": "status", "queue": "queue_id", "connection": "connection_id", "assignee": "assignee_id"}
+    for parameter, field in filters.items():
+        value = request.GET.get(parameter)
+        if value:
+            if field != "status" and not value.isdigit():
+                raise ApiError(400, "BAD_REQUEST", f"{parameter} must be an id.")
+            tickets = tickets.filter(**{field: value})
+    if search := request.GET.get("search", "").strip():
+        tickets = tickets.filter(Q(contact__name__icontains=search) | Q(contact__push_name__icontains=search)
+                                 | Q(contact__phone__contains=search) | Q(last_message_preview__icontains=search))  # fmt: skip
+    return page_of(tickets, request, ticket_payload)
+
+
+@endpoint("GET", "tickets/<int:pk>", summary="One ticket", responses={200: "The ticket", **NOT_FOUND})
+def tickets_read(request, pk: int):
+    return ticket_payload(ticket_or_404(pk))
+
+
+@endpoint("GET", "tickets/<int:pk>/messages", summary="A ticket's messages, oldest first",
+          responses={200: "{results, next_cursor}", **NOT_FOUND})  # fmt: skip
+def tickets_messages(request, pk: int):
+    ticket = ticket_or_404(pk)
+    return page_of(ticket.messages.order_by("id"), request, message_payload)
+
+
+@endpoint("POST", "tickets/<int:pk>/messages", summary="Reply with a text (queued, then sent by the session)",
+          body={"type": "object", "properties": {"body": {"type": "string"}}, "required": ["body"]},
+          responses={201: "The queued message", 400: "No text", **NOT_FOUND})  # fmt: skip
+def tickets_reply(request, pk: int):
+    ticket = ticket_or_404(pk)
+    body = _text(json_body(request))
+    return message_payload(message_send(ticket=ticket, author=request.user, body=body))
+
+
+@endpoint("POST", "tickets/<int:pk>/close", summary="Close the ticket", responses={200: "Closed", **NOT_FOUND})
+def tickets_close(request, pk: int):
+    return ticket_payload(ticket_close(ticket=ticket_or_404(pk), by=request.user, reason=Ticket.CloseReason.API))
+
+
+@endpoint("POST", "tickets/<int:pk>/reopen", summary="Reopen the ticket",
+          responses={200: "Reopened", 409: "TICKET_ALREADY_OPEN: the contact has another open ticket", **NOT_FOUND})  # fmt: skip
+def tickets_reopen(request, pk: int):
+    try:
+        return ticket_payload(ticket_reopen(ticket=ticket_or_404(pk), by=request.user))
+    except ValidationError as error:
+        raise ApiError(409, "TICKET_ALREADY_OPEN", error.messages[0]) from None
+
+
+@endpoint("POST", "tickets/<int:pk>/assign", summary="Give the ticket to a user (null: to nobody)",
+          body={"type": "object", "properties": {"user": {"type": ["integer", "null"]}}},
+          responses={200: "Assigned", 400: "No such user", **NOT_FOUND})  # fmt: skip
+def tickets_assign(request, pk: int):
+    ticket, user_id = ticket_or_404(pk), json_body(request).get("user")
+    user = None
+    if user_id is not None:
+        user = get_user_model().objects.filter(pk=user_id, is_active=True).first() if isinstance(user_id, int) else None
+        if user is None:
+            raise ApiError(400, "VALIDATION_ERROR", f"No active user {user_id!r}.")
+    return ticket_payload(ticket_assign(ticket=ticket, assignee=user))
+
+
+@endpoint("POST", "tickets/<int:pk>/transfer", summary="Move the ticket to another queue",
+          body={"type": "object", "properties": {"queue": {"type": "integer"}}, "required": ["queue"]},
+          responses={200: "Transferred", 400: "No such queue", **NOT_FOUND})  # fmt: skip
+def tickets_transfer(request, pk: int):
+    ticket, queue_id = ticket_or_404(pk), json_body(request).get("queue")
+    queue = Queue.objects.filter(pk=queue_id).first() if isinstance(queue_id, int) else None
+    if queue is None:
+        raise ApiError(400, "VALIDATION_ERROR", f"No queue {queue_id!r}.")
+    return ticket_payload(ticket_transfer(ticket=ticket, queue=queue))
+
+
+@endpoint("GET", "contacts", summary="Contacts; search by name, phone or email", responses={200: "{results, next_cursor}"})
+def contacts_list(request):
+    contacts = Contact.objects.order_by("-id")
+    if search := request.GET.get("search", "").strip():
+        contacts = contacts.filter(Q(name__icontains=search) | Q(push_name__icontains=search)
+                                   | Q(phone__contains=search) | Q(email__icontains=search))  # fmt: skip
+    return page_of(contacts, request, contact_payload)
+
+
+@endpoint("GET", "contacts/<int:pk>", summary="One contact", responses={200: "The contact", 404: "No such contact"})
+def contacts_read(request, pk: int):
+    contact = Contact.objects.filter(pk=pk).first()
+    if contact is None:
+        raise ApiError(404, "NOT_FOUND", f"No contact {pk}.")
+    return contact_payload(contact)
+
+
+@endpoint("POST", "connections/<int:pk>/messages", summary="Write to a phone number from this connection",
+          body={"type": "object", "required": ["to", "body"], "properties": {
+              "to": {"type": "string"}, "body": {"type": "string"}, "queue_if_offline": {"type": "boolean"}}},
+          responses={201: "The queued message", 400: "Bad number or text",
+                     409: "ACCOUNT_NOT_READY: not CONNECTED (unless queue_if_offline)",
+                     422: "NOT_ON_WHATSAPP: the number has no WhatsApp", 404: "No such connection"})  # fmt: skip
+def connections_send(request, pk: int):
+    connection, data = connection_or_404(pk), json_body(request)
+    body = _text(data)
+    digits = "".join(ch for ch in str(data.get("to", "")) if ch.isdigit())
+    if not 8 <= len(digits) <= 15:
+        raise ApiError(400, "VALIDATION_ERROR", "to must be a phone number with country code, e.g. 5511988887777.")
+    wa_id = f"{digits}@c.us"
+    if connection.status != Connection.Status.CONNECTED:
+        if not data.get("queue_if_offline"):
+            raise ApiError(409, "ACCOUNT_NOT_READY", f"The connection is {connection.status}, not CONNECTED.")
+    else:
+        try:
+            exists = session_number_exists(connection_id=connection.pk, wa_id=wa_id)
+        except SessionUnavailable:
+            raise ApiError(409, "ACCOUNT_NOT_READY", "The connection's session does not answer.") from None
+        if not exists:
+            raise ApiError(422, "NOT_ON_WHATSAPP", f"+{digits} has no WhatsApp.")
+    ticket, _ = ticket_for_contact(contact=contact_upsert(wa_id=wa_id), connection=connection)
+    return message_payload(message_send(ticket=ticket, author=request.user, body=body))
+
+
+def _text(data: dict) -> str:
+    body = data.get("body")
+    if not isinstance(body, str) or not body.strip():
+        raise ApiError(400, "VALIDATION_ERROR", "body must be a non-empty text.")
+    return body
