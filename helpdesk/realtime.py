@@ -12,6 +12,7 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 
 DASHBOARD_GROUP = "dashboard"
+TICKETS_GROUP = "tickets"  # message and ticket changes (the inbox listens here)
 
 
 def publish_on_commit(*, group: str, event_type: str, payload: dict | None = None) -> None:

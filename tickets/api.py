@@ -103,9 +103,13 @@ def tickets_reply(request, pk: int):
     return message_payload(message_send(ticket=ticket, author=request.user, body=body))
 
 
-@endpoint("POST", "tickets/<int:pk>/close", summary="Close the ticket", responses={200: "Closed", **NOT_FOUND})
+@endpoint("POST", "tickets/<int:pk>/close", summary="Close the ticket, with the farewell unless send_farewell is false",
+          body={"type": "object", "properties": {"send_farewell": {"type": "boolean"}}},
+          responses={200: "Closed", **NOT_FOUND})  # fmt: skip
 def tickets_close(request, pk: int):
-    return ticket_payload(ticket_close(ticket=ticket_or_404(pk), by=request.user, reason=Ticket.CloseReason.API))
+    send_farewell = json_body(request).get("send_farewell", True) is not False
+    return ticket_payload(ticket_close(ticket=ticket_or_404(pk), by=request.user, reason=Ticket.CloseReason.API,
+                                       send_farewell=send_farewell))  # fmt: skip
 
 
 @endpoint("POST", "tickets/<int:pk>/reopen", summary="Reopen the ticket",

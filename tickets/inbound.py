@@ -18,11 +18,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from contacts.services import contact_upsert
-from helpdesk.realtime import dashboard_changed, publish_on_commit
+from helpdesk.realtime import TICKETS_GROUP, dashboard_changed, publish_on_commit
 from tickets.models import Message, Ticket
+from tickets.routing import greet_new_ticket, route_answer
 from whatsapp.models import Connection
 
-TICKETS_GROUP = "tickets"
 ATTEMPTS = 3
 
 # WhatsApp's message types (wa-js ``msg.type``) as our kinds.
@@ -91,6 +91,11 @@ def _store(connection: Connection, chat: str, message: dict, media: dict | None)
         }  # fmt: skip
     stored.save()
     _ticket_touch(ticket, stored, at)
+    if not stored.from_me:
+        if is_new and ticket.status == Ticket.Status.PENDING and not ticket.messages.exclude(pk=stored.pk).exists():
+            greet_new_ticket(ticket=ticket)
+        else:
+            route_answer(ticket=ticket, message=stored)
     publish_on_commit(group=TICKETS_GROUP, event_type="message.new",
                       payload={"ticket": ticket.pk, "message": stored.pk})  # fmt: skip
     if is_new:

@@ -74,6 +74,9 @@ class Ticket(models.Model):
         verbose_name=_("closed by"),
     )
     close_reason = models.CharField(_("close reason"), max_length=10, choices=CloseReason, blank=True)
+    menu_sent_at = models.DateTimeField(
+        _("queue menu sent"), null=True, blank=True, help_text=_("When the customer was last asked to pick a queue.")
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

@@ -11,8 +11,7 @@ it tries again.
 from django.db import transaction
 from django.db.models import QuerySet
 
-from helpdesk.realtime import publish_on_commit
-from tickets.inbound import TICKETS_GROUP
+from helpdesk.realtime import TICKETS_GROUP, publish_on_commit
 from tickets.models import Message, Ticket
 from whatsapp.models import Connection
 

@@ -7,12 +7,18 @@ from django.utils import timezone
 
 from helpdesk.realtime import dashboard_changed
 from tickets.models import ONE_OPEN_TICKET_MESSAGE, Ticket
+from tickets.routing import farewell
 
 
-def ticket_close(*, ticket: Ticket, by: AbstractBaseUser | None, reason: str) -> Ticket:
-    """Close the ticket; closing a closed ticket changes nothing."""
+def ticket_close(*, ticket: Ticket, by: AbstractBaseUser | None, reason: str, send_farewell: bool = True) -> Ticket:
+    """Close the ticket, saying the connection's farewell unless told not to.
+
+    Closing a closed ticket changes nothing.
+    """
     if ticket.status == Ticket.Status.CLOSED:
         return ticket
+    if send_farewell:
+        farewell(ticket=ticket)
     ticket.status = Ticket.Status.CLOSED
     ticket.closed_at = timezone.now()
     ticket.closed_by = by

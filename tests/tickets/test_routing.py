@@ -1,0 +1,67 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from tests.factories import ConnectionFactory, QueueFactory
+from tests.tickets.test_inbound import inbound
+from tickets.inbound import message_ingest
+from tickets.models import Message, Ticket
+from tickets.services import ticket_close
+
+pytestmark = pytest.mark.django_db
+
+
+def said(ticket: Ticket) -> list[str]:
+    """What the helpdesk queued for the customer, in order."""
+    return list(ticket.messages.filter(from_me=True).order_by("id").values_list("body", flat=True))
+
+
+def test_a_new_ticket_is_greeted_once_with_the_name_and_protocol():
+    connection = ConnectionFactory(greeting="Olá {{name}}! Seu protocolo é {{protocol}}.")
+
+    ticket = message_ingest(connection=connection, message=inbound(1)).ticket
+    message_ingest(connection=connection, message=inbound(1))  # replayed
+    message_ingest(connection=connection, message=inbound(2))  # the customer goes on
+
+    assert said(ticket) == [f"Olá Maria! Seu protocolo é {ticket.pk}."]
+    assert Message.objects.get(body__startswith="Olá Maria").status == "queued"
+
+
+def test_several_queues_ask_the_customer_to_pick_one():
+    connection = ConnectionFactory(greeting="Bem-vindo!")
+    sales, support = QueueFactory(name="Vendas", ordering=1), QueueFactory(name="Suporte", ordering=2,
+                                                                             greeting="Suporte aqui, {{name}}.")  # fmt: skip
+    connection.queues.add(sales, support)
+
+    ticket = message_ingest(connection=connection, message=inbound(1, body="oi")).ticket
+    message_ingest(connection=connection, message=inbound(2, body="quero ajuda"))  # not an answer: no repeat yet
+    message_ingest(connection=connection, message=inbound(3, body="2"))
+
+    ticket.refresh_from_db()
+    assert ticket.queue == support
+    assert said(ticket) == ["Bem-vindo!\n1 - Vendas\n2 - Suporte", "Suporte aqui, Maria."]
+
+
+def test_the_menu_is_repeated_at_most_every_few_minutes():
+    connection = ConnectionFactory()
+    connection.queues.add(QueueFactory(name="A"), QueueFactory(name="B"))
+    ticket = message_ingest(connection=connection, message=inbound(1)).ticket
+    Ticket.objects.filter(pk=ticket.pk).update(menu_sent_at=timezone.now() - timedelta(minutes=6))
+
+    message_ingest(connection=connection, message=inbound(2, body="9"))
+    message_ingest(connection=connection, message=inbound(3, body="hã?"))
+
+    assert said(ticket) == ["1 - A\n2 - B", "1 - A\n2 - B"]
+
+
+def test_closing_says_the_farewell_unless_the_agent_chooses_not_to(agent):
+    connection = ConnectionFactory(farewell="Obrigado, {{name}}!")
+    first = message_ingest(connection=connection, message=inbound(1)).ticket
+    second = message_ingest(connection=connection, message=inbound(2, chat="5511977776666@c.us")).ticket
+
+    ticket_close(ticket=first, by=agent, reason=Ticket.CloseReason.AGENT)
+    ticket_close(ticket=second, by=agent, reason=Ticket.CloseReason.AGENT, send_farewell=False)
+
+    assert said(first) == ["Obrigado, Maria!"]
+    assert said(second) == []

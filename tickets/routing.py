@@ -1,0 +1,65 @@
+"""What the helpdesk says by itself: the greeting, the queue menu, the farewell.
+
+A new ticket of a connection with several queues gets the connection's
+greeting followed by a numbered menu of its queues; the customer's answer
+(the number) puts the ticket in that queue, which may greet in turn. An
+answer that is not a number of the menu repeats the menu, at most once every
+MENU_REPEAT_MINUTES, so a chatty customer is not flooded. With one queue the
+ticket goes there at once, and only the greeting is sent.
+"""
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from tickets.models import Message, Queue, Ticket
+from tickets.outbound import message_send
+
+MENU_REPEAT_MINUTES = 5
+
+
+def render(template: str, *, ticket: Ticket) -> str:
+    """Fill ``{{name}}`` (the contact's name) and ``{{protocol}}`` (the ticket number)."""
+    return template.replace("{{name}}", ticket.contact.display_name).replace("{{protocol}}", str(ticket.pk))
+
+
+def greet_new_ticket(*, ticket: Ticket) -> None:
+    """Called once, for a ticket a customer's first message made."""
+    queues = _queues(ticket)
+    if len(queues) > 1 and ticket.queue_id is None:
+        _send_menu(ticket, queues)
+    elif ticket.connection.greeting:
+        message_send(ticket=ticket, author=None, body=render(ticket.connection.greeting, ticket=ticket))
+
+
+def route_answer(*, ticket: Ticket, message: Message) -> None:
+    """A customer's message to a ticket still waiting for its queue: maybe the menu's answer."""
+    if ticket.queue_id is not None or ticket.menu_sent_at is None:
+        return
+    queues = _queues(ticket)
+    choice = message.body.strip().rstrip(".")
+    if choice.isdigit() and 1 <= int(choice) <= len(queues):
+        queue = queues[int(choice) - 1]
+        ticket.queue = queue
+        ticket.save(update_fields=["queue", "updated_at"])
+        if queue.greeting:
+            message_send(ticket=ticket, author=None, body=render(queue.greeting, ticket=ticket))
+    elif timezone.now() - ticket.menu_sent_at >= timedelta(minutes=MENU_REPEAT_MINUTES):
+        _send_menu(ticket, queues)
+
+
+def farewell(*, ticket: Ticket) -> None:
+    if ticket.connection.farewell:
+        message_send(ticket=ticket, author=None, body=render(ticket.connection.farewell, ticket=ticket))
+
+
+def _queues(ticket: Ticket) -> list[Queue]:
+    return list(ticket.connection.queues.order_by("ordering", "name"))
+
+
+def _send_menu(ticket: Ticket, queues: list[Queue]) -> None:
+    lines = [render(ticket.connection.greeting, ticket=ticket)] if ticket.connection.greeting else []
+    lines += [f"{number} - {queue.name}" for number, queue in enumerate(queues, start=1)]
+    message_send(ticket=ticket, author=None, body="\n".join(lines))
+    ticket.menu_sent_at = timezone.now()
+    ticket.save(update_fields=["menu_sent_at", "updated_at"])
