@@ -134,6 +134,12 @@ WHATSAPP_PROFILE_MAX_AGE_DAYS = env.int("WHATSAPP_PROFILE_MAX_AGE_DAYS", default
 MAX_WHATSAPP_CONNECTIONS = env.int("MAX_WHATSAPP_CONNECTIONS", default=5)
 WHATSAPP_ACCEPT_GROUPS = env.bool("WHATSAPP_ACCEPT_GROUPS", default=False)
 WHATSAPP_MAX_MEDIA_MB = env.float("WHATSAPP_MAX_MEDIA_MB", default=16)
+# Webhooks (whatsapp/webhooks.py): attempts, the first retry's delay (doubling), and
+# whether private, loopback and link-local addresses may be called (off: no SSRF).
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
+WEBHOOK_RETRY_BASE = env.float("WEBHOOK_RETRY_BASE", default=10)
+WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10)
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False)
 # A customer writing within this many seconds of a ticket's closing reopens it (docs/decisions.md).
 TICKET_REOPEN_WINDOW = env.int("TICKET_REOPEN_WINDOW", default=2 * 3600)
 

@@ -8,8 +8,9 @@ from contacts.models import Contact
 from contacts.services import contact_upsert
 from helpdesk.api import ApiError, endpoint, json_body
 from tickets.inbound import ticket_for_contact
-from tickets.models import Message, Queue, Ticket
+from tickets.models import Queue, Ticket
 from tickets.outbound import message_send
+from tickets.payloads import contact_payload, message_payload, ticket_payload
 from tickets.services import ticket_assign, ticket_close, ticket_reopen, ticket_transfer
 from whatsapp.api import connection_or_404
 from whatsapp.models import Connection
@@ -17,31 +18,6 @@ from whatsapp.session_requests import SessionUnavailable, session_number_exists
 
 PAGE = 50
 NOT_FOUND = {404: "No such ticket"}
-
-
-def ticket_payload(ticket: Ticket) -> dict:
-    return {
-        "id": ticket.pk, "status": ticket.status, "contact": contact_payload(ticket.contact),
-        "connection": ticket.connection_id, "queue": ticket.queue_id, "assignee": ticket.assignee_id,
-        "unread_count": ticket.unread_count, "last_message_at": ticket.last_message_at,
-        "last_message_preview": ticket.last_message_preview, "closed_at": ticket.closed_at,
-        "close_reason": ticket.close_reason, "created_at": ticket.created_at,
-    }  # fmt: skip
-
-
-def contact_payload(contact: Contact) -> dict:
-    return {"id": contact.pk, "wa_id": contact.wa_id, "phone": contact.phone, "name": contact.display_name,
-            "email": contact.email, "blocked": contact.blocked}  # fmt: skip
-
-
-def message_payload(message: Message) -> dict:
-    return {
-        "id": message.pk, "ticket": message.ticket_id, "wa_id": message.wa_id, "from_me": message.from_me,
-        "author": message.author_id, "kind": message.kind, "body": message.body, "caption": message.caption,
-        "mimetype": message.mimetype, "filename": message.filename, "size": message.size,
-        "status": message.status, "error": message.error, "wa_timestamp": message.wa_timestamp,
-        "created_at": message.created_at,
-    }  # fmt: skip
 
 
 def page_of(queryset, request, payload) -> dict:

@@ -20,7 +20,9 @@ from django.utils.translation import gettext as _
 from contacts.services import contact_upsert
 from helpdesk.realtime import TICKETS_GROUP, dashboard_changed, publish_on_commit
 from tickets.models import Message, Ticket
+from tickets.payloads import message_payload, ticket_payload
 from tickets.routing import greet_new_ticket, route_answer
+from whatsapp.webhooks import webhook_emit
 from whatsapp.models import Connection
 
 ATTEMPTS = 3
@@ -92,6 +94,7 @@ def _store(connection: Connection, chat: str, message: dict, media: dict | None)
     stored.save()
     _ticket_touch(ticket, stored, at)
     if not stored.from_me:
+        webhook_emit(connection=connection, event="message.received", payload=message_payload(stored))
         if is_new and ticket.status == Ticket.Status.PENDING and not ticket.messages.exclude(pk=stored.pk).exists():
             greet_new_ticket(ticket=ticket)
         else:
@@ -136,7 +139,9 @@ def ticket_for_contact(*, contact, connection: Connection) -> tuple[Ticket, bool
         return recent, True
     queues = list(connection.queues.all()[:2])
     queue = queues[0] if len(queues) == 1 else None  # one queue: routed at once
-    return Ticket.objects.create(contact=contact, connection=connection, queue=queue), True
+    ticket = Ticket.objects.create(contact=contact, connection=connection, queue=queue)
+    webhook_emit(connection=connection, event="ticket.created", payload=ticket_payload(ticket))
+    return ticket, True
 
 
 def _ticket_touch(ticket: Ticket, message: Message, at: datetime) -> None:

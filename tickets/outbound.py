@@ -13,6 +13,8 @@ from django.db.models import QuerySet
 
 from helpdesk.realtime import TICKETS_GROUP, publish_on_commit
 from tickets.models import Message, Ticket
+from tickets.payloads import message_payload
+from whatsapp.webhooks import webhook_emit
 from whatsapp.models import Connection
 
 ACK_STATUS = {2: Message.Status.DELIVERED, 3: Message.Status.READ, 4: Message.Status.READ}
@@ -54,6 +56,7 @@ def message_mark_sent(*, message: Message, wa_id: str) -> None:
             last_message_preview=message.body[:255],
         )  # fmt: skip
         _announce(message)
+        webhook_emit(connection=message.connection, event="message.sent", payload=message_payload(message))
 
 
 def message_mark_failed(*, message: Message, error: str) -> None:
@@ -79,6 +82,7 @@ def message_ack(*, connection: Connection, wa_ids: list[str], ack: int) -> int:
             message.status = status
             message.save(update_fields=["status"])
             _announce(message)
+            webhook_emit(connection=connection, event="message.ack", payload=message_payload(message))
             changed += 1
     return changed
 

@@ -7,7 +7,9 @@ from django.utils import timezone
 
 from helpdesk.realtime import dashboard_changed
 from tickets.models import ONE_OPEN_TICKET_MESSAGE, Ticket
+from tickets.payloads import ticket_payload
 from tickets.routing import farewell
+from whatsapp.webhooks import webhook_emit
 
 
 def ticket_close(*, ticket: Ticket, by: AbstractBaseUser | None, reason: str, send_farewell: bool = True) -> Ticket:
@@ -26,6 +28,7 @@ def ticket_close(*, ticket: Ticket, by: AbstractBaseUser | None, reason: str, se
     ticket.unread_count = 0
     ticket.save(update_fields=["status", "closed_at", "closed_by", "close_reason", "unread_count", "updated_at"])
     dashboard_changed()
+    webhook_emit(connection=ticket.connection, event="ticket.closed", payload=ticket_payload(ticket))
     return ticket
 
 

@@ -8,7 +8,8 @@ from django.forms.models import BaseInlineFormSet
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from whatsapp.models import Connection, ConnectionEvent
+from whatsapp.models import Connection, ConnectionEvent, WebhookDelivery
+from whatsapp.webhooks import webhook_redeliver
 from whatsapp.services import ConnectionLimitReached, connection_create, connection_delete, connection_request
 
 EVENTS_SHOWN = 50
@@ -143,3 +144,25 @@ class ConnectionEventAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = ["at", "connection", "event", "attempt", "status_code", "duration_ms", "delivered", "error"]
+    list_filter = ["delivered", "event", "connection"]
+    search_fields = ["event_id", "url", "error"]
+    list_select_related = ["connection"]
+    date_hierarchy = "at"
+    actions = ["redeliver"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description=_("Redeliver the selected events"))
+    def redeliver(self, request, queryset) -> None:
+        for delivery in queryset:
+            webhook_redeliver(delivery=delivery)
+        self.message_user(request, _("Queued again: see the new attempts here in a moment."))

@@ -4,7 +4,7 @@ from django.db.models import ProtectedError
 from django.http import HttpResponse
 
 from helpdesk.api import ApiError, endpoint, form_errors, json_body
-from whatsapp.forms import ConnectionForm, PairingCodeForm
+from whatsapp.forms import ConnectionForm, PairingCodeForm, WebhookForm
 from whatsapp.models import Connection
 from whatsapp.qr import qr_data_url
 from whatsapp.services import (
@@ -152,3 +152,15 @@ def connections_snapshot(request, pk: int):
     except SessionUnavailable:
         raise ApiError(409, "ACCOUNT_NOT_READY", "No browser runs for this connection.") from None
     return HttpResponse(png, content_type="image/png")
+
+
+@endpoint("PUT", "connections/<int:pk>/webhook", summary="Set the webhook URL and secret (the session keeps running)",
+          body={"type": "object", "properties": {"url": {"type": "string"}, "secret": {"type": "string"}}},
+          responses={200: "Set", 400: "Invalid URL", **NOT_FOUND})  # fmt: skip
+def connections_webhook(request, pk: int):
+    connection, data = connection_or_404(pk), json_body(request)
+    form = WebhookForm({"webhook_url": data.get("url", ""), "webhook_secret": data.get("secret", "")}, instance=connection)
+    if not form.is_valid():
+        raise form_errors(form)
+    form.save()
+    return {"id": pk, "url": connection.webhook_url, "secret_set": bool(connection.webhook_secret)}

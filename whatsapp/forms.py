@@ -1,12 +1,21 @@
 from django import forms
+from django.core.validators import URLValidator
 from django.utils.translation import gettext_lazy as _
 
 from contacts.models import phone_validator
 from whatsapp.models import Connection
 
 
+def webhook_url_field() -> forms.URLField:
+    return forms.URLField(
+        label=_("webhook URL"), required=False, max_length=500, assume_scheme="https",
+        validators=[URLValidator(schemes=["http", "https"])],
+        help_text=_("Events are POSTed here, signed with the secret (docs/webhooks.md)."),
+    )  # fmt: skip
+
+
 class ConnectionForm(forms.ModelForm):
-    webhook_url = forms.URLField(label=_("webhook URL"), required=False, max_length=500, assume_scheme="https")
+    webhook_url = webhook_url_field()
 
     class Meta:
         model = Connection
@@ -19,3 +28,11 @@ class PairingCodeForm(forms.Form):
         label=_("Phone number"), validators=[phone_validator],
         help_text=_("The number of the phone that will be linked, with country code: 5511999990001."),
     )  # fmt: skip
+
+
+class WebhookForm(forms.ModelForm):
+    webhook_url = webhook_url_field()
+
+    class Meta:
+        model = Connection
+        fields = ["webhook_url", "webhook_secret"]

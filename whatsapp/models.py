@@ -95,3 +95,29 @@ class ConnectionEvent(models.Model):
         if self.kind == self.Kind.STATE:
             return f"{self.from_status or '-'} → {self.to_status}"
         return self.message[:80]
+
+
+class WebhookDelivery(models.Model):
+    """One attempt to deliver one event to a connection's webhook: the trail an admin reads."""
+
+    connection = models.ForeignKey(
+        Connection, on_delete=models.CASCADE, related_name="webhook_deliveries", verbose_name=_("connection")
+    )
+    event_id = models.UUIDField(_("event id"), db_index=True)
+    event = models.CharField(_("event"), max_length=40)
+    envelope = models.JSONField(_("what was sent"))
+    url = models.URLField(_("URL"), max_length=500)
+    attempt = models.PositiveSmallIntegerField(_("attempt"))
+    status_code = models.PositiveSmallIntegerField(_("HTTP status"), null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(_("duration (ms)"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    delivered = models.BooleanField(_("delivered"), default=False)
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+
+    def __str__(self) -> str:
+        return f"{self.event} #{self.attempt} → {self.status_code or self.error[:40]}"

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from helpdesk.realtime import dashboard_changed, publish_on_commit
 from whatsapp.models import Connection, ConnectionEvent
+from whatsapp.webhooks import webhook_emit
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +84,8 @@ def connection_transition(*, connection: Connection, to: str, message: str = "",
             logger.info("%s → %s %s", from_status, to, message, extra={"connection_id": connection.pk})
             _publish(connection, event)
             dashboard_changed()
+            webhook_emit(connection=connection, event="connection.status",
+                         payload={"from": from_status, "to": to, "message": message})  # fmt: skip
         else:
             _publish(connection, None)
     return connection

@@ -55,9 +55,24 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "events": connection.events.order_by("-at", "-id")[:EVENTS_SHOWN],
         "qr_image": qr_data_url(connection.qr_code) if connection.status == Connection.Status.QR else "",
         "pairing_form": PairingCodeForm(),
+        "settings_form": ConnectionForm(instance=connection),
         "actions": [(action, spec[0]) for action, spec in ACTIONS.items()],
     }
     return render(request, "whatsapp/connection_detail.html", context)
+
+
+@staff_required
+@require_POST
+def connection_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Save the connection's settings; the running session is not disturbed."""
+    connection = get_object_or_404(Connection, pk=pk)
+    form = ConnectionForm(request.POST, instance=connection)
+    if form.is_valid():
+        form.save()
+        messages.success(request, _("Settings saved."))
+    else:
+        messages.error(request, "; ".join(f"{field}: {errors[0]}" for field, errors in form.errors.items()))
+    return redirect("connection-detail", pk=pk)
 
 
 @staff_required
