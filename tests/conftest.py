@@ -51,11 +51,12 @@ def api(client, staff):
     """Call the JSON API as a staff token holder: api("POST", "connections", {...})."""
     _token, key = ApiToken.issue(user=staff)
 
-    def call(method: str, path: str, body=None, **extra):
+    def call(method: str, path: str, body=None, *, multipart: bool = False):
+        auth = {"HTTP_AUTHORIZATION": f"Bearer {key}"}
+        if multipart:
+            return getattr(client, method.lower())(f"/api/{path}", data=body, **auth)
         data = json.dumps(body) if isinstance(body, (dict, list)) else body
-        return getattr(client, method.lower())(
-            f"/api/{path}", data=data, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key}", **extra
-        )
+        return getattr(client, method.lower())(f"/api/{path}", data=data, content_type="application/json", **auth)
 
     return call
 

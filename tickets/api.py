@@ -9,7 +9,8 @@ from contacts.services import contact_upsert
 from helpdesk.api import ApiError, endpoint, json_body
 from tickets.inbound import ticket_for_contact
 from tickets.models import Queue, Ticket
-from tickets.outbound import message_send
+from tickets.media import MediaRefused, media_check
+from tickets.outbound import message_send, note_add
 from tickets.payloads import contact_payload, message_payload, ticket_payload
 from tickets.services import ticket_assign, ticket_close, ticket_reopen, ticket_transfer
 from whatsapp.api import connection_or_404
@@ -70,13 +71,37 @@ def tickets_messages(request, pk: int):
     return page_of(ticket.messages.order_by("id"), request, message_payload)
 
 
-@endpoint("POST", "tickets/<int:pk>/messages", summary="Reply with a text (queued, then sent by the session)",
-          body={"type": "object", "properties": {"body": {"type": "string"}}, "required": ["body"]},
-          responses={201: "The queued message", 400: "No text", **NOT_FOUND})  # fmt: skip
+@endpoint("POST", "tickets/<int:pk>/messages",
+          summary="Reply (queued, then sent by the session): JSON {body, quoted, internal}, or multipart with a "
+                  "media file and body as its caption; internal: true makes a note that is never sent",
+          body={"type": "object", "properties": {"body": {"type": "string"}, "quoted": {"type": "integer"},
+                                                 "internal": {"type": "boolean"}}},
+          responses={201: "The queued message", 400: "No text, bad quoted, or a file that is not what it claims",
+                     413: "MEDIA_TOO_LARGE: over WHATSAPP_MAX_MEDIA_MB", **NOT_FOUND})  # fmt: skip
 def tickets_reply(request, pk: int):
     ticket = ticket_or_404(pk)
-    body = _text(json_body(request))
-    return message_payload(message_send(ticket=ticket, author=request.user, body=body))
+    if request.content_type == "multipart/form-data":
+        data, upload = request.POST, request.FILES.get("media")
+        if upload is None:
+            raise ApiError(400, "VALIDATION_ERROR", "Send the file in a part named media.")
+        try:
+            media = media_check(data=upload.read(), filename=upload.name, declared_type=upload.content_type)
+        except MediaRefused as refused:
+            raise ApiError(413 if refused.too_large else 400, "MEDIA_TOO_LARGE" if refused.too_large
+                           else "MEDIA_REFUSED", str(refused)) from None  # fmt: skip
+        message = message_send(ticket=ticket, author=request.user, body=data.get("body", ""), media=media)
+        return message_payload(message)
+    data = json_body(request)
+    body = _text(data)
+    if data.get("internal") is True:
+        return message_payload(note_add(ticket=ticket, author=request.user, body=body))
+    quoted = None
+    if data.get("quoted") is not None:
+        quoted = ticket.messages.filter(pk=data["quoted"]).exclude(wa_id=None).first() if isinstance(
+            data["quoted"], int) else None  # fmt: skip
+        if quoted is None:
+            raise ApiError(400, "VALIDATION_ERROR", "quoted must be the id of a sent or received message of this ticket.")
+    return message_payload(message_send(ticket=ticket, author=request.user, body=body, quoted=quoted))
 
 
 @endpoint("POST", "tickets/<int:pk>/close", summary="Close the ticket, with the farewell unless send_farewell is false",

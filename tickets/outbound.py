@@ -8,10 +8,12 @@ reconnect the session can see whether an earlier attempt went through before
 it tries again.
 """
 
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import QuerySet
 
 from helpdesk.realtime import TICKETS_GROUP, publish_on_commit
+from tickets.media import CheckedMedia
 from tickets.models import Message, Ticket
 from tickets.payloads import message_payload
 from whatsapp.webhooks import webhook_emit
@@ -26,24 +28,41 @@ def client_message_id(message: Message) -> str:
     return f"3EB0{message.pk:016X}"
 
 
-def message_send(*, ticket: Ticket, author, body: str) -> Message:
-    """Queue a text for the ticket's contact; the session sends it."""
+def message_send(*, ticket: Ticket, author, body: str = "", media: CheckedMedia | None = None,
+                 quoted: Message | None = None) -> Message:  # fmt: skip
+    """Queue a text, or a file (checked by ``media_check``) with ``body`` as its caption; the session sends it."""
     from whatsapp.tasks import session_wake
 
     with transaction.atomic():
-        message = Message.objects.create(
-            ticket=ticket, connection=ticket.connection, from_me=True, author=author, kind=Message.Kind.TEXT,
-            body=body, status=Message.Status.QUEUED,
+        message = Message(
+            ticket=ticket, connection=ticket.connection, from_me=True, author=author, quoted=quoted,
+            kind=media.kind if media else Message.Kind.TEXT, body="" if media else body,
+            caption=body if media else "", status=Message.Status.QUEUED,
         )  # fmt: skip
+        if media:
+            message.mimetype, message.filename, message.size = media.mimetype, media.filename, len(media.data)
+            message.save()  # the file's path uses the message's id
+            message.media.save(media.filename, ContentFile(media.data), save=True)
+        else:
+            message.save()
         session_wake(connection_id=ticket.connection_id)
         _announce(message)
     return message
 
 
+def note_add(*, ticket: Ticket, author, body: str) -> Message:
+    """An internal note: shown to agents with the conversation, never sent."""
+    with transaction.atomic():
+        note = Message.objects.create(ticket=ticket, connection=ticket.connection, from_me=True, author=author,
+                                      kind=Message.Kind.NOTE, body=body, status=Message.Status.SENT)  # fmt: skip
+        _announce(note)
+    return note
+
+
 def outbound_pending(*, connection_id: int) -> QuerySet[Message]:
     return (
         Message.objects.filter(connection_id=connection_id, status=Message.Status.QUEUED, from_me=True)
-        .exclude(kind=Message.Kind.NOTE).select_related("ticket__contact").order_by("id")
+        .exclude(kind=Message.Kind.NOTE).select_related("ticket__contact", "quoted").order_by("id")
     )  # fmt: skip
 
 

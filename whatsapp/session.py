@@ -46,6 +46,11 @@ STOP, RESTART, RETRY, LOGGED_OUT, QR_TIMEOUT, FAILED, LEASE_LOST, DELETED, WORKE
 )  # fmt: skip
 
 
+def _read_file(field) -> bytes:
+    with field.open("rb") as handle:
+        return handle.read()
+
+
 def session_group(connection_id: int) -> str:
     """The bus group a running session listens on for wake-ups and snapshot requests."""
     return f"session-{connection_id}"
@@ -63,6 +68,7 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 db = sync_to_async  # every ORM call leaves the event loop for Django's thread
 
+WA_FILE_TYPES = {"image": "image", "audio": "audio", "video": "video", "sticker": "sticker"}  # else "document"
 CATCH_UP_MESSAGES = 500  # per chat, newest first, when catching up after a reconnect
 SENT_CHECK_MESSAGES = 50  # how far back a chat is searched for an earlier attempt of a message
 
@@ -316,8 +322,7 @@ class Session:
                 earlier = await bridge.bridge_call(self.page, "messages", chat, SENT_CHECK_MESSAGES)
                 sent = next((m["id"] for m in earlier if m["fromMe"] and m["id"].endswith(f"_{client_id}")), None)
                 if sent is None:
-                    result = await bridge.wpp_call(self.page, "chat.sendTextMessage", chat, message.body,
-                                                   {"messageId": client_id})  # fmt: skip
+                    result = await self._send(message, chat, client_id)
                     sent = result["id"] if isinstance(result.get("id"), str) else f"true_{chat}_{client_id}"
             except Exception as error:
                 reason = str(error).splitlines()[0]
@@ -326,6 +331,18 @@ class Session:
                 await db(message_mark_failed)(message=message, error=reason)
                 continue
             await db(message_mark_sent)(message=message, wa_id=sent)
+
+    async def _send(self, message, chat: str, client_id: str) -> dict:
+        options = {"messageId": client_id}
+        if message.quoted_id and message.quoted.wa_id:
+            options["quotedMsg"] = message.quoted.wa_id
+        if not message.media:
+            return await bridge.wpp_call(self.page, "chat.sendTextMessage", chat, message.body, options)
+        data = await db(_read_file)(message.media)
+        content = f"data:{message.mimetype};base64,{base64.b64encode(data).decode()}"
+        options.update(type=WA_FILE_TYPES.get(message.kind, "document"), mimetype=message.mimetype,
+                       filename=message.filename, caption=message.caption)  # fmt: skip
+        return await bridge.wpp_call(self.page, "chat.sendFileMessage", chat, content, options)
 
     async def _ingest(self, message: dict):
         """Store a message from the page, with its media downloaded first (once)."""

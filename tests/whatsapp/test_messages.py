@@ -5,6 +5,7 @@ import base64
 import pytest
 
 from tests.processes import wait_until
+from tickets.media import media_check
 from tickets.models import Message, Ticket
 from tickets.outbound import message_send
 from whatsapp.models import Connection
@@ -153,3 +154,23 @@ def test_the_api_writes_to_a_new_number_and_refuses_one_without_whatsapp(engine,
     wait_until(lambda: Message.objects.get(pk=sent.json()["id"]).status == "sent", timeout=20, message="the send")
     outbox = simulator.get(f"/_sim/outbox?account={phone}")["messages"]
     assert [(m["to"], m["body"]) for m in outbox] == [("5511955554444@c.us", "Promoção!")]
+
+
+def test_a_file_and_a_quoted_reply_reach_the_phone(engine, simulator, phone, agent, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"  # the worker reads what this process stored
+    engine.start_worker(MEDIA_ROOT=str(tmp_path / "media"))
+    connected(engine, phone)
+    question = write(simulator, phone, "Tem o boleto?")
+    received = wait_until(lambda: Message.objects.filter(wa_id=question).first(), message="the question")
+    pdf = media_check(data=b"%PDF-1.7\n" + b"x" * 2000, filename="boleto.pdf", declared_type="application/pdf")
+
+    with_file = message_send(ticket=received.ticket, author=agent, body="Segue", media=pdf)
+    quoting = message_send(ticket=received.ticket, author=agent, body="Está aí em cima", quoted=received)
+
+    wait_until(lambda: Message.objects.filter(pk__in=[with_file.pk, quoting.pk], status="sent").count() == 2,
+               timeout=20, message="both sent")  # fmt: skip
+    outbox = simulator.get(f"/_sim/outbox?account={phone}")["messages"]
+    assert [(m["body"], m.get("media"), m["quoted"]) for m in outbox] == [
+        ("Segue", {"mimetype": "application/pdf", "filename": "boleto.pdf", "size": 2009}, ""),
+        ("Está aí em cima", None, question),
+    ]
