@@ -1,6 +1,12 @@
 """Writes to contacts."""
 
+from datetime import timedelta
+
+from django.utils import timezone
+
 from contacts.models import Contact
+
+AVATAR_REFRESH = timedelta(days=1)
 
 
 def contact_upsert(*, wa_id: str, push_name: str = "") -> Contact:
@@ -15,3 +21,13 @@ def contact_upsert(*, wa_id: str, push_name: str = "") -> Contact:
         contact.push_name = push_name
         contact.save(update_fields=["push_name", "updated_at"])
     return contact
+
+
+def contact_avatar_due(*, wa_id: str) -> bool:
+    """Whether the contact's profile picture should be asked for again (at most once a day)."""
+    checked = Contact.objects.filter(wa_id=wa_id).values_list("avatar_fetched_at", flat=True).first()
+    return checked is None or timezone.now() - checked >= AVATAR_REFRESH
+
+
+def contact_avatar_set(*, wa_id: str, url: str) -> None:
+    Contact.objects.filter(wa_id=wa_id).update(avatar_url=url or "", avatar_fetched_at=timezone.now())

@@ -34,6 +34,7 @@ from whatsapp.models import Connection, ConnectionEvent
 from whatsapp.profiles import profile_mark_used, profile_prepare, profile_was_logged_in, profile_wipe
 from whatsapp.services import connection_log, connection_transition
 from whatsapp.tasks import session_start
+from contacts.services import contact_avatar_due, contact_avatar_set
 from tickets.inbound import accepts_chat, chat_last_timestamp, message_ingest, message_is_new
 from tickets.outbound import client_message_id, message_ack, message_mark_failed, message_mark_sent, outbound_pending
 
@@ -359,7 +360,20 @@ class Session:
                 media = {"mimetype": message["mimetype"], "size": message["size"] or 0, "data": None, "error": reason}
             else:
                 media["data"] = base64.b64decode(media["data"]) if media["data"] is not None else None
-        return await db(message_ingest)(connection=connection, message=message, media=media)
+        stored = await db(message_ingest)(connection=connection, message=message, media=media)
+        if stored and not message["fromMe"]:
+            await self._refresh_avatar(message["from"])
+        return stored
+
+    async def _refresh_avatar(self, wa_id: str) -> None:
+        """The contact's profile picture, asked of WhatsApp at most once a day, never per message."""
+        if not await db(contact_avatar_due)(wa_id=wa_id):
+            return
+        try:
+            url = await bridge.wpp_call(self.page, "contact.getProfilePictureUrl", wa_id)
+        except Exception:
+            url = ""  # no picture, or privacy settings hide it: try again tomorrow
+        await db(contact_avatar_set)(wa_id=wa_id, url=url if isinstance(url, str) else "")
 
     async def _check_orders(self) -> str | None:
         """What the database asks of the session now: gone, stopped, restart, log out."""

@@ -4,6 +4,7 @@ import base64
 
 import pytest
 
+from contacts.models import Contact
 from tests.processes import wait_until
 from tickets.media import media_check
 from tickets.models import Message, Ticket
@@ -174,3 +175,18 @@ def test_a_file_and_a_quoted_reply_reach_the_phone(engine, simulator, phone, age
         ("Segue", {"mimetype": "application/pdf", "filename": "boleto.pdf", "size": 2009}, ""),
         ("Está aí em cima", None, question),
     ]
+
+
+def test_the_profile_picture_is_asked_for_once_a_day_not_per_message(engine, simulator, phone):
+    engine.start_worker()
+    connected(engine, phone)
+
+    write(simulator, phone, "um")
+    contact = wait_until(lambda: Contact.objects.exclude(avatar_fetched_at=None).first(), message="the picture")
+    first_check = contact.avatar_fetched_at
+    write(simulator, phone, "dois")
+    wait_until(lambda: Message.objects.count() == 2, message="the second message")
+
+    contact.refresh_from_db()
+    assert contact.avatar_url.endswith(f"/_sim/avatars/{CUSTOMER}.jpg")
+    assert contact.avatar_fetched_at == first_check

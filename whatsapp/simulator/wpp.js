@@ -179,7 +179,7 @@
     },
     contact: {
       get: async (id) => ({ id: wid(id) }),
-      getProfilePictureUrl: async () => undefined,
+      getProfilePictureUrl: async (id) => `${location.origin}/_sim/avatars/${encodeURIComponent(wid(id).user)}.jpg`,
       queryExists: async (id) => ((await call("exists", { id: wid(id)._serialized })) ? { wid: wid(id) } : null),
     },
   };
