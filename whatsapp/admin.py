@@ -58,6 +58,7 @@ class ConnectionAdmin(admin.ModelAdmin):
 
     class Media:
         css = {"all": ["css/badges.css"]}
+        js = ["js/live.js", "js/admin_connection.js"]
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:
@@ -127,7 +128,8 @@ class ConnectionAdmin(admin.ModelAdmin):
     @admin.display(description=_("status"), ordering="status")
     def status_badge(self, connection: Connection) -> str:
         return format_html(
-            '<span class="badge status-{}">{}</span>', connection.status.lower(), connection.get_status_display()
+            '<span data-field="status" class="badge status-{}">{}</span>',
+            connection.status.lower(), connection.get_status_display(),
         )
 
 

@@ -9,7 +9,7 @@ from playwright.sync_api import expect, sync_playwright
 from tests.factories import StaffFactory
 from tests.processes import web_server
 from tests.engine import SIM_PHONE
-from whatsapp.services import connection_create
+from whatsapp.services import connection_create, connection_request
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,7 +42,7 @@ def sign_in(page, web: str) -> None:
 
 def test_the_qr_code_reaches_the_page_live_and_scanning_connects(engine, simulator, web, page):
     engine.start_worker()
-    connection = connection_create(name="Vendas")
+    connection = connection_create(name="Vendas", enabled=False)
     sign_in(page, web)
     page.goto(f"{web}/connections/{connection.pk}/")
     qr = page.get_by_role("img", name="QR code to link this WhatsApp number")
@@ -84,3 +84,16 @@ def test_an_agent_cannot_open_the_connection_websocket(engine, web, page):
     )
 
     assert close_code == 4403
+
+
+def test_the_admin_page_shows_the_status_live(engine, simulator, web, page):
+    engine.start_worker()
+    connection = connection_create(name="Vendas", enabled=False)  # not restored before the page is open
+    sign_in(page, web)
+    page.goto(f"{web}/admin/whatsapp/connection/{connection.pk}/change/")
+    badge = page.locator('[data-field="status"]').first
+    expect(badge).to_have_text("Stopped")
+
+    connection_request(connection=connection, enabled=True)
+
+    expect(badge).to_have_text("Waiting for QR scan", timeout=20_000)
