@@ -2,9 +2,9 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from contacts.views import contact_list
 import tickets.api  # noqa: F401  (registers its endpoints)
 import whatsapp.api  # noqa: F401
+from contacts.views import contact_list
 from helpdesk.api import api_docs, api_urlpatterns
 from helpdesk.views import home
 from tickets.views import inbox

@@ -9,7 +9,6 @@ from django.conf import settings as django_settings
 
 from helpdesk.embedded_redis import embedded_redis_start
 from helpdesk.models import ApiToken
-
 from tests.factories import StaffFactory, UserFactory
 
 pytest_plugins = ["tests.engine"]

@@ -8,8 +8,8 @@ from contacts.models import Contact
 from contacts.services import contact_upsert
 from helpdesk.api import ApiError, endpoint, json_body
 from tickets.inbound import ticket_for_contact
-from tickets.models import Queue, Ticket
 from tickets.media import MediaRefused, media_check
+from tickets.models import Queue, Ticket
 from tickets.outbound import message_send, note_add
 from tickets.payloads import contact_payload, message_payload, ticket_payload
 from tickets.services import ticket_assign, ticket_close, ticket_reopen, ticket_transfer

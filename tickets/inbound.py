@@ -22,8 +22,8 @@ from helpdesk.realtime import TICKETS_GROUP, dashboard_changed, publish_on_commi
 from tickets.models import Message, Ticket
 from tickets.payloads import message_payload, ticket_payload
 from tickets.routing import greet_new_ticket, route_answer
-from whatsapp.webhooks import webhook_emit
 from whatsapp.models import Connection
+from whatsapp.webhooks import webhook_emit
 
 ATTEMPTS = 3
 

@@ -16,8 +16,8 @@ from helpdesk.realtime import TICKETS_GROUP, publish_on_commit
 from tickets.media import CheckedMedia
 from tickets.models import Message, Ticket
 from tickets.payloads import message_payload
-from whatsapp.webhooks import webhook_emit
 from whatsapp.models import Connection
+from whatsapp.webhooks import webhook_emit
 
 ACK_STATUS = {2: Message.Status.DELIVERED, 3: Message.Status.READ, 4: Message.Status.READ}
 STATUS_ORDER = [Message.Status.QUEUED, Message.Status.SENT, Message.Status.DELIVERED, Message.Status.READ]

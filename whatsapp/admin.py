@@ -1,16 +1,16 @@
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
-from django.shortcuts import redirect
-from django.urls import reverse
 from django.db import models
 from django.forms.models import BaseInlineFormSet
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from whatsapp.models import Connection, ConnectionEvent, WebhookDelivery
-from whatsapp.webhooks import webhook_redeliver
 from whatsapp.services import ConnectionLimitReached, connection_create, connection_delete, connection_request
+from whatsapp.webhooks import webhook_redeliver
 
 EVENTS_SHOWN = 50
 

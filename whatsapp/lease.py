@@ -10,8 +10,8 @@ taken over at once, without waiting for the expiry.
 import os
 import socket
 import uuid
-from pathlib import Path
 from datetime import timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.db.models import Q

@@ -27,6 +27,9 @@ from django.db import close_old_connections
 from django.utils import timezone
 from playwright.async_api import async_playwright
 
+from contacts.services import contact_avatar_due, contact_avatar_set
+from tickets.inbound import accepts_chat, chat_last_timestamp, message_ingest, message_is_new
+from tickets.outbound import client_message_id, message_ack, message_mark_failed, message_mark_sent, outbound_pending
 from whatsapp import bridge
 from whatsapp.browser import BrowserLaunchError, browser_close, browser_kill, browser_launch, browser_memory_bytes
 from whatsapp.lease import lease_acquire, lease_owner_id, lease_release, lease_renew
@@ -34,9 +37,6 @@ from whatsapp.models import Connection, ConnectionEvent
 from whatsapp.profiles import profile_mark_used, profile_prepare, profile_was_logged_in, profile_wipe
 from whatsapp.services import connection_log, connection_transition
 from whatsapp.tasks import session_start
-from contacts.services import contact_avatar_due, contact_avatar_set
-from tickets.inbound import accepts_chat, chat_last_timestamp, message_ingest, message_is_new
-from tickets.outbound import client_message_id, message_ack, message_mark_failed, message_mark_sent, outbound_pending
 
 logger = logging.getLogger(__name__)
 Status = Connection.Status

@@ -8,8 +8,8 @@ from django.views.decorators.http import require_POST
 
 from helpdesk.api import ApiError, authenticate
 from helpdesk.permissions import staff_required
-from whatsapp.metrics import metrics_text
 from whatsapp.forms import ConnectionForm, PairingCodeForm
+from whatsapp.metrics import metrics_text
 from whatsapp.models import Connection
 from whatsapp.qr import qr_data_url
 from whatsapp.selectors import connection_list as connections

@@ -6,9 +6,9 @@ import pytest
 from django.conf import settings
 from playwright.sync_api import expect, sync_playwright
 
+from tests.engine import SIM_PHONE
 from tests.factories import StaffFactory
 from tests.processes import web_server
-from tests.engine import SIM_PHONE
 from whatsapp.services import connection_create, connection_request
 
 pytestmark = pytest.mark.django_db(transaction=True)

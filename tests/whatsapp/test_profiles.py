@@ -3,10 +3,10 @@ import time
 
 import pytest
 
+from tests.factories import ConnectionFactory
 from whatsapp.browser import browser_diagnosis
 from whatsapp.profiles import USED_MARKER, profile_path, profile_prepare
 from whatsapp.tasks import profiles_housekeeping
-from tests.factories import ConnectionFactory
 
 
 @pytest.fixture(autouse=True)

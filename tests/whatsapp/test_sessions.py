@@ -4,16 +4,15 @@ import os
 import signal
 
 import pytest
-
-from tests.processes import wait_until
-from tests.engine import SIM_PHONE
 from django_q.tasks import async_task
 
+from tests.engine import SIM_PHONE
+from tests.processes import wait_until
 from whatsapp.metrics import metrics_text
 from whatsapp.models import Connection
-from whatsapp.tasks import SESSIONS_CLUSTER
 from whatsapp.services import connection_create, connection_delete, connection_request
 from whatsapp.session_requests import session_pairing_code, session_snapshot
+from whatsapp.tasks import SESSIONS_CLUSTER
 
 pytestmark = pytest.mark.django_db(transaction=True)
 Status = Connection.Status

@@ -12,8 +12,8 @@ import asyncio
 import base64
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 Push = Callable[[dict], None]
 
