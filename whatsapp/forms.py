@@ -6,16 +6,12 @@ from contacts.models import phone_validator
 from whatsapp.models import Connection
 
 
-def webhook_url_field() -> forms.URLField:
-    return forms.URLField(
+class ConnectionForm(forms.ModelForm):
+    webhook_url = forms.URLField(
         label=_("webhook URL"), required=False, max_length=500, assume_scheme="https",
         validators=[URLValidator(schemes=["http", "https"])],
         help_text=_("Events are POSTed here, signed with the secret (docs/webhooks.md)."),
     )  # fmt: skip
-
-
-class ConnectionForm(forms.ModelForm):
-    webhook_url = webhook_url_field()
 
     class Meta:
         model = Connection
@@ -30,9 +26,6 @@ class PairingCodeForm(forms.Form):
     )  # fmt: skip
 
 
-class WebhookForm(forms.ModelForm):
-    webhook_url = webhook_url_field()
-
-    class Meta:
-        model = Connection
+class WebhookForm(ConnectionForm):
+    class Meta(ConnectionForm.Meta):
         fields = ["webhook_url", "webhook_secret"]
