@@ -70,6 +70,7 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 db = sync_to_async  # every ORM call leaves the event loop for Django's thread
 
 WA_FILE_TYPES = {"image": "image", "audio": "audio", "video": "video", "sticker": "sticker"}  # else "document"
+AVATAR_RECHECK = 3600.0  # seconds before this session looks at a contact's picture date again
 CATCH_UP_MESSAGES = 500  # per chat, newest first, when catching up after a reconnect
 SENT_CHECK_MESSAGES = 50  # how far back a chat is searched for an earlier attempt of a message
 
@@ -84,6 +85,7 @@ class Session:
         self.profile = None
         self.attempts = 0  # consecutive runs that ended badly; reset once connected
         self.restoring = False  # this run started on a profile that was logged in
+        self.avatars_checked: dict[str, float] = {}  # wa_id -> loop time of the last check
         self.worker_stopping = False
         self.log_extra = {"connection_id": connection_id}
 
@@ -346,12 +348,16 @@ class Session:
         return await bridge.wpp_call(self.page, "chat.sendFileMessage", chat, content, options)
 
     async def _ingest(self, message: dict):
-        """Store a message from the page, with its media downloaded first (once)."""
+        """Store a message from the page, with its media downloaded first (once).
+
+        ``message_ingest`` itself skips a message it has; the extra check here only
+        spares downloading the media of one again.
+        """
         connection = await db(self._load)()
-        if connection is None or not await db(message_is_new)(connection=connection, message=message):
+        if connection is None:
             return None
         media = None
-        if message["isMedia"]:
+        if message["isMedia"] and await db(message_is_new)(connection=connection, message=message):
             limit = int(settings.WHATSAPP_MAX_MEDIA_MB * 2**20)
             try:
                 media = await bridge.bridge_call(self.page, "media", message["id"], limit)
@@ -366,7 +372,14 @@ class Session:
         return stored
 
     async def _refresh_avatar(self, wa_id: str) -> None:
-        """The contact's profile picture, asked of WhatsApp at most once a day, never per message."""
+        """The contact's profile picture, asked of WhatsApp at most once a day, never per message.
+
+        The session remembers whom it checked, so a busy chat costs no query per message.
+        """
+        loop_time = asyncio.get_running_loop().time()
+        if loop_time - self.avatars_checked.get(wa_id, float("-inf")) < AVATAR_RECHECK:
+            return
+        self.avatars_checked[wa_id] = loop_time
         if not await db(contact_avatar_due)(wa_id=wa_id):
             return
         try:
