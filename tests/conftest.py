@@ -11,7 +11,7 @@ from helpdesk.embedded_redis import embedded_redis_start
 from helpdesk.models import ApiToken
 from tests.factories import StaffFactory, UserFactory
 
-pytest_plugins = ["tests.engine"]
+pytest_plugins = ["tests.engine", "tests.browser"]
 
 
 @pytest.fixture(autouse=True)

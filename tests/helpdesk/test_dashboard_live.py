@@ -7,12 +7,10 @@ from their own threads, as they do in production, and events wait for commits.
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
-from channels.testing import WebsocketCommunicator
-from django.conf import settings
 from django.db import transaction
 
-from helpdesk.asgi import application
 from tests.factories import ConnectionFactory, QueueFactory, TicketFactory
+from tests.websockets import websocket
 from tickets.models import Ticket
 from tickets.services import ticket_close
 from whatsapp.models import Connection
@@ -20,17 +18,9 @@ from whatsapp.models import Connection
 pytestmark = [pytest.mark.usefixtures("channel_layer"), pytest.mark.django_db(transaction=True)]
 
 
-def websocket(client=None, origin: str = "http://localhost:8000") -> WebsocketCommunicator:
-    headers = [(b"origin", origin.encode())]
-    if client is not None:
-        cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
-        headers.append((b"cookie", cookie.encode()))
-    return WebsocketCommunicator(application, "/ws/dashboard/", headers=headers)
-
-
 def test_an_anonymous_websocket_is_closed_with_the_sign_in_code():
     async def conversation() -> dict:
-        communicator = websocket()
+        communicator = websocket("/ws/dashboard/")
         await communicator.connect()
         return await communicator.receive_output(timeout=5)
 
@@ -38,7 +28,7 @@ def test_an_anonymous_websocket_is_closed_with_the_sign_in_code():
 
 
 def test_a_websocket_from_another_site_is_refused(agent_client):
-    connected, _ = async_to_sync(websocket(agent_client, origin="https://evil.example").connect)()
+    connected, _ = async_to_sync(websocket("/ws/dashboard/", agent_client, origin="https://evil.example").connect)()
 
     assert connected is False
 
@@ -51,7 +41,7 @@ def test_an_agent_sees_their_figures_change_when_a_ticket_closes(agent_client, a
     TicketFactory(queue=QueueFactory(), status=Ticket.Status.OPEN)  # another queue: not counted
 
     async def conversation() -> dict:
-        communicator = websocket(agent_client)
+        communicator = websocket("/ws/dashboard/", agent_client)
         assert await communicator.connect() == (True, None)
         await sync_to_async(ticket_close)(ticket=mine, by=staff, reason=Ticket.CloseReason.AGENT)
         figures = await communicator.receive_json_from(timeout=5)
@@ -65,7 +55,7 @@ def test_staff_also_see_the_connections_by_status(staff_client, staff):
     ticket = TicketFactory(status=Ticket.Status.PENDING, connection=ConnectionFactory(status=Connection.Status.QR))
 
     async def conversation() -> dict:
-        communicator = websocket(staff_client)
+        communicator = websocket("/ws/dashboard/", staff_client)
         await communicator.connect()
         await sync_to_async(ticket_close)(ticket=ticket, by=staff, reason=Ticket.CloseReason.AGENT)
         figures = await communicator.receive_json_from(timeout=5)
@@ -87,7 +77,7 @@ def test_nothing_is_sent_for_a_change_that_is_rolled_back(agent_client, staff):
             transaction.set_rollback(True)
 
     async def conversation() -> bool:
-        communicator = websocket(agent_client)
+        communicator = websocket("/ws/dashboard/", agent_client)
         await communicator.connect()
         await sync_to_async(close_then_roll_back)()
         silent = await communicator.receive_nothing(timeout=0.5)

@@ -1,49 +1,20 @@
 """An admin adds a number: the QR code arrives in their browser over the websocket, live."""
 
-import os
-
 import pytest
-from django.conf import settings
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
+from tests.browser import sign_in
 from tests.engine import SIM_PHONE
 from tests.factories import StaffFactory
-from tests.processes import web_server
 from whatsapp.services import connection_create, connection_request
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def web(engine, tmp_path):
-    child, url = web_server(engine.env, log=tmp_path / "web.log")
-    yield url
-    child.stop()
-
-
-@pytest.fixture
-def page(monkeypatch):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # ORM calls between Playwright's steps
-    args = ["--no-sandbox"] if os.geteuid() == 0 else []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=settings.WHATSAPP_BROWSER_PATH, args=args)
-        yield browser.new_page()
-        browser.close()
-
-
-def sign_in(page, web: str) -> None:
-    StaffFactory(username="ana")
-    page.goto(f"{web}/login/")
-    page.get_by_label("Username").fill("ana")
-    page.get_by_label("Password").fill("agent-password")
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
-
-
 def test_the_qr_code_reaches_the_page_live_and_scanning_connects(engine, simulator, web, page):
     engine.start_worker()
     connection = connection_create(name="Vendas", enabled=False)
-    sign_in(page, web)
+    sign_in(page, web, StaffFactory(username="ana"))
     page.goto(f"{web}/connections/{connection.pk}/")
     qr = page.get_by_role("img", name="QR code to link this WhatsApp number")
     expect(qr).to_be_hidden()
@@ -89,7 +60,7 @@ def test_an_agent_cannot_open_the_connection_websocket(engine, web, page):
 def test_the_admin_page_shows_the_status_live(engine, simulator, web, page):
     engine.start_worker()
     connection = connection_create(name="Vendas", enabled=False)  # not restored before the page is open
-    sign_in(page, web)
+    sign_in(page, web, StaffFactory(username="ana"))
     page.goto(f"{web}/admin/whatsapp/connection/{connection.pk}/change/")
     badge = page.locator('[data-field="status"]').first
     expect(badge).to_have_text("Stopped")

@@ -1,0 +1,36 @@
+"""Pages in a real browser: the helpdesk served by daphne, Debian's Chromium driven by Playwright."""
+
+import os
+
+import pytest
+from django.conf import settings
+from playwright.sync_api import expect, sync_playwright
+
+from tests.processes import web_server
+
+
+@pytest.fixture
+def web(engine, tmp_path):
+    """The helpdesk's address, served by daphne on this test's database and bus."""
+    child, url = web_server(engine.env, log=tmp_path / "web.log")
+    yield url
+    child.stop()
+
+
+@pytest.fixture
+def page(monkeypatch):
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # ORM calls between Playwright's steps
+    args = ["--no-sandbox"] if os.geteuid() == 0 else []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=settings.WHATSAPP_BROWSER_PATH, args=args)
+        yield browser.new_page()
+        browser.close()
+
+
+def sign_in(page, web: str, user) -> None:
+    """Sign ``user`` in (made by the factories: their password is theirs)."""
+    page.goto(f"{web}/login/")
+    page.get_by_label("Username").fill(user.username)
+    page.get_by_label("Password").fill("agent-password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
