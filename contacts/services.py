@@ -11,16 +11,29 @@ AVATAR_REFRESH = timedelta(days=1)
 
 def contact_upsert(*, wa_id: str, push_name: str = "") -> Contact:
     """The contact for a WhatsApp id, made on first sight; its WhatsApp name kept current."""
-    number = wa_id.split("@")[0]
-    contact, created = Contact.objects.get_or_create(
-        wa_id=wa_id,
-        defaults={"phone": number if number.isdigit() and len(number) <= 15 else "", "push_name": push_name,
-                  "is_group": wa_id.endswith("@g.us")},
-    )  # fmt: skip
-    if not created and push_name and contact.push_name != push_name:
+    contact, created = Contact.objects.get_or_create(wa_id=wa_id, defaults=_first_sight(wa_id, push_name))
+    if not created:
+        contact_name_refresh(contact=contact, push_name=push_name)
+    return contact
+
+
+def contact_create(*, wa_id: str, push_name: str = "") -> Contact:
+    """A contact seen for the first time. Raises IntegrityError when another transaction
+    made it first: for callers that retry their whole transaction (the ingest does)."""
+    return Contact.objects.create(wa_id=wa_id, **_first_sight(wa_id, push_name))
+
+
+def contact_name_refresh(*, contact: Contact, push_name: str) -> None:
+    """Keep the name the customer gave WhatsApp; no query when it did not change."""
+    if push_name and contact.push_name != push_name:
         contact.push_name = push_name
         contact.save(update_fields=["push_name", "updated_at"])
-    return contact
+
+
+def _first_sight(wa_id: str, push_name: str) -> dict:
+    number = wa_id.split("@")[0]
+    return {"phone": number if number.isdigit() and len(number) <= 15 else "", "push_name": push_name,
+            "is_group": wa_id.endswith("@g.us")}  # fmt: skip
 
 
 def contact_avatar_due(*, wa_id: str) -> bool:

@@ -5,26 +5,75 @@ may join which group. Events are sent only once the transaction that caused
 them commits, so a browser never hears of a change that was rolled back. They
 are best effort: the database holds the truth, so a bus that is down is logged
 and never fails the change (pages show the truth on reload, sessions poll).
+
+A process with its own event loop (a session) runs a ``Publisher`` on it: a
+commit then only hands its events to the loop, in order, and the database
+thread goes on with the next message instead of waiting for Redis.
 """
+
+import asyncio
+import logging
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+logger = logging.getLogger(__name__)
 DASHBOARD_GROUP = "dashboard"
-TICKETS_GROUP = "tickets"  # message and ticket changes (the inbox listens here)
 
 
-def publish_on_commit(*, group: str, event_type: str, payload: dict | None = None) -> None:
-    """Send ``{"type": event_type, **payload}`` to ``group`` when the current transaction commits."""
+async def _send(groups: list[str], message: dict) -> None:
+    layer = get_channel_layer()
+    for group in groups:
+        await layer.group_send(group, message)
+
+
+class Publisher:
+    """Sends the events of this process from one task on its event loop, in commit order."""
+
+    current: "Publisher | None" = None
+
+    def __init__(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.queue: asyncio.Queue = asyncio.Queue()
+        self.task = self.loop.create_task(self._run())
+        Publisher.current = self
+
+    def put(self, groups: list[str], message: dict) -> None:
+        """Called from any thread."""
+        self.loop.call_soon_threadsafe(self.queue.put_nowait, (groups, message))
+
+    async def close(self) -> None:
+        """Send what is still queued, then stop."""
+        Publisher.current = None
+        await self.queue.join()
+        self.task.cancel()
+
+    async def _run(self) -> None:
+        while True:
+            groups, message = await self.queue.get()
+            try:
+                await _send(groups, message)
+            except Exception:
+                logger.exception("realtime event not sent: %s", message.get("type"))
+            finally:
+                self.queue.task_done()
+
+
+def publish_on_commit(*, groups: list[str], event_type: str, payload: dict | None = None) -> None:
+    """Send ``{"type": event_type, **payload}`` to each of ``groups`` when the current transaction commits."""
     message = {"type": event_type, **(payload or {})}
 
     def send() -> None:
-        async_to_sync(get_channel_layer().group_send)(group, message)
+        publisher = Publisher.current
+        if publisher is not None and not publisher.loop.is_closed():
+            publisher.put(groups, message)
+        else:
+            async_to_sync(_send)(groups, message)
 
     transaction.on_commit(send, robust=True)
 
 
 def dashboard_changed() -> None:
     """The figures of the home page changed (a ticket or connection changed state)."""
-    publish_on_commit(group=DASHBOARD_GROUP, event_type="dashboard.changed")
+    publish_on_commit(groups=[DASHBOARD_GROUP], event_type="dashboard.changed")

@@ -134,6 +134,7 @@ WHATSAPP_PROFILE_MAX_AGE_DAYS = env.int("WHATSAPP_PROFILE_MAX_AGE_DAYS", default
 MAX_WHATSAPP_CONNECTIONS = env.int("MAX_WHATSAPP_CONNECTIONS", default=5)
 WHATSAPP_ACCEPT_GROUPS = env.bool("WHATSAPP_ACCEPT_GROUPS", default=False)
 WHATSAPP_MAX_MEDIA_MB = env.float("WHATSAPP_MAX_MEDIA_MB", default=16)
+WHATSAPP_CHAT_CONCURRENCY = env.int("WHATSAPP_CHAT_CONCURRENCY", default=4)  # chats a session stores at once
 # Webhooks (whatsapp/webhooks.py): attempts, the first retry's delay (doubling), and
 # whether private, loopback and link-local addresses may be called (off: no SSRF).
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)

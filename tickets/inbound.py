@@ -1,7 +1,8 @@
 """Messages from WhatsApp into tickets: each stored exactly once, in its ticket.
 
-The session calls ``message_ingest`` for every message the page reports, live
-or fetched again after a reconnect, in the order WhatsApp gave them. A message
+The session calls ``chat_messages_ingest`` with the messages the page reports,
+live or fetched again after a reconnect, a chat at a time in the order WhatsApp
+gave them (different chats at the same time, whatsapp/lanes.py). A message
 is unique by (connection, WhatsApp id) in the database, so a replay changes
 nothing and announces nothing. Two first messages of one contact at the same
 instant race for the one ticket that may be open; the loser's transaction is
@@ -14,18 +15,22 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from contacts.services import contact_upsert
-from helpdesk.realtime import TICKETS_GROUP, dashboard_changed, publish_on_commit
+from contacts.models import Contact
+from contacts.services import contact_create, contact_name_refresh
+from helpdesk.realtime import dashboard_changed
 from tickets.models import Message, Ticket
 from tickets.payloads import message_payload, ticket_payload
+from tickets.realtime import ticket_event
 from tickets.routing import greet_new_ticket, route_answer
 from whatsapp.models import Connection
 from whatsapp.webhooks import webhook_emit
 
 ATTEMPTS = 3
+TOUCHED = ["last_message_at", "last_message_preview", "last_inbound_at", "last_outbound_at"]
 
 # WhatsApp's message types (wa-js ``msg.type``) as our kinds.
 KINDS = {
@@ -46,9 +51,9 @@ def accepts_chat(chat: str) -> bool:
     return settings.WHATSAPP_ACCEPT_GROUPS or not chat.endswith("@g.us")
 
 
-def message_is_new(*, connection: Connection, message: dict) -> bool:
+def message_is_new(*, connection_id: int, message: dict) -> bool:
     """Whether ``message`` still needs storing (the session checks before downloading media)."""
-    return accepts_chat(chat_of(message)) and not Message.objects.filter(connection=connection, wa_id=message["id"]).exists()
+    return accepts_chat(chat_of(message)) and not _stored(connection_id, [(message, None)]).exists()
 
 
 def message_ingest(*, connection: Connection, message: dict, media: dict | None = None) -> Message | None:
@@ -58,28 +63,84 @@ def message_ingest(*, connection: Connection, message: dict, media: dict | None 
     ``data`` (bytes) None when the file was over WHATSAPP_MAX_MEDIA_MB or could not
     be downloaded (then ``error`` says why). The message is stored either way.
     """
-    chat = chat_of(message)
-    if not accepts_chat(chat):
-        return None
+    stored = chat_messages_ingest(connection=connection, chat=chat_of(message), messages=[(message, media)])
+    return stored[0] if stored else None
+
+
+def chat_messages_ingest(*, connection: Connection, chat: str, messages: list[tuple[dict, dict | None]]) -> list[Message]:
+    """Store messages of one chat, in the order given, in one transaction; returns those that were new.
+
+    The session hands over what piled up for a chat while it was storing the
+    previous batch, so a busy chat costs one transaction per batch rather than
+    per message: a message to an open ticket costs three queries (the ticket
+    with its contact and whether any message is stored already, the INSERT,
+    the ticket's counters) for the whole batch (docs/benchmarks.md).
+    """
+    if not accepts_chat(chat) or not messages:
+        return []
     for attempt in range(ATTEMPTS):
-        if Message.objects.filter(connection=connection, wa_id=message["id"]).exists():
-            return None
         try:
             with transaction.atomic():
-                return _store(connection, chat, message, media)
-        except IntegrityError:
+                return _store(connection, chat, messages)
+        except IntegrityError:  # a concurrent first message made the contact or ticket: look again
             if attempt == ATTEMPTS - 1:
                 raise
-    return None
+    return []
 
 
-def _store(connection: Connection, chat: str, message: dict, media: dict | None) -> Message:
-    contact = contact_upsert(wa_id=chat, push_name="" if message["fromMe"] else message.get("notifyName", ""))
-    ticket, is_new = ticket_for_contact(contact=contact, connection=connection)
+def _stored(connection: Connection | int, messages: list[tuple[dict, dict | None]]):
+    return Message.objects.filter(connection=connection, wa_id__in=[message["id"] for message, _ in messages])
+
+
+def _store(connection: Connection, chat: str, messages: list[tuple[dict, dict | None]]) -> list[Message]:
+    any_stored = Exists(_stored(connection, messages))
+    ticket = (
+        Ticket.objects.filter(connection=connection, contact__wa_id=chat).exclude(status=Ticket.Status.CLOSED)
+        .select_related("contact").annotate(any_stored=any_stored).first()
+    )  # fmt: skip
+    contact = ticket.contact if ticket else Contact.objects.filter(wa_id=chat).annotate(any_stored=any_stored).first()
+    found = ticket or contact  # whichever carries the any_stored answer
+    if found is not None and found.any_stored:  # a replay, whole or in part (rare)
+        known = set(_stored(connection, messages).values_list("wa_id", flat=True))
+        messages = [(message, media) for message, media in messages if message["id"] not in known]
+        if not messages:
+            return []
+    push_names = [message.get("notifyName") for message, _ in messages if not message["fromMe"]]
+    push_name = next((name for name in reversed(push_names) if name), "")
+    reopened = None
+    if contact is None:
+        contact = contact_create(wa_id=chat, push_name=push_name)  # no tickets yet: nothing to reopen
+    else:
+        contact_name_refresh(contact=contact, push_name=push_name)
+        reopened = None if ticket else _ticket_reopened(contact, connection)
+    ticket = ticket or reopened or _ticket_new(contact, connection)
+    created = ticket.pk is None
+    stored = [_message(connection, message, media) for message, media in messages]
+    _ticket_touch(ticket, stored, reopened=reopened is not None)
+    for message in stored:
+        message.ticket = ticket
+    Message.objects.bulk_create(stored)
+    if created:
+        webhook_emit(connection=connection, event="ticket.created", payload=ticket_payload(ticket))
+    for position, message in enumerate(stored):
+        ticket_event(ticket=ticket, event_type="message.new", message=message.pk)
+        if message.from_me:
+            continue
+        webhook_emit(connection=connection, event="message.received", payload=message_payload(message))
+        if created and position == 0:  # the customer's first message made the ticket
+            greet_new_ticket(ticket=ticket)
+        else:
+            route_answer(ticket=ticket, message=message)
+    if created or reopened:
+        dashboard_changed()
+    return stored
+
+
+def _message(connection: Connection, message: dict, media: dict | None) -> Message:
     at = datetime.fromtimestamp(message["t"], UTC) if message.get("t") else timezone.now()
     kind = KINDS.get(message.get("type"), Message.Kind.TEXT)
     stored = Message(
-        ticket=ticket, connection=connection, wa_id=message["id"], from_me=message["fromMe"], kind=kind,
+        connection=connection, wa_id=message["id"], from_me=message["fromMe"], kind=kind,
         body=readable_body(kind, message), caption=message.get("caption") or "",
         mimetype=(media or {}).get("mimetype") or message.get("mimetype") or "",
         filename=message.get("filename") or "", size=(media or {}).get("size") or message.get("size"),
@@ -91,18 +152,6 @@ def _store(connection: Connection, chat: str, message: dict, media: dict | None)
         stored.error = media.get("error") or _("Not downloaded: %(size).1f MB is over the %(limit)g MB limit.") % {
             "size": media["size"] / 2**20, "limit": settings.WHATSAPP_MAX_MEDIA_MB,
         }  # fmt: skip
-    stored.save()
-    _ticket_touch(ticket, stored, at)
-    if not stored.from_me:
-        webhook_emit(connection=connection, event="message.received", payload=message_payload(stored))
-        if is_new and ticket.status == Ticket.Status.PENDING and not ticket.messages.exclude(pk=stored.pk).exists():
-            greet_new_ticket(ticket=ticket)
-        else:
-            route_answer(ticket=ticket, message=stored)
-    publish_on_commit(group=TICKETS_GROUP, event_type="message.new",
-                      payload={"ticket": ticket.pk, "message": stored.pk})  # fmt: skip
-    if is_new:
-        dashboard_changed()
     return stored
 
 
@@ -123,41 +172,67 @@ def media_filename(message: Message) -> str:
     return f"{message.wa_id.rsplit('_', 1)[-1]}{extension}"
 
 
-def ticket_for_contact(*, contact, connection: Connection) -> tuple[Ticket, bool]:
+def ticket_for_contact(*, contact: Contact, connection: Connection) -> tuple[Ticket, bool]:
     """The contact's ticket on this connection: the one not closed, or the last one reopened
     when it closed less than TICKET_REOPEN_WINDOW ago, or a new one. (ticket, is new or reopened)"""
-    tickets = Ticket.objects.filter(contact=contact, connection=connection)
-    current = tickets.exclude(status=Ticket.Status.CLOSED).first()
+    current = Ticket.objects.filter(contact=contact, connection=connection).exclude(status=Ticket.Status.CLOSED).first()
     if current:
         return current, False
-    since = timezone.now() - timedelta(seconds=settings.TICKET_REOPEN_WINDOW)
-    recent = tickets.filter(status=Ticket.Status.CLOSED, closed_at__gte=since).order_by("-closed_at").first()
-    if recent:
-        recent.status = Ticket.Status.OPEN if recent.assignee_id else Ticket.Status.PENDING
-        recent.closed_at, recent.closed_by, recent.close_reason = None, None, ""
-        recent.save(update_fields=["status", "closed_at", "closed_by", "close_reason", "updated_at"])
-        return recent, True
-    queues = list(connection.queues.all()[:2])
-    queue = queues[0] if len(queues) == 1 else None  # one queue: routed at once
-    ticket = Ticket.objects.create(contact=contact, connection=connection, queue=queue)
-    webhook_emit(connection=connection, event="ticket.created", payload=ticket_payload(ticket))
+    reopened = _ticket_reopened(contact, connection)
+    ticket = reopened or _ticket_new(contact, connection)
+    ticket.save()
+    if not reopened:
+        webhook_emit(connection=connection, event="ticket.created", payload=ticket_payload(ticket))
+    dashboard_changed()
     return ticket, True
 
 
-def _ticket_touch(ticket: Ticket, message: Message, at: datetime) -> None:
-    fields = ["updated_at"]
-    if ticket.last_message_at is None or at >= ticket.last_message_at:
-        ticket.last_message_at = at
-        ticket.last_message_preview = (message.body or message.caption or message.filename or f"[{message.kind}]")[:255]
-        fields += ["last_message_at", "last_message_preview"]
-    if message.from_me:
-        ticket.last_outbound_at = at
-        fields.append("last_outbound_at")
-    else:
-        ticket.last_inbound_at = at
-        ticket.unread_count += 1
-        fields += ["last_inbound_at", "unread_count"]
-    ticket.save(update_fields=fields)
+def _ticket_reopened(contact: Contact, connection: Connection) -> Ticket | None:
+    """The contact's last ticket, set to reopen (unsaved) when it closed less than TICKET_REOPEN_WINDOW ago."""
+    since = timezone.now() - timedelta(seconds=settings.TICKET_REOPEN_WINDOW)
+    recent = (
+        Ticket.objects.filter(contact=contact, connection=connection, status=Ticket.Status.CLOSED, closed_at__gte=since)
+        .order_by("-closed_at").first()
+    )  # fmt: skip
+    if recent:
+        recent.status = Ticket.Status.OPEN if recent.assignee_id else Ticket.Status.PENDING
+        recent.closed_at, recent.closed_by, recent.close_reason = None, None, ""
+    return recent
+
+
+def _ticket_new(contact: Contact, connection: Connection) -> Ticket:
+    """A new ticket (unsaved); with one queue on the connection, already in it."""
+    queues = list(connection.queues.all()[:2])
+    return Ticket(contact=contact, connection=connection, queue=queues[0] if len(queues) == 1 else None)
+
+
+def _ticket_touch(ticket: Ticket, messages: list[Message], *, reopened: bool) -> None:
+    """Count the messages in their ticket, in the same statement as a reopening, or the INSERT of a new one.
+
+    The unread count is incremented in the database, so an agent reading the
+    ticket at the same moment cannot lose a message from the count.
+    """
+    received = 0
+    for message in messages:
+        at = message.wa_timestamp
+        if ticket.last_message_at is None or at >= ticket.last_message_at:
+            ticket.last_message_at = at
+            ticket.last_message_preview = message.preview()
+        if message.from_me:
+            ticket.last_outbound_at = at
+        else:
+            ticket.last_inbound_at = at
+            received += 1
+    ticket.unread_count += received
+    if ticket.pk is None:
+        ticket.save()
+        return
+    fields = {field: getattr(ticket, field) for field in TOUCHED}
+    if reopened:
+        fields.update(status=ticket.status, closed_at=None, closed_by=None, close_reason="")
+    if received:
+        fields["unread_count"] = F("unread_count") + received
+    Ticket.objects.filter(pk=ticket.pk).update(updated_at=timezone.now(), **fields)
 
 
 def chat_last_timestamp(*, connection: Connection, chat: str) -> float:

@@ -128,9 +128,12 @@ class Message(models.Model):
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages", verbose_name=_("ticket"))
     # The ticket's connection, copied here so the database itself can hold a
     # WhatsApp message id unique per connection (a constraint cannot follow a join).
+    # No index of its own: the unique (connection, wa_id) index serves both, and a
+    # planner without statistics would otherwise scan a connection's every message.
     connection = models.ForeignKey(
-        "whatsapp.Connection", on_delete=models.PROTECT, related_name="+", verbose_name=_("connection")
-    )
+        "whatsapp.Connection", on_delete=models.PROTECT, related_name="+", verbose_name=_("connection"),
+        db_index=False,
+    )  # fmt: skip
     wa_id = models.CharField(_("WhatsApp id"), max_length=128, null=True, blank=True)
     from_me = models.BooleanField(_("from us"), default=False)
     author = models.ForeignKey(
@@ -167,6 +170,10 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return self.body[:60] or self.caption[:60] or self.filename or self.get_kind_display()
+
+    def preview(self) -> str:
+        """The line the inbox shows for the ticket's last message."""
+        return (self.body or self.caption or self.filename or f"[{self.kind}]")[:255]
 
 
 class QuickReply(models.Model):

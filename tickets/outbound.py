@@ -12,10 +12,10 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import QuerySet
 
-from helpdesk.realtime import TICKETS_GROUP, publish_on_commit
 from tickets.media import CheckedMedia
 from tickets.models import Message, Ticket
 from tickets.payloads import message_payload
+from tickets.realtime import ticket_event
 from whatsapp.models import Connection
 from whatsapp.webhooks import webhook_emit
 
@@ -46,7 +46,7 @@ def message_send(*, ticket: Ticket, author, body: str = "", media: CheckedMedia 
         else:
             message.save()
         session_wake(connection_id=ticket.connection_id)
-        _announce(message)
+        _announce(message, "message.new")
     return message
 
 
@@ -55,7 +55,7 @@ def note_add(*, ticket: Ticket, author, body: str) -> Message:
     with transaction.atomic():
         note = Message.objects.create(ticket=ticket, connection=ticket.connection, from_me=True, author=author,
                                       kind=Message.Kind.NOTE, body=body, status=Message.Status.SENT)  # fmt: skip
-        _announce(note)
+        _announce(note, "message.new")
     return note
 
 
@@ -72,7 +72,7 @@ def message_mark_sent(*, message: Message, wa_id: str) -> None:
         message.save(update_fields=["wa_id", "status", "error"])
         Ticket.objects.filter(pk=message.ticket_id).update(
             last_outbound_at=message.created_at, last_message_at=message.created_at,
-            last_message_preview=message.body[:255],
+            last_message_preview=message.preview(),
         )  # fmt: skip
         _announce(message)
         webhook_emit(connection=message.connection, event="message.sent", payload=message_payload(message))
@@ -97,7 +97,8 @@ def message_ack(*, connection: Connection, wa_ids: list[str], ack: int) -> int:
     earlier = STATUS_ORDER[: STATUS_ORDER.index(status)]
     changed = 0
     with transaction.atomic():
-        for message in Message.objects.filter(connection=connection, wa_id__in=wa_ids, status__in=earlier):
+        behind = Message.objects.filter(connection=connection, wa_id__in=wa_ids, status__in=earlier)
+        for message in behind.select_related("ticket"):
             message.status = status
             message.save(update_fields=["status"])
             _announce(message)
@@ -106,6 +107,5 @@ def message_ack(*, connection: Connection, wa_ids: list[str], ack: int) -> int:
     return changed
 
 
-def _announce(message: Message) -> None:
-    publish_on_commit(group=TICKETS_GROUP, event_type="message.status",
-                      payload={"ticket": message.ticket_id, "message": message.pk, "status": message.status})  # fmt: skip
+def _announce(message: Message, event_type: str = "message.status") -> None:
+    ticket_event(ticket=message.ticket, event_type=event_type, message=message.pk, status=message.status)

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from tickets.models import Message, Queue, Ticket
 from tickets.outbound import message_send
+from tickets.realtime import UNROUTED_GROUP, ticket_event
 
 MENU_REPEAT_MINUTES = 5
 
@@ -42,6 +43,7 @@ def route_answer(*, ticket: Ticket, message: Message) -> None:
         queue = queues[int(choice) - 1]
         ticket.queue = queue
         ticket.save(update_fields=["queue", "updated_at"])
+        ticket_event(ticket=ticket, event_type="ticket.changed", left=[UNROUTED_GROUP])
         if queue.greeting:
             message_send(ticket=ticket, author=None, body=render(queue.greeting, ticket=ticket))
     elif timezone.now() - ticket.menu_sent_at >= timedelta(minutes=MENU_REPEAT_MINUTES):

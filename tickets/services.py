@@ -8,6 +8,7 @@ from django.utils import timezone
 from helpdesk.realtime import dashboard_changed
 from tickets.models import ONE_OPEN_TICKET_MESSAGE, Ticket
 from tickets.payloads import ticket_payload
+from tickets.realtime import ticket_event, ticket_groups
 from tickets.routing import farewell
 from whatsapp.webhooks import webhook_emit
 
@@ -27,6 +28,7 @@ def ticket_close(*, ticket: Ticket, by: AbstractBaseUser | None, reason: str, se
     ticket.close_reason = reason
     ticket.unread_count = 0
     ticket.save(update_fields=["status", "closed_at", "closed_by", "close_reason", "unread_count", "updated_at"])
+    ticket_event(ticket=ticket, event_type="ticket.changed")
     dashboard_changed()
     webhook_emit(connection=ticket.connection, event="ticket.closed", payload=ticket_payload(ticket))
     return ticket
@@ -34,20 +36,24 @@ def ticket_close(*, ticket: Ticket, by: AbstractBaseUser | None, reason: str, se
 
 def ticket_assign(*, ticket: Ticket, assignee: AbstractBaseUser | None) -> Ticket:
     """Give the ticket to ``assignee`` (None: to nobody); a pending ticket becomes open."""
+    before = ticket_groups(ticket)
     ticket.assignee = assignee
     if assignee is not None and ticket.status == Ticket.Status.PENDING:
         ticket.status = Ticket.Status.OPEN
     ticket.save(update_fields=["assignee", "status", "updated_at"])
+    ticket_event(ticket=ticket, event_type="ticket.changed", left=before)
     dashboard_changed()
     return ticket
 
 
 def ticket_transfer(*, ticket: Ticket, queue) -> Ticket:
     """Move the ticket to another queue; it waits there for one of that queue's agents."""
+    before = ticket_groups(ticket)
     ticket.queue, ticket.assignee = queue, None
     if ticket.status == Ticket.Status.OPEN:
         ticket.status = Ticket.Status.PENDING
     ticket.save(update_fields=["queue", "assignee", "status", "updated_at"])
+    ticket_event(ticket=ticket, event_type="ticket.changed", left=before)
     dashboard_changed()
     return ticket
 
@@ -72,5 +78,6 @@ def ticket_reopen(*, ticket: Ticket, by: AbstractBaseUser | None) -> Ticket:
     except IntegrityError:
         ticket.refresh_from_db()
         raise ValidationError(ONE_OPEN_TICKET_MESSAGE, code="ticket_already_open") from None
+    ticket_event(ticket=ticket, event_type="ticket.changed")
     dashboard_changed()
     return ticket

@@ -136,8 +136,8 @@ def _publish(connection: Connection, event: ConnectionEvent | None) -> None:
     payload = {"connection": connection_payload(connection)}
     if event is not None:
         payload["event"] = event_payload(event)
-    for group in (STAFF_GROUP, connection_group(connection.pk)):
-        publish_on_commit(group=group, event_type="connection.changed", payload=payload)
+    publish_on_commit(groups=[STAFF_GROUP, connection_group(connection.pk)], event_type="connection.changed",
+                      payload=payload)  # fmt: skip
 
 
 def connection_payload(connection: Connection) -> dict:

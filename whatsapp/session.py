@@ -19,6 +19,7 @@ import base64
 import logging
 import random
 import signal
+from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
@@ -28,10 +29,12 @@ from django.utils import timezone
 from playwright.async_api import async_playwright
 
 from contacts.services import contact_avatar_due, contact_avatar_set
-from tickets.inbound import accepts_chat, chat_last_timestamp, message_ingest, message_is_new
+from helpdesk.realtime import Publisher
+from tickets.inbound import accepts_chat, chat_last_timestamp, chat_messages_ingest, chat_of, message_is_new
 from tickets.outbound import client_message_id, message_ack, message_mark_failed, message_mark_sent, outbound_pending
 from whatsapp import bridge
 from whatsapp.browser import BrowserLaunchError, browser_close, browser_kill, browser_launch, browser_memory_bytes
+from whatsapp.lanes import ChatLanes
 from whatsapp.lease import lease_acquire, lease_owner_id, lease_release, lease_renew
 from whatsapp.models import Connection, ConnectionEvent
 from whatsapp.profiles import profile_mark_used, profile_prepare, profile_was_logged_in, profile_wipe
@@ -86,6 +89,11 @@ class Session:
         self.attempts = 0  # consecutive runs that ended badly; reset once connected
         self.restoring = False  # this run started on a profile that was logged in
         self.avatars_checked: dict[str, float] = {}  # wa_id -> loop time of the last check
+        # Chats are stored side by side (whatsapp/lanes.py), each lane's transactions in a
+        # thread of this pool with its own database connection.
+        self.lanes: ChatLanes | None = None
+        self.chat_threads = ThreadPoolExecutor(settings.WHATSAPP_CHAT_CONCURRENCY, thread_name_prefix="chats")
+        self.stored = 0  # messages stored by this session, for the catch-up's report
         self.worker_stopping = False
         self.log_extra = {"connection_id": connection_id}
 
@@ -99,6 +107,7 @@ class Session:
         for signum in STOP_SIGNALS:
             loop.add_signal_handler(signum, self._worker_stop)
         listener = loop.create_task(self._listen())
+        publisher = Publisher()
         outcome = FAILED
         try:
             async with async_playwright() as playwright:
@@ -107,6 +116,8 @@ class Session:
             listener.cancel()
             await self._close_browser()
             await db(self._finish)(outcome)
+            await publisher.close()
+            self.chat_threads.shutdown()  # waits for a transaction still running
             for signum in STOP_SIGNALS:
                 loop.remove_signal_handler(signum)
         return outcome
@@ -176,7 +187,11 @@ class Session:
         except Exception as error:
             await db(self._log)(f"WhatsApp Web did not load: {error}".splitlines()[0], ConnectionEvent.Kind.ERROR)
             return RETRY
-        return await self._watch()
+        self.lanes = ChatLanes(self._ingest_chat, concurrency=settings.WHATSAPP_CHAT_CONCURRENCY)
+        try:
+            return await self._watch()
+        finally:
+            self.lanes.close()  # a message not stored yet is imported again by the next catch-up
 
     async def _watch(self) -> str:
         loop = asyncio.get_running_loop()
@@ -219,7 +234,10 @@ class Session:
             elif name == "conn.logout":
                 return LOGGED_OUT
             elif name == "chat.new_message":
-                await self._ingest(payload)
+                if accepts_chat(chat_of(payload)):
+                    self.lanes.put(chat_of(payload), payload)
+            elif name == "chat.store_failed":
+                return RETRY  # the browser starts again and its catch-up imports what was not stored
             elif name == "chat.msg_ack_change":
                 await db(message_ack)(connection=await db(self._load)(), wa_ids=payload["ids"], ack=payload["ack"])
             elif name == "browser.closed":
@@ -296,9 +314,9 @@ class Session:
         """Import what arrived while no session was looking: every chat with messages newer
         than the newest one stored, by timestamp (not only unread chats)."""
         connection = await db(self._load)()
+        stored_before = self.stored
         try:
             chats = await bridge.bridge_call(self.page, "chats")
-            imported = 0
             for chat in chats:
                 if not accepts_chat(chat["id"]):
                     continue
@@ -307,12 +325,13 @@ class Session:
                     continue
                 messages = await bridge.bridge_call(self.page, "messages", chat["id"], CATCH_UP_MESSAGES)
                 for message in sorted(messages, key=lambda m: m["t"] or 0):
-                    if (message["t"] or 0) >= since and await self._ingest(message):
-                        imported += 1
+                    if (message["t"] or 0) >= since:
+                        self.lanes.put(chat["id"], message)
+            await self.lanes.drain()
         except Exception as error:
             await db(self._log)(f"Catching up failed: {error}".splitlines()[0], ConnectionEvent.Kind.ERROR)
             return
-        if imported:
+        if imported := self.stored - stored_before:
             await db(self._log)(f"Imported {imported} messages that arrived while disconnected")
 
     async def _send_queued(self) -> None:
@@ -347,29 +366,38 @@ class Session:
                        filename=message.filename, caption=message.caption)  # fmt: skip
         return await bridge.wpp_call(self.page, "chat.sendFileMessage", chat, content, options)
 
-    async def _ingest(self, message: dict):
-        """Store a message from the page, with its media downloaded first (once).
+    async def _ingest_chat(self, chat: str, messages: list[dict]) -> None:
+        """A lane's batch: media downloaded first (once), then stored in one transaction.
 
-        ``message_ingest`` itself skips a message it has; the extra check here only
-        spares downloading the media of one again.
+        A failure is logged and restarts the browser: the catch-up after it
+        imports what was not stored, so nothing is lost.
         """
-        connection = await db(self._load)()
-        if connection is None:
+        try:
+            batch = [(message, await self._media(message)) for message in messages]
+            stored = await sync_to_async(self._store_chat, thread_sensitive=False, executor=self.chat_threads)(
+                chat, batch
+            )
+        except Exception as error:
+            logger.exception("storing messages failed", extra=self.log_extra)
+            await db(self._log)(f"Storing messages failed: {error}".splitlines()[0], ConnectionEvent.Kind.ERROR)
+            self.events.put_nowait(("chat.store_failed", None))
+            return
+        self.stored += len(stored)
+        if any(not message.from_me for message in stored):
+            await self._refresh_avatar(chat)
+
+    async def _media(self, message: dict) -> dict | None:
+        """The message's file, downloaded only when the message is not stored yet."""
+        if not message["isMedia"] or not await db(message_is_new)(connection_id=self.connection_id, message=message):
             return None
-        media = None
-        if message["isMedia"] and await db(message_is_new)(connection=connection, message=message):
-            limit = int(settings.WHATSAPP_MAX_MEDIA_MB * 2**20)
-            try:
-                media = await bridge.bridge_call(self.page, "media", message["id"], limit)
-            except Exception as error:
-                reason = f"Not downloaded: {error}".splitlines()[0]
-                media = {"mimetype": message["mimetype"], "size": message["size"] or 0, "data": None, "error": reason}
-            else:
-                media["data"] = base64.b64decode(media["data"]) if media["data"] is not None else None
-        stored = await db(message_ingest)(connection=connection, message=message, media=media)
-        if stored and not message["fromMe"]:
-            await self._refresh_avatar(message["from"])
-        return stored
+        limit = int(settings.WHATSAPP_MAX_MEDIA_MB * 2**20)
+        try:
+            media = await bridge.bridge_call(self.page, "media", message["id"], limit)
+        except Exception as error:
+            reason = f"Not downloaded: {error}".splitlines()[0]
+            return {"mimetype": message["mimetype"], "size": message["size"] or 0, "data": None, "error": reason}
+        media["data"] = base64.b64decode(media["data"]) if media["data"] is not None else None
+        return media
 
     async def _refresh_avatar(self, wa_id: str) -> None:
         """The contact's profile picture, asked of WhatsApp at most once a day, never per message.
@@ -479,6 +507,11 @@ class Session:
     def _load(self) -> Connection | None:
         close_old_connections()
         return Connection.objects.filter(pk=self.connection_id).first()
+
+    def _store_chat(self, chat: str, batch: list[tuple[dict, dict | None]]) -> list:
+        """In a thread of ``chat_threads``."""
+        connection = self._load()
+        return [] if connection is None else chat_messages_ingest(connection=connection, chat=chat, messages=batch)
 
     def _status(self) -> str:
         return Connection.objects.filter(pk=self.connection_id).values_list("status", flat=True).first()

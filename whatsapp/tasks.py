@@ -41,7 +41,7 @@ def session_wake(*, connection_id: int) -> None:
     """Tell a running session to look at its connection now instead of at its next heartbeat."""
     from whatsapp.session import session_group
 
-    publish_on_commit(group=session_group(connection_id), event_type="session.wake")
+    publish_on_commit(groups=[session_group(connection_id)], event_type="session.wake")
 
 
 def sessions_restore() -> int:

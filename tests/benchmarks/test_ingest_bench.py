@@ -1,28 +1,40 @@
-"""Ingest throughput (``make bench``): messages per second through ``message_ingest``,
+"""Ingest throughput (``make bench``): messages per second through the ingest service,
 beside the raw single-row INSERT rate of the same database in the same run.
 
-Run it on PostgreSQL (DATABASE_URL) for the published figures; the database
-used is printed with each row.
+Messages go in as a session stores them: from its event loop, each chat's
+batch in a thread of the session's pool (``chat_messages_ingest``), realtime
+events sent by the loop's publisher, and, for the "lanes" rows, through the
+session's chat lanes (whatsapp/lanes.py), which store chats side by side and
+hand a busy chat's waiting messages over as one batch. Run it on PostgreSQL
+(DATABASE_URL) for the published figures; the database is printed with each row.
 """
 
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
+from django.conf import settings
 from django.db import connection as db
+from django.db import connections
 
+from helpdesk.realtime import Publisher
 from tests.benchmarks.test_sessions_bench import report
 from tests.factories import ConnectionFactory
 from tests.tickets.test_inbound import inbound
-from tickets.inbound import message_ingest
+from tickets.inbound import chat_messages_ingest, chat_of
+from whatsapp.lanes import ChatLanes
 
 pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("channel_layer")]
 COUNT = 2000
 
 
 def raw_insert_rate() -> float:
+    """A plain table, as durable as ours: a temporary one skips the write-ahead log and
+    its flush at each commit, which is most of what a single-row INSERT costs."""
     with db.cursor() as cursor:
-        cursor.execute("CREATE TEMPORARY TABLE bench_rows (id integer PRIMARY KEY, body text)")
+        cursor.execute("CREATE TABLE bench_rows (id integer PRIMARY KEY, body text)")
         started = time.perf_counter()
         for n in range(COUNT):
             cursor.execute("INSERT INTO bench_rows (id, body) VALUES (%s, %s)", [n, "Olá"])  # autocommit: one per row
@@ -31,36 +43,72 @@ def raw_insert_rate() -> float:
     return COUNT / elapsed
 
 
-def ingest_rate(messages: list[dict]) -> tuple[float, float]:
-    """As a session ingests: from its event loop, each message through sync_to_async, so the
-    realtime events go out on that loop's Redis connections."""
+def ingest_rate(messages: list[dict], *, lanes: bool) -> tuple[float, float]:
+    """(messages per second, SQL statements per message). Without lanes, one message at a
+    time, each waiting for the previous one: the cost of a single message."""
     connection = ConnectionFactory()
-    queries = 0
+    workers = settings.WHATSAPP_CHAT_CONCURRENCY
+    pool = ThreadPoolExecutor(workers)
+    queries, lock = 0, threading.Lock()
 
     def count(execute, sql, params, many, context):
         nonlocal queries
-        queries += 1
+        with lock:
+            queries += 1
         return execute(sql, params, many, context)
 
+    def store(chat: str, batch: list[dict]) -> None:
+        with connections["default"].execute_wrapper(count):
+            chat_messages_ingest(connection=connection, chat=chat, messages=[(message, None) for message in batch])
+
     async def ingest_all() -> float:
+        publisher = Publisher()
+        in_pool = sync_to_async(store, thread_sensitive=False, executor=pool)
         started = time.perf_counter()
-        for message in messages:
-            await sync_to_async(message_ingest)(connection=connection, message=message)
+        if lanes:
+            chat_lanes = ChatLanes(in_pool, concurrency=workers)
+            for message in messages:
+                chat_lanes.put(chat_of(message), message)
+            await chat_lanes.drain()
+        else:
+            for message in messages:
+                await in_pool(chat_of(message), [message])
+        await publisher.close()  # every event sent, inside the measured time
         return time.perf_counter() - started
 
-    with db.execute_wrapper(count):
-        elapsed = async_to_sync(ingest_all)()
+    elapsed = async_to_sync(ingest_all)()
+    close_connections(pool, workers)
     return len(messages) / elapsed, queries / len(messages)
+
+
+def close_connections(pool: ThreadPoolExecutor, workers: int) -> None:
+    """Close the database connection of each of the pool's threads (the test database is dropped later)."""
+    everyone = threading.Barrier(workers)
+
+    def close() -> None:
+        everyone.wait(timeout=10)  # holds each thread until all have one of these
+        connections.close_all()
+
+    for done in [pool.submit(close) for _ in range(workers)]:
+        done.result()
+    pool.shutdown()
 
 
 def test_ingest_rate_against_the_raw_insert_rate():
     vendor = db.vendor
     raw = raw_insert_rate()
-    new_rate, new_queries = ingest_rate([inbound(n, chat=f"55119{n:08d}@c.us") for n in range(COUNT)])
-    existing_rate, existing_queries = ingest_rate([inbound(COUNT + n) for n in range(COUNT)])
-
     report(f"[{vendor}] raw single-row INSERT (autocommit)", f"{raw:.0f} rows/s")
-    report(f"[{vendor}] ingest, each message a new contact and ticket",
-           f"{new_rate:.0f} msg/s = {new_rate / raw:.2f} × raw; {new_queries:.1f} queries/msg")  # fmt: skip
-    report(f"[{vendor}] ingest, messages to one existing ticket",
-           f"{existing_rate:.0f} msg/s = {existing_rate / raw:.2f} × raw; {existing_queries:.1f} queries/msg")  # fmt: skip
+    def new_contacts(first: int) -> list[dict]:
+        return [inbound(n, chat=f"55119{n:08d}@c.us") for n in range(first, first + COUNT)]
+
+    def one_chat(first: int) -> list[dict]:
+        return [inbound(n) for n in range(first, first + COUNT)]
+
+    for label, messages, lanes in [
+        ("each message a new contact and ticket, one at a time", new_contacts(0), False),
+        ("messages to one open ticket, one at a time", one_chat(0), False),
+        ("each message a new contact and ticket, through the lanes", new_contacts(COUNT), True),
+        ("a burst of messages to one open ticket, through the lanes", one_chat(COUNT), True),
+    ]:
+        rate, queries = ingest_rate(messages, lanes=lanes)
+        report(f"[{vendor}] ingest, {label}", f"{rate:.0f} msg/s = {rate / raw:.2f} × raw; {queries:.1f} queries/msg")

@@ -4,10 +4,11 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection as db
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.factories import ConnectionFactory, QueueFactory, TicketFactory
-from tickets.inbound import message_ingest
+from tickets.inbound import chat_messages_ingest, message_ingest
 from tickets.models import Message, Ticket
 from tickets.outbound import message_ack
 
@@ -26,7 +27,7 @@ def inbound(number: int, *, chat: str = CUSTOMER, body: str = "Olá", from_me: b
 @pytest.fixture
 def events(monkeypatch):
     sent = []
-    monkeypatch.setattr("tickets.inbound.publish_on_commit", lambda **event: sent.append(event))
+    monkeypatch.setattr("tickets.inbound.ticket_event", lambda **event: sent.append(event))
     return sent
 
 
@@ -41,6 +42,42 @@ def test_a_message_delivered_three_times_is_stored_and_announced_once(events):
     assert len(events) == 1
     ticket = Ticket.objects.get()
     assert (ticket.unread_count, ticket.last_message_preview, ticket.contact.push_name) == (1, "Olá", "Maria")
+
+
+@pytest.mark.django_db
+def test_a_batch_with_a_replayed_message_stores_only_the_new_ones_in_order(events):
+    connection = ConnectionFactory()
+    message_ingest(connection=connection, message=inbound(2))
+
+    stored = chat_messages_ingest(connection=connection, chat=CUSTOMER,
+                                  messages=[(inbound(n, body=f"m{n}"), None) for n in (1, 2, 3, 4)])  # fmt: skip
+
+    assert [message.body for message in stored] == ["m1", "m3", "m4"]
+    ticket = Ticket.objects.get()
+    assert list(ticket.messages.values_list("body", flat=True)) == ["Olá", "m1", "m3", "m4"]
+    assert (ticket.unread_count, ticket.last_message_preview) == (4, "m4")
+    assert len(events) == 4
+
+
+def statements(queries: CaptureQueriesContext) -> list[str]:
+    """The SQL run, without transaction control (SQLite's BEGIN IMMEDIATE and COMMIT are counted, PostgreSQL's not)."""
+    return [query["sql"].split()[0] for query in queries if not query["sql"].startswith(("BEGIN", "COMMIT"))]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("channel_layer")
+def test_a_message_to_an_open_ticket_costs_three_queries():
+    connection = ConnectionFactory()
+    message_ingest(connection=connection, message=inbound(1))
+
+    with CaptureQueriesContext(db) as one:
+        message_ingest(connection=connection, message=inbound(2))
+    with CaptureQueriesContext(db) as batch:
+        chat_messages_ingest(connection=connection, chat=CUSTOMER, messages=[(inbound(n), None) for n in range(3, 13)])
+
+    assert statements(one) == ["SELECT", "UPDATE", "INSERT"]  # the ticket and contact, the counters, the message
+    assert statements(batch) == ["SELECT", "UPDATE", "INSERT"]  # ten messages cost the same
+    assert Ticket.objects.get().unread_count == 12
 
 
 @pytest.mark.django_db(transaction=True)

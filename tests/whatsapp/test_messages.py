@@ -110,10 +110,10 @@ def test_a_reply_queued_while_disconnected_is_sent_once_after_reconnecting(engin
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8).decode()
 
 
-def send_image(simulator, phone: str) -> str:
+def send_image(simulator, phone: str, *, download_seconds: float = 0) -> str:
     status, answer = simulator.post("/_sim/messages", {
         "account": phone, "from": CUSTOMER, "name": "Maria", "body": "a foto",
-        "media": {"mimetype": "image/png", "filename": "foto.png", "data": PNG},
+        "media": {"mimetype": "image/png", "filename": "foto.png", "data": PNG, "delay": download_seconds},
     })  # fmt: skip
     assert status == 201, answer
     return answer["id"]
@@ -129,6 +129,19 @@ def test_an_image_is_downloaded_and_stored_with_its_details(engine, simulator, p
     assert (message.kind, message.caption, message.mimetype, message.filename) == ("image", "a foto", "image/png", "foto.png")
     assert message.size == len(base64.b64decode(PNG))
     assert (tmp_path / "media" / message.media.name).read_bytes() == base64.b64decode(PNG)
+
+
+def test_a_slow_download_in_one_chat_does_not_hold_up_another_chat(engine, simulator, phone, tmp_path):
+    engine.start_worker(MEDIA_ROOT=str(tmp_path / "media"))
+    connected(engine, phone)
+
+    photo = send_image(simulator, phone, download_seconds=3)
+    other = write(simulator, phone, "another customer", sender="5511977776666")
+    after = write(simulator, phone, "and this one too")  # the photo's chat: waits for the photo
+
+    wait_until(lambda: Message.objects.count() == 3, timeout=30, message="three messages")
+    assert list(Message.objects.order_by("id").values_list("wa_id", flat=True)) == [other, photo, after]
+    assert Message.objects.get(wa_id=photo).media
 
 
 def test_media_over_the_limit_is_kept_as_a_message_saying_so(engine, simulator, phone):

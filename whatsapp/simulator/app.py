@@ -67,6 +67,7 @@ class Simulator:
             media = self.world.media.get(path.removeprefix("/_sim/media/"))
             if not media:
                 return await respond_json(send, 404, {"error": "unknown media"})
+            await asyncio.sleep(float(media.get("delay", 0)))  # a large file on a slow network
             return await respond(send, 200, base64.b64decode(media["data"]), media["mimetype"])
         handler = CONTROL.get((method, path))
         if handler is None:

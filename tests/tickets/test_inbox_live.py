@@ -1,0 +1,98 @@
+"""The inbox hears of new messages and ticket changes live, only for the tickets its user may see."""
+
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+
+from tests.factories import ConnectionFactory, QueueFactory, TicketFactory
+from tests.tickets.test_inbound import inbound
+from tests.websockets import websocket
+from tickets.inbound import message_ingest
+from tickets.models import Ticket
+from tickets.services import ticket_assign, ticket_transfer
+
+pytestmark = [pytest.mark.usefixtures("channel_layer"), pytest.mark.django_db(transaction=True)]
+
+
+async def events_after(communicator, change, *, quiet: float = 0.5) -> list[dict]:
+    """What the socket receives after ``change`` (run in Django's thread), until it is quiet."""
+    await sync_to_async(change)()
+    received = []
+    while not await communicator.receive_nothing(timeout=quiet):
+        received.append(await communicator.receive_json_from())
+    return received
+
+
+def conversation(client, change) -> list[dict]:
+    async def run() -> list[dict]:
+        communicator = websocket("/ws/inbox/", client)
+        assert await communicator.connect() == (True, None)
+        received = await events_after(communicator, change)
+        await communicator.disconnect()
+        return received
+
+    return async_to_sync(run)()
+
+
+def test_an_anonymous_inbox_socket_is_closed_with_the_sign_in_code():
+    async def run() -> dict:
+        communicator = websocket("/ws/inbox/")
+        await communicator.connect()
+        return await communicator.receive_output(timeout=5)
+
+    assert async_to_sync(run)() == {"type": "websocket.close", "code": 4401}
+
+
+def test_an_agent_hears_of_messages_in_their_queues_only(agent_client, agent):
+    mine, theirs = QueueFactory(), QueueFactory()
+    mine.members.add(agent)
+    connection, other = ConnectionFactory(), ConnectionFactory()
+    connection.queues.add(mine)
+    other.queues.add(theirs)
+
+    def two_customers_write() -> None:
+        message_ingest(connection=connection, message=inbound(1, chat="5511911110000@c.us"))
+        message_ingest(connection=other, message=inbound(2, chat="5511922220000@c.us"))
+
+    received = conversation(agent_client, two_customers_write)
+
+    ticket = Ticket.objects.get(connection=connection)
+    assert [(event["type"], event["ticket"]) for event in received] == [("message.new", ticket.pk)]
+
+
+def test_staff_hear_of_every_ticket(staff_client):
+    connection = ConnectionFactory()
+    connection.queues.add(QueueFactory())
+
+    received = conversation(staff_client, lambda: message_ingest(connection=connection, message=inbound(1)))
+
+    assert [event["type"] for event in received] == ["message.new"]
+
+
+def test_an_agent_in_the_queue_and_assigned_hears_each_event_once(agent_client, agent):
+    queue = QueueFactory()
+    queue.members.add(agent)
+    ticket = TicketFactory(queue=queue, assignee=agent, status=Ticket.Status.OPEN)
+    ticket.connection.queues.add(queue)
+
+    received = conversation(
+        agent_client, lambda: message_ingest(connection=ticket.connection, message=inbound(1, chat=ticket.contact.wa_id))
+    )
+
+    assert [(event["type"], event["ticket"]) for event in received] == [("message.new", ticket.pk)]
+
+
+def test_agents_hear_when_a_ticket_leaves_their_queue_or_is_given_to_them(agent_client, agent):
+    mine, theirs = QueueFactory(), QueueFactory()
+    mine.members.add(agent)
+    leaving = TicketFactory(queue=mine)
+    coming = TicketFactory(queue=theirs)
+
+    def changes() -> None:
+        ticket_transfer(ticket=leaving, queue=theirs)
+        ticket_assign(ticket=coming, assignee=agent)
+
+    received = conversation(agent_client, changes)
+
+    assert [(event["type"], event["ticket"]) for event in received] == [
+        ("ticket.changed", leaving.pk), ("ticket.changed", coming.pk),
+    ]  # fmt: skip

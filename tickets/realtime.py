@@ -1,0 +1,46 @@
+"""Who hears of a ticket's changes: bus groups scoped by what each user may see.
+
+The groups mirror ``tickets_visible_to``: staff hear every ticket; an agent
+hears the tickets of their queues, the ones assigned to them and the ones no
+queue has taken yet. A ticket's event goes to each group it belongs to (and,
+when it moves, to the ones it left), so a browser only ever learns of tickets
+its user may open. Events carry ids only; pages read the rest through the
+same selectors as a reload would.
+"""
+
+from django.contrib.auth.models import AbstractBaseUser
+
+from helpdesk.realtime import publish_on_commit
+from tickets.models import Ticket
+
+ALL_TICKETS_GROUP = "tickets.all"
+UNROUTED_GROUP = "tickets.unrouted"
+
+
+def queue_group(queue_id: int) -> str:
+    return f"tickets.queue.{queue_id}"
+
+
+def agent_group(user_id: int) -> str:
+    return f"tickets.agent.{user_id}"
+
+
+def ticket_groups(ticket: Ticket) -> list[str]:
+    groups = [ALL_TICKETS_GROUP, queue_group(ticket.queue_id) if ticket.queue_id else UNROUTED_GROUP]
+    if ticket.assignee_id:
+        groups.append(agent_group(ticket.assignee_id))
+    return groups
+
+
+def user_ticket_groups(*, user: AbstractBaseUser) -> list[str]:
+    """The groups a user's inbox joins (queue memberships as they are now)."""
+    if user.is_staff:
+        return [ALL_TICKETS_GROUP]
+    return [UNROUTED_GROUP, agent_group(user.pk), *(queue_group(pk) for pk in user.queues.values_list("pk", flat=True))]
+
+
+def ticket_event(*, ticket: Ticket, event_type: str, left: list[str] = (), **payload) -> None:
+    """Announce a change of ``ticket`` on commit; ``left``: the groups it belonged to before a move."""
+    groups = ticket_groups(ticket)
+    groups += [group for group in left if group not in groups]
+    publish_on_commit(groups=groups, event_type=event_type, payload={"ticket": ticket.pk, **payload})
