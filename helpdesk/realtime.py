@@ -43,10 +43,14 @@ class Publisher:
         """Called from any thread."""
         self.loop.call_soon_threadsafe(self.queue.put_nowait, (groups, message))
 
-    async def close(self) -> None:
-        """Send what is still queued, then stop."""
+    async def close(self, timeout: float = 10) -> None:
+        """Send what is still queued (for at most ``timeout`` seconds: a bus that hangs
+        must not hold the session's end), then stop."""
         Publisher.current = None
-        await self.queue.join()
+        try:
+            await asyncio.wait_for(self.queue.join(), timeout)
+        except TimeoutError:
+            logger.warning("realtime events not sent at shutdown: %d", self.queue.qsize())
         self.task.cancel()
 
     async def _run(self) -> None:

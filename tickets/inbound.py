@@ -78,6 +78,7 @@ def chat_messages_ingest(*, connection: Connection, chat: str, messages: list[tu
     """
     if not accepts_chat(chat) or not messages:
         return []
+    messages = _first_of_each(messages)
     for attempt in range(ATTEMPTS):
         try:
             with transaction.atomic():
@@ -86,6 +87,14 @@ def chat_messages_ingest(*, connection: Connection, chat: str, messages: list[tu
             if attempt == ATTEMPTS - 1:
                 raise
     return []
+
+
+def _first_of_each(messages: list[tuple[dict, dict | None]]) -> list[tuple[dict, dict | None]]:
+    """A message twice in one batch (heard live, and fetched again by the catch-up) counts once."""
+    unique: dict[str, tuple[dict, dict | None]] = {}
+    for message, media in messages:
+        unique.setdefault(message["id"], (message, media))
+    return list(unique.values())
 
 
 def _stored(connection: Connection | int, messages: list[tuple[dict, dict | None]]):

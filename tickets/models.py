@@ -44,9 +44,13 @@ class Ticket(models.Model):
     contact = models.ForeignKey(
         "contacts.Contact", on_delete=models.PROTECT, related_name="tickets", verbose_name=_("contact")
     )
+    # Indexed with the last message time (Meta.indexes), not alone: a planner without
+    # statistics (a new database) took a lone connection index for the ingest's
+    # "open ticket of this contact" lookup and scanned all the connection's tickets.
     connection = models.ForeignKey(
-        "whatsapp.Connection", on_delete=models.PROTECT, related_name="tickets", verbose_name=_("connection")
-    )
+        "whatsapp.Connection", on_delete=models.PROTECT, related_name="tickets", verbose_name=_("connection"),
+        db_index=False,
+    )  # fmt: skip
     queue = models.ForeignKey(
         Queue, on_delete=models.SET_NULL, null=True, blank=True, related_name="tickets", verbose_name=_("queue")
     )
@@ -94,6 +98,7 @@ class Ticket(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "queue", "-last_message_at"], name="tickets_inbox_idx"),
+            models.Index(fields=["connection", "-last_message_at"], name="tickets_connection_idx"),
         ]
 
     def __str__(self) -> str:

@@ -39,8 +39,8 @@ class ChatLanes:
 
     async def _run(self, chat: str) -> None:
         try:
-            async with self.slots:
-                while batch := self.waiting.pop(chat, None):
-                    await self.handle(chat, batch)
+            while chat in self.waiting:
+                async with self.slots:  # taken per batch, in turn: a chatty chat cannot keep it
+                    await self.handle(chat, self.waiting.pop(chat))
         finally:
             del self.running[chat]

@@ -45,12 +45,12 @@ def test_a_message_delivered_three_times_is_stored_and_announced_once(events):
 
 
 @pytest.mark.django_db
-def test_a_batch_with_a_replayed_message_stores_only_the_new_ones_in_order(events):
+def test_a_batch_with_replayed_and_repeated_messages_stores_only_the_new_ones_in_order(events):
     connection = ConnectionFactory()
     message_ingest(connection=connection, message=inbound(2))
 
     stored = chat_messages_ingest(connection=connection, chat=CUSTOMER,
-                                  messages=[(inbound(n, body=f"m{n}"), None) for n in (1, 2, 3, 4)])  # fmt: skip
+                                  messages=[(inbound(n, body=f"m{n}"), None) for n in (1, 2, 3, 3, 4)])  # fmt: skip
 
     assert [message.body for message in stored] == ["m1", "m3", "m4"]
     ticket = Ticket.objects.get()
