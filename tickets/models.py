@@ -44,13 +44,9 @@ class Ticket(models.Model):
     contact = models.ForeignKey(
         "contacts.Contact", on_delete=models.PROTECT, related_name="tickets", verbose_name=_("contact")
     )
-    # Indexed with the last message time (Meta.indexes), not alone: a planner without
-    # statistics (a new database) took a lone connection index for the ingest's
-    # "open ticket of this contact" lookup and scanned all the connection's tickets.
     connection = models.ForeignKey(
-        "whatsapp.Connection", on_delete=models.PROTECT, related_name="tickets", verbose_name=_("connection"),
-        db_index=False,
-    )  # fmt: skip
+        "whatsapp.Connection", on_delete=models.PROTECT, related_name="tickets", verbose_name=_("connection")
+    )
     queue = models.ForeignKey(
         Queue, on_delete=models.SET_NULL, null=True, blank=True, related_name="tickets", verbose_name=_("queue")
     )
@@ -98,7 +94,6 @@ class Ticket(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "queue", "-last_message_at"], name="tickets_inbox_idx"),
-            models.Index(fields=["connection", "-last_message_at"], name="tickets_connection_idx"),
         ]
 
     def __str__(self) -> str:
@@ -133,8 +128,7 @@ class Message(models.Model):
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages", verbose_name=_("ticket"))
     # The ticket's connection, copied here so the database itself can hold a
     # WhatsApp message id unique per connection (a constraint cannot follow a join).
-    # No index of its own: the unique (connection, wa_id) index serves both, and a
-    # planner without statistics would otherwise scan a connection's every message.
+    # No index of its own: the unique (connection, wa_id) index serves its lookups.
     connection = models.ForeignKey(
         "whatsapp.Connection", on_delete=models.PROTECT, related_name="+", verbose_name=_("connection"),
         db_index=False,
