@@ -4,6 +4,7 @@ import os
 
 import pytest
 from django.conf import settings
+from django.db import connections
 from playwright.sync_api import expect, sync_playwright
 
 from tests.processes import web_server
@@ -25,6 +26,9 @@ def page(monkeypatch):
         browser = playwright.chromium.launch(executable_path=settings.WHATSAPP_BROWSER_PATH, args=args)
         yield browser.new_page()
         browser.close()
+        # The test's ORM calls inside Playwright's context opened their own database
+        # connection; left open, PostgreSQL refuses to drop the test database at the end.
+        connections.close_all()
 
 
 def sign_in(page, web: str, user) -> None:
