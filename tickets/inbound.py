@@ -30,6 +30,7 @@ from whatsapp.models import Connection
 from whatsapp.webhooks import webhook_emit
 
 ATTEMPTS = 3
+Batch = list[tuple[dict, dict | None]]  # messages of one chat in the bridge's form, each with its media
 TOUCHED = ["last_message_at", "last_message_preview", "last_inbound_at", "last_outbound_at"]
 
 # WhatsApp's message types (wa-js ``msg.type``) as our kinds.
@@ -67,7 +68,7 @@ def message_ingest(*, connection: Connection, message: dict, media: dict | None 
     return stored[0] if stored else None
 
 
-def chat_messages_ingest(*, connection: Connection, chat: str, messages: list[tuple[dict, dict | None]]) -> list[Message]:
+def chat_messages_ingest(*, connection: Connection, chat: str, messages: Batch) -> list[Message]:
     """Store messages of one chat, in the order given, in one transaction; returns those that were new.
 
     The session hands over what piled up for a chat while it was storing the
@@ -89,7 +90,7 @@ def chat_messages_ingest(*, connection: Connection, chat: str, messages: list[tu
     return []
 
 
-def _first_of_each(messages: list[tuple[dict, dict | None]]) -> list[tuple[dict, dict | None]]:
+def _first_of_each(messages: Batch) -> Batch:
     """A message twice in one batch (heard live, and fetched again by the catch-up) counts once."""
     unique: dict[str, tuple[dict, dict | None]] = {}
     for message, media in messages:
@@ -97,25 +98,16 @@ def _first_of_each(messages: list[tuple[dict, dict | None]]) -> list[tuple[dict,
     return list(unique.values())
 
 
-def _stored(connection: Connection | int, messages: list[tuple[dict, dict | None]]):
+def _stored(connection: Connection | int, messages: Batch):
     return Message.objects.filter(connection=connection, wa_id__in=[message["id"] for message, _ in messages])
 
 
-def _store(connection: Connection, chat: str, messages: list[tuple[dict, dict | None]]) -> list[Message]:
-    any_stored = Exists(_stored(connection, messages))
-    ticket = (
-        Ticket.objects.filter(connection=connection, contact__wa_id=chat).exclude(status=Ticket.Status.CLOSED)
-        .select_related("contact").annotate(any_stored=any_stored).first()
-    )  # fmt: skip
-    contact = ticket.contact if ticket else Contact.objects.filter(wa_id=chat).annotate(any_stored=any_stored).first()
-    found = ticket or contact  # whichever carries the any_stored answer
-    if found is not None and found.any_stored:  # a replay, whole or in part (rare)
-        known = set(_stored(connection, messages).values_list("wa_id", flat=True))
-        messages = [(message, media) for message, media in messages if message["id"] not in known]
-        if not messages:
-            return []
-    push_names = [message.get("notifyName") for message, _ in messages if not message["fromMe"]]
-    push_name = next((name for name in reversed(push_names) if name), "")
+def _store(connection: Connection, chat: str, messages: Batch) -> list[Message]:
+    ticket, contact, messages = _ticket_and_new_messages(connection, chat, messages)
+    if not messages:
+        return []
+    names = [message.get("notifyName") for message, _ in messages if not message["fromMe"]]
+    push_name = next((name for name in reversed(names) if name), "")  # the newest the customer gave
     reopened = None
     if contact is None:
         contact = contact_create(wa_id=chat, push_name=push_name)  # no tickets yet: nothing to reopen
@@ -129,6 +121,30 @@ def _store(connection: Connection, chat: str, messages: list[tuple[dict, dict | 
     for message in stored:
         message.ticket = ticket
     Message.objects.bulk_create(stored)
+    _react(connection, ticket, stored, created=created)
+    if created or reopened:
+        dashboard_changed()
+    return stored
+
+
+def _ticket_and_new_messages(connection: Connection, chat: str, messages: Batch):
+    """(the chat's open ticket or None, its contact or None, the messages not stored yet), in
+    one query when the ticket is open and nothing is a replay."""
+    any_stored = Exists(_stored(connection, messages))
+    ticket = (
+        Ticket.objects.filter(connection=connection, contact__wa_id=chat).exclude(status=Ticket.Status.CLOSED)
+        .select_related("contact").annotate(any_stored=any_stored).first()
+    )  # fmt: skip
+    contact = ticket.contact if ticket else Contact.objects.filter(wa_id=chat).annotate(any_stored=any_stored).first()
+    found = ticket or contact  # whichever carries the any_stored answer
+    if found is not None and found.any_stored:  # a replay, whole or in part (rare)
+        known = set(_stored(connection, messages).values_list("wa_id", flat=True))
+        messages = [(message, media) for message, media in messages if message["id"] not in known]
+    return ticket, contact, messages
+
+
+def _react(connection: Connection, ticket: Ticket, stored: list[Message], *, created: bool) -> None:
+    """What follows the new messages: the events, the webhooks, the greeting or the menu's answer."""
     if created:
         webhook_emit(connection=connection, event="ticket.created", payload=ticket_payload(ticket))
     for position, message in enumerate(stored):
@@ -140,9 +156,6 @@ def _store(connection: Connection, chat: str, messages: list[tuple[dict, dict | 
             greet_new_ticket(ticket=ticket)
         else:
             route_answer(ticket=ticket, message=message)
-    if created or reopened:
-        dashboard_changed()
-    return stored
 
 
 def _message(connection: Connection, message: dict, media: dict | None) -> Message:

@@ -101,7 +101,8 @@ def seed_and_analyse() -> None:
     for n in range(200):
         chat_messages_ingest(connection=connection, chat=f"55118{n:08d}@c.us",
                              messages=[(inbound(n, chat=f"55118{n:08d}@c.us"), None)])  # fmt: skip
-    chat_messages_ingest(connection=connection, chat=chat_of(inbound(0)), messages=[(inbound(n), None) for n in range(200)])
+    one_chat = [(inbound(n), None) for n in range(200)]
+    chat_messages_ingest(connection=connection, chat=chat_of(inbound(0)), messages=one_chat)
     with db.cursor() as cursor:
         cursor.execute("ANALYZE")
 

@@ -74,9 +74,10 @@ def test_an_agent_in_the_queue_and_assigned_hears_each_event_once(agent_client, 
     ticket = TicketFactory(queue=queue, assignee=agent, status=Ticket.Status.OPEN)
     ticket.connection.queues.add(queue)
 
-    received = conversation(
-        agent_client, lambda: message_ingest(connection=ticket.connection, message=inbound(1, chat=ticket.contact.wa_id))
-    )
+    def customer_writes() -> None:
+        message_ingest(connection=ticket.connection, message=inbound(1, chat=ticket.contact.wa_id))
+
+    received = conversation(agent_client, customer_writes)
 
     assert [(event["type"], event["ticket"]) for event in received] == [("message.new", ticket.pk)]
 
