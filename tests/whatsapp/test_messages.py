@@ -66,7 +66,8 @@ def test_messages_sent_while_the_worker_was_down_are_imported_once(engine, simul
     engine.wait_for_status(connection, Connection.Status.CONNECTED)
     wait_until(lambda: Message.objects.count() == 21, timeout=30, message="21 messages")
     assert sorted(stored_bodies()) == sorted(["before", *[f"while away {n}" for n in range(20)]])
-    assert connection.events.filter(message="Imported 20 messages that arrived while disconnected").exists()
+    report = connection.events.filter(message="Imported 20 messages that arrived while disconnected")
+    wait_until(report.exists, timeout=10, message="the catch-up's report")  # written once its last batch is in
 
 
 def test_a_reply_reaches_the_phone_and_its_acks_come_back(engine, simulator, agent, phone):
