@@ -76,6 +76,14 @@ def json_body(request: HttpRequest) -> dict:
     return body
 
 
+def found_or_404(queryset, pk: int):
+    """The object ``pk`` of ``queryset``, or the API's 404 naming what was not found."""
+    found = queryset.filter(pk=pk).first()
+    if found is None:
+        raise ApiError(404, "NOT_FOUND", f"No {queryset.model._meta.verbose_name} {pk}.")
+    return found
+
+
 def form_errors(form) -> ApiError:
     errors = {name: [str(e) for e in messages] for name, messages in form.errors.items()}
     return ApiError(400, "VALIDATION_ERROR", "Some fields are not valid.", fields=errors)

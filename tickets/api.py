@@ -6,7 +6,7 @@ from django.db.models import Q
 
 from contacts.models import Contact
 from contacts.services import contact_upsert
-from helpdesk.api import ApiError, endpoint, json_body
+from helpdesk.api import ApiError, endpoint, found_or_404, json_body
 from tickets.inbound import ticket_for_contact
 from tickets.media import MediaRefused, media_check
 from tickets.models import Queue, Ticket
@@ -36,10 +36,7 @@ def page_of(queryset, request, payload) -> dict:
 
 
 def ticket_or_404(pk: int) -> Ticket:
-    ticket = Ticket.objects.select_related("contact").filter(pk=pk).first()
-    if ticket is None:
-        raise ApiError(404, "NOT_FOUND", f"No ticket {pk}.")
-    return ticket
+    return found_or_404(Ticket.objects.select_related("contact"), pk)
 
 
 @endpoint("GET", "tickets", summary="Tickets, newest first; filters: status, queue, connection, assignee, search",
@@ -157,10 +154,7 @@ def contacts_list(request):
 
 @endpoint("GET", "contacts/<int:pk>", summary="One contact", responses={200: "The contact", 404: "No such contact"})
 def contacts_read(request, pk: int):
-    contact = Contact.objects.filter(pk=pk).first()
-    if contact is None:
-        raise ApiError(404, "NOT_FOUND", f"No contact {pk}.")
-    return contact_payload(contact)
+    return contact_payload(found_or_404(Contact.objects.all(), pk))
 
 
 @endpoint("POST", "connections/<int:pk>/messages", summary="Write to a phone number from this connection",

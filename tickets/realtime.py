@@ -8,6 +8,8 @@ its user may open. Events carry ids only; pages read the rest through the
 same selectors as a reload would.
 """
 
+from collections.abc import Sequence
+
 from django.contrib.auth.models import AbstractBaseUser
 
 from helpdesk.realtime import publish_on_commit
@@ -39,7 +41,7 @@ def user_ticket_groups(*, user: AbstractBaseUser) -> list[str]:
     return [UNROUTED_GROUP, agent_group(user.pk), *(queue_group(pk) for pk in user.queues.values_list("pk", flat=True))]
 
 
-def ticket_event(*, ticket: Ticket, event_type: str, left: list[str] = (), **payload) -> None:
+def ticket_event(*, ticket: Ticket, event_type: str, left: Sequence[str] = (), **payload) -> None:
     """Announce a change of ``ticket`` on commit; ``left``: the groups it belonged to before a move."""
     groups = ticket_groups(ticket)
     groups += [group for group in left if group not in groups]

@@ -26,8 +26,8 @@ def render(template: str, *, ticket: Ticket) -> str:
 
 def greet_new_ticket(*, ticket: Ticket) -> None:
     """Called once, for a ticket a customer's first message made."""
-    queues = _queues(ticket)
-    if len(queues) > 1 and ticket.queue_id is None:
+    queues = [] if ticket.queue_id else _queues(ticket)  # a ticket with its queue needs no menu
+    if len(queues) > 1:
         _send_menu(ticket, queues)
     elif ticket.connection.greeting:
         message_send(ticket=ticket, author=None, body=render(ticket.connection.greeting, ticket=ticket))

@@ -3,7 +3,7 @@
 from django.db.models import ProtectedError
 from django.http import HttpResponse
 
-from helpdesk.api import ApiError, endpoint, form_errors, json_body
+from helpdesk.api import ApiError, endpoint, form_errors, found_or_404, json_body
 from whatsapp.forms import ConnectionForm, PairingCodeForm, WebhookForm
 from whatsapp.models import Connection
 from whatsapp.qr import qr_data_url
@@ -29,10 +29,7 @@ NOT_FOUND = {404: "No such connection"}
 
 
 def connection_or_404(pk: int) -> Connection:
-    connection = Connection.objects.filter(pk=pk).first()
-    if connection is None:
-        raise ApiError(404, "NOT_FOUND", f"No connection {pk}.")
-    return connection
+    return found_or_404(Connection.objects.all(), pk)
 
 
 @endpoint("GET", "connections", summary="List the connections", responses={200: "The connections"})
