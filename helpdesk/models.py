@@ -36,3 +36,29 @@ class ApiToken(models.Model):
         key = secrets.token_urlsafe(32)
         token = cls.objects.create(user=user, name=name, prefix=key[:8], key_hash=cls.hash(key))
         return token, key
+
+
+class UserPreferences(models.Model):
+    """What each user chooses for themselves: language, sounds, their signature.
+
+    Read through ``helpdesk.selectors.preferences_of``, which gives the defaults
+    to a user who never saved any (no row until they change something).
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preferences")
+    language = models.CharField(
+        _("language"), max_length=10, choices=settings.LANGUAGES, blank=True,
+        help_text=_("Empty: the browser's language."),
+    )  # fmt: skip
+    notifications_muted = models.BooleanField(_("notifications muted"), default=False)
+    signature = models.BooleanField(
+        _("sign my messages"), default=True,
+        help_text=_("Customers receive your name in bold on the first line of each message."),
+    )  # fmt: skip
+
+    class Meta:
+        verbose_name = _("user preferences")
+        verbose_name_plural = _("user preferences")
+
+    def __str__(self) -> str:
+        return str(self.user)

@@ -1,5 +1,6 @@
 from django.contrib.auth.models import AbstractBaseUser
 
+from helpdesk.models import UserPreferences
 from tickets.selectors import ticket_counts
 from whatsapp.selectors import connection_status_counts
 
@@ -10,3 +11,8 @@ def dashboard_figures(*, user: AbstractBaseUser) -> dict:
     if user.is_staff:
         figures["connections"] = connection_status_counts()
     return figures
+
+
+def preferences_of(*, user: AbstractBaseUser) -> UserPreferences:
+    """The user's preferences; the defaults (unsaved) for a user who never changed them."""
+    return UserPreferences.objects.filter(user=user).first() or UserPreferences(user=user)

@@ -42,6 +42,10 @@ class Connection(models.Model):
     is_default = models.BooleanField(_("default"), default=False)
     greeting = models.TextField(_("greeting message"), blank=True)
     farewell = models.TextField(_("farewell message"), blank=True)
+    mark_chats_read = models.BooleanField(
+        _("mark chats read on the phone"), default=True,
+        help_text=_("When an agent opens a ticket, its chat is marked read in WhatsApp (blue ticks)."),
+    )  # fmt: skip
     queues = models.ManyToManyField(
         "tickets.Queue", blank=True, related_name="connections", verbose_name=_("queues")
     )
