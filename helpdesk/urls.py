@@ -7,13 +7,11 @@ import whatsapp.api  # noqa: F401
 from contacts.views import contact_list
 from helpdesk.api import api_docs, api_urlpatterns
 from helpdesk.views import home
-from tickets.views import inbox, ticket_detail
 from whatsapp import views as whatsapp_views
 
 urlpatterns = [
     path("", home, name="home"),
-    path("inbox/", inbox, name="inbox"),
-    path("inbox/<int:pk>/", ticket_detail, name="ticket"),
+    path("inbox/", include("tickets.urls")),
     path("contacts/", contact_list, name="contact-list"),
     path("connections/", whatsapp_views.connection_list, name="connection-list"),
     path("connections/new/", whatsapp_views.connection_new, name="connection-new"),

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -60,10 +61,14 @@ class Ticket(models.Model):
     )
     status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.PENDING)
     unread_count = models.PositiveIntegerField(_("unread"), default=0)
-    last_message_at = models.DateTimeField(_("last message"), null=True, blank=True)
+    # When the conversation last moved: the inbox's order (its keyset), so never empty.
+    last_message_at = models.DateTimeField(_("last message"), default=timezone.now)
     last_message_preview = models.CharField(_("last message preview"), max_length=255, blank=True)
     last_inbound_at = models.DateTimeField(_("last inbound message"), null=True, blank=True)
     last_outbound_at = models.DateTimeField(_("last outbound message"), null=True, blank=True)
+    waiting_since = models.DateTimeField(
+        _("waiting since"), default=timezone.now, help_text=_("When the ticket last started waiting for an agent.")
+    )
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     closed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -93,7 +98,11 @@ class Ticket(models.Model):
             ),
         ]
         indexes = [
+            # The inbox's tabs, each walked in its own order (tickets/selectors.py).
             models.Index(fields=["status", "queue", "-last_message_at"], name="tickets_inbox_idx"),
+            models.Index(fields=["status", "-last_message_at", "-id"], name="tickets_inbox_all_idx"),
+            models.Index(fields=["assignee", "status", "-last_message_at", "-id"], name="tickets_inbox_mine_idx"),
+            models.Index(fields=["status", "queue", "waiting_since", "id"], name="tickets_inbox_waiting_idx"),
         ]
 
     def __str__(self) -> str:

@@ -62,7 +62,7 @@ def note_add(*, ticket: Ticket, author, body: str) -> Message:
 def outbound_pending(*, connection_id: int) -> QuerySet[Message]:
     return (
         Message.objects.filter(connection_id=connection_id, status=Message.Status.QUEUED, from_me=True)
-        .exclude(kind=Message.Kind.NOTE).select_related("ticket__contact", "quoted").order_by("id")
+        .exclude(kind__in=[Message.Kind.NOTE, Message.Kind.SYSTEM]).select_related("ticket__contact", "quoted").order_by("id")
     )  # fmt: skip
 
 

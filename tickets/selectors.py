@@ -1,33 +1,179 @@
 """Reads of tickets, always through what the user may see."""
 
-from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, Q, QuerySet
+from dataclasses import dataclass
+from enum import StrEnum
 
-from tickets.models import Ticket
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection as db_connection
+from django.db.models import BooleanField, Count, Exists, F, Func, OuterRef, Q, QuerySet, Subquery, Value
+
+from helpdesk.keyset import KeysetPage, keyset_page
+from tickets.models import Message, Queue, Ticket
+
+INBOX_PAGE = 50
+CONVERSATION_PAGE = 40
+UNSENT_KINDS = [Message.Kind.NOTE, Message.Kind.SYSTEM]  # shown in the conversation, never sent
 
 
 def tickets_visible_to(*, user: AbstractBaseUser) -> QuerySet[Ticket]:
     """Staff see every ticket; an agent sees the tickets of their queues, the
-    ones assigned to them, and the ones no queue has taken yet (docs/decisions.md)."""
+    ones assigned to them, and the ones no queue has taken yet (docs/decisions.md).
+
+    Written without a join (the queues as a subquery), so no DISTINCT and the
+    inbox's indexes can serve its order.
+    """
     tickets = Ticket.objects.all()
     if user.is_staff:
         return tickets
-    return tickets.filter(Q(queue__members=user) | Q(assignee=user) | Q(queue__isnull=True)).distinct()
+    my_queues = Queue.members.through.objects.filter(user_id=user.pk).values("queue_id")
+    return tickets.filter(Q(queue_id__in=my_queues) | Q(assignee_id=user.pk) | Q(queue__isnull=True))
 
 
 def ticket_counts(*, user: AbstractBaseUser) -> dict[str, int]:
     """How many pending and open tickets the user can see, in one query."""
-    visible = Ticket.objects.filter(pk__in=tickets_visible_to(user=user).values("pk"))
-    return visible.aggregate(
+    return tickets_visible_to(user=user).aggregate(
         pending=Count("pk", filter=Q(status=Ticket.Status.PENDING)),
         open=Count("pk", filter=Q(status=Ticket.Status.OPEN)),
     )
 
 
-def inbox_tickets(*, user: AbstractBaseUser, status: str) -> QuerySet[Ticket]:
-    return (
-        tickets_visible_to(user=user)
-        .filter(status=status)
-        .select_related("contact", "connection", "queue", "assignee")
-        .order_by("-last_message_at", "-id")
+class Tab(StrEnum):
+    MINE = "mine"  # open, assigned to me
+    WAITING = "waiting"  # pending in my queues (or in none yet), oldest first
+    ALL = "all"  # staff: every ticket not closed
+    CLOSED = "closed"
+
+
+def inbox_tabs(*, user: AbstractBaseUser) -> list[Tab]:
+    return [tab for tab in Tab if tab != Tab.ALL or user.is_staff]
+
+
+@dataclass(frozen=True)
+class InboxFilters:
+    """What the inbox shows: a tab and its narrowing (ids already checked by the form)."""
+
+    tab: Tab = Tab.WAITING
+    queue: int | None = None
+    connection: int | None = None
+    assignee: int | None = None
+    search: str = ""
+
+
+def _tab_tickets(user: AbstractBaseUser, tab: Tab) -> QuerySet[Ticket]:
+    visible = tickets_visible_to(user=user)
+    if tab == Tab.MINE:
+        return visible.filter(status=Ticket.Status.OPEN, assignee_id=user.pk)
+    if tab == Tab.WAITING:
+        return visible.filter(status=Ticket.Status.PENDING)
+    if tab == Tab.ALL:
+        return visible.exclude(status=Ticket.Status.CLOSED)
+    return visible.filter(status=Ticket.Status.CLOSED)
+
+
+def _tab_order(tab: Tab) -> tuple[str, bool]:
+    """(keyset column, descending): the oldest wait first, otherwise the latest activity first."""
+    return ("waiting_since", False) if tab == Tab.WAITING else ("last_message_at", True)
+
+
+def inbox_tickets(*, user: AbstractBaseUser, filters: InboxFilters) -> QuerySet[Ticket]:
+    """The tickets of a tab after its filters, with what a row shows (unordered)."""
+    tickets = _tab_tickets(user, filters.tab)
+    if filters.queue:
+        tickets = tickets.filter(queue_id=filters.queue)
+    if filters.connection:
+        tickets = tickets.filter(connection_id=filters.connection)
+    if filters.assignee and user.is_staff:
+        tickets = tickets.filter(assignee_id=filters.assignee)
+    if filters.search:
+        tickets = tickets.filter(_search(filters.search))
+    last_sent = Message.objects.filter(ticket=OuterRef("pk"), from_me=True).exclude(kind__in=UNSENT_KINDS)
+    return tickets.select_related("contact", "connection", "queue", "assignee").annotate(
+        my_last_status=Subquery(last_sent.order_by("-id").values("status")[:1]),
     )
+
+
+def inbox_page(*, user: AbstractBaseUser, filters: InboxFilters, cursor: str | None = None) -> KeysetPage:
+    """One page of a tab (``BadCursor`` for a cursor that does not parse)."""
+    key, descending = _tab_order(filters.tab)
+    tickets = inbox_tickets(user=user, filters=filters)
+    return keyset_page(tickets, key=key, descending=descending, cursor=cursor, size=INBOX_PAGE)
+
+
+def inbox_row(*, user: AbstractBaseUser, filters: InboxFilters, pk: int) -> Ticket | None:
+    """The ticket as a row of this tab, or None when it does not belong there (any more)."""
+    return inbox_tickets(user=user, filters=filters).filter(pk=pk).first()
+
+
+def inbox_sort_value(ticket: Ticket, tab: Tab) -> str:
+    """A row's place in its tab, comparable as text by the page (ISO time, then the id)."""
+    key, _ = _tab_order(tab)
+    return f"{getattr(ticket, key).isoformat()}|{ticket.pk:020d}"
+
+
+def customer_wrote_to(*, user: AbstractBaseUser, ticket: int, message: int) -> bool:
+    """Whether ``message`` is the customer's, on a ticket that is the user's or waits where they work:
+    what a notification is for."""
+    concerned = Q(status=Ticket.Status.OPEN, assignee_id=user.pk) | Q(status=Ticket.Status.PENDING)
+    theirs = Message.objects.filter(pk=message, ticket_id=OuterRef("pk"), from_me=False)
+    return tickets_visible_to(user=user).filter(concerned, Exists(theirs), pk=ticket).exists()
+
+
+def inbox_counts(*, user: AbstractBaseUser) -> dict[str, int]:
+    """The tabs' counts that say how much work waits (not Closed), in one query."""
+    counts = {
+        Tab.MINE: Count("pk", filter=Q(status=Ticket.Status.OPEN, assignee_id=user.pk)),
+        Tab.WAITING: Count("pk", filter=Q(status=Ticket.Status.PENDING)),
+    }
+    if user.is_staff:
+        counts[Tab.ALL] = Count("pk", filter=~Q(status=Ticket.Status.CLOSED))
+    return tickets_visible_to(user=user).exclude(status=Ticket.Status.CLOSED).aggregate(**counts)
+
+
+class _TextMatches(Func):
+    """PostgreSQL full-text match of a message's text, accents ignored (the GIN index of migration 0005)."""
+
+    output_field = BooleanField()
+
+    def as_sql(self, compiler, connection, **extra):
+        (body, body_params), (query, query_params) = (compiler.compile(e) for e in self.source_expressions)
+        sql = (f"to_tsvector('simple'::regconfig, helpdesk_unaccent({body})) @@ "
+               f"plainto_tsquery('simple'::regconfig, helpdesk_unaccent({query}))")  # fmt: skip
+        return sql, (*body_params, *query_params)
+
+
+def _search(text: str) -> Q:
+    """A contact's name or number, or the text of one of the ticket's messages."""
+    if db_connection.vendor == "postgresql":
+        matches = _TextMatches(F("body"), Value(text))
+        messages = Message.objects.filter(matches, ticket=OuterRef("pk"))
+    else:  # SQLite, the embedded default: a plain scan
+        messages = Message.objects.filter(ticket=OuterRef("pk"), body__icontains=text)
+    digits = "".join(ch for ch in text if "0" <= ch <= "9")
+    by_contact = Q(contact__name__icontains=text) | Q(contact__push_name__icontains=text)
+    if digits:
+        by_contact |= Q(contact__phone__contains=digits)
+    return by_contact | Exists(messages)
+
+
+def ticket_for_page(*, user: AbstractBaseUser, pk: int) -> Ticket | None:
+    """The ticket the user may open, with what its page shows."""
+    return (
+        tickets_visible_to(user=user).select_related("contact", "connection", "queue", "assignee")
+        .filter(pk=pk).first()
+    )  # fmt: skip
+
+
+def conversation_page(*, ticket: Ticket, cursor: str | None = None) -> KeysetPage:
+    """The ticket's messages, newest first from ``cursor`` (the page shows them oldest at the top)."""
+    messages = ticket.messages.select_related("author", "quoted")
+    return keyset_page(messages, key="created_at", descending=True, cursor=cursor, size=CONVERSATION_PAGE)
+
+
+def conversation_message(*, ticket: Ticket, pk: int) -> Message | None:
+    return ticket.messages.select_related("author", "quoted").filter(pk=pk).first()
+
+
+def contact_other_tickets(*, user: AbstractBaseUser, ticket: Ticket) -> list[Ticket]:
+    """The contact's other tickets the user may see, newest first (the side panel)."""
+    others = tickets_visible_to(user=user).filter(contact_id=ticket.contact_id).exclude(pk=ticket.pk)
+    return list(others.select_related("connection").order_by("-created_at")[:20])

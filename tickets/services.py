@@ -1,60 +1,103 @@
-"""Writes to tickets. Views, admin actions and the API call these, never ``save()`` directly."""
+"""Writes to tickets. Views, admin actions and the API call these, never ``save()`` directly.
 
+Each action an agent takes is one function here: it writes the change, a
+system line in the conversation where an agent would want one ("Ana
+transferred to Sales"), and the realtime events, sent when the transaction
+commits. The inbox page, the JSON API and the admin call the same function.
+"""
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from helpdesk.realtime import dashboard_changed
-from tickets.models import ONE_OPEN_TICKET_MESSAGE, Ticket
+from tickets.media import CheckedMedia
+from tickets.models import ONE_OPEN_TICKET_MESSAGE, Message, Queue, Ticket
+from tickets.outbound import message_send, note_add
 from tickets.payloads import ticket_payload
 from tickets.realtime import ticket_event, ticket_groups
 from tickets.routing import farewell
+from whatsapp.tasks import session_mark_read, session_wake
 from whatsapp.webhooks import webhook_emit
 
 
+class ActionRefused(Exception):
+    """The action cannot be done now; the message says why, for the user."""
+
+
+def ticket_accept(*, ticket: Ticket, by: AbstractBaseUser) -> Ticket:
+    """``by`` takes the ticket: assigned to them, open."""
+    return _assign(ticket, by, by=by, line=gettext_noop("%(agent)s accepted the ticket"))
+
+
+def ticket_assign(*, ticket: Ticket, assignee: AbstractBaseUser | None, by: AbstractBaseUser | None = None) -> Ticket:
+    """Give the ticket to ``assignee`` (None: to nobody); a pending ticket becomes open."""
+    line = gettext_noop("%(agent)s gave the ticket to %(assignee)s") if assignee else gettext_noop("%(agent)s unassigned the ticket")
+    return _assign(ticket, assignee, by=by, line=line)
+
+
+def ticket_transfer(*, ticket: Ticket, queue: Queue | None = None, assignee: AbstractBaseUser | None = None,
+                    note: str = "", by: AbstractBaseUser | None = None) -> Ticket:  # fmt: skip
+    """Move the ticket to another queue and/or agent, with an optional internal note.
+
+    To an agent: theirs, open. To a queue only: it waits there for one of its agents.
+    """
+    if queue is None and assignee is None:
+        raise ActionRefused(_("Choose a queue or an agent to transfer to."))
+    with transaction.atomic():
+        before = ticket_groups(ticket)
+        if queue is not None:
+            ticket.queue = queue
+        ticket.assignee = assignee
+        if assignee is None:
+            ticket.status, ticket.waiting_since = Ticket.Status.PENDING, timezone.now()
+        else:
+            ticket.status = Ticket.Status.OPEN
+        ticket.save(update_fields=["queue", "assignee", "status", "waiting_since", "updated_at"])
+        target = ", ".join(str(part) for part in (queue, assignee and _name(assignee)) if part)
+        _system_line(ticket, by, gettext_noop("%(agent)s transferred to %(target)s"), target=target)
+        if note.strip():
+            note_add(ticket=ticket, author=by, body=note.strip())
+        _changed(ticket, left=before)
+    return ticket
+
+
+def ticket_return(*, ticket: Ticket, by: AbstractBaseUser | None) -> Ticket:
+    """Back to waiting in its queue, for whichever of its agents comes first."""
+    if ticket.status != Ticket.Status.OPEN:
+        return ticket
+    with transaction.atomic():
+        before = ticket_groups(ticket)
+        ticket.status, ticket.assignee, ticket.waiting_since = Ticket.Status.PENDING, None, timezone.now()
+        ticket.save(update_fields=["status", "assignee", "waiting_since", "updated_at"])
+        _system_line(ticket, by, gettext_noop("%(agent)s returned the ticket to waiting"))
+        _changed(ticket, left=before)
+    return ticket
+
+
 def ticket_close(*, ticket: Ticket, by: AbstractBaseUser | None, reason: str, send_farewell: bool = True) -> Ticket:
-    """Close the ticket, saying the connection's farewell unless told not to.
+    """Close the ticket, saying the connection's farewell unless told not to; one atomic change.
 
     Closing a closed ticket changes nothing.
     """
     if ticket.status == Ticket.Status.CLOSED:
         return ticket
-    if send_farewell:
-        farewell(ticket=ticket)
-    ticket.status = Ticket.Status.CLOSED
-    ticket.closed_at = timezone.now()
-    ticket.closed_by = by
-    ticket.close_reason = reason
-    ticket.unread_count = 0
-    ticket.save(update_fields=["status", "closed_at", "closed_by", "close_reason", "unread_count", "updated_at"])
-    ticket_event(ticket=ticket, event_type="ticket.changed")
-    dashboard_changed()
-    webhook_emit(connection=ticket.connection, event="ticket.closed", payload=ticket_payload(ticket))
-    return ticket
-
-
-def ticket_assign(*, ticket: Ticket, assignee: AbstractBaseUser | None) -> Ticket:
-    """Give the ticket to ``assignee`` (None: to nobody); a pending ticket becomes open."""
-    before = ticket_groups(ticket)
-    ticket.assignee = assignee
-    if assignee is not None and ticket.status == Ticket.Status.PENDING:
-        ticket.status = Ticket.Status.OPEN
-    ticket.save(update_fields=["assignee", "status", "updated_at"])
-    ticket_event(ticket=ticket, event_type="ticket.changed", left=before)
-    dashboard_changed()
-    return ticket
-
-
-def ticket_transfer(*, ticket: Ticket, queue) -> Ticket:
-    """Move the ticket to another queue; it waits there for one of that queue's agents."""
-    before = ticket_groups(ticket)
-    ticket.queue, ticket.assignee = queue, None
-    if ticket.status == Ticket.Status.OPEN:
-        ticket.status = Ticket.Status.PENDING
-    ticket.save(update_fields=["queue", "assignee", "status", "updated_at"])
-    ticket_event(ticket=ticket, event_type="ticket.changed", left=before)
-    dashboard_changed()
+    with transaction.atomic():
+        if send_farewell:
+            farewell(ticket=ticket)
+        ticket.status = Ticket.Status.CLOSED
+        ticket.closed_at = timezone.now()
+        ticket.closed_by = by
+        ticket.close_reason = reason
+        ticket.unread_count = 0
+        ticket.save(update_fields=["status", "closed_at", "closed_by", "close_reason", "unread_count", "updated_at"])
+        _system_line(ticket, by, gettext_noop("%(agent)s closed the ticket"))
+        _changed(ticket)
+        webhook_emit(connection=ticket.connection, event="ticket.closed", payload=ticket_payload(ticket))
     return ticket
 
 
@@ -75,9 +118,91 @@ def ticket_reopen(*, ticket: Ticket, by: AbstractBaseUser | None) -> Ticket:
     try:
         with transaction.atomic():
             ticket.save(update_fields=["status", "closed_at", "closed_by", "close_reason", "assignee", "updated_at"])
+            _system_line(ticket, by, gettext_noop("%(agent)s reopened the ticket"))
+            _changed(ticket)
     except IntegrityError:
         ticket.refresh_from_db()
         raise ValidationError(ONE_OPEN_TICKET_MESSAGE, code="ticket_already_open") from None
-    ticket_event(ticket=ticket, event_type="ticket.changed")
-    dashboard_changed()
     return ticket
+
+
+def ticket_read(*, ticket: Ticket, by: AbstractBaseUser) -> None:
+    """``by`` opened the ticket: its unread count goes to 0 (one UPDATE), and the chat is
+    marked read on the phone unless the connection is set not to."""
+    if not ticket.unread_count:
+        return
+    with transaction.atomic():
+        Ticket.objects.filter(pk=ticket.pk).update(unread_count=0)
+        ticket.unread_count = 0
+        ticket_event(ticket=ticket, event_type="ticket.changed")
+        if ticket.connection.mark_chats_read:
+            session_mark_read(connection_id=ticket.connection_id, chat=ticket.contact.wa_id)
+
+
+def ticket_reply(*, ticket: Ticket, by: AbstractBaseUser, body: str = "", media: CheckedMedia | None = None,
+                 quoted: Message | None = None, internal: bool = False, signed: bool = False) -> Message:  # fmt: skip
+    """An agent answers: a note (never sent), or a message queued for the customer.
+
+    Answering a waiting ticket accepts it. ``signed``: the agent's name in bold
+    on the first line, as Whaticket users are used to. A blocked contact gets nothing.
+    """
+    if internal:
+        return note_add(ticket=ticket, author=by, body=body)
+    if ticket.contact.blocked:
+        raise ActionRefused(_("%(contact)s is blocked: unblock them to write to them.") % {"contact": ticket.contact})
+    if ticket.status == Ticket.Status.CLOSED:
+        raise ActionRefused(_("The ticket is closed: reopen it to answer."))
+    if signed and body.strip():
+        body = f"*{_name(by)}:*\n{body}"
+    with transaction.atomic():
+        if ticket.status == Ticket.Status.PENDING:
+            ticket_accept(ticket=ticket, by=by)
+        return message_send(ticket=ticket, author=by, body=body, media=media, quoted=quoted)
+
+
+def message_retry(*, message: Message) -> Message:
+    """Queue a failed message again. The session looks for an earlier attempt in the
+    chat (by the message's fixed WhatsApp id) before sending, so it never goes twice."""
+    if message.status != Message.Status.FAILED or not message.from_me:
+        raise ActionRefused(_("Only a message that failed can be sent again."))
+    with transaction.atomic():
+        message.status, message.error = Message.Status.QUEUED, ""
+        message.save(update_fields=["status", "error"])
+        session_wake(connection_id=message.connection_id)
+        ticket_event(ticket=message.ticket, event_type="message.status", message=message.pk, status=message.status)
+    return message
+
+
+def _assign(ticket: Ticket, assignee: AbstractBaseUser | None, *, by: AbstractBaseUser | None, line: str) -> Ticket:
+    with transaction.atomic():
+        before = ticket_groups(ticket)
+        ticket.assignee = assignee
+        if assignee is not None and ticket.status == Ticket.Status.PENDING:
+            ticket.status = Ticket.Status.OPEN
+        ticket.save(update_fields=["assignee", "status", "updated_at"])
+        if by is not None:
+            _system_line(ticket, by, line, assignee=assignee and _name(assignee))
+        _changed(ticket, left=before)
+    return ticket
+
+
+def _changed(ticket: Ticket, *, left: list[str] = ()) -> None:
+    ticket_event(ticket=ticket, event_type="ticket.changed", left=left)
+    dashboard_changed()
+
+
+def _system_line(ticket: Ticket, by: AbstractBaseUser | None, text: str, **values) -> Message:
+    """A line in the conversation saying what happened, never sent. ``text`` is marked
+    with gettext_noop and written in the helpdesk's language (LANGUAGE_CODE): it is a
+    record, like a log line, the same for every reader."""
+    with translation.override(settings.LANGUAGE_CODE):
+        values["agent"] = _name(by) if by is not None else _("The helpdesk")
+        body = _(text) % values
+    line = Message.objects.create(ticket=ticket, connection_id=ticket.connection_id, from_me=True, author=by,
+                                  kind=Message.Kind.SYSTEM, body=body, status=Message.Status.SENT)  # fmt: skip
+    ticket_event(ticket=ticket, event_type="message.new", message=line.pk)
+    return line
+
+
+def _name(user: AbstractBaseUser) -> str:
+    return user.get_full_name() or user.get_username()

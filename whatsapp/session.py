@@ -460,11 +460,15 @@ class Session:
                 code = await bridge.wpp_call(self.page, "conn.genLinkDeviceCodeForPhoneNumber", request["phone"])
                 await db(self._log)(f"Pairing code requested for +{request['phone']}")
                 reply = {"code": code}
+            elif request["action"] == "mark_read":
+                await bridge.wpp_call(self.page, "chat.markIsRead", request["chat"])
+                reply = {}
             else:
                 reply = {"error": f"unknown request {request['action']}"}
         except Exception as error:
             reply = {"error": str(error).splitlines()[0]}
-        await get_channel_layer().send(request["reply_to"], {"type": "session.reply", **reply})
+        if "reply_to" in request:  # a request nobody waits for (mark_read) has none
+            await get_channel_layer().send(request["reply_to"], {"type": "session.reply", **reply})
 
     # -- outside world -------------------------------------------------------------------
 

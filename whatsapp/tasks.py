@@ -44,6 +44,17 @@ def session_wake(*, connection_id: int) -> None:
     publish_on_commit(groups=[session_group(connection_id)], event_type="session.wake")
 
 
+def session_mark_read(*, connection_id: int, chat: str) -> None:
+    """Ask the running session to mark ``chat`` read on the phone, once this transaction commits.
+
+    Best effort, unlike sending: a lost request leaves a chat unread on the phone, nothing more.
+    """
+    from whatsapp.session import session_group
+
+    publish_on_commit(groups=[session_group(connection_id)], event_type="session.request",
+                      payload={"action": "mark_read", "chat": chat})  # fmt: skip
+
+
 def sessions_restore() -> int:
     """Start every enabled connection that no live worker holds; returns how many were started."""
     enabled = Connection.objects.filter(enabled=True).values_list("pk", flat=True)

@@ -1,17 +1,205 @@
-// Keeps the inbox list current: on any event about a ticket this user may see,
-// the list is read again from the server (the same page a reload would show),
-// at most once per quarter second however many messages arrive.
+// The inbox, live. Pages are rendered on the server; an event (ids only) makes this
+// script fetch just the pieces it concerns: the ticket's row (or its removal from
+// the tab), the tabs' counts, and on the open ticket its header or one message.
 (function () {
-  let pending = null;
-  async function refresh() {
-    pending = null;
-    const response = await fetch(location.href, { credentials: "same-origin" });
-    if (!response.ok) return;
-    const fresh = new DOMParser().parseFromString(await response.text(), "text/html").getElementById("inbox-list");
-    const list = document.getElementById("inbox-list");
-    if (fresh && list) list.replaceChildren(...fresh.childNodes);
+  const inbox = document.getElementById("inbox");
+  const rows = document.getElementById("inbox-rows");
+  const query = () => inbox.dataset.query;
+  const descending = () => inbox.dataset.tab !== "waiting";
+  const openTicket = () => document.getElementById("ticket");
+
+  async function fetchText(url) {
+    const response = await fetch(url, { credentials: "same-origin", headers: { "HX-Request": "true" } });
+    return { response, text: response.ok ? await response.text() : "" };
   }
-  helpdeskLive("/ws/inbox/", () => {
-    if (pending === null) pending = setTimeout(refresh, 250);
+
+  function fragment(html) {
+    const template = document.createElement("template");
+    template.innerHTML = html.trim();
+    return template.content.firstElementChild;
+  }
+
+  // -- rows -------------------------------------------------------------------------
+  function place(row) {
+    const before = (other) => (descending() ? row.dataset.sort > other.dataset.sort : row.dataset.sort < other.dataset.sort);
+    const others = [...rows.querySelectorAll(".ticket-row")];
+    const next = others.find(before);
+    const more = rows.querySelector(".more");
+    if (next) rows.insertBefore(row, next);
+    else if (!more) rows.appendChild(row);
+    else return false; // belongs to a page not loaded yet: "load more" will bring it
+    rows.querySelector(".empty")?.remove();
+    htmx.process(row);
+    return true;
+  }
+
+  async function refreshRow(ticketId, messageId) {
+    const params = new URLSearchParams(query());
+    if (messageId) params.set("message", messageId);
+    const { response, text } = await fetchText(`/inbox/${ticketId}/row/?${params}`);
+    if (!response.ok) return;
+    document.getElementById(`row-${ticketId}`)?.remove();
+    const row = text.trim() ? fragment(text) : null;
+    if (row) {
+      place(row);
+      if (String(ticketId) === openTicket()?.dataset.ticket) row.classList.add("current");
+    }
+    if (response.headers.get("X-Notify")) notify(row);
+  }
+
+  // -- the open ticket ------------------------------------------------------------------
+  async function refreshMessage(ticket, messageId) {
+    const url = ticket.dataset.messageUrl.replace(/\/0\/$/, `/${messageId}/`);
+    const { response, text } = await fetchText(url);
+    if (!response.ok) return;
+    const message = fragment(text.replace(/^\s*<div class="day"[^]*?<\/div>\s*/, ""));
+    const existing = document.getElementById(`msg-${messageId}`);
+    if (existing) { existing.replaceWith(message); htmx.process(message); return; }
+    const list = document.getElementById("messages");
+    const atBottom = isAtBottom();
+    list.insertAdjacentHTML("beforeend", text);
+    htmx.process(list.lastElementChild);
+    dedupeDays();
+    if (atBottom) scrollToBottom();
+  }
+
+  async function refreshHead(ticket) {
+    const { response, text } = await fetchText(ticket.dataset.headUrl);
+    const head = document.getElementById("ticket-head");
+    if (response.status === 404) {
+      // Moved out of this user's queues: it is no longer theirs to see.
+      ticket.replaceWith(Object.assign(document.createElement("p"), {
+        className: "pane-empty", textContent: inbox.dataset.goneText || "This ticket is no longer in your queues.",
+      }));
+      return;
+    }
+    if (response.ok && head && !head.querySelector("#transfer-box form")) {
+      head.innerHTML = text;
+      htmx.process(head);
+    }
+  }
+
+  function onEvent(event) {
+    if (!event.ticket) return;
+    refreshRow(event.ticket, event.type === "message.new" ? event.message : null);
+    document.body.dispatchEvent(new Event("inbox-changed"));
+    const ticket = openTicket();
+    if (!ticket || String(event.ticket) !== ticket.dataset.ticket) return;
+    if (event.type === "ticket.changed") refreshHead(ticket);
+    else if (event.message) refreshMessage(ticket, event.message);
+  }
+
+  // -- notifications: permission asked by a button, once; a short sound ---------------------
+  const permission = document.getElementById("notify-permission");
+  if ("Notification" in window && Notification.permission === "default") {
+    permission.hidden = false;
+    permission.addEventListener("click", () => Notification.requestPermission().then(() => { permission.hidden = true; }));
+  }
+  function muted() { return document.getElementById("mute")?.dataset.muted === "1"; }
+  function notify(row) {
+    if (muted() || document.hasFocus()) return;
+    beep();
+    if ("Notification" in window && Notification.permission === "granted" && row) {
+      const name = row.querySelector(".name")?.textContent || "";
+      const text = row.querySelector(".row-preview")?.textContent.trim() || "";
+      const note = new Notification(name, { body: text, tag: `ticket-${row.dataset.ticket}` });
+      note.onclick = () => { window.focus(); row.querySelector("a").click(); };
+    }
+    window.helpdeskNotified = (window.helpdeskNotified || 0) + 1; // for tests and the curious
+  }
+  function beep() {
+    try {
+      const audio = new AudioContext();
+      const tone = audio.createOscillator();
+      const gain = audio.createGain();
+      tone.frequency.value = 880;
+      gain.gain.setValueAtTime(0.15, audio.currentTime);
+      gain.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + 0.25);
+      tone.connect(gain).connect(audio.destination);
+      tone.start();
+      tone.stop(audio.currentTime + 0.25);
+    } catch (error) { /* no audio device: the notification is enough */ }
+  }
+
+  // -- the conversation's scroll ------------------------------------------------------------
+  function conversation() { return document.getElementById("conversation"); }
+  function isAtBottom() {
+    const box = conversation();
+    return !box || box.scrollHeight - box.scrollTop - box.clientHeight < 80;
+  }
+  function scrollToBottom() { const box = conversation(); if (box) box.scrollTop = box.scrollHeight; }
+  function dedupeDays() {
+    // One separator per day, and each message once (the live event and the composer's
+    // answer may both bring a new message: the later copy stays).
+    const seen = new Set();
+    document.querySelectorAll("#messages .day").forEach((day) => {
+      if (seen.has(day.dataset.day)) day.remove(); else seen.add(day.dataset.day);
+    });
+    const last = new Map();
+    document.querySelectorAll("#messages .msg[id]").forEach((message) => {
+      last.get(message.id)?.remove();
+      last.set(message.id, message);
+    });
+  }
+  let keepFromBottom = null;
+  document.body.addEventListener("htmx:beforeSwap", (event) => {
+    if (event.detail.target.classList?.contains("older")) {
+      const box = conversation();
+      keepFromBottom = box.scrollHeight - box.scrollTop; // older messages go above: keep the view still
+    }
   });
+  document.body.addEventListener("htmx:afterSettle", (event) => {
+    if (keepFromBottom !== null) {
+      const box = conversation();
+      box.scrollTop = box.scrollHeight - keepFromBottom;
+      keepFromBottom = null;
+    }
+    dedupeDays();
+    if (event.detail.target.id === "ticket-pane") {
+      scrollToBottom();
+      inbox.classList.add("has-ticket");
+      markCurrent();
+    }
+  });
+  function markCurrent() {
+    const current = openTicket()?.dataset.ticket;
+    rows.querySelectorAll(".ticket-row").forEach((row) => row.classList.toggle("current", row.dataset.ticket === current));
+    if (current) document.getElementById(`row-${current}`)?.querySelector(".unread")?.remove();
+  }
+  window.addEventListener("popstate", () => inbox.classList.toggle("has-ticket", !!openTicket()));
+
+  // -- keyboard: j / k next and previous ticket, r the composer, Esc back to the list -------
+  document.addEventListener("keydown", (event) => {
+    const typing = event.target.closest("input, textarea, select, [contenteditable]");
+    if (event.key === "Escape") {
+      if (typing) { event.target.blur(); return; }
+      const back = document.querySelector("[data-back]");
+      if (back && openTicket()) { event.preventDefault(); back.click(); }
+      return;
+    }
+    if (typing || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.key === "j" || event.key === "k") {
+      const all = [...rows.querySelectorAll(".ticket-row")];
+      const at = all.findIndex((row) => row.classList.contains("current"));
+      const next = all[event.key === "j" ? at + 1 : Math.max(at - 1, 0)];
+      next?.querySelector("a").click();
+    } else if (event.key === "r") {
+      const body = document.getElementById("composer-body");
+      if (body) { event.preventDefault(); body.focus(); }
+    }
+  });
+  document.body.addEventListener("click", (event) => {
+    const back = event.target.closest("[data-back]");
+    if (!back) return;
+    event.preventDefault();
+    inbox.classList.remove("has-ticket");
+    document.getElementById("ticket-pane").innerHTML = "";
+    history.pushState({}, "", `/inbox/${query() ? "?" + query() : ""}`);
+    markCurrent();
+  });
+
+  scrollToBottom();
+  dedupeDays();
+  markCurrent();
+  helpdeskLive("/ws/inbox/", onEvent);
 })();

@@ -80,7 +80,8 @@ def test_inbox_lists_the_agents_queues_and_tickets_without_a_queue(agent_client,
 
     response = agent_client.get(reverse("inbox"))
 
-    assert list(response.context["page"]) == sorted([mine, unrouted], key=lambda t: (t.last_message_at, t.pk), reverse=True)
+    # the Waiting tab: the longest wait first
+    assert response.context["page"].items == sorted([mine, unrouted], key=lambda t: (t.waiting_since, t.pk))
     assert "Carla Support" not in response.content.decode()
 
 
@@ -89,8 +90,8 @@ def test_inbox_runs_a_fixed_number_of_queries(agent_client, agent, django_assert
     queue.members.add(agent)
     TicketFactory.create_batch(20, queue=queue)
 
-    # session, user, count for the paginator, the page of tickets with their relations
-    with django_assert_num_queries(4):
+    # session, user, the user's preferences (muted?), the tabs' counts, the page of tickets with their relations
+    with django_assert_num_queries(5):
         agent_client.get(reverse("inbox"))
 
 

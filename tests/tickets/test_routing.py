@@ -14,7 +14,8 @@ pytestmark = pytest.mark.django_db
 
 def said(ticket: Ticket) -> list[str]:
     """What the helpdesk queued for the customer, in order."""
-    return list(ticket.messages.filter(from_me=True).order_by("id").values_list("body", flat=True))
+    sent = ticket.messages.filter(from_me=True).exclude(kind__in=[Message.Kind.NOTE, Message.Kind.SYSTEM])
+    return list(sent.order_by("id").values_list("body", flat=True))
 
 
 def test_a_new_ticket_is_greeted_once_with_the_name_and_protocol():

@@ -146,6 +146,8 @@ class Simulator:
                 return {"result": self.world.send(device.phone, **args)}
             if call == "chats":
                 return {"result": self.world.chats(device.phone)}
+            if call == "markRead":
+                return {"result": self.world.mark_read(device.phone, args["chat"])}
             if call == "messages":
                 return {"result": self.world.messages(device.phone, args["chat"], args.get("count", 50))}
         except KeyError as error:

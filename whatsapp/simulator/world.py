@@ -30,6 +30,7 @@ class Account:
     chats: dict[str, list[dict]] = field(default_factory=dict)
     outbox: list[dict] = field(default_factory=list)
     online: bool = True
+    unread: dict[str, int] = field(default_factory=dict)  # chat id -> messages the phone shows unread
 
 
 @dataclass
@@ -174,8 +175,14 @@ class World:
             )  # fmt: skip
             self.media[serialized] = media
         account.chats.setdefault(chat, []).append(message)
+        account.unread[chat] = account.unread.get(chat, 0) + 1
         self._deliver(account, message)
         return serialized
+
+    def mark_read(self, phone: str, chat: str) -> dict:
+        """The helpdesk read the chat (WPP.chat.markIsRead): the phone shows it read."""
+        self._account(phone).unread[chat] = 0
+        return {"wid": chat, "unreadCount": 0}
 
     def ack(self, phone: str, message_id: str, ack: int) -> bool:
         account = self._account(phone)
@@ -209,7 +216,8 @@ class World:
     def chats(self, phone: str) -> list[dict]:
         account = self._account(phone)
         return [
-            {"id": chat, "t": messages[-1]["t"], "unreadCount": 0} for chat, messages in account.chats.items() if messages
+            {"id": chat, "t": messages[-1]["t"], "unreadCount": account.unread.get(chat, 0)}
+            for chat, messages in account.chats.items() if messages
         ]
 
     def messages(self, phone: str, chat: str, count: int) -> list[dict]:
@@ -251,7 +259,7 @@ class World:
         return {
             "accounts": [
                 {"phone": a.phone, "online": a.online, "devices": sorted(a.devices),
-                 "chats": sorted(a.chats), "outbox": len(a.outbox)}
+                 "chats": sorted(a.chats), "outbox": len(a.outbox), "unread": a.unread}
                 for a in self.accounts.values()
             ],
             "pending_codes": [

@@ -175,7 +175,10 @@
         if (!response.ok) throw new Error(`media ${id} not found`);
         return response.blob();
       },
-      markIsRead: async (chatId) => ({ wid: wid(chatId), unreadCount: 0 }),
+      markIsRead: async (chatId) => {
+        const result = await call("markRead", { chat: wid(chatId)._serialized });
+        return { wid: wid(result.wid), unreadCount: result.unreadCount };
+      },
     },
     contact: {
       get: async (id) => ({ id: wid(id) }),

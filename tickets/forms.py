@@ -1,0 +1,61 @@
+"""What the inbox and ticket pages accept from agents, checked before any service runs."""
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
+
+from tickets.models import Queue
+from tickets.selectors import InboxFilters, Tab
+
+MAX_ID = 2**63 - 1
+
+
+class InboxFilterForm(forms.Form):
+    """The inbox's query string; a value that does not parse is left out, never an error page."""
+
+    tab = forms.ChoiceField(choices=[(tab.value, tab.value) for tab in Tab], required=False)
+    queue = forms.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+    connection = forms.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+    assignee = forms.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+    q = forms.CharField(max_length=200, required=False)
+
+    def filters(self, *, tabs: list[Tab]) -> InboxFilters:
+        self.is_valid()
+        data = self.cleaned_data
+        tab = Tab(data["tab"]) if data.get("tab") in tabs else (Tab.WAITING if Tab.WAITING in tabs else tabs[0])
+        return InboxFilters(tab=tab, queue=data.get("queue"), connection=data.get("connection"),
+                            assignee=data.get("assignee"), search=(data.get("q") or "").strip())  # fmt: skip
+
+
+class ReplyForm(forms.Form):
+    body = forms.CharField(required=False, strip=False, max_length=65536)
+    internal = forms.BooleanField(required=False)
+    quoted = forms.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+    media = forms.FileField(required=False)
+
+    def clean(self):
+        data = super().clean()
+        if not (data.get("body") or "").strip() and not data.get("media"):
+            raise forms.ValidationError(_("Write a message or attach a file."))
+        if data.get("internal") and data.get("media"):
+            raise forms.ValidationError(_("An internal note cannot carry a file."))
+        return data
+
+
+class TransferForm(forms.Form):
+    queue = forms.ModelChoiceField(queryset=Queue.objects.all(), required=False, label=_("Queue"))
+    assignee = forms.ModelChoiceField(
+        queryset=get_user_model().objects.filter(is_active=True).order_by("first_name", "username"),
+        required=False, label=_("Agent"),
+    )  # fmt: skip
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, label=_("Note (internal)"))
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("queue") and not data.get("assignee"):
+            raise forms.ValidationError(_("Choose a queue or an agent to transfer to."))
+        return data
+
+
+class CloseForm(forms.Form):
+    farewell = forms.BooleanField(required=False)

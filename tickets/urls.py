@@ -1,0 +1,22 @@
+from django.urls import path
+
+from tickets.views import inbox, media, ticket
+
+urlpatterns = [
+    path("", inbox.inbox, name="inbox"),
+    path("more/", inbox.inbox_more, name="inbox-more"),
+    path("counts/", inbox.inbox_counts_view, name="inbox-counts"),
+    path("filters/", inbox.inbox_filter_options, name="inbox-filters"),
+    path("mute/", inbox.inbox_mute, name="inbox-mute"),
+    path("quick-replies/", ticket.quick_replies, name="quick-replies"),
+    path("<int:pk>/", ticket.ticket_detail, name="ticket"),
+    path("<int:pk>/row/", inbox.inbox_row_view, name="inbox-row"),
+    path("<int:pk>/head/", ticket.ticket_head, name="ticket-head"),
+    path("<int:pk>/messages/", ticket.conversation_older, name="ticket-messages"),
+    path("<int:pk>/messages/<int:message_pk>/", ticket.conversation_message_view, name="ticket-message"),
+    path("<int:pk>/messages/<int:message_pk>/retry/", ticket.message_retry_view, name="message-retry"),
+    path("<int:pk>/messages/<int:message_pk>/media/", media.message_media, name="message-media"),
+    path("<int:pk>/reply/", ticket.ticket_reply_view, name="ticket-reply"),
+    path("<int:pk>/transfer/", ticket.ticket_transfer_view, name="ticket-transfer"),
+    path("<int:pk>/<slug:action>/", ticket.ticket_action, name="ticket-action"),
+]

@@ -1,0 +1,168 @@
+"""A ticket: its page (beside the inbox list), its conversation, the composer and the actions."""
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect, retarget
+
+from helpdesk.keyset import BadCursor
+from helpdesk.selectors import preferences_of
+from tickets.forms import CloseForm, ReplyForm, TransferForm
+from tickets.media import MediaRefused, media_check
+from tickets.models import QuickReply, Ticket
+from tickets.selectors import (
+    contact_other_tickets, conversation_message, conversation_page, ticket_for_page, tickets_visible_to,
+)  # fmt: skip
+from tickets.services import (
+    ActionRefused, message_retry, ticket_accept, ticket_close, ticket_read, ticket_reopen, ticket_reply, ticket_return,
+    ticket_transfer,
+)  # fmt: skip
+from tickets.views.inbox import inbox_context, inbox_filters
+
+
+def ticket_or_404(user: AbstractBaseUser, pk: int) -> Ticket:
+    """The ticket if the user may see it; otherwise a 404, as if it did not exist."""
+    ticket = ticket_for_page(user=user, pk=pk)
+    if ticket is None:
+        raise Http404
+    return ticket
+
+
+def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """Opening a ticket reads it: its unread count goes to 0, the phone shows the chat read."""
+    ticket = ticket_or_404(request.user, pk)
+    ticket_read(ticket=ticket, by=request.user)
+    context = {
+        "ticket": ticket, "conversation": conversation_page(ticket=ticket),
+        "other_tickets": contact_other_tickets(user=request.user, ticket=ticket),
+        "max_media_mb": settings.WHATSAPP_MAX_MEDIA_MB, "max_media_bytes": int(settings.WHATSAPP_MAX_MEDIA_MB * 2**20),
+    }  # fmt: skip
+    if request.htmx and not request.htmx.history_restore_request:
+        return render(request, "tickets/_pane.html", context)
+    return render(request, "tickets/inbox.html", {**inbox_context(request, inbox_filters(request)), **context})
+
+
+def ticket_head(request: HttpRequest, pk: int) -> HttpResponse:
+    """The ticket's header and actions as they are now (after a live ticket.changed)."""
+    return render(request, "tickets/_head.html", {"ticket": ticket_or_404(request.user, pk)})
+
+
+def conversation_older(request: HttpRequest, pk: int) -> HttpResponse:
+    ticket = ticket_or_404(request.user, pk)
+    try:
+        conversation = conversation_page(ticket=ticket, cursor=request.GET.get("cursor"))
+    except BadCursor:
+        return HttpResponse(status=400)
+    return render(request, "tickets/_messages.html", {"ticket": ticket, "conversation": conversation})
+
+
+def conversation_message_view(request: HttpRequest, pk: int, message_pk: int) -> HttpResponse:
+    ticket = ticket_or_404(request.user, pk)
+    message = conversation_message(ticket=ticket, pk=message_pk)
+    if message is None:
+        raise Http404
+    return render(request, "tickets/_message.html", {"ticket": ticket, "message": message})
+
+
+@require_POST
+def ticket_reply_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The composer. A refusal (a file too big or not what it claims, a blocked contact)
+    answers with the reason beside the composer; the typed text stays where it is."""
+    ticket = ticket_or_404(request.user, pk)
+    form = ReplyForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _composer_error(request, " ".join(error for errors in form.errors.values() for error in errors))
+    data, upload = form.cleaned_data, form.cleaned_data.get("media")
+    try:
+        media = None
+        if upload is not None:
+            media = media_check(data=upload.read(), filename=upload.name, declared_type=upload.content_type or "")
+        quoted = None
+        if data.get("quoted"):
+            quoted = ticket.messages.filter(pk=data["quoted"]).exclude(wa_id=None).first()
+        message = ticket_reply(
+            ticket=ticket, by=request.user, body=data.get("body") or "", media=media, quoted=quoted,
+            internal=data.get("internal", False), signed=preferences_of(user=request.user).signature,
+        )  # fmt: skip
+    except MediaRefused as refused:
+        return _composer_error(request, str(refused), status=413 if refused.too_large else 400)
+    except ActionRefused as refused:
+        return _composer_error(request, str(refused))
+    if not request.htmx:
+        return redirect("ticket", pk=pk)
+    response = render(request, "tickets/_message.html", {"ticket": ticket, "message": message})
+    response["HX-Trigger"] = "composer-sent"
+    return response
+
+
+@require_POST
+def ticket_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """Accept, return to waiting, close (with or without the farewell), reopen."""
+    ticket = ticket_or_404(request.user, pk)
+    error = ""
+    try:
+        if action == "accept":
+            ticket_accept(ticket=ticket, by=request.user)
+        elif action == "return":
+            ticket_return(ticket=ticket, by=request.user)
+        elif action == "close":
+            farewell = CloseForm(request.POST)
+            farewell.is_valid()
+            ticket_close(ticket=ticket, by=request.user, reason=Ticket.CloseReason.AGENT,
+                         send_farewell=farewell.cleaned_data.get("farewell", False))  # fmt: skip
+        elif action == "reopen":
+            ticket_reopen(ticket=ticket, by=request.user)
+        else:
+            raise Http404
+    except (ActionRefused, ValidationError) as refused:
+        error = refused.messages[0] if isinstance(refused, ValidationError) else str(refused)
+    return _after_action(request, pk, error)
+
+
+def ticket_transfer_view(request: HttpRequest, pk: int) -> HttpResponse:
+    ticket = ticket_or_404(request.user, pk)
+    form = TransferForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        ticket_transfer(ticket=ticket, queue=form.cleaned_data["queue"], assignee=form.cleaned_data["assignee"],
+                        note=form.cleaned_data["note"], by=request.user)  # fmt: skip
+        return _after_action(request, pk, "")
+    return render(request, "tickets/_transfer.html", {"ticket": ticket, "form": form})
+
+
+@require_POST
+def message_retry_view(request: HttpRequest, pk: int, message_pk: int) -> HttpResponse:
+    ticket = ticket_or_404(request.user, pk)
+    message = conversation_message(ticket=ticket, pk=message_pk)
+    if message is None:
+        raise Http404
+    try:
+        message_retry(message=message)
+    except ActionRefused:
+        pass  # already queued again (a double click): the message shows its status as it is
+    return render(request, "tickets/_message.html", {"ticket": ticket, "message": message})
+
+
+def quick_replies(request: HttpRequest) -> JsonResponse:
+    """The canned answers the composer offers after "/" (filtered in the browser)."""
+    replies = QuickReply.objects.values("shortcut", "body")
+    return JsonResponse({"results": list(replies)})
+
+
+def _after_action(request: HttpRequest, pk: int, error: str) -> HttpResponse:
+    """The header as it is now; the inbox when the ticket left what the user may see."""
+    ticket = tickets_visible_to(user=request.user).filter(pk=pk).select_related(
+        "contact", "connection", "queue", "assignee").first()  # fmt: skip
+    if ticket is None:
+        return HttpResponseClientRedirect(reverse("inbox")) if request.htmx else redirect("inbox")
+    if not request.htmx:
+        return redirect("ticket", pk=pk)
+    return render(request, "tickets/_head.html", {"ticket": ticket, "error": error})
+
+
+def _composer_error(request: HttpRequest, text: str, *, status: int = 400) -> HttpResponse:
+    response = render(request, "tickets/_composer_error.html", {"error": text}, status=status)
+    return retarget(response, "#composer-error")
