@@ -19,16 +19,22 @@ def web(engine, tmp_path):
 
 
 @pytest.fixture
-def page(monkeypatch):
+def browser(monkeypatch):
+    """Chromium, for tests that need several people at once (a context each: ``browser.new_page()``)."""
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # ORM calls between Playwright's steps
     args = ["--no-sandbox"] if os.geteuid() == 0 else []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=settings.WHATSAPP_BROWSER_PATH, args=args)
-        yield browser.new_page()
+        yield browser
         browser.close()
         # The test's ORM calls inside Playwright's context opened their own database
         # connection; left open, PostgreSQL refuses to drop the test database at the end.
         connections.close_all()
+
+
+@pytest.fixture
+def page(browser):
+    return browser.new_page()
 
 
 def sign_in(page, web: str, user) -> None:

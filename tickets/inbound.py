@@ -235,10 +235,11 @@ def _ticket_touch(ticket: Ticket, messages: list[Message], *, reopened: bool) ->
     ticket at the same moment cannot lose a message from the count.
     """
     received = 0
+    newest = None if ticket.pk is None else ticket.last_message_at  # a new ticket's default is not a message
     for message in messages:
         at = message.wa_timestamp
-        if ticket.last_message_at is None or at >= ticket.last_message_at:
-            ticket.last_message_at = at
+        if newest is None or at >= newest:
+            ticket.last_message_at = newest = at
             ticket.last_message_preview = message.preview()
         if message.from_me:
             ticket.last_outbound_at = at

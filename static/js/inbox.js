@@ -69,7 +69,7 @@
     if (response.status === 404) {
       // Moved out of this user's queues: it is no longer theirs to see.
       ticket.replaceWith(Object.assign(document.createElement("p"), {
-        className: "pane-empty", textContent: inbox.dataset.goneText || "This ticket is no longer in your queues.",
+        className: "pane-empty", textContent: inbox.dataset.goneText,
       }));
       return;
     }

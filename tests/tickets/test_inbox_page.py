@@ -27,7 +27,7 @@ def test_a_new_customer_appears_in_the_inbox_live(engine, simulator, web, page):
     simulator.post("/_sim/messages", {"account": "5531999990007", "from": "5511988887777", "name": "Maria",
                                       "body": "Preciso de ajuda"})  # fmt: skip
 
-    row = page.get_by_role("row").filter(has_text="Preciso de ajuda")
+    row = page.locator(".ticket-row").filter(has_text="Preciso de ajuda")
     expect(row).to_be_visible(timeout=15_000)
     expect(row).to_contain_text("Maria")
     expect(row).to_contain_text("Suporte")

@@ -7,7 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
-from django_htmx.http import HttpResponseClientRedirect, retarget
+from django_htmx.http import retarget
 
 from helpdesk.keyset import BadCursor
 from helpdesk.selectors import preferences_of
@@ -157,7 +157,11 @@ def _after_action(request: HttpRequest, pk: int, error: str) -> HttpResponse:
     ticket = tickets_visible_to(user=request.user).filter(pk=pk).select_related(
         "contact", "connection", "queue", "assignee").first()  # fmt: skip
     if ticket is None:
-        return HttpResponseClientRedirect(reverse("inbox")) if request.htmx else redirect("inbox")
+        if not request.htmx:
+            return redirect("inbox")
+        response = retarget(render(request, "tickets/_gone.html"), "#ticket-pane")
+        response["HX-Push-Url"] = reverse("inbox")
+        return response
     if not request.htmx:
         return redirect("ticket", pk=pk)
     return render(request, "tickets/_head.html", {"ticket": ticket, "error": error})
