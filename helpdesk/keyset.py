@@ -10,6 +10,7 @@ API answers 400).
 
 import base64
 import json
+from datetime import datetime
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -47,6 +48,8 @@ def keyset_page(queryset: QuerySet, *, key: str, descending: bool = True, cursor
 
 
 def _encode(value, pk: int) -> str:
+    if isinstance(value, datetime):
+        value = value.isoformat()  # to the microsecond (DjangoJSONEncoder stops at the millisecond)
     return base64.urlsafe_b64encode(json.dumps([value, pk], cls=DjangoJSONEncoder).encode()).decode().rstrip("=")
 
 

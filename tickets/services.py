@@ -131,12 +131,11 @@ def ticket_read(*, ticket: Ticket, by: AbstractBaseUser) -> None:
     marked read on the phone unless the connection is set not to."""
     if not ticket.unread_count:
         return
-    with transaction.atomic():
-        Ticket.objects.filter(pk=ticket.pk).update(unread_count=0)
-        ticket.unread_count = 0
-        ticket_event(ticket=ticket, event_type="ticket.changed")
-        if ticket.connection.mark_chats_read:
-            session_mark_read(connection_id=ticket.connection_id, chat=ticket.contact.wa_id)
+    Ticket.objects.filter(pk=ticket.pk).update(unread_count=0)  # one statement: no transaction needed
+    ticket.unread_count = 0
+    ticket_event(ticket=ticket, event_type="ticket.changed")
+    if ticket.connection.mark_chats_read:
+        session_mark_read(connection_id=ticket.connection_id, chat=ticket.contact.wa_id)
 
 
 def ticket_reply(*, ticket: Ticket, by: AbstractBaseUser, body: str = "", media: CheckedMedia | None = None,

@@ -37,7 +37,7 @@
     const params = new URLSearchParams(query());
     if (messageId) params.set("message", messageId);
     const { response, text } = await fetchText(`/inbox/${ticketId}/row/?${params}`);
-    if (!response.ok) return;
+    if (!response.ok && response.status !== 404) return; // 404: no longer this user's to see
     document.getElementById(`row-${ticketId}`)?.remove();
     const row = text.trim() ? fragment(text) : null;
     if (row) {

@@ -1,7 +1,7 @@
 """The inbox: tabs, filters, rows, each piece also served alone for htmx and the live updates."""
 
 from django.contrib.auth import get_user_model
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
@@ -10,7 +10,9 @@ from helpdesk.selectors import preferences_of
 from helpdesk.services import preferences_update
 from tickets.forms import InboxFilterForm
 from tickets.models import Queue
-from tickets.selectors import InboxFilters, customer_wrote_to, inbox_counts, inbox_page, inbox_row, inbox_tabs
+from tickets.selectors import (
+    InboxFilters, customer_wrote_to, inbox_counts, inbox_page, inbox_row, inbox_tabs, tickets_visible_to,
+)  # fmt: skip
 from whatsapp.models import Connection
 
 
@@ -53,6 +55,8 @@ def inbox_row_view(request: HttpRequest, pk: int) -> HttpResponse:
     """
     filters = inbox_filters(request)
     ticket = inbox_row(user=request.user, filters=filters, pk=pk)
+    if ticket is None and not tickets_visible_to(user=request.user).filter(pk=pk).exists():
+        raise Http404  # not theirs to see at all (it moved away: the page drops the row)
     response = HttpResponse("") if ticket is None else render(
         request, "tickets/_row.html", {"ticket": ticket, "filters": filters, "query": _list_query(request)}
     )  # fmt: skip
