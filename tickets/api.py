@@ -9,10 +9,10 @@ from contacts.services import contact_upsert
 from helpdesk.api import ApiError, endpoint, found_or_404, json_body
 from tickets.inbound import ticket_for_contact
 from tickets.media import MediaRefused, media_check
-from tickets.models import Queue, Ticket
-from tickets.outbound import message_send, note_add
+from tickets.models import Message, Queue, Ticket
+from tickets.outbound import message_send
 from tickets.payloads import contact_payload, message_payload, ticket_payload
-from tickets.services import ticket_assign, ticket_close, ticket_reopen, ticket_transfer
+from tickets.services import ActionRefused, ticket_assign, ticket_close, ticket_reopen, ticket_reply, ticket_transfer
 from whatsapp.api import connection_or_404
 from whatsapp.models import Connection
 from whatsapp.session_requests import SessionUnavailable, session_number_exists
@@ -86,19 +86,26 @@ def tickets_reply(request, pk: int):
         except MediaRefused as refused:
             raise ApiError(413 if refused.too_large else 400, "MEDIA_TOO_LARGE" if refused.too_large
                            else "MEDIA_REFUSED", str(refused)) from None  # fmt: skip
-        message = message_send(ticket=ticket, author=request.user, body=data.get("body", ""), media=media)
-        return message_payload(message)
+        return message_payload(_reply(ticket, request.user, body=data.get("body", ""), media=media))
     data = json_body(request)
     body = _text(data)
     if data.get("internal") is True:
-        return message_payload(note_add(ticket=ticket, author=request.user, body=body))
+        return message_payload(_reply(ticket, request.user, body=body, internal=True))
     quoted = None
     if data.get("quoted") is not None:
         quoted = ticket.messages.filter(pk=data["quoted"]).exclude(wa_id=None).first() if isinstance(
             data["quoted"], int) else None  # fmt: skip
         if quoted is None:
             raise ApiError(400, "VALIDATION_ERROR", "quoted must be the id of a sent or received message of this ticket.")
-    return message_payload(message_send(ticket=ticket, author=request.user, body=body, quoted=quoted))
+    return message_payload(_reply(ticket, request.user, body=body, quoted=quoted))
+
+
+def _reply(ticket: Ticket, user, **message) -> Message:
+    """The page's composer service: answering a waiting ticket accepts it; never signed (API clients are programs)."""
+    try:
+        return ticket_reply(ticket=ticket, by=user, **message)
+    except ActionRefused as refused:
+        raise ApiError(409, "ACTION_REFUSED", str(refused)) from None
 
 
 @endpoint("POST", "tickets/<int:pk>/close", summary="Close the ticket, with the farewell unless send_farewell is false",
@@ -129,7 +136,7 @@ def tickets_assign(request, pk: int):
         user = get_user_model().objects.filter(pk=user_id, is_active=True).first() if isinstance(user_id, int) else None
         if user is None:
             raise ApiError(400, "VALIDATION_ERROR", f"No active user {user_id!r}.")
-    return ticket_payload(ticket_assign(ticket=ticket, assignee=user))
+    return ticket_payload(ticket_assign(ticket=ticket, assignee=user, by=request.user))
 
 
 @endpoint("POST", "tickets/<int:pk>/transfer", summary="Move the ticket to another queue",
@@ -140,7 +147,7 @@ def tickets_transfer(request, pk: int):
     queue = Queue.objects.filter(pk=queue_id).first() if isinstance(queue_id, int) else None
     if queue is None:
         raise ApiError(400, "VALIDATION_ERROR", f"No queue {queue_id!r}.")
-    return ticket_payload(ticket_transfer(ticket=ticket, queue=queue))
+    return ticket_payload(ticket_transfer(ticket=ticket, queue=queue, by=request.user))
 
 
 @endpoint("GET", "contacts", summary="Contacts; search by name, phone or email", responses={200: "{results, next_cursor}"})
