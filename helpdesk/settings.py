@@ -145,6 +145,8 @@ WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10)
 WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False)
 # A customer writing within this many seconds of a ticket's closing reopens it (docs/decisions.md).
 TICKET_REOPEN_WINDOW = env.int("TICKET_REOPEN_WINDOW", default=2 * 3600)
+# How often an open inbox checks its user's queues again (joined or left, deactivated).
+INBOX_RECHECK_SECONDS = env.float("INBOX_RECHECK_SECONDS", default=5.0)
 
 # django-q2: background tasks on the database broker, so no extra service is needed.
 # Sessions run on a cluster of their own ("sessions", `manage.py session_worker`):

@@ -79,7 +79,18 @@
     }
   }
 
+  async function refreshList() {
+    // The user's queues changed: the whole first page again, and the open ticket's header
+    // (which says when the ticket is no longer theirs to see).
+    const { response, text } = await fetchText(`/inbox/more/?${query()}`);
+    if (response.ok) { rows.innerHTML = text; htmx.process(rows); markCurrent(); }
+    document.body.dispatchEvent(new Event("inbox-changed"));
+    const ticket = openTicket();
+    if (ticket) refreshHead(ticket);
+  }
+
   function onEvent(event) {
+    if (event.type === "inbox.refresh") { refreshList(); return; }
     if (!event.ticket) return;
     refreshRow(event.ticket, event.type === "message.new" ? event.message : null);
     document.body.dispatchEvent(new Event("inbox-changed"));

@@ -97,3 +97,35 @@ def test_agents_hear_when_a_ticket_leaves_their_queue_or_is_given_to_them(agent_
     assert [(event["type"], event["ticket"]) for event in received] == [
         ("ticket.changed", leaving.pk), ("ticket.changed", coming.pk),
     ]  # fmt: skip
+
+
+def test_joining_a_queue_applies_to_an_open_inbox_without_a_reload(agent_client, agent, settings):
+    settings.INBOX_RECHECK_SECONDS = 0.2
+    sales = QueueFactory()
+    ticket = TicketFactory(queue=sales)
+
+    async def run() -> list[dict]:
+        communicator = websocket("/ws/inbox/", agent_client)
+        assert await communicator.connect() == (True, None)
+        await sync_to_async(sales.members.add)(agent)
+        told = await communicator.receive_json_from(timeout=5)
+        received = await events_after(communicator, lambda: ticket_assign(ticket=ticket, assignee=None))
+        await communicator.disconnect()
+        return [told, *received]
+
+    received = async_to_sync(run)()
+
+    assert [event["type"] for event in received] == ["inbox.refresh", "ticket.changed"]
+
+
+def test_a_deactivated_agent_is_closed_out(agent_client, agent, settings):
+    settings.INBOX_RECHECK_SECONDS = 0.2
+
+    async def run() -> dict:
+        communicator = websocket("/ws/inbox/", agent_client)
+        assert await communicator.connect() == (True, None)
+        agent.is_active = False
+        await sync_to_async(agent.save)()
+        return await communicator.receive_output(timeout=5)
+
+    assert async_to_sync(run)() == {"type": "websocket.close", "code": 4401}
