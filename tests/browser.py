@@ -23,6 +23,7 @@ def browser(monkeypatch):
     """Chromium, for tests that need several people at once (a context each: ``browser.new_page()``)."""
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # ORM calls between Playwright's steps
     args = ["--no-sandbox"] if os.geteuid() == 0 else []
+    args += ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]  # a microphone that says yes
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=settings.WHATSAPP_BROWSER_PATH, args=args)
         yield browser
@@ -35,6 +36,20 @@ def browser(monkeypatch):
 @pytest.fixture
 def page(browser):
     return browser.new_page()
+
+
+def drop_file(page, target: str, name: str, mimetype: str, data: bytes = b"", *, size: int = 0) -> None:
+    """Drag a file from the desktop onto ``target``, as a person would (``size``: that many zero bytes)."""
+    transfer = page.evaluate_handle(
+        """([name, type, bytes, size]) => {
+            const transfer = new DataTransfer();
+            const content = size ? new Uint8Array(size) : new Uint8Array(bytes);
+            transfer.items.add(new File([content], name, { type }));
+            return transfer;
+        }""",
+        [name, mimetype, list(data), size],
+    )
+    page.locator(target).dispatch_event("drop", {"dataTransfer": transfer})
 
 
 def sign_in(page, web: str, user) -> None:

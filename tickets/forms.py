@@ -32,6 +32,7 @@ class ReplyForm(forms.Form):
     internal = forms.BooleanField(required=False)
     quoted = forms.IntegerField(min_value=1, max_value=MAX_ID, required=False)
     media = forms.FileField(required=False)
+    voice = forms.BooleanField(required=False)  # the file is a voice note recorded in the page
 
     def clean(self):
         data = super().clean()

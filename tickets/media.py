@@ -27,6 +27,7 @@ SIGNATURES = [
     (4, b"ftyp3gp", "video/3gpp"),
     (4, b"ftyp", "video/mp4"),
     (0, b"PK\x03\x04", "application/zip"),  # also .docx, .xlsx, .odt
+    (0, b"\x1a\x45\xdf\xa3", "video/webm"),  # Matroska/WebM: a browser's recording (audio/webm when said so)
 ]
 PROGRAMS = [b"\x7fELF", b"MZ", b"#!/"]
 KIND_OF = {"image": Message.Kind.IMAGE, "audio": Message.Kind.AUDIO, "video": Message.Kind.VIDEO}
@@ -60,6 +61,8 @@ def media_check(*, data: bytes, filename: str, declared_type: str = "") -> Check
     detected = next((mime for offset, magic, mime in SIGNATURES if data[offset:offset + len(magic)] == magic), "")
     claimed = (declared_type or "").split(";")[0].strip().lower()
     claimed_kind = claimed.split("/")[0] if claimed else _kind_from_name(filename)
+    if detected == "video/webm" and claimed.startswith("audio/"):
+        detected = "audio/webm"  # a voice note recorded in the browser: WebM holding only sound
     detected_kind = detected.split("/")[0]
     if claimed_kind in KIND_OF and claimed_kind != detected_kind:
         raise MediaRefused(_("%(name)s is not a real %(kind)s file.") % {"name": filename, "kind": claimed_kind})

@@ -159,6 +159,7 @@ class Message(models.Model):
     mimetype = models.CharField(_("type"), max_length=100, blank=True)
     filename = models.CharField(_("file name"), max_length=255, blank=True)
     size = models.PositiveBigIntegerField(_("size in bytes"), null=True, blank=True)
+    voice = models.BooleanField(_("voice note"), default=False, help_text=_("Recorded audio, sent as a voice message."))
     quoted = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("reply to")
     )

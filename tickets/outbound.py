@@ -29,7 +29,7 @@ def client_message_id(message: Message) -> str:
 
 
 def message_send(*, ticket: Ticket, author, body: str = "", media: CheckedMedia | None = None,
-                 quoted: Message | None = None) -> Message:  # fmt: skip
+                 quoted: Message | None = None, voice: bool = False) -> Message:  # fmt: skip
     """Queue a text, or a file (checked by ``media_check``) with ``body`` as its caption; the session sends it."""
     from whatsapp.tasks import session_wake
 
@@ -37,7 +37,7 @@ def message_send(*, ticket: Ticket, author, body: str = "", media: CheckedMedia 
         message = Message(
             ticket=ticket, connection=ticket.connection, from_me=True, author=author, quoted=quoted,
             kind=media.kind if media else Message.Kind.TEXT, body="" if media else body,
-            caption=body if media else "", status=Message.Status.QUEUED,
+            caption=body if media else "", status=Message.Status.QUEUED, voice=voice,
         )  # fmt: skip
         if media:
             message.mimetype, message.filename, message.size = media.mimetype, media.filename, len(media.data)

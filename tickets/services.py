@@ -139,11 +139,13 @@ def ticket_read(*, ticket: Ticket, by: AbstractBaseUser) -> None:
 
 
 def ticket_reply(*, ticket: Ticket, by: AbstractBaseUser, body: str = "", media: CheckedMedia | None = None,
-                 quoted: Message | None = None, internal: bool = False, signed: bool = False) -> Message:  # fmt: skip
+                 quoted: Message | None = None, internal: bool = False, signed: bool = False,
+                 voice: bool = False) -> Message:  # fmt: skip
     """An agent answers: a note (never sent), or a message queued for the customer.
 
     Answering a waiting ticket accepts it. ``signed``: the agent's name in bold
-    on the first line, as Whaticket users are used to. A blocked contact gets nothing.
+    on the first line, as Whaticket users are used to. ``voice``: the audio file goes as a
+    voice message. A blocked contact gets nothing.
     """
     if internal:
         return note_add(ticket=ticket, author=by, body=body)
@@ -156,7 +158,8 @@ def ticket_reply(*, ticket: Ticket, by: AbstractBaseUser, body: str = "", media:
     with transaction.atomic():
         if ticket.status == Ticket.Status.PENDING:
             ticket_accept(ticket=ticket, by=by)
-        return message_send(ticket=ticket, author=by, body=body, media=media, quoted=quoted)
+        return message_send(ticket=ticket, author=by, body=body, media=media, quoted=quoted,
+                            voice=voice and media is not None and media.kind == Message.Kind.AUDIO)  # fmt: skip
 
 
 def message_retry(*, message: Message) -> Message:

@@ -364,6 +364,8 @@ class Session:
         content = f"data:{message.mimetype};base64,{base64.b64encode(data).decode()}"
         options.update(type=WA_FILE_TYPES.get(message.kind, "document"), mimetype=message.mimetype,
                        filename=message.filename, caption=message.caption)  # fmt: skip
+        if message.voice:
+            options["isPtt"] = True  # a voice message, played like one the customer records
         return await bridge.wpp_call(self.page, "chat.sendFileMessage", chat, content, options)
 
     async def _ingest_chat(self, chat: str, messages: list[dict]) -> None:

@@ -33,6 +33,7 @@
     files.items.add(file);
     input.files = files.files;
     label.textContent = `📎 ${file.name}`;
+    document.getElementById("composer-voice").value = ""; // a chosen file is a file; a recording says so after this
     label.hidden = false;
   }
 
@@ -40,6 +41,7 @@
     const composer = form();
     if (!composer) return;
     composer.reset();
+    document.getElementById("composer-voice").value = "";
     document.getElementById("composer-file-name").hidden = true;
     unquote();
     error("");
@@ -74,7 +76,9 @@
     const match = body.value.match(/^\/(\S*)$/);
     if (!match) { list.hidden = true; return; }
     const wanted = match[1].toLowerCase();
-    const found = (await loadQuickReplies(list)).filter(
+    const replies = await loadQuickReplies(list);
+    if (body.value !== match[0]) return; // typed on (or chose one) while the list was loading
+    const found = replies.filter(
       (reply) => reply.shortcut.toLowerCase().includes(wanted) || reply.body.toLowerCase().includes(wanted));
     list.replaceChildren(...found.map((reply, index) => {
       const item = document.createElement("li");
@@ -116,6 +120,7 @@
         const mime = recorder.mimeType.split(";")[0];
         recorder = null;
         await attach(new File(chunks, `voice-note.${mime.endsWith("ogg") ? "ogg" : "webm"}`, { type: mime }));
+        document.getElementById("composer-voice").value = "on";
         form().requestSubmit();
       };
       recorder.start();

@@ -9,7 +9,7 @@ import base64
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser import sign_in
+from tests.browser import drop_file, sign_in
 from tests.factories import QueueFactory, UserFactory
 from tests.processes import wait_until
 from tickets.models import Message, QuickReply, Ticket
@@ -20,19 +20,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 PHONE, CUSTOMER = "5531999990021", "5511988880021"
 # A 1x1 PNG: what a drop of a screenshot would carry.
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
-
-
-def drop_file(page, name: str, mimetype: str, data: bytes) -> None:
-    """Drag a file from the desktop onto the conversation, as a person would."""
-    transfer = page.evaluate_handle(
-        """([name, type, bytes]) => {
-            const transfer = new DataTransfer();
-            transfer.items.add(new File([new Uint8Array(bytes)], name, { type }));
-            return transfer;
-        }""",
-        [name, mimetype, list(data)],
-    )
-    page.locator(".ticket-body").dispatch_event("drop", {"dataTransfer": transfer})
 
 
 def unfocused(page) -> None:
@@ -90,7 +77,7 @@ def test_two_agents_share_a_queue_and_one_answers(engine, simulator, web, browse
     assert Ticket.objects.get().assignee == ana
 
     # An image dropped on the conversation, then a quick reply found by "/".
-    drop_file(a, "screen.png", "image/png", PNG)
+    drop_file(a, ".ticket-body", "screen.png", "image/png", PNG)
     expect(a.locator("#composer-file-name")).to_contain_text("screen.png")
     a.locator("#composer").get_by_role("button", name="Send").click()
     expect(a.locator("#messages img.media")).to_be_visible()

@@ -87,6 +87,7 @@ def ticket_reply_view(request: HttpRequest, pk: int) -> HttpResponse:
         message = ticket_reply(
             ticket=ticket, by=request.user, body=data.get("body") or "", media=media, quoted=quoted,
             internal=data.get("internal", False), signed=preferences_of(user=request.user).signature,
+            voice=data.get("voice", False),
         )  # fmt: skip
     except MediaRefused as refused:
         return _composer_error(request, str(refused), status=413 if refused.too_large else 400)

@@ -165,7 +165,10 @@
           body: options.caption || "",
           quoted: options.quotedMsg ? String(options.quotedMsg) : "",
           message_id: options.messageId ? String(options.messageId) : "",
-          media: { mimetype: options.mimetype || "application/octet-stream", filename: options.filename || "file", data: await toBase64(content) },
+          media: {
+            mimetype: options.mimetype || "application/octet-stream", filename: options.filename || "file",
+            data: await toBase64(content), ptt: Boolean(options.isPtt),
+          },
         }),
       list: async () => (await call("chats")).map((chat) => ({ ...chat, id: wid(chat.id) })),
       getMessages: async (chatId, options = {}) =>
