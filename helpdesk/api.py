@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from helpdesk.models import ApiToken
+from helpdesk.permissions import has_permission
 
 
 class ApiError(Exception):
@@ -35,6 +36,7 @@ class Operation:
     summary: str
     responses: dict[int, str] = field(default_factory=dict)
     body: dict | None = None  # JSON schema of the request body
+    permission: str = ""  # the model permission the caller needs, e.g. "whatsapp.change_connection"
 
 
 # path (Django syntax, e.g. "connections/<int:pk>/qr") -> {method: Operation}
@@ -42,11 +44,11 @@ ROUTES: dict[str, dict[str, Operation]] = {}
 
 
 def endpoint(method: str, route: str, *, summary: str, responses: dict[int, str] | None = None,
-             body: dict | None = None):  # fmt: skip
-    """Register ``view`` as ``method route`` of the API, for staff token holders."""
+             body: dict | None = None, permission: str = ""):  # fmt: skip
+    """Register ``view`` as ``method route`` of the API, for staff token holders with ``permission``."""
 
     def register(view):
-        ROUTES.setdefault(route, {})[method] = Operation(method, view, summary, responses or {}, body)
+        ROUTES.setdefault(route, {})[method] = Operation(method, view, summary, responses or {}, body, permission)
         return view
 
     return register
@@ -98,6 +100,8 @@ def _dispatcher(operations: dict[str, Operation]):
             if operation is None:
                 raise ApiError(405, "METHOD_NOT_ALLOWED", f"Use {', '.join(sorted(operations))}.")
             authenticate(request)
+            if operation.permission and not has_permission(request.user, operation.permission):
+                raise ApiError(403, "FORBIDDEN", f"This needs the permission {operation.permission}.")
             result = operation.view(request, **kwargs)
         except ApiError as error:
             return error.response()

@@ -1,18 +1,53 @@
-"""Access rules shared by the pages. Sign-in itself is enforced for every view by
-LoginRequiredMiddleware; these decide what a signed-in user may do."""
+"""Access rules shared by the pages and the API. Sign-in itself is enforced for every view
+by LoginRequiredMiddleware; these decide what a signed-in user may do.
+
+Roles are Django's model permissions, as in the admin: a user (or a group such as
+"Supervisors", made by a migration) holds ``whatsapp.change_connection``,
+``tickets.view_ticket``... Being staff only opens the admin's door; it grants nothing.
+"""
 
 from functools import wraps
 
+from django.contrib.auth.models import AbstractBaseUser, Permission
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+
+EVERY_TICKET = "tickets.view_ticket"
 
 
-def staff_required(view):
-    """Refuse (403) a signed-in user who is not staff: connections and settings are the admins'."""
+def has_permission(user: AbstractBaseUser, permission: str) -> bool:
+    """Whether ``user`` holds ``permission`` ("app_label.codename"), from their groups or their own.
 
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_staff:
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
+    One query per request at most (remembered on the user object), where Django's
+    backend spends two; pages ask on every request (the menu, the inbox's scope).
+    """
+    if not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    if not hasattr(user, "_helpdesk_permissions"):
+        held = Permission.objects.filter(Q(user=user) | Q(group__user=user)).values_list(
+            "content_type__app_label", "codename"
+        )
+        user._helpdesk_permissions = {f"{app_label}.{codename}" for app_label, codename in held}
+    return permission in user._helpdesk_permissions
 
-    return wrapper
+
+def permission_required(permission: str):
+    """Refuse (403) a signed-in user without ``permission``."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if not has_permission(request.user, permission):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def sees_every_ticket(user: AbstractBaseUser) -> bool:
+    """Admins and supervisors (``tickets.view_ticket``) see every ticket; agents, their queues'."""
+    return has_permission(user, EVERY_TICKET)

@@ -1,14 +1,15 @@
 from django.contrib.auth.models import AbstractBaseUser
 
 from helpdesk.models import UserPreferences
+from helpdesk.permissions import has_permission
 from tickets.selectors import ticket_counts
 from whatsapp.selectors import connection_status_counts
 
 
 def dashboard_figures(*, user: AbstractBaseUser) -> dict:
-    """The home page's numbers for ``user``: their tickets, and for staff the connections."""
+    """The home page's numbers for ``user``: their tickets, and the connections for those who may see them."""
     figures = {"tickets": ticket_counts(user=user)}
-    if user.is_staff:
+    if has_permission(user, "whatsapp.view_connection"):
         figures["connections"] = connection_status_counts()
     return figures
 

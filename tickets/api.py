@@ -12,6 +12,7 @@ from tickets.media import MediaRefused, media_check
 from tickets.models import Message, Queue, Ticket
 from tickets.outbound import message_send
 from tickets.payloads import contact_payload, message_payload, ticket_payload
+from tickets.selectors import tickets_visible_to
 from tickets.services import ActionRefused, ticket_assign, ticket_close, ticket_reopen, ticket_reply, ticket_transfer
 from whatsapp.api import connection_or_404
 from whatsapp.models import Connection
@@ -35,14 +36,15 @@ def page_of(queryset, request, payload) -> dict:
     return {"results": [payload(item) for item in items], "next_cursor": items[-1].pk if more else None}
 
 
-def ticket_or_404(pk: int) -> Ticket:
-    return found_or_404(Ticket.objects.select_related("contact"), pk)
+def ticket_or_404(request, pk: int) -> Ticket:
+    """A ticket the caller may see (tickets_visible_to), else the API's 404."""
+    return found_or_404(tickets_visible_to(user=request.user).select_related("contact"), pk)
 
 
 @endpoint("GET", "tickets", summary="Tickets, newest first; filters: status, queue, connection, assignee, search",
           responses={200: "{results, next_cursor}", 400: "Bad filter"})  # fmt: skip
 def tickets_list(request):
-    tickets = Ticket.objects.select_related("contact").order_by("-id")
+    tickets = tickets_visible_to(user=request.user).select_related("contact").order_by("-id")
     filters = {"status": "status", "queue": "queue_id", "connection": "connection_id", "assignee": "assignee_id"}
     for parameter, field in filters.items():
         value = request.GET.get(parameter)
@@ -58,13 +60,13 @@ def tickets_list(request):
 
 @endpoint("GET", "tickets/<int:pk>", summary="One ticket", responses={200: "The ticket", **NOT_FOUND})
 def tickets_read(request, pk: int):
-    return ticket_payload(ticket_or_404(pk))
+    return ticket_payload(ticket_or_404(request, pk))
 
 
 @endpoint("GET", "tickets/<int:pk>/messages", summary="A ticket's messages, oldest first",
           responses={200: "{results, next_cursor}", **NOT_FOUND})  # fmt: skip
 def tickets_messages(request, pk: int):
-    ticket = ticket_or_404(pk)
+    ticket = ticket_or_404(request, pk)
     return page_of(ticket.messages.order_by("id"), request, message_payload)
 
 
@@ -76,7 +78,7 @@ def tickets_messages(request, pk: int):
           responses={201: "The queued message", 400: "No text, bad quoted, or a file that is not what it claims",
                      413: "MEDIA_TOO_LARGE: over WHATSAPP_MAX_MEDIA_MB", **NOT_FOUND})  # fmt: skip
 def tickets_reply(request, pk: int):
-    ticket = ticket_or_404(pk)
+    ticket = ticket_or_404(request, pk)
     if request.content_type == "multipart/form-data":
         data, upload = request.POST, request.FILES.get("media")
         if upload is None:
@@ -113,7 +115,7 @@ def _reply(ticket: Ticket, user, **message) -> Message:
           responses={200: "Closed", **NOT_FOUND})  # fmt: skip
 def tickets_close(request, pk: int):
     send_farewell = json_body(request).get("send_farewell", True) is not False
-    return ticket_payload(ticket_close(ticket=ticket_or_404(pk), by=request.user, reason=Ticket.CloseReason.API,
+    return ticket_payload(ticket_close(ticket=ticket_or_404(request, pk), by=request.user, reason=Ticket.CloseReason.API,
                                        send_farewell=send_farewell))  # fmt: skip
 
 
@@ -121,7 +123,7 @@ def tickets_close(request, pk: int):
           responses={200: "Reopened", 409: "TICKET_ALREADY_OPEN: the contact has another open ticket", **NOT_FOUND})  # fmt: skip
 def tickets_reopen(request, pk: int):
     try:
-        return ticket_payload(ticket_reopen(ticket=ticket_or_404(pk), by=request.user))
+        return ticket_payload(ticket_reopen(ticket=ticket_or_404(request, pk), by=request.user))
     except ValidationError as error:
         raise ApiError(409, "TICKET_ALREADY_OPEN", error.messages[0]) from None
 
@@ -130,7 +132,7 @@ def tickets_reopen(request, pk: int):
           body={"type": "object", "properties": {"user": {"type": ["integer", "null"]}}},
           responses={200: "Assigned", 400: "No such user", **NOT_FOUND})  # fmt: skip
 def tickets_assign(request, pk: int):
-    ticket, user_id = ticket_or_404(pk), json_body(request).get("user")
+    ticket, user_id = ticket_or_404(request, pk), json_body(request).get("user")
     user = None
     if user_id is not None:
         user = get_user_model().objects.filter(pk=user_id, is_active=True).first() if isinstance(user_id, int) else None
@@ -143,7 +145,7 @@ def tickets_assign(request, pk: int):
           body={"type": "object", "properties": {"queue": {"type": "integer"}}, "required": ["queue"]},
           responses={200: "Transferred", 400: "No such queue", **NOT_FOUND})  # fmt: skip
 def tickets_transfer(request, pk: int):
-    ticket, queue_id = ticket_or_404(pk), json_body(request).get("queue")
+    ticket, queue_id = ticket_or_404(request, pk), json_body(request).get("queue")
     queue = Queue.objects.filter(pk=queue_id).first() if isinstance(queue_id, int) else None
     if queue is None:
         raise ApiError(400, "VALIDATION_ERROR", f"No queue {queue_id!r}.")

@@ -1,6 +1,6 @@
 """Who hears of a ticket's changes: bus groups scoped by what each user may see.
 
-The groups mirror ``tickets_visible_to``: staff hear every ticket; an agent
+The groups mirror ``tickets_visible_to``: admins and supervisors hear every ticket; an agent
 hears the tickets of their queues, the ones assigned to them and the ones no
 queue has taken yet. A ticket's event goes to each group it belongs to (and,
 when it moves, to the ones it left), so a browser only ever learns of tickets
@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from django.contrib.auth.models import AbstractBaseUser
 
+from helpdesk.permissions import sees_every_ticket
 from helpdesk.realtime import publish_on_commit
 from tickets.models import Ticket
 
@@ -36,7 +37,7 @@ def ticket_groups(ticket: Ticket) -> list[str]:
 
 def user_ticket_groups(*, user: AbstractBaseUser) -> list[str]:
     """The groups a user's inbox joins (queue memberships as they are now)."""
-    if user.is_staff:
+    if sees_every_ticket(user):
         return [ALL_TICKETS_GROUP]
     return [UNROUTED_GROUP, agent_group(user.pk), *(queue_group(pk) for pk in user.queues.values_list("pk", flat=True))]
 

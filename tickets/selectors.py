@@ -8,6 +8,7 @@ from django.db import connection as db_connection
 from django.db.models import BooleanField, Count, Exists, F, Func, OuterRef, Q, QuerySet, Subquery, Value
 
 from helpdesk.keyset import KeysetPage, keyset_page
+from helpdesk.permissions import sees_every_ticket
 from tickets.models import Message, Queue, Ticket
 
 INBOX_PAGE = 50
@@ -16,14 +17,14 @@ UNSENT_KINDS = [Message.Kind.NOTE, Message.Kind.SYSTEM]  # shown in the conversa
 
 
 def tickets_visible_to(*, user: AbstractBaseUser) -> QuerySet[Ticket]:
-    """Staff see every ticket; an agent sees the tickets of their queues, the
+    """Admins and supervisors see every ticket; an agent sees the tickets of their queues, the
     ones assigned to them, and the ones no queue has taken yet (docs/decisions.md).
 
     Written without a join (the queues as a subquery), so no DISTINCT and the
     inbox's indexes can serve its order.
     """
     tickets = Ticket.objects.all()
-    if user.is_staff:
+    if sees_every_ticket(user):
         return tickets
     my_queues = Queue.members.through.objects.filter(user_id=user.pk).values("queue_id")
     return tickets.filter(Q(queue_id__in=my_queues) | Q(assignee_id=user.pk) | Q(queue__isnull=True))
@@ -40,12 +41,12 @@ def ticket_counts(*, user: AbstractBaseUser) -> dict[str, int]:
 class Tab(StrEnum):
     MINE = "mine"  # open, assigned to me
     WAITING = "waiting"  # pending in my queues (or in none yet), oldest first
-    ALL = "all"  # staff: every ticket not closed
+    ALL = "all"  # who sees every ticket: all of them not closed
     CLOSED = "closed"
 
 
 def inbox_tabs(*, user: AbstractBaseUser) -> list[Tab]:
-    return [tab for tab in Tab if tab != Tab.ALL or user.is_staff]
+    return [tab for tab in Tab if tab != Tab.ALL or sees_every_ticket(user)]
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ def inbox_tickets(*, user: AbstractBaseUser, filters: InboxFilters) -> QuerySet[
         tickets = tickets.filter(queue_id=filters.queue)
     if filters.connection:
         tickets = tickets.filter(connection_id=filters.connection)
-    if filters.assignee and user.is_staff:
+    if filters.assignee and sees_every_ticket(user):
         tickets = tickets.filter(assignee_id=filters.assignee)
     if filters.search:
         tickets = tickets.filter(_search(filters.search))
@@ -124,7 +125,7 @@ def inbox_counts(*, user: AbstractBaseUser) -> dict[str, int]:
         Tab.MINE: Count("pk", filter=Q(status=Ticket.Status.OPEN, assignee_id=user.pk)),
         Tab.WAITING: Count("pk", filter=Q(status=Ticket.Status.PENDING)),
     }
-    if user.is_staff:
+    if sees_every_ticket(user):
         counts[Tab.ALL] = Count("pk", filter=~Q(status=Ticket.Status.CLOSED))
     return tickets_visible_to(user=user).exclude(status=Ticket.Status.CLOSED).aggregate(**counts)
 

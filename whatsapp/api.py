@@ -32,12 +32,12 @@ def connection_or_404(pk: int) -> Connection:
     return found_or_404(Connection.objects.all(), pk)
 
 
-@endpoint("GET", "connections", summary="List the connections", responses={200: "The connections"})
+@endpoint("GET", "connections", permission="whatsapp.view_connection", summary="List the connections", responses={200: "The connections"})
 def connections_list(request):
     return {"connections": [connection_payload(c) for c in Connection.objects.order_by("name")]}
 
 
-@endpoint("POST", "connections", summary="Add a connection; its session starts and shows a QR code",
+@endpoint("POST", "connections", permission="whatsapp.add_connection", summary="Add a connection; its session starts and shows a QR code",
           body=CONNECTION_BODY, responses={201: "Created", 400: "Invalid fields",
                                            429: "MAX_ACCOUNT_LIMIT_REACHED: at MAX_WHATSAPP_CONNECTIONS"})  # fmt: skip
 def connections_create(request):
@@ -52,12 +52,12 @@ def connections_create(request):
     return connection_payload(connection)
 
 
-@endpoint("GET", "connections/<int:pk>", summary="One connection", responses={200: "The connection", **NOT_FOUND})
+@endpoint("GET", "connections/<int:pk>", permission="whatsapp.view_connection", summary="One connection", responses={200: "The connection", **NOT_FOUND})
 def connections_read(request, pk: int):
     return connection_payload(connection_or_404(pk))
 
 
-@endpoint("PATCH", "connections/<int:pk>", summary="Change a connection's settings (the session keeps running)",
+@endpoint("PATCH", "connections/<int:pk>", permission="whatsapp.change_connection", summary="Change a connection's settings (the session keeps running)",
           body=CONNECTION_BODY, responses={200: "Changed", 400: "Invalid fields", **NOT_FOUND})  # fmt: skip
 def connections_update(request, pk: int):
     connection = connection_or_404(pk)
@@ -69,7 +69,7 @@ def connections_update(request, pk: int):
     return connection_payload(connection)
 
 
-@endpoint("DELETE", "connections/<int:pk>", summary="Delete a connection, its session and its browser profile",
+@endpoint("DELETE", "connections/<int:pk>", permission="whatsapp.delete_connection", summary="Delete a connection, its session and its browser profile",
           responses={200: "Deleted", 409: "HAS_TICKETS: tickets keep it", **NOT_FOUND})  # fmt: skip
 def connections_delete(request, pk: int):
     connection = connection_or_404(pk)
@@ -100,14 +100,14 @@ for _name, _enabled, _command, _summary in [
     )
 
 
-@endpoint("GET", "connections/<int:pk>/status", summary="The connection's status", responses={200: "Status", **NOT_FOUND})
+@endpoint("GET", "connections/<int:pk>/status", permission="whatsapp.view_connection", summary="The connection's status", responses={200: "Status", **NOT_FOUND})
 def connections_status(request, pk: int):
     connection = connection_or_404(pk)
     return {"id": pk, "status": connection.status, "phone": connection.phone, "last_error": connection.last_error,
             "last_seen_at": connection.last_seen_at}  # fmt: skip
 
 
-@endpoint("GET", "connections/<int:pk>/qr", summary="The QR code to scan, as text and as a PNG data URL",
+@endpoint("GET", "connections/<int:pk>/qr", permission="whatsapp.view_connection", summary="The QR code to scan, as text and as a PNG data URL",
           responses={200: "{code, image, generated_at}", 409: "ALREADY_CONNECTED, or QR_NOT_AVAILABLE", **NOT_FOUND})  # fmt: skip
 def connections_qr(request, pk: int):
     connection = connection_or_404(pk)
@@ -118,7 +118,7 @@ def connections_qr(request, pk: int):
     return {"code": connection.qr_code, "image": qr_data_url(connection.qr_code), "generated_at": connection.qr_generated_at}
 
 
-@endpoint("POST", "connections/<int:pk>/pairing-code", summary="A code to link the phone by number instead of QR",
+@endpoint("POST", "connections/<int:pk>/pairing-code", permission="whatsapp.change_connection", summary="A code to link the phone by number instead of QR",
           body={"type": "object", "properties": {"phone": {"type": "string"}}, "required": ["phone"]},
           responses={200: "{code}", 400: "Invalid phone", 409: "ACCOUNT_NOT_READY: no session runs", **NOT_FOUND})  # fmt: skip
 def connections_pairing_code(request, pk: int):
@@ -133,14 +133,14 @@ def connections_pairing_code(request, pk: int):
     return {"code": code}
 
 
-@endpoint("GET", "connections/<int:pk>/logs", summary="The connection's log, newest first (100 lines)",
+@endpoint("GET", "connections/<int:pk>/logs", permission="whatsapp.view_connection", summary="The connection's log, newest first (100 lines)",
           responses={200: "{events}", **NOT_FOUND})  # fmt: skip
 def connections_logs(request, pk: int):
     connection = connection_or_404(pk)
     return {"events": [event_payload(e) for e in connection.events.order_by("-at", "-id")[:100]]}
 
 
-@endpoint("GET", "connections/<int:pk>/snapshot", summary="A PNG of the session's page, as it is now",
+@endpoint("GET", "connections/<int:pk>/snapshot", permission="whatsapp.view_connection", summary="A PNG of the session's page, as it is now",
           responses={200: "image/png", 409: "ACCOUNT_NOT_READY: no page runs", **NOT_FOUND})  # fmt: skip
 def connections_snapshot(request, pk: int):
     connection = connection_or_404(pk)
@@ -151,7 +151,7 @@ def connections_snapshot(request, pk: int):
     return HttpResponse(png, content_type="image/png")
 
 
-@endpoint("PUT", "connections/<int:pk>/webhook", summary="Set the webhook URL and secret (the session keeps running)",
+@endpoint("PUT", "connections/<int:pk>/webhook", permission="whatsapp.change_connection", summary="Set the webhook URL and secret (the session keeps running)",
           body={"type": "object", "properties": {"url": {"type": "string"}, "secret": {"type": "string"}}},
           responses={200: "Set", 400: "Invalid URL", **NOT_FOUND})  # fmt: skip
 def connections_webhook(request, pk: int):

@@ -1,12 +1,14 @@
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from helpdesk.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, refuse
+from helpdesk.permissions import has_permission
 from whatsapp.qr import qr_data_url
 from whatsapp.services import STAFF_GROUP, connection_group
 
 
 class ConnectionsConsumer(AsyncJsonWebsocketConsumer):
-    """Live connection changes for staff: all of them (list page) or one (its page).
+    """Live connection changes for those who may see connections: all of them (list page) or one (its page).
 
     Each event carries the connection's state and, for a state change or log
     line, the event; a QR code is sent as a ready-to-show PNG data URL.
@@ -17,7 +19,7 @@ class ConnectionsConsumer(AsyncJsonWebsocketConsumer):
         if not user.is_authenticated:
             await refuse(self, CLOSE_UNAUTHENTICATED)
             return
-        if not user.is_staff:
+        if not await database_sync_to_async(has_permission)(user, "whatsapp.view_connection"):
             await refuse(self, CLOSE_FORBIDDEN)
             return
         connection_id = self.scope["url_route"]["kwargs"].get("connection_id")

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from helpdesk.api import ApiError, authenticate
-from helpdesk.permissions import staff_required
+from helpdesk.permissions import has_permission, permission_required
 from whatsapp.forms import ConnectionForm, PairingCodeForm
 from whatsapp.metrics import metrics_text
 from whatsapp.models import Connection
@@ -27,12 +27,12 @@ ACTIONS = {
 }
 
 
-@staff_required
+@permission_required("whatsapp.view_connection")
 def connection_list(request: HttpRequest) -> HttpResponse:
     return render(request, "whatsapp/connection_list.html", {"connections": connections()})
 
 
-@staff_required
+@permission_required("whatsapp.add_connection")
 def connection_new(request: HttpRequest) -> HttpResponse:
     form = ConnectionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -47,7 +47,7 @@ def connection_new(request: HttpRequest) -> HttpResponse:
     return render(request, "whatsapp/connection_form.html", {"form": form})
 
 
-@staff_required
+@permission_required("whatsapp.view_connection")
 def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
     connection = get_object_or_404(Connection, pk=pk)
     context = {
@@ -61,7 +61,7 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "whatsapp/connection_detail.html", context)
 
 
-@staff_required
+@permission_required("whatsapp.change_connection")
 @require_POST
 def connection_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """Save the connection's settings; the running session is not disturbed."""
@@ -75,7 +75,7 @@ def connection_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("connection-detail", pk=pk)
 
 
-@staff_required
+@permission_required("whatsapp.change_connection")
 @require_POST
 def connection_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     connection = get_object_or_404(Connection, pk=pk)
@@ -87,7 +87,7 @@ def connection_action(request: HttpRequest, pk: int, action: str) -> HttpRespons
     return redirect("connection-detail", pk=pk)
 
 
-@staff_required
+@permission_required("whatsapp.change_connection")
 @require_POST
 def connection_pairing_code(request: HttpRequest, pk: int) -> HttpResponse:
     connection = get_object_or_404(Connection, pk=pk)
@@ -109,16 +109,18 @@ def connection_pairing_code(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_not_required  # a scraper sends a token instead of a cookie
 def metrics(request: HttpRequest) -> HttpResponse:
-    """Prometheus metrics, for a signed-in admin or a staff API token."""
-    if not request.user.is_staff:
+    """Prometheus metrics, for a signed-in user who may see connections, or an API token of one."""
+    if not has_permission(request.user, "whatsapp.view_connection"):
         try:
             authenticate(request)
         except ApiError as error:
             return error.response()
+        if not has_permission(request.user, "whatsapp.view_connection"):
+            return ApiError(403, "FORBIDDEN", "This needs the permission whatsapp.view_connection.").response()
     return HttpResponse(metrics_text(), content_type="text/plain; version=0.0.4")
 
 
-@staff_required
+@permission_required("whatsapp.view_connection")
 def connection_snapshot(request: HttpRequest, pk: int) -> HttpResponse:
     connection = get_object_or_404(Connection, pk=pk)
     try:

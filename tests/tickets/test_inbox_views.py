@@ -71,11 +71,11 @@ def test_opening_a_ticket_reads_it_with_a_fixed_number_of_queries(agent_client, 
     MessageFactory.create_batch(30, ticket=ticket)
     url = reverse("ticket", args=[ticket.pk])
 
-    # session, user, the ticket, unread to 0; its messages, the contact's other tickets
-    with django_assert_num_queries(6):
+    # session, user, whether they see every ticket, the ticket, unread to 0; its messages, the contact's other tickets
+    with django_assert_num_queries(7):
         pane = agent_client.get(url, HTTP_HX_REQUEST="true")
     # a reload, read already (no UPDATE), with the list beside it: preferences, tab counts, the page of tickets
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         agent_client.get(url)
 
     assert pane.status_code == 200

@@ -6,6 +6,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
 from helpdesk.keyset import BadCursor
+from helpdesk.permissions import sees_every_ticket
 from helpdesk.selectors import preferences_of
 from helpdesk.services import preferences_update
 from tickets.forms import InboxFilterForm
@@ -77,7 +78,7 @@ def inbox_filter_options(request: HttpRequest) -> HttpResponse:
     """The filters' choices, loaded when the filter box opens (the list itself needs none)."""
     context = {"filters": inbox_filters(request), "queues": Queue.objects.all(),
                "connections": Connection.objects.only("pk", "name")}  # fmt: skip
-    if request.user.is_staff:
+    if sees_every_ticket(request.user):
         context["agents"] = get_user_model().objects.filter(is_active=True).order_by("username")
     return render(request, "tickets/_filter_options.html", context)
 
