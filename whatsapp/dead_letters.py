@@ -80,7 +80,8 @@ def dead_letter_retry(*, dead_letter: DeadLetter) -> bool:
     """
     message = inbound_message(dead_letter.payload)
     if message.is_media:
-        message = replace(message, download=download_failed(_("Not downloaded: the file was not kept with the dead letter.")))
+        reason = _("Not downloaded: the file was not kept with the dead letter.")
+        message = replace(message, download=download_failed(reason))
     connection = dead_letter.connection
     error = None
     try:

@@ -118,8 +118,8 @@ def download_read(reply: Any) -> Download:
             data = base64.b64decode(fields["data"], validate=True)
         except (binascii.Error, ValueError):
             return download_failed(_("Not downloaded: the page sent a damaged file."))
-    size = _size(fields.get("size"))
-    return Download(mimetype=_mimetype_given(fields.get("mimetype")), size=size if data is None else len(data), data=data)
+    size = _size(fields.get("size")) if data is None else len(data)
+    return Download(mimetype=_mimetype_given(fields.get("mimetype")), size=size, data=data)
 
 
 def download_failed(reason: str) -> Download:

@@ -12,17 +12,13 @@ import pytest
 from hypothesis import given
 
 from tests.benchmarks.test_sessions_bench import report
+from tests.tickets.test_inbound_media import media_root  # noqa: F401  (the fixture)
 from tests.whatsapp.test_hostile_input import BATCHES, a_connection_with_a_menu, hostile_batch_ingest, hostile_examples
 from tickets.models import Message
 from whatsapp.models import Connection, DeadLetter
 
 EXAMPLES = int(os.environ.get("BENCH_HOSTILE_EXAMPLES", "1000"))
 pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("channel_layer")]
-
-
-@pytest.fixture
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 @pytest.mark.usefixtures("media_root")

@@ -14,13 +14,13 @@ ordinary message sent after them is stored. The bench run (tests/benchmarks) is 
 import base64
 import itertools
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.factories import ConnectionFactory, QueueFactory
+from tests.tickets.test_inbound_media import media_root  # noqa: F401  (the fixture)
 from tests.tickets.test_inbound import inbound
 from tickets.inbound import accepts_chat, message_ingest
 from tickets.models import Message
@@ -110,12 +110,6 @@ def a_connection_with_a_menu() -> Connection:
     connection = ConnectionFactory(greeting="Olá {{name}}")
     connection.queues.add(QueueFactory(name="Vendas", ordering=1), QueueFactory(name="Suporte", ordering=2))
     return connection
-
-
-@pytest.fixture
-def media_root(settings, tmp_path) -> Path:
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
 
 
 def hostile_examples(count: int):

@@ -18,7 +18,7 @@ PDF = base64.b64encode(b"%PDF-1.4 hostile").decode()
 
 def send(simulator, body: str = "", *, media: dict | None = None, fields: dict | None = None) -> str:
     payload = {"account": PHONE, "from": CUSTOMER, "name": "Mallory", "body": body, "media": media, "fields": fields}
-    status, answer = simulator.post("/_sim/messages", {key: value for key, value in payload.items() if value is not None})
+    status, answer = simulator.post("/_sim/messages", {key: value for key, value in payload.items() if value})
     assert status == 201, answer
     return answer["id"]
 
