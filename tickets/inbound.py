@@ -68,7 +68,9 @@ def chat_messages_ingest(*, connection: Connection, chat: str, messages: Batch) 
     previous batch, so a busy chat costs one transaction per batch rather than
     per message: a message to an open ticket costs three queries (the ticket
     with its contact and whether any message is stored already, the INSERT,
-    the ticket's counters) for the whole batch (docs/benchmarks.md).
+    the ticket's counters) for the whole batch (docs/benchmarks.md). Raises
+    ValueError for messages without a usable chat (the wire module left it
+    empty): the session keeps them as dead letters (whatsapp/dead_letters.py).
     """
     if not chat:
         raise ValueError("The message has no usable chat id.")

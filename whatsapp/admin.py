@@ -175,7 +175,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 class DeadLetterAdmin(admin.ModelAdmin):
     """Messages that could not be stored: read the error, fix its cause, retry."""
 
-    list_display = ["created_at", "connection", "chat", "wa_id", "error_type", "resolved", "retried_at"]
+    list_display = ["created_at", "connection", "chat", "wa_id", "error_summary", "resolved", "retried_at"]
     list_filter = ["resolved", "connection", "error_type", "created_at"]
     search_fields = ["chat", "wa_id", "error"]
     list_select_related = ["connection"]
@@ -187,6 +187,12 @@ class DeadLetterAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+    @admin.display(description=_("error"), ordering="error_type")
+    def error_summary(self, letter: DeadLetter) -> str:
+        """The traceback's last line: the error's type and message."""
+        lines = [line for line in letter.error.splitlines() if line.strip()]
+        return (lines[-1] if lines else letter.error_type)[:150]
 
     @admin.action(description=_("Retry storing the selected messages"))
     def retry(self, request, queryset) -> None:
