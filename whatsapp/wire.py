@@ -238,5 +238,5 @@ def _timestamp(value: Any) -> datetime:
 def _canonical(payload: Any) -> str:
     try:
         return json.dumps(payload, sort_keys=True, default=repr)
-    except (TypeError, ValueError):  # keys of mixed types, a circle
+    except (TypeError, ValueError, RecursionError):  # keys of mixed types, a circle, nesting too deep
         return repr(payload)
