@@ -43,17 +43,20 @@ def test_hostile_messages_neither_restart_the_session_nor_hold_up_the_next_one(e
         send(simulator, media=document("é" * 200, mimetype="x/" + "y" * 300)),
         send(simulator, "a\x00b", fields={"type": "sticker-pack", "t": "soon", "notifyName": 5}),
     ]
+    unstorable = send(simulator, "no chat", fields={"from": "../../x"})  # no WhatsApp id: kept as a dead letter
     ordinary = send(simulator, "tudo bem?")
 
     stored = wait_until(lambda: Message.objects.filter(wa_id=ordinary).first(), timeout=30, message="the next one")
     assert stored.ticket == Message.objects.get(wa_id=first).ticket
     assert Message.objects.filter(wa_id__in=hostile).count() == len(hostile)
-    assert not DeadLetter.objects.exists()
+    letter = DeadLetter.objects.get()
+    assert (letter.wa_id, letter.chat, letter.payload["body"]) == (unstorable, "", "no chat")
     connection.refresh_from_db()
     assert connection.status == Connection.Status.CONNECTED
     starts = connection.events.filter(kind=ConnectionEvent.Kind.STATE, to_status=Connection.Status.STARTING)
     assert starts.count() == 1  # the first start: no restart
-    assert not connection.events.filter(kind=ConnectionEvent.Kind.ERROR).exists()
+    errors = connection.events.filter(kind=ConnectionEvent.Kind.ERROR)
+    assert list(errors.values_list("data", flat=True)) == [{"dead_letter": letter.pk}]  # the only error: said so
     assert stored.ticket.queue is None  # "²" and "¹" are no menu answers
     sticker = Message.objects.get(wa_id=hostile[-1])
     assert sticker.body.startswith("[unsupported message: sticker-pack]") and "\x00" not in sticker.body
