@@ -12,6 +12,7 @@ A database that is away is not the message's fault: ``OperationalError`` and
 (docs/decisions.md).
 """
 
+import json
 import logging
 import math
 import traceback
@@ -30,6 +31,7 @@ from whatsapp.wire import InboundMessage, download_failed, inbound_message, text
 logger = logging.getLogger(__name__)
 
 DATABASE_AWAY = (OperationalError, InterfaceError)
+PAYLOAD_MAX = 300_000  # characters of a dead letter's payload as JSON: a body of 65,536 fits, with room
 PAYLOAD_STRING_MAX = 65_536  # characters of each string kept in a dead letter's payload
 PAYLOAD_ITEMS_MAX = 100  # keys of an object, items of a list
 PAYLOAD_DEPTH_MAX = 5
@@ -60,13 +62,13 @@ def dead_letter_create(*, connection: Connection, message: InboundMessage, error
     """Keep ``message`` aside with what went wrong, and say so in the connection's log."""
     with transaction.atomic():
         letter = DeadLetter.objects.create(
-            connection=connection, chat=message.chat, wa_id=message.id, payload=payload_bounded(message.raw),
+            connection=connection, chat=message.chat, wa_id=message.id, payload=payload_kept(message.raw),
             **_error_fields(error),
         )  # fmt: skip
         connection_log(
             connection=connection, kind=ConnectionEvent.Kind.ERROR, data={"dead_letter": letter.pk},
             message=_("A message could not be stored and was kept as dead letter %(id)d: %(error)s")
-            % {"id": letter.pk, "error": text(str(error), 200).splitlines()[0] if str(error) else type(error).__name__},
+            % {"id": letter.pk, "error": (text(str(error), 200).splitlines() or [type(error).__name__])[0]},
         )  # fmt: skip
     return letter
 
@@ -103,6 +105,14 @@ def _error_fields(error: Exception) -> dict:
     frames = traceback.format_exception(error, limit=-TRACEBACK_FRAMES)
     return {"error_type": f"{type(error).__module__}.{type(error).__qualname__}"[:200],
             "error": text("".join(frames), 20_000)}  # fmt: skip
+
+
+def payload_kept(payload):
+    """The payload to keep: every part bounded (``payload_bounded``), and the whole within PAYLOAD_MAX,
+    else only the start of its JSON (then a retry cannot read it, but an admin can)."""
+    bounded = payload_bounded(payload)
+    dumped = json.dumps(bounded, ensure_ascii=False)
+    return bounded if len(dumped) <= PAYLOAD_MAX else {"truncated": dumped[:PAYLOAD_MAX]}
 
 
 def payload_bounded(value, depth: int = 0):

@@ -8,7 +8,7 @@ from tests.factories import ConnectionFactory
 from tests.tickets.test_inbound import CUSTOMER, inbound, wa_payload
 from tickets import inbound as tickets_inbound
 from tickets.models import Message
-from whatsapp.dead_letters import chat_batch_store, dead_letter_retry, payload_bounded
+from whatsapp.dead_letters import PAYLOAD_MAX, chat_batch_store, dead_letter_retry, payload_bounded, payload_kept
 from whatsapp.models import ConnectionEvent, DeadLetter
 from whatsapp.wire import inbound_message
 
@@ -122,9 +122,18 @@ def test_a_hostile_payload_is_kept_as_json_both_databases_accept():
     payload = {"id": "x\x00y", "body": "a" * 200_000, "t": float("nan"), "size": 10**30, "deep": [[[[[[[1]]]]]]],
                "\x00key": list(range(500))}  # fmt: skip
 
-    letter = DeadLetter.objects.create(connection=connection, payload=payload_bounded(payload), error_type="x")
+    letter = DeadLetter.objects.create(connection=connection, payload=payload_kept(payload), error_type="x")
 
     letter.refresh_from_db()
     assert letter.payload["id"] == "xy" and len(letter.payload["body"]) == 65_536
     assert letter.payload["t"] == "nan" and letter.payload["size"] == str(10**30)
     assert len(letter.payload["key"]) == 100
+
+
+def test_a_payload_too_big_as_a_whole_keeps_only_the_start_of_its_json():
+    payload = {f"k{n}": "x" * 60_000 for n in range(50)}
+
+    kept = payload_kept(payload)
+
+    assert list(kept) == ["truncated"] and len(kept["truncated"]) == PAYLOAD_MAX
+    assert payload_bounded(payload) == payload  # each part alone was within bounds
