@@ -2,7 +2,9 @@
 
 The session calls ``chat_messages_ingest`` with the messages the page reports,
 live or fetched again after a reconnect, a chat at a time in the order WhatsApp
-gave them (different chats at the same time, whatsapp/lanes.py). A message
+gave them (different chats at the same time, whatsapp/lanes.py). They arrive
+as ``InboundMessage``: read, checked and cut to the columns by whatsapp/wire.py,
+so nothing here reads a wa-js key or trusts what a customer sent. A message
 is unique by (connection, WhatsApp id) in the database, so a replay changes
 nothing and announces nothing. Two first messages of one contact at the same
 instant race for the one ticket that may be open; the loser's transaction is
@@ -10,7 +12,8 @@ retried and finds the winner's ticket.
 """
 
 import mimetypes
-from datetime import UTC, datetime, timedelta
+import re
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -28,22 +31,12 @@ from tickets.realtime import ticket_event
 from tickets.routing import greet_new_ticket, route_answer
 from whatsapp.models import Connection
 from whatsapp.webhooks import webhook_emit
+from whatsapp.wire import InboundMessage, filename_clean
 
 ATTEMPTS = 3
-Batch = list[tuple[dict, dict | None]]  # messages of one chat in the bridge's form, each with its media
+Batch = list[InboundMessage]  # messages of one chat, each with its download when it has a file
 TOUCHED = ["last_message_at", "last_message_preview", "last_inbound_at", "last_outbound_at"]
-
-# WhatsApp's message types (wa-js ``msg.type``) as our kinds.
-KINDS = {
-    "chat": Message.Kind.TEXT, "image": Message.Kind.IMAGE, "ptt": Message.Kind.AUDIO, "audio": Message.Kind.AUDIO,
-    "video": Message.Kind.VIDEO, "document": Message.Kind.DOCUMENT, "sticker": Message.Kind.STICKER,
-    "location": Message.Kind.LOCATION, "vcard": Message.Kind.CONTACT, "multi_vcard": Message.Kind.CONTACT,
-}  # fmt: skip
-
-
-def chat_of(message: dict) -> str:
-    """The other party's WhatsApp id: the sender of what we received, the recipient of what we sent."""
-    return message["to"] if message["fromMe"] else message["from"]
+STORED_NAME_MAX_BYTES = 100  # a file's name on disk: room left for the storage's "_abc1234" on a clash
 
 
 def accepts_chat(chat: str) -> bool:
@@ -52,19 +45,19 @@ def accepts_chat(chat: str) -> bool:
     return settings.WHATSAPP_ACCEPT_GROUPS or not chat.endswith("@g.us")
 
 
-def message_is_new(*, connection_id: int, message: dict) -> bool:
+def message_is_new(*, connection_id: int, message: InboundMessage) -> bool:
     """Whether ``message`` still needs storing (the session checks before downloading media)."""
-    return accepts_chat(chat_of(message)) and not _stored(connection_id, [(message, None)]).exists()
+    return accepts_chat(message.chat) and not _stored(connection_id, [message]).exists()
 
 
-def message_ingest(*, connection: Connection, message: dict, media: dict | None = None) -> Message | None:
-    """Store ``message`` (the bridge's plain form) in its ticket; None when it was not new.
+def message_ingest(*, connection: Connection, message: InboundMessage) -> Message | None:
+    """Store ``message`` in its ticket; None when it was not new.
 
-    ``media`` is what the session downloaded: ``{"mimetype", "size", "data"}``, with
-    ``data`` (bytes) None when the file was over WHATSAPP_MAX_MEDIA_MB or could not
-    be downloaded (then ``error`` says why). The message is stored either way.
+    ``message.download`` is the file the session fetched; its ``data`` is None when
+    the file was over WHATSAPP_MAX_MEDIA_MB or could not be downloaded (then
+    ``error`` says why). The message is stored either way.
     """
-    stored = chat_messages_ingest(connection=connection, chat=chat_of(message), messages=[(message, media)])
+    stored = chat_messages_ingest(connection=connection, chat=message.chat, messages=[message])
     return stored[0] if stored else None
 
 
@@ -75,8 +68,12 @@ def chat_messages_ingest(*, connection: Connection, chat: str, messages: Batch) 
     previous batch, so a busy chat costs one transaction per batch rather than
     per message: a message to an open ticket costs three queries (the ticket
     with its contact and whether any message is stored already, the INSERT,
-    the ticket's counters) for the whole batch (docs/benchmarks.md).
+    the ticket's counters) for the whole batch (docs/benchmarks.md). Raises
+    ValueError for messages without a usable chat (the wire module left it
+    empty): the session keeps them as dead letters (whatsapp/dead_letters.py).
     """
+    if not chat:
+        raise ValueError("The message has no usable chat id.")
     if not accepts_chat(chat) or not messages:
         return []
     messages = _first_of_each(messages)
@@ -92,21 +89,21 @@ def chat_messages_ingest(*, connection: Connection, chat: str, messages: Batch) 
 
 def _first_of_each(messages: Batch) -> Batch:
     """A message twice in one batch (heard live, and fetched again by the catch-up) counts once."""
-    unique: dict[str, tuple[dict, dict | None]] = {}
-    for message, media in messages:
-        unique.setdefault(message["id"], (message, media))
+    unique: dict[str, InboundMessage] = {}
+    for message in messages:
+        unique.setdefault(message.id, message)
     return list(unique.values())
 
 
 def _stored(connection: Connection | int, messages: Batch):
-    return Message.objects.filter(connection=connection, wa_id__in=[message["id"] for message, _ in messages])
+    return Message.objects.filter(connection=connection, wa_id__in=[message.id for message in messages])
 
 
 def _store(connection: Connection, chat: str, messages: Batch) -> list[Message]:
     ticket, contact, messages = _ticket_and_new_messages(connection, chat, messages)
     if not messages:
         return []
-    names = [message.get("notifyName") for message, _ in messages if not message["fromMe"]]
+    names = [message.push_name for message in messages if not message.from_me]
     push_name = next((name for name in reversed(names) if name), "")  # the newest the customer gave
     reopened = None
     if contact is None:
@@ -116,7 +113,7 @@ def _store(connection: Connection, chat: str, messages: Batch) -> list[Message]:
         reopened = None if ticket else _ticket_reopened(contact, connection)
     ticket = ticket or reopened or _ticket_new(contact, connection)
     created = ticket.pk is None
-    stored = [_message(connection, message, media) for message, media in messages]
+    stored = [_message(connection, message) for message in messages]
     _ticket_touch(ticket, stored, reopened=reopened is not None)
     for message in stored:
         message.ticket = ticket
@@ -139,7 +136,7 @@ def _ticket_and_new_messages(connection: Connection, chat: str, messages: Batch)
     found = ticket or contact  # whichever carries the any_stored answer
     if found is not None and found.any_stored:  # a replay, whole or in part (rare)
         known = set(_stored(connection, messages).values_list("wa_id", flat=True))
-        messages = [(message, media) for message, media in messages if message["id"] not in known]
+        messages = [message for message in messages if message.id not in known]
     return ticket, contact, messages
 
 
@@ -158,40 +155,36 @@ def _react(connection: Connection, ticket: Ticket, stored: list[Message], *, cre
             route_answer(ticket=ticket, message=message)
 
 
-def _message(connection: Connection, message: dict, media: dict | None) -> Message:
-    at = datetime.fromtimestamp(message["t"], UTC) if message.get("t") else timezone.now()
-    kind = KINDS.get(message.get("type"), Message.Kind.TEXT)
+def _message(connection: Connection, message: InboundMessage) -> Message:
+    download = message.download
     stored = Message(
-        connection=connection, wa_id=message["id"], from_me=message["fromMe"], kind=kind,
-        body=readable_body(kind, message), caption=message.get("caption") or "",
-        mimetype=(media or {}).get("mimetype") or message.get("mimetype") or "",
-        filename=message.get("filename") or "", size=(media or {}).get("size") or message.get("size"),
-        wa_timestamp=at, status=Message.Status.SENT if message["fromMe"] else Message.Status.RECEIVED,
+        connection=connection, wa_id=message.id, from_me=message.from_me, kind=message.kind, body=message.body,
+        caption=message.caption, mimetype=(download and download.mimetype) or message.mimetype,
+        filename=message.filename, size=download.size if download and download.size is not None else message.size,
+        wa_timestamp=message.timestamp, status=Message.Status.SENT if message.from_me else Message.Status.RECEIVED,
     )  # fmt: skip
-    if media and media.get("data") is not None:
-        stored.media.save(media_filename(stored), ContentFile(media["data"]), save=False)
-    elif media:
-        stored.error = media.get("error") or _("Not downloaded: %(size).1f MB is over the %(limit)g MB limit.") % {
-            "size": media["size"] / 2**20, "limit": settings.WHATSAPP_MAX_MEDIA_MB,
+    if download and download.data is not None:
+        stored.media.save(media_filename(stored), ContentFile(download.data), save=False)
+    elif download:
+        stored.error = download.error or _("Not downloaded: %(size).1f MB is over the %(limit)g MB limit.") % {
+            "size": (download.size or 0) / 2**20, "limit": settings.WHATSAPP_MAX_MEDIA_MB,
         }  # fmt: skip
     return stored
 
 
-def readable_body(kind: str, message: dict) -> str:
-    """Locations and contact cards as text an agent can read; everything else as sent."""
-    if kind == Message.Kind.LOCATION and message.get("lat") is not None:
-        return f"{message['lat']}, {message['lng']}"
-    if kind == Message.Kind.CONTACT and message.get("vcard"):
-        return message["vcard"]
-    return message.get("body") or ""
-
-
 def media_filename(message: Message) -> str:
-    """The attachment's name on disk: its own, or one made from the message id and type."""
-    if message.filename:
-        return message.filename
+    """The attachment's name on disk: its own, cut shorter, or ``file-<id>.<ext>`` when it has none usable.
+
+    The storage drops what is not a letter, digit, ``-``, ``_`` or ``.`` and refuses a name
+    left empty, so the name is made of those only, and short enough for the storage's
+    suffix on a clash: no name a customer chooses can make the save fail.
+    """
+    name = filename_clean(re.sub(r"[^-\w. ]", "", message.filename), STORED_NAME_MAX_BYTES).replace(" ", "_")
+    if name.strip("._"):
+        return name
     extension = mimetypes.guess_extension(message.mimetype.split(";")[0]) or ""
-    return f"{message.wa_id.rsplit('_', 1)[-1]}{extension}"
+    key = re.sub(r"[^-\w]", "", message.wa_id.rsplit("_", 1)[-1])[-40:]
+    return f"file-{key}{extension}"
 
 
 def ticket_for_contact(*, contact: Contact, connection: Connection) -> tuple[Ticket, bool]:
@@ -219,6 +212,7 @@ def _ticket_reopened(contact: Contact, connection: Connection) -> Ticket | None:
     if recent:
         recent.status = Ticket.Status.OPEN if recent.assignee_id else Ticket.Status.PENDING
         recent.closed_at, recent.closed_by, recent.close_reason = None, None, ""
+        recent.waiting_since = timezone.now()  # its wait starts again
     return recent
 
 
@@ -252,7 +246,8 @@ def _ticket_touch(ticket: Ticket, messages: list[Message], *, reopened: bool) ->
         return
     fields = {field: getattr(ticket, field) for field in TOUCHED}
     if reopened:
-        fields.update(status=ticket.status, closed_at=None, closed_by=None, close_reason="")
+        fields.update(status=ticket.status, closed_at=None, closed_by=None, close_reason="",
+                      waiting_since=ticket.waiting_since)  # fmt: skip
     if received:
         fields["unread_count"] = F("unread_count") + received
     Ticket.objects.filter(pk=ticket.pk).update(updated_at=timezone.now(), **fields)

@@ -39,7 +39,8 @@ def route_answer(*, ticket: Ticket, message: Message) -> None:
         return
     queues = _queues(ticket)
     choice = message.body.strip().rstrip(".")
-    if choice.isdigit() and 1 <= int(choice) <= len(queues):
+    # ASCII digits only: "²".isdigit() is true but int("²") fails, and a menu has no thousand queues.
+    if choice.isascii() and choice.isdigit() and len(choice) <= 3 and 1 <= int(choice) <= len(queues):
         queue = queues[int(choice) - 1]
         ticket.queue = queue
         ticket.save(update_fields=["queue", "updated_at"])

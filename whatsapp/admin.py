@@ -8,7 +8,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from whatsapp.models import Connection, ConnectionEvent, WebhookDelivery
+from whatsapp.dead_letters import dead_letter_retry
+from whatsapp.models import Connection, ConnectionEvent, DeadLetter, WebhookDelivery
 from whatsapp.services import ConnectionLimitReached, connection_create, connection_delete, connection_request
 from whatsapp.webhooks import webhook_redeliver
 
@@ -168,3 +169,37 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         for delivery in queryset:
             webhook_redeliver(delivery=delivery)
         self.message_user(request, _("Queued again: see the new attempts here in a moment."))
+
+
+@admin.register(DeadLetter)
+class DeadLetterAdmin(admin.ModelAdmin):
+    """Messages that could not be stored: read the error, fix its cause, retry."""
+
+    list_display = ["created_at", "connection", "chat", "wa_id", "error_summary", "resolved", "retried_at"]
+    list_filter = ["resolved", "connection", "error_type", "created_at"]
+    search_fields = ["chat", "wa_id", "error"]
+    list_select_related = ["connection"]
+    date_hierarchy = "created_at"
+    actions = ["retry"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description=_("error"), ordering="error_type")
+    def error_summary(self, letter: DeadLetter) -> str:
+        """The traceback's last line: the error's type and message."""
+        lines = [line for line in letter.error.splitlines() if line.strip()]
+        return (lines[-1] if lines else letter.error_type)[:150]
+
+    @admin.action(description=_("Retry storing the selected messages"))
+    def retry(self, request, queryset) -> None:
+        results = [dead_letter_retry(dead_letter=letter) for letter in queryset.select_related("connection")]
+        stored = sum(results)
+        self.message_user(
+            request, _("%(stored)d of %(total)d stored; the others keep their new error.")
+            % {"stored": stored, "total": len(results)},
+            level=messages.SUCCESS if stored == len(results) else messages.WARNING,
+        )  # fmt: skip

@@ -11,17 +11,19 @@ time round, so a busy chat costs one transaction per batch, not per message.
 import asyncio
 from collections.abc import Awaitable, Callable
 
-Handler = Callable[[str, list[dict]], Awaitable[None]]
+from whatsapp.wire import InboundMessage
+
+Handler = Callable[[str, list[InboundMessage]], Awaitable[None]]
 
 
 class ChatLanes:
     def __init__(self, handle: Handler, *, concurrency: int) -> None:
         self.handle = handle  # awaited with (chat, messages in order); reports its own errors
-        self.waiting: dict[str, list[dict]] = {}
+        self.waiting: dict[str, list[InboundMessage]] = {}
         self.running: dict[str, asyncio.Task] = {}
         self.slots = asyncio.Semaphore(concurrency)
 
-    def put(self, chat: str, message: dict) -> None:
+    def put(self, chat: str, message: InboundMessage) -> None:
         self.waiting.setdefault(chat, []).append(message)
         if chat not in self.running:
             self.running[chat] = asyncio.get_running_loop().create_task(self._run(chat))

@@ -125,3 +125,31 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} #{self.attempt} → {self.status_code or self.error[:40]}"
+
+
+class DeadLetter(models.Model):
+    """A message from WhatsApp that could not be stored, kept so that nothing is lost and the session goes on.
+
+    The payload is the page's own (cut to a sane size); an admin reads the error,
+    fixes its cause and retries (whatsapp/dead_letters.py).
+    """
+
+    connection = models.ForeignKey(
+        Connection, on_delete=models.CASCADE, related_name="dead_letters", verbose_name=_("connection")
+    )
+    chat = models.CharField(_("chat"), max_length=64, blank=True)
+    wa_id = models.CharField(_("WhatsApp id"), max_length=128, blank=True, db_index=True)
+    payload = models.JSONField(_("payload as received"), null=True)
+    error_type = models.CharField(_("error type"), max_length=200)
+    error = models.TextField(_("error"), help_text=_("The message and where it happened."))
+    created_at = models.DateTimeField(_("kept"), default=timezone.now)
+    retried_at = models.DateTimeField(_("last retried"), null=True, blank=True)
+    resolved = models.BooleanField(_("resolved"), default=False, help_text=_("Stored since, by a retry."))
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("dead letter")
+        verbose_name_plural = _("dead letters")
+
+    def __str__(self) -> str:
+        return f"{self.chat or '?'} {self.wa_id[:40]}: {self.error_type}"

@@ -20,6 +20,7 @@ import logging
 import random
 import signal
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
@@ -30,16 +31,18 @@ from playwright.async_api import async_playwright
 
 from contacts.services import contact_avatar_due, contact_avatar_set
 from helpdesk.realtime import Publisher
-from tickets.inbound import accepts_chat, chat_last_timestamp, chat_messages_ingest, chat_of, message_is_new
+from tickets.inbound import accepts_chat, chat_last_timestamp, message_is_new
 from tickets.outbound import client_message_id, message_ack, message_mark_failed, message_mark_sent, outbound_pending
 from whatsapp import bridge
 from whatsapp.browser import BrowserLaunchError, browser_close, browser_kill, browser_launch, browser_memory_bytes
+from whatsapp.dead_letters import chat_batch_store
 from whatsapp.lanes import ChatLanes
 from whatsapp.lease import lease_acquire, lease_owner_id, lease_release, lease_renew
 from whatsapp.models import Connection, ConnectionEvent
 from whatsapp.profiles import profile_mark_used, profile_prepare, profile_was_logged_in, profile_wipe
 from whatsapp.services import connection_log, connection_transition
 from whatsapp.tasks import session_start
+from whatsapp.wire import Download, InboundMessage, chat_id, download_failed, download_read, inbound_message
 
 logger = logging.getLogger(__name__)
 Status = Connection.Status
@@ -234,8 +237,9 @@ class Session:
             elif name == "conn.logout":
                 return LOGGED_OUT
             elif name == "chat.new_message":
-                if accepts_chat(chat_of(payload)):
-                    self.lanes.put(chat_of(payload), payload)
+                message = inbound_message(payload)  # what the page says is checked here, before anything reads it
+                if accepts_chat(message.chat):
+                    self.lanes.put(message.chat, message)
             elif name == "chat.store_failed":
                 return RETRY  # the browser starts again and its catch-up imports what was not stored
             elif name == "chat.msg_ack_change":
@@ -298,7 +302,8 @@ class Session:
 
     async def _connected(self) -> None:
         me = await bridge.wpp_call(self.page, "conn.getMyUserId")
-        phone = "".join(ch for ch in str((me or {}).get("_serialized") or me or "").split("@")[0] if ch.isdigit())
+        serialized = str((me or {}).get("_serialized") if isinstance(me, dict) else me or "")
+        phone = "".join(ch for ch in serialized.split("@")[0] if ch in "0123456789")[:20]
         self.attempts = 0
         metric = {"metric": "restore_ok"} if self.restoring else None
         self.restoring = False
@@ -316,17 +321,18 @@ class Session:
         connection = await db(self._load)()
         stored_before = self.stored
         try:
-            chats = await bridge.bridge_call(self.page, "chats")
-            for chat in chats:
-                if not accepts_chat(chat["id"]):
+            for chat in await bridge.bridge_call(self.page, "chats"):
+                wa_id = chat_id(chat.get("id")) if isinstance(chat, dict) else ""
+                if not wa_id or not accepts_chat(wa_id):
                     continue
-                since = await db(chat_last_timestamp)(connection=connection, chat=chat["id"])
-                if chat["t"] and chat["t"] < since:
+                since = await db(chat_last_timestamp)(connection=connection, chat=wa_id)
+                if isinstance(chat.get("t"), int | float) and 0 < chat["t"] < since:
                     continue
-                messages = await bridge.bridge_call(self.page, "messages", chat["id"], CATCH_UP_MESSAGES)
-                for message in sorted(messages, key=lambda m: m["t"] or 0):
-                    if (message["t"] or 0) >= since:
-                        self.lanes.put(chat["id"], message)
+                payloads = await bridge.bridge_call(self.page, "messages", wa_id, CATCH_UP_MESSAGES)
+                messages = [inbound_message(payload) for payload in payloads]
+                for message in sorted(messages, key=lambda m: m.timestamp):
+                    if message.timestamp.timestamp() >= since:
+                        self.lanes.put(wa_id, message)
             await self.lanes.drain()
         except Exception as error:
             await db(self._log)(f"Catching up failed: {error}".splitlines()[0], ConnectionEvent.Kind.ERROR)
@@ -368,14 +374,16 @@ class Session:
             options["isPtt"] = True  # a voice message, played like one the customer records
         return await bridge.wpp_call(self.page, "chat.sendFileMessage", chat, content, options)
 
-    async def _ingest_chat(self, chat: str, messages: list[dict]) -> None:
+    async def _ingest_chat(self, chat: str, messages: list[InboundMessage]) -> None:
         """A lane's batch: media downloaded first (once), then stored in one transaction.
 
-        A failure is logged and restarts the browser: the catch-up after it
-        imports what was not stored, so nothing is lost.
+        A message that cannot be stored becomes a dead letter and the batch goes on
+        (whatsapp/dead_letters.py). Anything else that fails here (the database is
+        away) is logged and restarts the browser: the catch-up after it imports
+        what was not stored.
         """
         try:
-            batch = [(message, await self._media(message)) for message in messages]
+            batch = [replace(message, download=await self._media(message)) for message in messages]
             stored = await sync_to_async(self._store_chat, thread_sensitive=False, executor=self.chat_threads)(
                 chat, batch
             )
@@ -388,18 +396,15 @@ class Session:
         if any(not message.from_me for message in stored):
             await self._refresh_avatar(chat)
 
-    async def _media(self, message: dict) -> dict | None:
+    async def _media(self, message: InboundMessage) -> Download | None:
         """The message's file, downloaded only when the message is not stored yet."""
-        if not message["isMedia"] or not await db(message_is_new)(connection_id=self.connection_id, message=message):
+        if not message.is_media or not await db(message_is_new)(connection_id=self.connection_id, message=message):
             return None
         limit = int(settings.WHATSAPP_MAX_MEDIA_MB * 2**20)
         try:
-            media = await bridge.bridge_call(self.page, "media", message["id"], limit)
+            return download_read(await bridge.bridge_call(self.page, "media", message.id, limit))
         except Exception as error:
-            reason = f"Not downloaded: {error}".splitlines()[0]
-            return {"mimetype": message["mimetype"], "size": message["size"] or 0, "data": None, "error": reason}
-        media["data"] = base64.b64decode(media["data"]) if media["data"] is not None else None
-        return media
+            return download_failed(f"Not downloaded: {error}".splitlines()[0])
 
     async def _refresh_avatar(self, wa_id: str) -> None:
         """The contact's profile picture, asked of WhatsApp at most once a day, never per message.
@@ -514,10 +519,10 @@ class Session:
         close_old_connections()
         return Connection.objects.filter(pk=self.connection_id).first()
 
-    def _store_chat(self, chat: str, batch: list[tuple[dict, dict | None]]) -> list:
+    def _store_chat(self, chat: str, batch: list[InboundMessage]) -> list:
         """In a thread of ``chat_threads``."""
         connection = self._load()
-        return [] if connection is None else chat_messages_ingest(connection=connection, chat=chat, messages=batch)
+        return [] if connection is None else chat_batch_store(connection=connection, chat=chat, messages=batch)
 
     def _status(self) -> str:
         return Connection.objects.filter(pk=self.connection_id).values_list("status", flat=True).first()

@@ -191,7 +191,8 @@
     if (typing || event.ctrlKey || event.metaKey || event.altKey) return;
     if (event.key === "j" || event.key === "k") {
       const all = [...rows.querySelectorAll(".ticket-row")];
-      const at = all.findIndex((row) => row.classList.contains("current"));
+      const open = openTicket()?.dataset.ticket; // the pane, not the row's mark: it may not be settled yet
+      const at = all.findIndex((row) => row.dataset.ticket === open);
       const next = all[event.key === "j" ? at + 1 : Math.max(at - 1, 0)];
       next?.querySelector("a").click();
     } else if (event.key === "r") {

@@ -23,8 +23,9 @@ from helpdesk.realtime import Publisher
 from tests.benchmarks.test_sessions_bench import report
 from tests.factories import ConnectionFactory
 from tests.tickets.test_inbound import inbound
-from tickets.inbound import chat_messages_ingest, chat_of
+from tickets.inbound import chat_messages_ingest
 from whatsapp.lanes import ChatLanes
+from whatsapp.wire import InboundMessage
 
 pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("channel_layer")]
 COUNT = 2000
@@ -43,7 +44,7 @@ def raw_insert_rate() -> float:
     return COUNT / elapsed
 
 
-def ingest_rate(messages: list[dict], *, lanes: bool) -> tuple[float, float]:
+def ingest_rate(messages: list[InboundMessage], *, lanes: bool) -> tuple[float, float]:
     """(messages per second, SQL statements per message). Without lanes, one message at a
     time, each waiting for the previous one: the cost of a single message."""
     connection = ConnectionFactory()
@@ -57,9 +58,9 @@ def ingest_rate(messages: list[dict], *, lanes: bool) -> tuple[float, float]:
             queries += 1
         return execute(sql, params, many, context)
 
-    def store(chat: str, batch: list[dict]) -> None:
+    def store(chat: str, batch: list[InboundMessage]) -> None:
         with connections["default"].execute_wrapper(count):
-            chat_messages_ingest(connection=connection, chat=chat, messages=[(message, None) for message in batch])
+            chat_messages_ingest(connection=connection, chat=chat, messages=batch)
 
     async def ingest_all() -> float:
         publisher = Publisher()
@@ -68,11 +69,11 @@ def ingest_rate(messages: list[dict], *, lanes: bool) -> tuple[float, float]:
         if lanes:
             chat_lanes = ChatLanes(in_pool, concurrency=workers)
             for message in messages:
-                chat_lanes.put(chat_of(message), message)
+                chat_lanes.put(message.chat, message)
             await chat_lanes.drain()
         else:
             for message in messages:
-                await in_pool(chat_of(message), [message])
+                await in_pool(message.chat, [message])
         await publisher.close()  # every event sent, inside the measured time
         return time.perf_counter() - started
 
@@ -100,9 +101,9 @@ def seed_and_analyse() -> None:
     connection = ConnectionFactory()
     for n in range(200):
         chat_messages_ingest(connection=connection, chat=f"55118{n:08d}@c.us",
-                             messages=[(inbound(n, chat=f"55118{n:08d}@c.us"), None)])  # fmt: skip
-    one_chat = [(inbound(n), None) for n in range(200)]
-    chat_messages_ingest(connection=connection, chat=chat_of(inbound(0)), messages=one_chat)
+                             messages=[inbound(n, chat=f"55118{n:08d}@c.us")])  # fmt: skip
+    one_chat = [inbound(n) for n in range(200)]
+    chat_messages_ingest(connection=connection, chat=inbound(0).chat, messages=one_chat)
     with db.cursor() as cursor:
         cursor.execute("ANALYZE")
 

@@ -11,17 +11,23 @@ from tests.factories import ConnectionFactory, QueueFactory, TicketFactory
 from tickets.inbound import chat_messages_ingest, message_ingest
 from tickets.models import Message, Ticket
 from tickets.outbound import message_ack
+from whatsapp.wire import InboundMessage, inbound_message
 
 CUSTOMER = "5511988887777@c.us"
 
 
-def inbound(number: int, *, chat: str = CUSTOMER, body: str = "Olá", from_me: bool = False) -> dict:
-    """A message in the bridge's plain form."""
+def wa_payload(number: int, *, chat: str = CUSTOMER, body: str = "Olá", from_me: bool = False, **fields) -> dict:
+    """A message in the bridge's plain form (bridge.js's ``plainMessage``), with ``fields`` changed."""
     return {
         "id": f"{str(from_me).lower()}_{chat}_MSG{number:06d}", "from": "5511999990001@c.us" if from_me else chat,
         "to": chat if from_me else "5511999990001@c.us", "fromMe": from_me, "type": "chat", "body": body,
-        "t": int(time.time()) + number, "notifyName": "Maria",
+        "t": int(time.time()) + number, "notifyName": "Maria", **fields,
     }  # fmt: skip
+
+
+def inbound(number: int, **options) -> InboundMessage:
+    """That message as the session hands it over: read by the wire module."""
+    return inbound_message(wa_payload(number, **options))
 
 
 @pytest.fixture
@@ -50,7 +56,7 @@ def test_a_batch_with_replayed_and_repeated_messages_stores_only_the_new_ones_in
     message_ingest(connection=connection, message=inbound(2))
 
     stored = chat_messages_ingest(connection=connection, chat=CUSTOMER,
-                                  messages=[(inbound(n, body=f"m{n}"), None) for n in (1, 2, 3, 3, 4)])  # fmt: skip
+                                  messages=[inbound(n, body=f"m{n}") for n in (1, 2, 3, 3, 4)])  # fmt: skip
 
     assert [message.body for message in stored] == ["m1", "m3", "m4"]
     ticket = Ticket.objects.get()
@@ -73,7 +79,7 @@ def test_a_message_to_an_open_ticket_costs_three_queries():
     with CaptureQueriesContext(db) as one:
         message_ingest(connection=connection, message=inbound(2))
     with CaptureQueriesContext(db) as batch:
-        chat_messages_ingest(connection=connection, chat=CUSTOMER, messages=[(inbound(n), None) for n in range(3, 13)])
+        chat_messages_ingest(connection=connection, chat=CUSTOMER, messages=[inbound(n) for n in range(3, 13)])
 
     assert statements(one) == ["SELECT", "UPDATE", "INSERT"]  # the ticket and contact, the counters, the message
     assert statements(batch) == ["SELECT", "UPDATE", "INSERT"]  # ten messages cost the same
@@ -170,8 +176,8 @@ def test_acks_move_a_message_forward_only():
 def test_locations_and_contact_cards_are_stored_readably():
     connection = ConnectionFactory()
 
-    location = message_ingest(connection=connection, message=inbound(1) | {"type": "location", "lat": -23.55, "lng": -46.63})
-    card = message_ingest(connection=connection, message=inbound(2) | {"type": "vcard", "vcard": "BEGIN:VCARD\nFN:Ana"})
+    location = message_ingest(connection=connection, message=inbound(1, type="location", lat=-23.55, lng=-46.63))
+    card = message_ingest(connection=connection, message=inbound(2, type="vcard", vcard="BEGIN:VCARD\nFN:Ana"))
 
     assert (location.kind, location.body) == ("location", "-23.55, -46.63")
     assert (card.kind, card.body) == ("contact", "BEGIN:VCARD\nFN:Ana")

@@ -44,6 +44,19 @@ def test_several_queues_ask_the_customer_to_pick_one():
     assert said(ticket) == ["Bem-vindo!\n1 - Vendas\n2 - Suporte", "Suporte aqui, Maria."]
 
 
+@pytest.mark.parametrize("answer", ["²", "¹", "١", "２", "1" * 5000, "-1", "+1", "1."])
+def test_only_ascii_digits_answer_the_menu(answer):
+    connection = ConnectionFactory()
+    connection.queues.add(QueueFactory(name="A", ordering=1), QueueFactory(name="B", ordering=2))
+    ticket = message_ingest(connection=connection, message=inbound(1)).ticket
+
+    stored = message_ingest(connection=connection, message=inbound(2, body=answer))
+
+    ticket.refresh_from_db()
+    assert stored.body == answer  # stored as sent, never an error
+    assert (ticket.queue.name if ticket.queue else None) == ("A" if answer == "1." else None)
+
+
 def test_the_menu_is_repeated_at_most_every_few_minutes():
     connection = ConnectionFactory()
     connection.queues.add(QueueFactory(name="A"), QueueFactory(name="B"))

@@ -176,9 +176,12 @@ def control_messages(world: World, payload: dict):
         base64.b64decode(media["data"], validate=True)
         if "/" not in media.get("mimetype", ""):
             raise BadRequest("media.mimetype must be a MIME type such as image/png")
+    fields = payload.get("fields") or {}
+    if not isinstance(fields, dict) or {"id", "to"} & set(fields):
+        raise BadRequest("fields must be an object of message fields other than id and to")
     message_id = world.inbound(
         account_phone=digits(payload["account"]), sender=digits(payload["from"]),
-        name=str(payload.get("name", "")), body=str(payload.get("body", "")), media=media,
+        name=str(payload.get("name", "")), body=str(payload.get("body", "")), media=media, fields=fields,
     )  # fmt: skip
     return 201, {"id": message_id}
 

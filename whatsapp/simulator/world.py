@@ -156,8 +156,10 @@ class World:
                     if not message["id"]["fromMe"] and not message.get("_delivered"):
                         self._deliver(account, message)
 
-    def inbound(self, *, account_phone: str, sender: str, name: str, body: str, media: dict | None) -> str:
-        """A customer writes to the account; returns the WhatsApp message id."""
+    def inbound(self, *, account_phone: str, sender: str, name: str, body: str, media: dict | None,
+                fields: dict | None = None) -> str:  # fmt: skip
+        """A customer writes to the account; returns the WhatsApp message id. ``fields`` replace
+        the message's own (a test's hostile type, time or name, as a modified client could send)."""
         account = self._account(account_phone)
         chat = wid(sender)
         serialized = f"false_{chat}_{secrets.token_hex(10).upper()}"
@@ -174,6 +176,7 @@ class World:
                 size=len(base64.b64decode(media["data"])), isMedia=True,
             )  # fmt: skip
             self.media[serialized] = media
+        message.update(fields or {})
         account.chats.setdefault(chat, []).append(message)
         account.unread[chat] = account.unread.get(chat, 0) + 1
         self._deliver(account, message)

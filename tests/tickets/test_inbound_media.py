@@ -1,0 +1,65 @@
+"""Files customers send are stored under a safe name, whatever the name they chose."""
+
+import base64
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from tests.factories import ConnectionFactory
+from tests.tickets.test_inbound import inbound
+from tickets.inbound import message_ingest
+from whatsapp.wire import download_read
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def media_root(settings, tmp_path) -> Path:
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+def document(number: int, filename, mimetype="application/pdf", data: bytes = b"%PDF-1.4 hello"):
+    message = inbound(number, type="document", body="", filename=filename, mimetype=mimetype, size=len(data),
+                      isMedia=True)  # fmt: skip
+    reply = {"mimetype": mimetype, "size": len(data), "data": base64.b64encode(data).decode()}  # the bridge's answer
+    return replace(message, download=download_read(reply))
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["..", "../x", "../../../../etc/passwd", "/etc/passwd", "a\\..\\..\\b.pdf", "x" * 300 + ".pdf",
+     "ção" * 100 + ".pdf", "😀" * 80, "!!!", "...", "\x00", "con.pdf", "a/", " "],
+)  # fmt: skip
+def test_a_document_with_a_hostile_name_is_stored_inside_the_media_folder(media_root, name):
+    connection = ConnectionFactory()
+
+    stored = message_ingest(connection=connection, message=document(1, name))
+
+    path = Path(stored.media.path).resolve()
+    assert path.is_relative_to(media_root.resolve()) and path.read_bytes() == b"%PDF-1.4 hello"
+    assert len(path.name.encode()) <= 255
+    assert ".." not in Path(stored.media.name).parts
+    assert len(stored.filename.encode()) <= 255 and "/" not in stored.filename
+
+
+def test_the_same_long_name_twice_gets_two_files(media_root):
+    connection = ConnectionFactory()
+    name = "relatório-" + "x" * 400 + ".pdf"
+
+    first = message_ingest(connection=connection, message=document(1, name))
+    second = message_ingest(connection=connection, message=document(2, name, data=b"%PDF-1.4 other"))
+
+    assert first.media.name != second.media.name
+    assert Path(second.media.path).read_bytes() == b"%PDF-1.4 other"
+    assert first.filename.endswith(".pdf") and first.filename.startswith("relatório-")
+
+
+def test_an_absurd_mime_type_is_stored_as_octet_stream_and_a_plain_name_is_generated(media_root):
+    connection = ConnectionFactory()
+
+    stored = message_ingest(connection=connection, message=document(1, "", mimetype="x/" + "y" * 300))
+
+    assert stored.mimetype == "application/octet-stream"
+    assert Path(stored.media.name).name.startswith("file-MSG000001")

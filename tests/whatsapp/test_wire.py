@@ -1,0 +1,165 @@
+"""The wire module: what a customer sends is checked and cut to size before tickets/ sees it."""
+
+import time
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.tickets.test_inbound import CUSTOMER, wa_payload
+from whatsapp.wire import (
+    FILENAME_MAX_BYTES,
+    MIMETYPE_MAX,
+    WA_ID_MAX,
+    download_read,
+    filename_clean,
+    inbound_message,
+    mimetype_clean,
+)
+
+
+def test_an_ordinary_message_is_read_as_sent():
+    message = inbound_message(wa_payload(1, body="Olá", caption="", quoted="false_x_1"))
+
+    assert (message.chat, message.kind, message.body, message.push_name) == (CUSTOMER, "text", "Olá", "Maria")
+    assert message.id == f"false_{CUSTOMER}_MSG000001" and not message.from_me and message.quoted_id == "false_x_1"
+    assert abs(message.timestamp.timestamp() - time.time()) < 5
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("contrato.pdf", "contrato.pdf"),
+        ("..", ""),
+        (".", ""),
+        ("../x", "x"),
+        ("../../etc/passwd", "passwd"),
+        ("/etc/passwd", "passwd"),
+        ("C:\\Windows\\win.ini", "win.ini"),
+        ("nota\x00fiscal.pdf", "notafiscal.pdf"),
+        ("a\nb\tc\x7f.txt", "abc.txt"),
+        ("fatura\u202egpj.exe", "faturagpj.exe"),  # the right-to-left override that hides ".exe"
+        (".bashrc", "bashrc"),
+        ("  relatório .pdf ", "relatório.pdf"),
+        ("", ""),
+        (None, ""),
+        (42, ""),
+        (["a.pdf"], ""),
+    ],
+)
+def test_file_names_are_reduced_to_a_safe_base_name(name, expected):
+    assert filename_clean(name) == expected
+
+
+@pytest.mark.parametrize("name", ["a" * 300 + ".pdf", "é" * 200 + ".pdf", "😀" * 100 + ".jpeg", "x" * 1000])
+def test_a_long_file_name_is_cut_to_255_bytes_keeping_its_extension(name):
+    cleaned = filename_clean(name)
+
+    assert 0 < len(cleaned.encode()) <= FILENAME_MAX_BYTES
+    assert cleaned.endswith(name[-4:] if name.endswith(".pdf") else name[-5:] if "." in name else "x")
+    cleaned.encode("utf-8")  # no half characters
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("image/jpeg", "image/jpeg"),
+        ("IMAGE/PNG", "image/png"),
+        ("audio/ogg; codecs=opus", "audio/ogg; codecs=opus"),
+        ("application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+         "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+        ("text/plain; charset=" + "x" * 200, "text/plain"),  # the parameters do not fit: the type does
+        ("x/" + "y" * 200, "application/octet-stream"),
+        ("jpeg", "application/octet-stream"),
+        ("image/jpeg\x00", "image/jpeg"),
+        ("../../etc/passwd", "application/octet-stream"),
+        ("<script>/x", "application/octet-stream"),
+        (7, "application/octet-stream"),
+    ],
+)  # fmt: skip
+def test_mime_types_look_like_mime_types_and_fit_the_column(value, expected):
+    assert mimetype_clean(value) == expected
+    assert len(mimetype_clean(value)) <= MIMETYPE_MAX
+
+
+def test_text_loses_nul_bytes_and_lone_surrogates_and_is_cut():
+    message = inbound_message(wa_payload(1, body="a\x00b\ud800c", caption="x" * 100_000, notifyName="N" * 500))
+
+    assert message.body == "abc"
+    assert len(message.caption) == 65_536
+    assert len(message.push_name) == 200
+    message.body.encode("utf-8")
+
+
+def test_ids_too_long_for_the_column_are_shortened_and_stay_distinct():
+    first = inbound_message(wa_payload(1, id="false_x_" + "A" * 300))
+    second = inbound_message(wa_payload(1, id="false_x_" + "A" * 299 + "B"))
+
+    assert len(first.id) <= WA_ID_MAX and len(second.id) <= WA_ID_MAX
+    assert first.id != second.id
+    assert first.id == inbound_message(wa_payload(1, id="false_x_" + "A" * 300)).id  # heard again: the same id
+
+
+def test_a_message_without_an_id_gets_one_from_its_content():
+    payload = wa_payload(1)
+    del payload["id"]
+
+    assert inbound_message(payload).id.startswith("unknown~")
+    assert inbound_message(payload).id == inbound_message(dict(payload)).id
+
+
+@pytest.mark.parametrize(
+    ("fields", "body"),
+    [
+        ({"type": "sticker-pack", "body": ""}, "[unsupported message: sticker-pack]"),
+        ({"type": "poll_creation", "body": "Qual?"}, "[unsupported message: poll_creation]\nQual?"),
+        ({"type": ["chat"], "body": 5}, "[unsupported message: list]"),
+        ({"body": {"text": "oi"}}, "[unsupported message: dict]"),
+        ({"type": "location", "lat": "x", "lng": 1, "body": ""}, ""),
+        ({"type": "location", "lat": 91.0, "lng": 1}, "Olá"),
+    ],
+)
+def test_unknown_kinds_and_wrongly_typed_fields_become_a_readable_message(fields, body):
+    message = inbound_message(wa_payload(1, **fields))
+
+    assert message.kind in ("text", "location") and message.body == body
+
+
+@pytest.mark.parametrize("payload", [None, [], "text", 42, {}, {"id": None, "from": None, "fromMe": "yes"}])
+def test_anything_at_all_is_read_without_an_error(payload):
+    message = inbound_message(payload)
+
+    assert message.chat == "" and message.id.startswith("unknown~") and not message.from_me
+
+
+@pytest.mark.parametrize("chat", ["../etc@c.us", "x" * 70 + "@c.us", "5511²@c.us", "5511 99@c.us", 5511, ""])
+def test_chat_ids_that_are_no_whatsapp_id_are_left_empty(chat):
+    assert inbound_message(wa_payload(1) | {"from": chat}).chat == ""
+
+
+@pytest.mark.parametrize("t", ["soon", None, True, float("nan"), float("inf"), -5, 10**20, 1e300, 0])
+def test_timestamps_that_are_not_plausible_become_now(t):
+    at = inbound_message(wa_payload(1, t=t)).timestamp
+
+    assert abs(at.timestamp() - time.time()) < 5
+
+
+def test_a_plausible_timestamp_is_kept():
+    assert inbound_message(wa_payload(1, t=1_700_000_000)).timestamp == datetime.fromtimestamp(1_700_000_000, UTC)
+
+
+@pytest.mark.parametrize("size", [-1, 2**64, "12", 1.5, True])
+def test_sizes_that_are_not_a_byte_count_are_dropped(size):
+    assert inbound_message(wa_payload(1, type="document", size=size)).size is None
+
+
+def test_media_is_only_downloaded_for_media_kinds_that_say_so():
+    assert inbound_message(wa_payload(1, type="document", isMedia=True)).is_media
+    assert not inbound_message(wa_payload(1, type="document", isMedia="true")).is_media
+    assert not inbound_message(wa_payload(1, type="sticker-pack", isMedia=True)).is_media
+
+
+def test_a_download_with_damaged_base64_is_a_failed_download():
+    assert download_read({"mimetype": "image/png", "size": 3, "data": "AAE="}).data == b"\x00\x01"
+    damaged = download_read({"mimetype": "image/png", "size": 3, "data": "***"})
+    assert damaged.data is None and "damaged" in damaged.error
+    assert download_read(None).data is None

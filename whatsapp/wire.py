@@ -1,0 +1,242 @@
+"""The WhatsApp wire format, read in one place: a wa-js message becomes an ``InboundMessage``.
+
+What the page sends (bridge.js's ``plainMessage``: ``id``, ``from``, ``to``,
+``fromMe``, ``type``, ``body``, ``caption``, ``t``, ``notifyName``, ``mimetype``,
+``filename``, ``size``, ``isMedia``, ``quoted``, ``lat``, ``lng``, ``vcard``)
+comes from a customer, so it is untrusted input like an HTTP request (design,
+section 8). Every field is checked and cut to what the database holds here,
+before ``tickets/`` sees it: text without NUL bytes or lone surrogates, lengths
+cut to the columns, a file name reduced to a safe base name, a MIME type that
+looks like one, a timestamp that is a plausible time. Reading never fails: a
+field that is missing or of the wrong type falls back to a default, and a kind
+we do not know becomes a readable line such as "[unsupported message: poll]".
+``tickets/`` never reads a wa-js key.
+"""
+
+import base64
+import binascii
+import hashlib
+import json
+import math
+import re
+import time
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+# What the columns hold (tickets.Message, contacts.Contact).
+WA_ID_MAX = 128  # Message.wa_id
+CHAT_MAX = 64  # Contact.wa_id
+PUSH_NAME_MAX = 200  # Contact.push_name
+MIMETYPE_MAX = 100  # Message.mimetype
+FILENAME_MAX_BYTES = 255  # Message.filename (255 characters) and a file name on any common filesystem
+TEXT_MAX = 65_536  # WhatsApp's own limit for a text; a body or caption beyond it is cut
+SIZE_MAX = 2**53  # bytes; anything larger is no real file
+EARLIEST = datetime(2009, 1, 1, tzinfo=UTC).timestamp()  # WhatsApp did not exist before
+FUTURE_SLACK = 86_400.0  # seconds a phone's clock may run ahead
+OCTET_STREAM = "application/octet-stream"
+
+# WhatsApp's message types (wa-js ``msg.type``) as the helpdesk's kinds (tickets.Message.Kind values).
+KINDS = {
+    "chat": "text", "image": "image", "ptt": "audio", "audio": "audio", "video": "video", "document": "document",
+    "sticker": "sticker", "location": "location", "vcard": "contact", "multi_vcard": "contact",
+}  # fmt: skip
+MEDIA_KINDS = {"image", "audio", "video", "document", "sticker"}
+
+CHAT_ID = re.compile(r"[0-9A-Za-z._:+-]{1,48}@[0-9a-z.]{1,15}")
+MIME = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,40}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,60}")
+MIME_PARAMS = re.compile(r"(;\s*[A-Za-z0-9_.-]{1,30}=[\x21-\x7e]{1,40}){0,4}")
+EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,10}$")
+BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")  # text that reads backwards
+
+
+@dataclass(frozen=True)
+class Download:
+    """A message's file as the session fetched it: ``data`` None when not downloaded (``error`` says why,
+    or the file was over WHATSAPP_MAX_MEDIA_MB)."""
+
+    mimetype: str
+    size: int | None
+    data: bytes | None
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """One WhatsApp message as the helpdesk stores it, every field checked and cut to size."""
+
+    chat: str  # the other party's WhatsApp id; "" when the payload had none we can use
+    id: str
+    kind: str  # a tickets.Message.Kind value
+    body: str  # as readable text: a location as "lat, lng", a contact card as its vCard
+    caption: str
+    mimetype: str
+    filename: str  # a safe base name, or "" when the message had none
+    size: int | None
+    quoted_id: str
+    timestamp: datetime
+    from_me: bool
+    push_name: str
+    is_media: bool  # there is a file to download
+    download: Download | None = None  # set by the session once it fetched the file
+    raw: Any = field(default=None, compare=False, repr=False)  # the payload as received, for a dead letter
+
+
+def inbound_message(payload: Any) -> InboundMessage:
+    """Read a wa-js message payload; never raises, whatever the payload holds."""
+    fields = payload if isinstance(payload, dict) else {}
+    from_me = fields.get("fromMe") is True
+    wa_type = fields.get("type", "chat")  # a message without a type is plain text
+    kind = KINDS.get(wa_type) if isinstance(wa_type, str) else None
+    return InboundMessage(
+        chat=chat_id(fields.get("to") if from_me else fields.get("from")),
+        id=message_id(fields.get("id"), payload),
+        kind=kind or "text",
+        body=_body(kind, wa_type, fields),
+        caption=text(fields.get("caption")),
+        mimetype=_mimetype_given(fields.get("mimetype")),
+        filename=filename_clean(fields.get("filename")),
+        size=_size(fields.get("size")),
+        quoted_id=text(fields.get("quoted"), WA_ID_MAX),
+        timestamp=_timestamp(fields.get("t")),
+        from_me=from_me,
+        push_name=text(fields.get("notifyName"), PUSH_NAME_MAX),
+        is_media=fields.get("isMedia") is True and kind in MEDIA_KINDS,
+        raw=payload,
+    )
+
+
+def download_read(reply: Any) -> Download:
+    """The bridge's answer to a media request: ``{"mimetype", "size", "data": base64 or null}``."""
+    fields = reply if isinstance(reply, dict) else {}
+    data = None
+    if isinstance(fields.get("data"), str):
+        try:
+            data = base64.b64decode(fields["data"], validate=True)
+        except (binascii.Error, ValueError):
+            return download_failed(_("Not downloaded: the page sent a damaged file."))
+    size = _size(fields.get("size")) if data is None else len(data)
+    return Download(mimetype=_mimetype_given(fields.get("mimetype")), size=size, data=data)
+
+
+def download_failed(reason: str) -> Download:
+    return Download(mimetype="", size=None, data=None, error=text(reason, 1000))
+
+
+def text(value: Any, limit: int = TEXT_MAX) -> str:
+    """A string from the wire without NUL bytes or lone surrogates, cut to ``limit`` characters; "" for a non-string."""
+    if not isinstance(value, str):
+        return ""
+    if "\x00" in value or not value.isascii():
+        value = "".join(ch for ch in value if ch != "\x00" and not "\ud800" <= ch <= "\udfff")
+    return value[:limit]
+
+
+def chat_id(value: Any) -> str:
+    """A WhatsApp id such as ``5511988887777@c.us`` (a ``{"_serialized"}`` object is read too); "" when it is none."""
+    if isinstance(value, dict):
+        value = value.get("_serialized")
+    value = text(value, CHAT_MAX + 1)
+    return value if len(value) <= CHAT_MAX and CHAT_ID.fullmatch(value) else ""
+
+
+def message_id(value: Any, payload: Any) -> str:
+    """The message's WhatsApp id, cut to the column; a payload without one gets an id made from its content,
+    so that hearing it again (the catch-up) does not store it twice."""
+    if isinstance(value, dict):
+        value = value.get("_serialized")
+    value = "".join(ch for ch in text(value, 4096) if ch.isprintable() and not ch.isspace())
+    if value and len(value) <= WA_ID_MAX:
+        return value
+    digest = hashlib.sha256((value or _canonical(payload)).encode("utf-8", "replace")).hexdigest()[:40]
+    return f"{value[:WA_ID_MAX - 41]}~{digest}" if value else f"unknown~{digest}"
+
+
+def mimetype_clean(value: Any) -> str:
+    """``type/subtype`` (with parameters when they fit in the column), else application/octet-stream."""
+    value = text(value, 1000).strip()
+    essence, _sep, params = value.partition(";")
+    essence = essence.strip().lower()
+    if not MIME.fullmatch(essence):
+        return OCTET_STREAM
+    params = ";" + params if params else ""
+    full = essence + params
+    return full if len(full) <= MIMETYPE_MAX and MIME_PARAMS.fullmatch(params) else essence
+
+
+def _mimetype_given(value: Any) -> str:
+    """"" when the payload gave none (another source may know it), else the checked type."""
+    return mimetype_clean(value) if value not in (None, "") else ""
+
+
+def filename_clean(value: Any, max_bytes: int = FILENAME_MAX_BYTES) -> str:
+    """A base name safe on any filesystem: no folder, no ``..``, no control or bidi characters, no leading dot,
+    at most ``max_bytes`` in UTF-8 (the extension kept); "" when nothing of the name is usable."""
+    name = unicodedata.normalize("NFC", text(value, 4096))
+    name = re.split(r"[/\\]", name)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C" and ch not in BIDI_CONTROLS)
+    name = name.strip(" .")
+    if not name:
+        return ""
+    extension = EXTENSION.search(name)
+    suffix = extension.group() if extension and extension.start() > 0 else ""
+    stem = _cut_utf8(name[: len(name) - len(suffix)], max_bytes - len(suffix)).rstrip(" .")
+    return stem + suffix if stem else ""
+
+
+def _cut_utf8(value: str, max_bytes: int) -> str:
+    return value.encode()[:max_bytes].decode(errors="ignore")
+
+
+def _body(kind: str | None, wa_type: Any, fields: dict) -> str:
+    """The text an agent reads: locations and contact cards made readable, unknown kinds named."""
+    if kind is None:
+        name = re.sub(r"[^\w.-]", "", text(wa_type, 40)) if isinstance(wa_type, str) else type(wa_type).__name__
+        marker = _("[unsupported message: %(kind)s]") % {"kind": name or "?"}
+        body = text(fields.get("body"))
+        return f"{marker}\n{body}"[:TEXT_MAX] if body else marker
+    if kind == "location" and _coordinate(fields.get("lat"), 90) and _coordinate(fields.get("lng"), 180):
+        return f"{fields['lat']}, {fields['lng']}"
+    if kind == "contact" and text(fields.get("vcard")):
+        return text(fields["vcard"])
+    body = fields.get("body", "")
+    if kind == "text" and not isinstance(body, str):
+        return _("[unsupported message: %(kind)s]") % {"kind": type(body).__name__}
+    return text(body)
+
+
+def _coordinate(value: Any, bound: float) -> bool:
+    number = _number(value)
+    return number is not None and -bound <= number <= bound
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _size(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= SIZE_MAX else None
+
+
+def _timestamp(value: Any) -> datetime:
+    """When the message was sent; now when the payload's time is not a number or not plausible."""
+    number, now = _number(value), time.time()
+    if number is None or not EARLIEST <= number <= now + FUTURE_SLACK:
+        number = now
+    return datetime.fromtimestamp(number, UTC)
+
+
+def _canonical(payload: Any) -> str:
+    try:
+        return json.dumps(payload, sort_keys=True, default=repr)
+    except (TypeError, ValueError, RecursionError):  # keys of mixed types, a circle, nesting too deep
+        return repr(payload)
