@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from django.contrib.auth.models import AbstractBaseUser
 
-from helpdesk.realtime import publish_on_commit
+from helpdesk.realtime import publish_many_on_commit, publish_on_commit
 from tickets.models import Ticket
 
 ALL_TICKETS_GROUP = "tickets.all"
@@ -46,3 +46,17 @@ def ticket_event(*, ticket: Ticket, event_type: str, left: Sequence[str] = (), *
     groups = ticket_groups(ticket)
     groups += [group for group in left if group not in groups]
     publish_on_commit(groups=groups, event_type=event_type, payload={"ticket": ticket.pk, **payload})
+
+
+def tickets_closed_event(*, rows: list[dict]) -> None:
+    """Announce, on commit, that the tickets of ``rows`` (pk, queue_id, assignee_id) were closed together.
+
+    One ``tickets.closed`` event per group, listing that group's tickets: a bulk close
+    costs the bus a few messages per batch, not one per ticket.
+    """
+    by_group: dict[str, list[int]] = {}
+    for row in rows:
+        ticket = Ticket(pk=row["pk"], queue_id=row["queue_id"], assignee_id=row["assignee_id"])
+        for group in ticket_groups(ticket):
+            by_group.setdefault(group, []).append(row["pk"])
+    publish_many_on_commit([([group], "tickets.closed", {"tickets": pks}) for group, pks in by_group.items()])

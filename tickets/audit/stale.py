@@ -1,0 +1,141 @@
+"""The closing policy: which open tickets are stale, and closing them set-based.
+
+A ticket is stale when its last message (its creation, if it has none) is older
+than ``before``; with ``ignore_waiting`` a ticket whose last message is the
+customer's is kept, since it waits for an answer. Closing works in batches of
+ids taken by keyset on ``id`` (memory stays flat however many tickets there
+are). Each batch is one transaction: one conditional UPDATE that re-checks the
+policy in its WHERE, so a ticket whose new message committed first is left
+open; one SELECT of what that UPDATE closed; one bulk INSERT of the system
+lines; and its realtime events, sent once it commits.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from helpdesk.realtime import dashboard_changed
+from tickets.models import Message, Ticket
+from tickets.realtime import tickets_closed_event
+from whatsapp.models import Connection
+
+ACTIVE = [Ticket.Status.OPEN, Ticket.Status.PENDING]
+
+
+@dataclass
+class CloseResult:
+    closed: int = 0
+    batches: int = 0
+    farewells_queued: int = 0
+    farewells_unsent: int = 0  # the connection was not CONNECTED
+
+
+def waiting_q() -> Q:
+    """The last message is the customer's: an inbound one, and no answer since."""
+    return Q(last_inbound_at__isnull=False) & (
+        Q(last_outbound_at__isnull=True) | Q(last_inbound_at__gte=F("last_outbound_at"))
+    )
+
+
+def stale_q(*, before: datetime, ignore_waiting: bool) -> Q:
+    """Open or pending, and no message since ``before`` (nor, without messages, created since)."""
+    quiet = Q(last_message_at__lt=before) | Q(last_message_at__isnull=True, created_at__lt=before)
+    condition = Q(status__in=ACTIVE) & quiet
+    return condition & ~waiting_q() if ignore_waiting else condition
+
+
+def tickets_close_stale(*, before: datetime, ignore_waiting: bool, batch_size: int = 2000,
+                        farewell: bool = False) -> CloseResult:  # fmt: skip
+    """Close every stale ticket (``close_reason=audit``), batch by batch; a second run closes nothing."""
+    condition = stale_q(before=before, ignore_waiting=ignore_waiting)
+    connections = {c.pk: c for c in Connection.objects.only("pk", "status", "farewell")} if farewell else {}
+    result, last_id, woken = CloseResult(), 0, set()
+    while True:
+        ids = list(
+            Ticket.objects.filter(condition, pk__gt=last_id).order_by("pk").values_list("pk", flat=True)[:batch_size]
+        )
+        if not ids:
+            break
+        last_id = ids[-1]
+        with transaction.atomic():
+            closed = _close_batch(ids, condition)
+            if farewell:
+                _farewell(closed, connections, result, woken)
+        result.closed += len(closed)
+        result.batches += 1
+    if result.closed:
+        dashboard_changed()
+    _wake(woken)
+    return result
+
+
+def _close_batch(ids: list[int], condition: Q) -> list[dict]:
+    """Close those of ``ids`` still stale now; return what was closed (one UPDATE, one SELECT, one INSERT)."""
+    now = timezone.now()  # also marks this batch's rows: closed_at is exactly this instant
+    Ticket.objects.filter(condition, pk__in=ids).update(
+        status=Ticket.Status.CLOSED, closed_at=now, closed_by=None, close_reason=Ticket.CloseReason.AUDIT,
+        unread_count=0, updated_at=now,
+    )  # fmt: skip
+    closed = list(
+        Ticket.objects.filter(pk__in=ids, closed_at=now, close_reason=Ticket.CloseReason.AUDIT).values(
+            "pk", "connection_id", "queue_id", "assignee_id", "last_message_at", "created_at"
+        )
+    )
+    Message.objects.bulk_create(
+        [
+            Message(ticket_id=row["pk"], connection_id=row["connection_id"], from_me=True,
+                    kind=Message.Kind.SYSTEM, status=Message.Status.SENT, body=_system_line(row, now))
+            for row in closed
+        ],  # fmt: skip
+        batch_size=1000,
+    )
+    tickets_closed_event(rows=closed)
+    return closed
+
+
+def _system_line(row: dict, now: datetime) -> str:
+    hours = (now - (row["last_message_at"] or row["created_at"])).total_seconds() / 3600
+    return _("Closed by the audit: no message for %(hours)d h") % {"hours": hours}
+
+
+def _farewell(closed: list[dict], connections: dict[int, Connection], result: CloseResult, woken: set) -> None:
+    """Queue the connection's farewell for each closed ticket whose connection is CONNECTED; count the rest."""
+    from tickets.routing import render
+
+    sendable = []
+    for row in closed:
+        connection = connections.get(row["connection_id"])
+        if connection is None or not connection.farewell:
+            continue
+        if connection.status == Connection.Status.CONNECTED:
+            sendable.append(row["pk"])
+        else:
+            result.farewells_unsent += 1
+    if not sendable:
+        return
+    tickets = list(Ticket.objects.filter(pk__in=sendable).select_related("contact"))
+    Message.objects.bulk_create(
+        [
+            Message(ticket_id=ticket.pk, connection_id=ticket.connection_id, from_me=True, kind=Message.Kind.TEXT,
+                    status=Message.Status.QUEUED, body=render(connections[ticket.connection_id].farewell, ticket=ticket))
+            for ticket in tickets
+        ],  # fmt: skip
+        batch_size=1000,
+    )
+    result.farewells_queued += len(sendable)
+    woken.update(ticket.connection_id for ticket in tickets)
+
+
+def _wake(connection_ids: set[int]) -> None:
+    """Each session with farewells to send is woken once, after every batch."""
+    from whatsapp.tasks import session_wake
+
+    if not connection_ids:
+        return
+    with transaction.atomic():
+        for connection_id in connection_ids:
+            session_wake(connection_id=connection_id)
