@@ -21,8 +21,9 @@ Status = Connection.Status
 
 def connections_section(*, fix: bool = False) -> Section:
     section = Section("connections", _("Connections"))
-    entered = ConnectionEvent.objects.filter(connection=OuterRef("pk"), kind=ConnectionEvent.Kind.STATE,
-                                             to_status=OuterRef("status")).order_by("-at", "-id").values("at")[:1]  # fmt: skip
+    entered = ConnectionEvent.objects.filter(
+        connection=OuterRef("pk"), kind=ConnectionEvent.Kind.STATE, to_status=OuterRef("status")
+    ).order_by("-at", "-id").values("at")[:1]  # when it entered its present state
     now = timezone.now()
     section.data["connections"] = []
     for connection in Connection.objects.annotate(entered_at=Subquery(entered)):
@@ -31,11 +32,13 @@ def connections_section(*, fix: bool = False) -> Section:
         problems = _problems(connection, in_state=(now - since).total_seconds(), worker=worker, now=now)
         heartbeat = duration((now - connection.last_seen_at).total_seconds()) if connection.last_seen_at else _("never")
         section.evidence.append(
-            _("%(name)s: %(status)s for %(since)s; last heartbeat %(heartbeat)s ago; worker %(owner)s (%(alive)s)%(error)s")
+            _("%(name)s: %(status)s for %(since)s; last heartbeat %(heartbeat)s ago; "
+              "worker %(owner)s (%(alive)s)%(error)s")
             % {"name": connection.name, "status": connection.status, "since": duration((now - since).total_seconds()),
                "heartbeat": heartbeat, "owner": connection.lease_owner or _("none"),
                "alive": _("alive") if worker else _("not running"),
-               "error": _("; last error: %(error)s") % {"error": connection.last_error} if connection.last_error else ""}
+               "error": (_("; last error: %(error)s") % {"error": connection.last_error})
+               if connection.last_error else ""}
         )  # fmt: skip
         fixed = False
         for level, text in problems:
@@ -71,7 +74,8 @@ def _problems(connection: Connection, *, in_state: float, worker: bool, now) -> 
     ):
         found.append((Level.CRITICAL, _("CONNECTED, but its last heartbeat is older than two heartbeats.")))
     if connection.status == Status.FAILED:
-        found.append((Level.CRITICAL, _("FAILED: %(error)s") % {"error": connection.last_error or _("no error recorded")}))
+        error = connection.last_error or _("no error recorded")
+        found.append((Level.CRITICAL, _("FAILED: %(error)s") % {"error": error}))
     if connection.enabled and not worker:
         found.append((Level.CRITICAL, _("enabled, but no worker runs it (lease owner: %(owner)s).")
                       % {"owner": connection.lease_owner or _("none")}))  # fmt: skip

@@ -49,7 +49,8 @@ def _database(section: Section) -> None:
     section.data["database"] = {"engine": db.vendor, "version": version, **counts}
     tickets = ", ".join(f"{status} {n}" for status, n in counts["tickets"].items())
     section.evidence.append(
-        _("Database: %(engine)s %(version)s, reachable; %(contacts)d contacts, tickets: %(tickets)s, %(messages)d messages")
+        _("Database: %(engine)s %(version)s, reachable; %(contacts)d contacts, tickets: %(tickets)s, "
+          "%(messages)d messages")
         % {"engine": db.vendor, "version": version, "contacts": counts["contacts"], "tickets": tickets,
            "messages": counts["messages"]}
     )  # fmt: skip
@@ -94,8 +95,9 @@ def _disks(section: Section) -> None:
         section.evidence.append(_("Disk free for %(what)s (%(path)s): %(free)s of %(total)s")
                                 % {"what": name, "path": path, "free": mib(usage.free), "total": mib(usage.total)})
         if usage.free < usage.total * 0.05:
-            section.flag(Level.CRITICAL if usage.free < usage.total * 0.01 else Level.WARNING,
-                         _("The disk of %(what)s is almost full (%(free)s left).") % {"what": name, "free": mib(usage.free)})  # fmt: skip
+            level = Level.CRITICAL if usage.free < usage.total * 0.01 else Level.WARNING
+            section.flag(level, _("The disk of %(what)s is almost full (%(free)s left).")
+                         % {"what": name, "free": mib(usage.free)})  # fmt: skip
 
 
 def _bus(section: Section) -> None:
@@ -131,7 +133,9 @@ def _workers(section: Section) -> None:
             section.flag(Level.CRITICAL if waited > QUEUE_DEAD else Level.WARNING,
                          _("A task has waited %(age)s on the %(cluster)s cluster: is its worker running?")
                          % {"age": duration(waited), "cluster": cluster})  # fmt: skip
-    section.data["clusters"] = [{"id": str(stat.cluster_id), "host": stat.host, "status": stat.status} for stat in stats]
+    section.data["clusters"] = [
+        {"id": str(stat.cluster_id), "host": stat.host, "status": stat.status} for stat in stats
+    ]
 
 
 def _browser(section: Section) -> None:

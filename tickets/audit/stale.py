@@ -121,7 +121,8 @@ def _farewell(closed: list[dict], connections: dict[int, Connection], result: Cl
     Message.objects.bulk_create(
         [
             Message(ticket_id=ticket.pk, connection_id=ticket.connection_id, from_me=True, kind=Message.Kind.TEXT,
-                    status=Message.Status.QUEUED, body=render(connections[ticket.connection_id].farewell, ticket=ticket))
+                    status=Message.Status.QUEUED,
+                    body=render(connections[ticket.connection_id].farewell, ticket=ticket))
             for ticket in tickets
         ],  # fmt: skip
         batch_size=1000,

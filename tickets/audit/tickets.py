@@ -34,7 +34,8 @@ def tickets_section(*, policy: Policy, batch_size: int = 2000) -> Section:
         if policy.ignore_waiting else 0
     )  # fmt: skip
     section.evidence.append(
-        _("Open %(open)d, pending %(pending)d; stale (%(why)s): %(stale)d; kept because they wait for an answer: %(kept)d")
+        _("Open %(open)d, pending %(pending)d; stale (%(why)s): %(stale)d; "
+          "kept because they wait for an answer: %(kept)d")
         % {"open": by_status.get("open", 0), "pending": by_status.get("pending", 0), "why": policy.why,
            "stale": stale_count, "kept": kept_waiting}
     )  # fmt: skip
@@ -50,8 +51,10 @@ def tickets_section(*, policy: Policy, batch_size: int = 2000) -> Section:
         section.evidence.append(_("Closed %(n)d stale tickets in %(batches)d batches.")
                                 % {"n": result.closed, "batches": result.batches})  # fmt: skip
         if policy.farewell:
-            section.evidence.append(_("Farewells queued: %(queued)d; not sent (connection not connected): %(unsent)d")
-                                    % {"queued": result.farewells_queued, "unsent": result.farewells_unsent})  # fmt: skip
+            section.evidence.append(
+                _("Farewells queued: %(queued)d; not sent (connection not connected): %(unsent)d")
+                % {"queued": result.farewells_queued, "unsent": result.farewells_unsent}
+            )  # fmt: skip
         if result.farewells_unsent:
             section.flag(Level.WARNING, _("%(n)d farewells could not be sent: their connection is not connected.")
                          % {"n": result.farewells_unsent})  # fmt: skip

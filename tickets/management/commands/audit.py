@@ -55,7 +55,7 @@ class Command(BaseCommand):
                             help="remove browser profiles no connection owns and no browser uses")  # fmt: skip
         parser.add_argument("--close-stale", action="store_true", help="close the stale tickets")
         parser.add_argument("--keep-since", metavar="DATETIME",
-                            help="stale: every ticket whose last message is older than this (ISO date or time)")  # fmt: skip
+                            help="stale: every ticket whose last message is older (ISO date or time)")  # fmt: skip
         parser.add_argument("--ignore-waiting", action=BooleanOptionalAction, default=None,
                             help="keep tickets whose last message is the customer's")  # fmt: skip
         parser.add_argument("--farewell", action="store_true", help="send the farewell to closed tickets' customers")
@@ -78,7 +78,8 @@ class Command(BaseCommand):
             try:
                 keep_since = parse_when(options["keep_since"])
             except ValueError:
-                raise AuditError(_("--keep-since: not a date or date-time: %(value)s") % {"value": options["keep_since"]}) from None
+                message = _("--keep-since: not a date or date-time: %(value)s") % {"value": options["keep_since"]}
+                raise AuditError(message) from None
         if options["batch_size"] < 1:
             raise AuditError(_("--batch-size must be at least 1"))
         policy = audit_policy(keep_since=keep_since, ignore_waiting=options["ignore_waiting"],

@@ -1,0 +1,21 @@
+"""The Audits page (staff only): the latest status at a glance, the history, each report readable."""
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+
+from helpdesk.permissions import staff_required
+from tickets.models import AuditReport
+
+SHOWN = 100  # the latest reports; older ones are in the admin until AUDIT_KEEP_DAYS prunes them
+
+
+@staff_required
+def audit_list(request: HttpRequest) -> HttpResponse:
+    reports = AuditReport.objects.defer("data", "markdown")
+    return render(request, "tickets/audit_list.html", {"latest": reports.first(), "reports": reports[:SHOWN]})
+
+
+@staff_required
+def audit_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The report's Markdown, shown as preformatted text: autoescaped, nothing of it is ever markup."""
+    return render(request, "tickets/audit_detail.html", {"report": get_object_or_404(AuditReport, pk=pk)})
