@@ -30,9 +30,12 @@ def connections_section(*, fix: bool = False) -> Section:
         since = connection.entered_at or connection.updated_at
         worker = lease_is_live(connection)
         problems = _problems(connection, in_state=(now - since).total_seconds(), worker=worker, now=now)
-        heartbeat = duration((now - connection.last_seen_at).total_seconds()) if connection.last_seen_at else _("never")
+        heartbeat = (
+            _("%(ago)s ago") % {"ago": duration((now - connection.last_seen_at).total_seconds())}
+            if connection.last_seen_at else _("never")
+        )  # fmt: skip
         section.evidence.append(
-            _("%(name)s: %(status)s for %(since)s; last heartbeat %(heartbeat)s ago; "
+            _("%(name)s: %(status)s for %(since)s; last heartbeat %(heartbeat)s; "
               "worker %(owner)s (%(alive)s)%(error)s")
             % {"name": connection.name, "status": connection.status, "since": duration((now - since).total_seconds()),
                "heartbeat": heartbeat, "owner": connection.lease_owner or _("none"),
