@@ -81,7 +81,7 @@ def _close_batch(ids: list[int], condition: Q) -> list[dict]:
         unread_count=0, updated_at=now,
     )  # fmt: skip
     closed = list(
-        Ticket.objects.filter(pk__in=ids, closed_at=now, close_reason=Ticket.CloseReason.AUDIT).values(
+        Ticket.objects.filter(pk__in=ids, closed_at=now, close_reason=Ticket.CloseReason.AUDIT).order_by("pk").values(
             "pk", "connection_id", "queue_id", "assignee_id", "last_message_at", "created_at"
         )
     )
