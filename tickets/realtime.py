@@ -28,9 +28,14 @@ def agent_group(user_id: int) -> str:
 
 
 def ticket_groups(ticket: Ticket) -> list[str]:
-    groups = [ALL_TICKETS_GROUP, queue_group(ticket.queue_id) if ticket.queue_id else UNROUTED_GROUP]
-    if ticket.assignee_id:
-        groups.append(agent_group(ticket.assignee_id))
+    return groups_of(queue_id=ticket.queue_id, assignee_id=ticket.assignee_id)
+
+
+def groups_of(*, queue_id: int | None, assignee_id: int | None) -> list[str]:
+    """The groups of a ticket in ``queue_id`` assigned to ``assignee_id`` (without loading the ticket)."""
+    groups = [ALL_TICKETS_GROUP, queue_group(queue_id) if queue_id else UNROUTED_GROUP]
+    if assignee_id:
+        groups.append(agent_group(assignee_id))
     return groups
 
 
@@ -56,7 +61,6 @@ def tickets_closed_event(*, rows: list[dict]) -> None:
     """
     by_group: dict[str, list[int]] = {}
     for row in rows:
-        ticket = Ticket(pk=row["pk"], queue_id=row["queue_id"], assignee_id=row["assignee_id"])
-        for group in ticket_groups(ticket):
+        for group in groups_of(queue_id=row["queue_id"], assignee_id=row["assignee_id"]):
             by_group.setdefault(group, []).append(row["pk"])
     publish_many_on_commit([([group], "tickets.closed", {"tickets": pks}) for group, pks in by_group.items()])
