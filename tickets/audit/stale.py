@@ -6,17 +6,19 @@ customer's is kept, since it waits for an answer. Closing works in batches of
 ids taken by keyset on ``id`` (memory stays flat however many tickets there
 are). Each batch is one transaction: one conditional UPDATE that re-checks the
 policy in its WHERE, so a ticket whose new message committed first is left
-open; one SELECT of what that UPDATE closed; one bulk INSERT of the system
-lines; and its realtime events, sent once it commits.
+open, and returns what it closed; one INSERT of the system lines; and its
+realtime events, sent once it commits.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db import connection as db
 from django.db import transaction
 from django.db.models import F, Q
+from django.db.models.sql import UpdateQuery
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from helpdesk.realtime import dashboard_changed
@@ -76,20 +78,42 @@ def tickets_close_stale(*, before: datetime, ignore_waiting: bool, batch_size: i
 
 
 def _close_batch(ids: list[int], condition: Q) -> list[dict]:
-    """Close those of ``ids`` still stale now; return what was closed (one UPDATE, one SELECT, one INSERT)."""
-    now = timezone.now()  # also marks this batch's rows: closed_at is exactly this instant
-    Ticket.objects.filter(condition, pk__in=ids).update(
-        status=Ticket.Status.CLOSED, closed_at=now, closed_by=None, close_reason=Ticket.CloseReason.AUDIT,
-        unread_count=0, updated_at=now,
+    """Close those of ``ids`` still stale now; return what was closed (one UPDATE ... RETURNING, one INSERT)."""
+    now = timezone.now()
+    closed = _update_returning(
+        Ticket.objects.filter(condition, pk__in=ids),
+        {"status": Ticket.Status.CLOSED, "closed_at": now, "closed_by": None, "unread_count": 0, "updated_at": now,
+         "close_reason": Ticket.CloseReason.AUDIT},
+        returning=["id", "connection_id", "queue_id", "assignee_id", "last_message_at", "created_at"],
     )  # fmt: skip
-    closed = list(
-        Ticket.objects.filter(pk__in=ids, closed_at=now, close_reason=Ticket.CloseReason.AUDIT).order_by("pk").values(
-            "pk", "connection_id", "queue_id", "assignee_id", "last_message_at", "created_at"
-        )
-    )
     _insert_system_lines(closed, now)
     tickets_closed_event(rows=closed)
     return closed
+
+
+def _update_returning(queryset, values: dict, *, returning: list[str]) -> list[dict]:
+    """``queryset.update(**values)`` that also says which rows it changed, by RETURNING (PostgreSQL and
+    SQLite ≥ 3.35): the rows that still matched the WHERE when the update took their lock, ordered by id."""
+    query = queryset.query.chain(UpdateQuery)
+    query.add_update_values(values)
+    compiler = query.get_compiler(queryset.db)
+    compiler.pre_sql_setup()
+    sql, params = compiler.as_sql()
+    with db.cursor() as cursor:
+        cursor.execute(f"{sql} RETURNING {', '.join(db.ops.quote_name(column) for column in returning)}", params)
+        rows = [dict(zip(returning, row)) for row in cursor.fetchall()]
+    for row in rows:
+        row["pk"] = row["id"]
+        row["last_message_at"], row["created_at"] = _aware(row["last_message_at"]), _aware(row["created_at"])
+    return sorted(rows, key=lambda row: row["id"])
+
+
+def _aware(value) -> datetime | None:
+    """A datetime from a raw cursor: PostgreSQL gives an aware one, SQLite the UTC text Django stored."""
+    if value is None or isinstance(value, datetime) and timezone.is_aware(value):
+        return value
+    parsed = value if isinstance(value, datetime) else parse_datetime(value)
+    return timezone.make_aware(parsed, UTC)
 
 
 def _insert_system_lines(closed: list[dict], now: datetime) -> None:
