@@ -1,7 +1,6 @@
 from django.contrib.auth.models import AbstractBaseUser
 
 from helpdesk.models import UserPreferences
-from tickets.models import AuditReport
 from tickets.selectors import ticket_counts
 from whatsapp.selectors import connection_status_counts
 
@@ -11,7 +10,6 @@ def dashboard_figures(*, user: AbstractBaseUser) -> dict:
     figures = {"tickets": ticket_counts(user=user)}
     if user.is_staff:
         figures["connections"] = connection_status_counts()
-        figures["last_audit"] = AuditReport.objects.only("pk", "status", "created_at").first()
     return figures
 
 

@@ -4,6 +4,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from helpdesk.permissions import staff_required
+from tickets.audit.selectors import audit_latest
 from tickets.models import AuditReport
 
 SHOWN = 100  # the latest reports; older ones are in the admin until AUDIT_KEEP_DAYS prunes them
@@ -12,7 +13,7 @@ SHOWN = 100  # the latest reports; older ones are in the admin until AUDIT_KEEP_
 @staff_required
 def audit_list(request: HttpRequest) -> HttpResponse:
     reports = AuditReport.objects.defer("data", "markdown")
-    return render(request, "tickets/audit_list.html", {"latest": reports.first(), "reports": reports[:SHOWN]})
+    return render(request, "tickets/audit_list.html", {"latest": audit_latest(), "reports": reports[:SHOWN]})
 
 
 @staff_required
