@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tests.factories import ConnectionEventFactory, ConnectionFactory, TicketFactory
+from tests.factories import ConnectionEventFactory, TicketFactory
 from tests.tickets.audit_helpers import audit, healthy_connection, healthy_machine  # noqa: F401 (fixture)
 from tickets.management.commands.audit import AuditError
 from whatsapp.models import Connection, ConnectionEvent
@@ -159,8 +159,6 @@ def test_a_task_nobody_takes_for_minutes_means_no_worker_runs(settings):
 
 
 def test_no_connection_at_all_is_a_warning():
-    ConnectionFactory.reset_sequence()
-
     status, report = audit()
 
     assert status == 1
