@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("healthy_machine")]
 
 
 def test_everything_fine_is_ok_and_exit_status_0():
-    TicketFactory(connection=healthy_connection(name="Sales"))
+    TicketFactory(connection=healthy_connection(name="Sales", browser_memory=150 * 2**20))
 
     status, report = audit()
 
@@ -26,6 +26,7 @@ def test_everything_fine_is_ok_and_exit_status_0():
     assert "== Connections: OK ==" in report
     assert "Sales: CONNECTED" in report
     assert "Bus (Redis): answers" in report
+    assert "browsers: Sales 150 MiB;" in report  # as its session last measured it: no browser runs here
 
 
 def test_a_connection_stuck_in_starting_past_its_timeouts_is_a_warning(settings):

@@ -16,8 +16,9 @@ from django.utils.translation import gettext as _
 from contacts.models import Contact
 from tickets.audit.checks import Level, Section, duration, mib
 from tickets.models import Message, Ticket
-from whatsapp.browser import BrowserLaunchError, browser_close, browser_launch
+from whatsapp.browser import BrowserLaunchError, browser_close, browser_launch, browser_memory_bytes
 from whatsapp.models import Connection
+from whatsapp.profiles import profile_path
 
 SESSION_MEMORY_GUESS = 200 * 2**20  # before any session has measured its browser (docs/benchmarks.md: 183 MiB)
 QUEUE_LATE = 60  # seconds a task may wait for a worker before the audit worries
@@ -58,10 +59,11 @@ def _database(section: Section) -> None:
 
 def _memory(section: Section) -> None:
     available = _meminfo().get("MemAvailable")
-    sessions = list(
-        Connection.objects.filter(status=Connection.Status.CONNECTED, browser_memory__isnull=False)
-        .values_list("name", "browser_memory")
-    )  # fmt: skip
+    sessions = [
+        (name, browser_memory_bytes(profile=profile_path(connection_id=pk)) or stored)
+        for pk, name, stored in Connection.objects.exclude(lease_owner="").values_list("pk", "name", "browser_memory")
+    ]  # measured here when the browser runs on this machine, else as its session last measured it
+    sessions = [(name, size) for name, size in sessions if size]
     per_session = max((size for _name, size in sessions), default=SESSION_MEMORY_GUESS)
     fit = available // per_session if available else None
     section.data["memory"] = {"available": available, "sessions": dict(sessions), "more_sessions_fit": fit}
