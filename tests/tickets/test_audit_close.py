@@ -181,3 +181,18 @@ def test_an_agents_inbox_hears_the_closed_tickets_of_its_queues_only(agent_clien
     received = async_to_sync(run)()
 
     assert [(event["type"], event["tickets"]) for event in received] == [("tickets.closed", [first.pk, second.pk])]
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("healthy_machine")
+def test_audit_ignore_waiting_is_the_default_the_command_can_turn_off(settings):
+    settings.AUDIT_IGNORE_WAITING = True
+    connection = healthy_connection()
+    waiting = quiet_ticket(30, connection=connection, last_inbound_at=timezone.now() - 30 * HOURS)
+
+    status, report = audit("--close-stale")
+    assert "kept because they wait for an answer: 1" in report
+    assert Ticket.objects.get(pk=waiting.pk).status == Ticket.Status.PENDING
+
+    status, report = audit("--close-stale", "--no-ignore-waiting")
+    assert (status, Ticket.objects.get(pk=waiting.pk).status) == (0, Ticket.Status.CLOSED)
