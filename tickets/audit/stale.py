@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from helpdesk.realtime import dashboard_changed
 from tickets.models import Message, Ticket
 from tickets.realtime import tickets_closed_event
+from tickets.routing import render
 from whatsapp.models import Connection
 
 ACTIVE = [Ticket.Status.OPEN, Ticket.Status.PENDING]
@@ -151,8 +152,6 @@ def _hours_quiet(row: dict, now: datetime) -> float:
 
 def _farewell(closed: list[dict], connections: dict[int, Connection], result: CloseResult, woken: set) -> None:
     """Queue the connection's farewell for each closed ticket whose connection is CONNECTED; count the rest."""
-    from tickets.routing import render
-
     sendable = []
     for row in closed:
         connection = connections.get(row["connection_id"])
