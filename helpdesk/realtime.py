@@ -81,3 +81,23 @@ def publish_on_commit(*, groups: list[str], event_type: str, payload: dict | Non
 def dashboard_changed() -> None:
     """The figures of the home page changed (a ticket or connection changed state)."""
     publish_on_commit(groups=[DASHBOARD_GROUP], event_type="dashboard.changed")
+
+
+def publish_many_on_commit(events: list[tuple[list[str], str, dict]]) -> None:
+    """Send many events (groups, type, payload) when the transaction commits, in one callback: a bulk
+    change announces itself once per batch instead of registering a callback per row."""
+    messages = [(groups, {"type": event_type, **payload}) for groups, event_type, payload in events]
+
+    async def send_all() -> None:
+        for groups, message in messages:
+            await _send(groups, message)
+
+    def send() -> None:
+        publisher = Publisher.current
+        if publisher is not None and not publisher.loop.is_closed():
+            for groups, message in messages:
+                publisher.put(groups, message)
+        else:
+            async_to_sync(send_all)()
+
+    transaction.on_commit(send, robust=True)

@@ -148,6 +148,13 @@ WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", de
 TICKET_REOPEN_WINDOW = env.int("TICKET_REOPEN_WINDOW", default=2 * 3600)
 # How often an open inbox checks its user's queues again (joined or left, deactivated).
 INBOX_RECHECK_SECONDS = env.float("INBOX_RECHECK_SECONDS", default=5.0)
+# The audit (tickets/audit/, `manage.py audit`): a ticket without a message for AUDIT_CLOSE_AFTER
+# hours is stale; the schedule runs every AUDIT_SCHEDULE minutes and closes only with AUDIT_AUTO_CLOSE.
+AUDIT_CLOSE_AFTER = env.int("AUDIT_CLOSE_AFTER", default=24)
+AUDIT_IGNORE_WAITING = env.bool("AUDIT_IGNORE_WAITING", default=False)
+AUDIT_SCHEDULE = env.int("AUDIT_SCHEDULE", default=60)
+AUDIT_AUTO_CLOSE = env.bool("AUDIT_AUTO_CLOSE", default=False)
+AUDIT_KEEP_DAYS = env.int("AUDIT_KEEP_DAYS", default=90)
 
 # django-q2: background tasks on the database broker, so no extra service is needed.
 # Sessions run on a cluster of their own ("sessions", `manage.py session_worker`):

@@ -7,12 +7,15 @@ import whatsapp.api  # noqa: F401
 from contacts.views import contact_list
 from helpdesk.api import api_docs, api_urlpatterns
 from helpdesk.views import home
+from tickets.audit.views import audit_detail, audit_list
 from whatsapp import views as whatsapp_views
 
 urlpatterns = [
     path("", home, name="home"),
     path("inbox/", include("tickets.urls")),
     path("contacts/", contact_list, name="contact-list"),
+    path("audits/", audit_list, name="audit-list"),
+    path("audits/<int:pk>/", audit_detail, name="audit-detail"),
     path("connections/", whatsapp_views.connection_list, name="connection-list"),
     path("connections/new/", whatsapp_views.connection_new, name="connection-new"),
     path("connections/<int:pk>/", whatsapp_views.connection_detail, name="connection-detail"),

@@ -3,7 +3,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from tickets.models import Message, Queue, QuickReply, Ticket
+from tickets.models import AuditReport, Message, Queue, QuickReply, Ticket
 from tickets.services import ticket_close, ticket_reopen
 
 
@@ -88,3 +88,19 @@ class MessageAdmin(admin.ModelAdmin):
 class QuickReplyAdmin(admin.ModelAdmin):
     list_display = ["shortcut", "body"]
     search_fields = ["shortcut", "body"]
+
+
+@admin.register(AuditReport)
+class AuditReportAdmin(admin.ModelAdmin):
+    """Audit reports are written by the audit only: readable, deletable, never edited."""
+
+    list_display = ["created_at", "trigger", "status", "criticals", "warnings", "stale_tickets", "closed_tickets"]
+    list_filter = ["status", "trigger"]
+    date_hierarchy = "created_at"
+    readonly_fields = [field.name for field in AuditReport._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -74,6 +74,10 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
     async def ticket_changed(self, event: dict) -> None:
         await self._forward(event)
 
+    async def tickets_closed(self, event: dict) -> None:
+        """Many tickets closed at once (the audit): one event per group, listing the ids."""
+        await self._forward({**event, "tickets": tuple(event["tickets"])})
+
     async def _forward(self, event: dict) -> None:
         key = tuple(sorted(event.items()))
         if key in self.recent:

@@ -198,3 +198,36 @@ class QuickReply(models.Model):
 
     def __str__(self) -> str:
         return f"/{self.shortcut}"
+
+
+class AuditReport(models.Model):
+    """One run of the audit (tickets/audit/), scheduled or saved from the command: what admins read later."""
+
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule", _("Schedule")
+        COMMAND = "command", _("Command")
+
+    class Level(models.TextChoices):
+        OK = "OK", _("OK")
+        WARNING = "WARNING", _("Warning")
+        CRITICAL = "CRITICAL", _("Critical")
+
+    created_at = models.DateTimeField(_("when"), db_index=True)
+    trigger = models.CharField(_("trigger"), max_length=10, choices=Trigger)
+    status = models.CharField(_("status"), max_length=10, choices=Level)
+    warnings = models.PositiveIntegerField(_("warnings"), default=0)
+    criticals = models.PositiveIntegerField(_("critical findings"), default=0)
+    open_tickets = models.PositiveIntegerField(_("open tickets"), default=0)
+    pending_tickets = models.PositiveIntegerField(_("pending tickets"), default=0)
+    stale_tickets = models.PositiveIntegerField(_("stale tickets"), default=0)
+    closed_tickets = models.PositiveIntegerField(_("tickets closed"), default=0)
+    data = models.JSONField(_("report (JSON)"))
+    markdown = models.TextField(_("report (Markdown)"))
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("audit report")
+        verbose_name_plural = _("audit reports")
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.status}"

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from django.contrib.auth.models import AbstractBaseUser
 
 from helpdesk.permissions import sees_every_ticket
-from helpdesk.realtime import publish_on_commit
+from helpdesk.realtime import publish_many_on_commit, publish_on_commit
 from tickets.models import Ticket
 
 ALL_TICKETS_GROUP = "tickets.all"
@@ -29,9 +29,14 @@ def agent_group(user_id: int) -> str:
 
 
 def ticket_groups(ticket: Ticket) -> list[str]:
-    groups = [ALL_TICKETS_GROUP, queue_group(ticket.queue_id) if ticket.queue_id else UNROUTED_GROUP]
-    if ticket.assignee_id:
-        groups.append(agent_group(ticket.assignee_id))
+    return groups_of(queue_id=ticket.queue_id, assignee_id=ticket.assignee_id)
+
+
+def groups_of(*, queue_id: int | None, assignee_id: int | None) -> list[str]:
+    """The groups of a ticket in ``queue_id`` assigned to ``assignee_id`` (without loading the ticket)."""
+    groups = [ALL_TICKETS_GROUP, queue_group(queue_id) if queue_id else UNROUTED_GROUP]
+    if assignee_id:
+        groups.append(agent_group(assignee_id))
     return groups
 
 
@@ -47,3 +52,16 @@ def ticket_event(*, ticket: Ticket, event_type: str, left: Sequence[str] = (), *
     groups = ticket_groups(ticket)
     groups += [group for group in left if group not in groups]
     publish_on_commit(groups=groups, event_type=event_type, payload={"ticket": ticket.pk, **payload})
+
+
+def tickets_closed_event(*, rows: list[dict]) -> None:
+    """Announce, on commit, that the tickets of ``rows`` (pk, queue_id, assignee_id) were closed together.
+
+    One ``tickets.closed`` event per group, listing that group's tickets: a bulk close
+    costs the bus a few messages per batch, not one per ticket.
+    """
+    by_group: dict[str, list[int]] = {}
+    for row in rows:
+        for group in groups_of(queue_id=row["queue_id"], assignee_id=row["assignee_id"]):
+            by_group.setdefault(group, []).append(row["pk"])
+    publish_many_on_commit([([group], "tickets.closed", {"tickets": pks}) for group, pks in by_group.items()])

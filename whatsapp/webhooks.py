@@ -33,7 +33,8 @@ from django_q.tasks import async_task, schedule
 
 from whatsapp.models import Connection, WebhookDelivery
 
-EVENTS = ["message.received", "message.sent", "message.ack", "ticket.created", "ticket.closed", "connection.status"]
+EVENTS = ["message.received", "message.sent", "message.ack", "ticket.created", "ticket.closed", "connection.status",
+          "audit.critical"]
 
 
 class BlockedAddress(Exception):

@@ -89,8 +89,19 @@
     if (ticket) refreshHead(ticket);
   }
 
+  function closedTogether(ids) {
+    // The audit closes thousands at once: drop the rows here (or read the Closed tab again),
+    // instead of asking for each row.
+    if (inbox.dataset.tab === "closed") { refreshList(); return; }
+    ids.forEach((id) => document.getElementById(`row-${id}`)?.remove());
+    document.body.dispatchEvent(new Event("inbox-changed"));
+    const ticket = openTicket();
+    if (ticket && ids.map(String).includes(ticket.dataset.ticket)) refreshHead(ticket);
+  }
+
   function onEvent(event) {
     if (event.type === "inbox.refresh") { refreshList(); return; }
+    if (event.type === "tickets.closed") { closedTogether(event.tickets); return; }
     if (!event.ticket) return;
     refreshRow(event.ticket, event.type === "message.new" ? event.message : null);
     document.body.dispatchEvent(new Event("inbox-changed"));

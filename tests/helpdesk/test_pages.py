@@ -66,8 +66,8 @@ def test_home_runs_a_fixed_number_of_queries(staff_client, django_assert_num_que
     TicketFactory.create_batch(5)
     ConnectionFactory.create_batch(3)
 
-    # session, user, ticket counts, connection counts
-    with django_assert_num_queries(4):
+    # session, user, ticket counts, connection counts, the last audit's status
+    with django_assert_num_queries(5):
         staff_client.get(reverse("home"))
 
 

@@ -1,0 +1,85 @@
+"""Connections: each one's state, for how long, its heartbeat and its worker; the stuck ones flagged.
+
+With ``fix``, a flagged connection is restarted through the service behind the
+connection page's Restart button (``connection_request``), and the report says so.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tickets.audit.checks import Level, Section, duration
+from whatsapp.lease import lease_is_live
+from whatsapp.models import Connection, ConnectionEvent
+from whatsapp.services import connection_request
+
+Status = Connection.Status
+
+
+def connections_section(*, fix: bool = False) -> Section:
+    section = Section("connections", _("Connections"))
+    entered = ConnectionEvent.objects.filter(
+        connection=OuterRef("pk"), kind=ConnectionEvent.Kind.STATE, to_status=OuterRef("status")
+    ).order_by("-at", "-id").values("at")[:1]  # when it entered its present state
+    now = timezone.now()
+    section.data["connections"] = []
+    for connection in Connection.objects.annotate(entered_at=Subquery(entered)):
+        since = connection.entered_at or connection.updated_at
+        worker = lease_is_live(connection)
+        problems = _problems(connection, in_state=(now - since).total_seconds(), worker=worker, now=now)
+        heartbeat = (
+            _("%(ago)s ago") % {"ago": duration((now - connection.last_seen_at).total_seconds())}
+            if connection.last_seen_at else _("never")
+        )  # fmt: skip
+        section.evidence.append(
+            _("%(name)s: %(status)s for %(since)s; last heartbeat %(heartbeat)s; "
+              "worker %(owner)s (%(alive)s)%(error)s")
+            % {"name": connection.name, "status": connection.status, "since": duration((now - since).total_seconds()),
+               "heartbeat": heartbeat, "owner": connection.lease_owner or _("none"),
+               "alive": _("alive") if worker else _("not running"),
+               "error": (_("; last error: %(error)s") % {"error": connection.last_error})
+               if connection.last_error else ""}
+        )  # fmt: skip
+        fixed = False
+        for level, text in problems:
+            section.flag(level, f"{connection.name}: {text}")
+        if fix and problems:
+            connection_request(connection=connection, enabled=True, command=Connection.Command.RESTART)
+            section.evidence.append(_("%(name)s: restarted (as with the Restart button).") % {"name": connection.name})
+            fixed = True
+        section.data["connections"].append({
+            "id": connection.pk, "name": connection.name, "status": connection.status, "since": since,
+            "last_heartbeat": connection.last_seen_at, "lease_owner": connection.lease_owner, "worker_alive": worker,
+            "last_error": connection.last_error, "problems": [text for _level, text in problems], "restarted": fixed,
+        })  # fmt: skip
+    if not section.data["connections"]:
+        section.flag(Level.WARNING, _("No WhatsApp connection is configured."))
+    return section
+
+
+def _problems(connection: Connection, *, in_state: float, worker: bool, now) -> list[tuple[Level, str]]:
+    """What is wrong with one connection, with the evidence in words."""
+    found = []
+    starting_limit = settings.WHATSAPP_LAUNCH_TIMEOUT + settings.WHATSAPP_AUTH_TIMEOUT
+    qr_limit = settings.WHATSAPP_AUTH_TIMEOUT * settings.WHATSAPP_QR_MAX_CODES
+    heartbeat_limit = timedelta(seconds=2 * settings.WHATSAPP_HEARTBEAT)
+    if connection.status == Status.STARTING and in_state > starting_limit:
+        found.append((Level.WARNING, _("STARTING for %(for)s, longer than its timeouts (%(limit)s).")
+                      % {"for": duration(in_state), "limit": duration(starting_limit)}))  # fmt: skip
+    if connection.status == Status.QR and in_state > qr_limit:
+        found.append((Level.WARNING, _("waiting for a QR scan for %(for)s, longer than its timeouts (%(limit)s).")
+                      % {"for": duration(in_state), "limit": duration(qr_limit)}))  # fmt: skip
+    if connection.status == Status.CONNECTED and (
+        connection.last_seen_at is None or now - connection.last_seen_at > heartbeat_limit
+    ):
+        found.append((Level.CRITICAL, _("CONNECTED, but its last heartbeat is older than two heartbeats.")))
+    if connection.status == Status.FAILED:
+        error = connection.last_error or _("no error recorded")
+        found.append((Level.CRITICAL, _("FAILED: %(error)s") % {"error": error}))
+    if connection.enabled and not worker:
+        found.append((Level.CRITICAL, _("enabled, but no worker runs it (lease owner: %(owner)s).")
+                      % {"owner": connection.lease_owner or _("none")}))  # fmt: skip
+    return found
