@@ -1,18 +1,34 @@
 """Reads of contacts."""
 
-from django.db.models import Q, QuerySet
+import re
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from contacts.models import Contact
+from helpdesk.permissions import sees_every_ticket
+from tickets.selectors import tickets_visible_to
+
+NUMBER = re.compile(r"^[\d\s+\-().]+$")
 
 
-def contact_search(*, query: str = "") -> QuerySet[Contact]:
-    """Contacts whose name, WhatsApp name, phone or email contain ``query``."""
+def contacts_visible_to(*, user: AbstractBaseUser) -> QuerySet[Contact]:
+    """Who sees every ticket sees every contact; an agent, the contacts with at least one ticket
+    they may see (docs/decisions.md, "Who sees which contact"). One query: an EXISTS, no join."""
     contacts = Contact.objects.all()
-    if query:
-        contacts = contacts.filter(
-            Q(name__icontains=query)
-            | Q(push_name__icontains=query)
-            | Q(phone__contains=query)
-            | Q(email__icontains=query)
-        )
-    return contacts
+    if sees_every_ticket(user):
+        return contacts
+    return contacts.filter(Exists(tickets_visible_to(user=user).filter(contact=OuterRef("pk"))))
+
+
+def contact_search(*, user: AbstractBaseUser, query: str = "") -> QuerySet[Contact]:
+    """The user's contacts whose name or WhatsApp name contain ``query``, or whose number contains
+    its digits when ``query`` is a number (spaces, +, dashes and brackets ignored)."""
+    contacts = contacts_visible_to(user=user)
+    if not query:
+        return contacts
+    matches = Q(name__icontains=query) | Q(push_name__icontains=query)
+    digits = "".join(ch for ch in query if ch.isascii() and ch.isdigit())
+    if digits and NUMBER.match(query):
+        matches |= Q(phone__contains=digits)
+    return contacts.filter(matches)

@@ -44,3 +44,19 @@ def contact_avatar_due(*, wa_id: str) -> bool:
 
 def contact_avatar_set(*, wa_id: str, url: str) -> None:
     Contact.objects.filter(wa_id=wa_id).update(avatar_url=url or "", avatar_fetched_at=timezone.now())
+
+
+def contact_update(*, contact: Contact, name: str, email: str) -> Contact:
+    """The name and email an agent gave the contact (the WhatsApp name stays the customer's own)."""
+    contact.name, contact.email = name, email
+    contact.save(update_fields=["name", "email", "updated_at"])
+    return contact
+
+
+def contact_block(*, contact: Contact, blocked: bool) -> Contact:
+    """Block or unblock: a blocked contact's messages are still stored, but the helpdesk
+    sends them nothing (no reply, greeting, menu or farewell; docs/decisions.md)."""
+    if contact.blocked != blocked:
+        contact.blocked = blocked
+        contact.save(update_fields=["blocked", "updated_at"])
+    return contact

@@ -1,13 +1,63 @@
-from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+"""The contacts pages: the list (search, "load more") and a contact's page (details, tickets,
+edit, block). Only the contacts the user may see exist here (contacts_visible_to): any other is a 404."""
 
-from contacts.selectors import contact_search
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect, render
+
+from contacts.forms import ContactForm
+from contacts.models import Contact
+from contacts.selectors import contact_search, contacts_visible_to
+from contacts.services import contact_block, contact_update
+from helpdesk.keyset import BadCursor, keyset_page
+from tickets.selectors import tickets_visible_to
 
 PAGE_SIZE = 50
 
 
 def contact_list(request: HttpRequest) -> HttpResponse:
+    """Newest first; htmx's "load more" asks for the rows after ``cursor``. A bad cursor: the first page."""
     query = request.GET.get("q", "").strip()
-    page = Paginator(contact_search(query=query), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "contacts/contact_list.html", {"page": page, "query": query})
+    contacts = contact_search(user=request.user, query=query)
+    try:
+        page = keyset_page(contacts, key="created_at", cursor=request.GET.get("cursor"), size=PAGE_SIZE)
+    except BadCursor:
+        page = keyset_page(contacts, key="created_at", size=PAGE_SIZE)
+    template = "contacts/_rows.html" if request.htmx else "contacts/contact_list.html"
+    return render(request, template, {"page": page, "query": query})
+
+
+def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = _contact_or_404(request, pk)
+    return _detail(request, contact, ContactForm(instance=contact))
+
+
+def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """A bad email is shown on the contact's page as a form error, with what was typed kept."""
+    contact = _contact_or_404(request, pk)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    form = ContactForm(request.POST, instance=Contact.objects.get(pk=contact.pk))
+    if not form.is_valid():
+        return _detail(request, contact, form, status=400)
+    contact_update(contact=contact, name=form.cleaned_data["name"], email=form.cleaned_data["email"])
+    return redirect("contact", contact.pk)
+
+
+def contact_block_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """POST ``blocked=1`` blocks, ``blocked=0`` unblocks."""
+    contact = _contact_or_404(request, pk)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    contact_block(contact=contact, blocked=request.POST.get("blocked") == "1")
+    return redirect("contact", contact.pk)
+
+
+def _contact_or_404(request: HttpRequest, pk: int) -> Contact:
+    return get_object_or_404(contacts_visible_to(user=request.user), pk=pk)
+
+
+def _detail(request: HttpRequest, contact: Contact, form: ContactForm, status: int = 200) -> HttpResponse:
+    tickets = (tickets_visible_to(user=request.user).filter(contact=contact)
+               .select_related("connection", "queue").order_by("-created_at"))  # fmt: skip
+    return render(request, "contacts/contact_detail.html",
+                  {"contact": contact, "form": form, "tickets": tickets}, status=status)  # fmt: skip

@@ -4,7 +4,7 @@ from django.urls import include, path
 
 import tickets.api  # noqa: F401  (registers its endpoints)
 import whatsapp.api  # noqa: F401
-from contacts.views import contact_list
+from contacts import views as contact_views
 from helpdesk.api import api_docs, api_urlpatterns
 from helpdesk.views import home
 from tickets.audit.views import audit_detail, audit_list
@@ -13,7 +13,10 @@ from whatsapp import views as whatsapp_views
 urlpatterns = [
     path("", home, name="home"),
     path("inbox/", include("tickets.urls")),
-    path("contacts/", contact_list, name="contact-list"),
+    path("contacts/", contact_views.contact_list, name="contact-list"),
+    path("contacts/<int:pk>/", contact_views.contact_detail, name="contact"),
+    path("contacts/<int:pk>/edit/", contact_views.contact_edit, name="contact-edit"),
+    path("contacts/<int:pk>/block/", contact_views.contact_block_view, name="contact-block"),
     path("audits/", audit_list, name="audit-list"),
     path("audits/<int:pk>/", audit_detail, name="audit-detail"),
     path("connections/", whatsapp_views.connection_list, name="connection-list"),
