@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 
-from contacts.models import Contact
+from contacts.selectors import contacts_visible_to
 from contacts.services import contact_upsert
 from helpdesk.api import ApiError, endpoint, found_or_404, json_body
 from tickets.inbound import ticket_for_contact
@@ -154,7 +154,7 @@ def tickets_transfer(request, pk: int):
 
 @endpoint("GET", "contacts", summary="Contacts; search by name, phone or email", responses={200: "{results, next_cursor}"})
 def contacts_list(request):
-    contacts = Contact.objects.order_by("-id")
+    contacts = contacts_visible_to(user=request.user).order_by("-id")
     if search := request.GET.get("search", "").strip():
         contacts = contacts.filter(Q(name__icontains=search) | Q(push_name__icontains=search)
                                    | Q(phone__contains=search) | Q(email__icontains=search))  # fmt: skip
@@ -163,7 +163,7 @@ def contacts_list(request):
 
 @endpoint("GET", "contacts/<int:pk>", summary="One contact", responses={200: "The contact", 404: "No such contact"})
 def contacts_read(request, pk: int):
-    return contact_payload(found_or_404(Contact.objects.all(), pk))
+    return contact_payload(found_or_404(contacts_visible_to(user=request.user), pk))
 
 
 @endpoint("POST", "connections/<int:pk>/messages", summary="Write to a phone number from this connection",

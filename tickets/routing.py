@@ -25,7 +25,9 @@ def render(template: str, *, ticket: Ticket) -> str:
 
 
 def greet_new_ticket(*, ticket: Ticket) -> None:
-    """Called once, for a ticket a customer's first message made."""
+    """Called once, for a ticket a customer's first message made. A blocked contact gets nothing."""
+    if ticket.contact.blocked:
+        return
     queues = [] if ticket.queue_id else _queues(ticket)  # a ticket with its queue needs no menu
     if len(queues) > 1:
         _send_menu(ticket, queues)
@@ -45,14 +47,14 @@ def route_answer(*, ticket: Ticket, message: Message) -> None:
         ticket.queue = queue
         ticket.save(update_fields=["queue", "updated_at"])
         ticket_event(ticket=ticket, event_type="ticket.changed", left=[UNROUTED_GROUP])
-        if queue.greeting:
+        if queue.greeting and not ticket.contact.blocked:
             message_send(ticket=ticket, author=None, body=render(queue.greeting, ticket=ticket))
-    elif timezone.now() - ticket.menu_sent_at >= timedelta(minutes=MENU_REPEAT_MINUTES):
+    elif not ticket.contact.blocked and timezone.now() - ticket.menu_sent_at >= timedelta(minutes=MENU_REPEAT_MINUTES):
         _send_menu(ticket, queues)
 
 
 def farewell(*, ticket: Ticket) -> None:
-    if ticket.connection.farewell:
+    if ticket.connection.farewell and not ticket.contact.blocked:
         message_send(ticket=ticket, author=None, body=render(ticket.connection.farewell, ticket=ticket))
 
 

@@ -163,7 +163,8 @@ def _farewell(closed: list[dict], connections: dict[int, Connection], result: Cl
             result.farewells_unsent += 1
     if not sendable:
         return
-    tickets = list(Ticket.objects.filter(pk__in=sendable).select_related("contact"))
+    # a blocked contact is sent nothing (docs/decisions.md)
+    tickets = list(Ticket.objects.filter(pk__in=sendable).exclude(contact__blocked=True).select_related("contact"))
     Message.objects.bulk_create(
         [
             Message(ticket_id=ticket.pk, connection_id=ticket.connection_id, from_me=True, kind=Message.Kind.TEXT,
@@ -173,7 +174,7 @@ def _farewell(closed: list[dict], connections: dict[int, Connection], result: Cl
         ],  # fmt: skip
         batch_size=1000,
     )
-    result.farewells_queued += len(sendable)
+    result.farewells_queued += len(tickets)
     woken.update(ticket.connection_id for ticket in tickets)
 
 
