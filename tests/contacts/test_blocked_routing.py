@@ -6,12 +6,14 @@ import pytest
 from django.utils import timezone
 
 from contacts.services import contact_block, contact_upsert
-from tests.factories import ConnectionFactory, QueueFactory
+from tests.factories import ConnectionFactory, ContactFactory, QueueFactory, TicketFactory
 from tests.tickets.test_inbound import CUSTOMER, inbound
 from tests.tickets.test_routing import said
+from tickets.audit.stale import tickets_close_stale
 from tickets.inbound import message_ingest
 from tickets.models import Ticket
 from tickets.services import ticket_close
+from whatsapp.models import Connection
 
 pytestmark = pytest.mark.django_db
 
@@ -50,3 +52,15 @@ def test_a_blocked_contact_gets_no_farewell(agent):
     ticket_close(ticket=ticket, by=agent, reason=Ticket.CloseReason.AGENT)
 
     assert said(ticket) == []
+
+
+def test_the_audit_closes_a_blocked_contacts_stale_ticket_without_a_farewell():
+    connection = ConnectionFactory(status=Connection.Status.CONNECTED, farewell="Bye")
+    blocked = TicketFactory(connection=connection, contact=ContactFactory(blocked=True),
+                            last_message_at=timezone.now() - timedelta(hours=30))  # fmt: skip
+    reached = TicketFactory(connection=connection, last_message_at=timezone.now() - timedelta(hours=30))
+
+    result = tickets_close_stale(before=timezone.now() - timedelta(hours=24), ignore_waiting=False, farewell=True)
+
+    assert (result.closed, result.farewells_queued) == (2, 1)
+    assert (said(blocked), said(reached)) == ([], ["Bye"])
