@@ -13,8 +13,8 @@ def contact(agent):
     """A contact of a ticket in the agent's queue."""
     queue = QueueFactory(name="Vendas")
     queue.members.add(agent)
-    return TicketFactory(queue=queue, connection=ConnectionFactory(name="Loja"),
-                         contact=ContactFactory(name="Maria", push_name="Mari", phone="5511988887777")).contact  # fmt: skip
+    maria = ContactFactory(name="Maria", push_name="Mari", phone="5511988887777")
+    return TicketFactory(queue=queue, connection=ConnectionFactory(name="Loja"), contact=maria).contact
 
 
 def test_the_page_shows_the_details_and_the_tickets(agent_client, contact):

@@ -74,6 +74,7 @@ def test_the_list_runs_a_fixed_number_of_queries_for_an_agent(agent_client, agen
     queue = QueueFactory()
     queue.members.add(agent)
     TicketFactory.create_batch(20, queue=queue)
+    TicketFactory.create_batch(5, queue=QueueFactory())  # another queue's contacts, filtered in the same query
 
     # session, user, whether they see every ticket, the page of contacts
     with django_assert_num_queries(4):
