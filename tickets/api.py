@@ -13,7 +13,8 @@ from tickets.models import Message, Queue, Ticket
 from tickets.outbound import message_send
 from tickets.payloads import contact_payload, message_payload, ticket_payload
 from tickets.selectors import tickets_visible_to
-from tickets.services import ActionRefused, ticket_assign, ticket_close, ticket_reopen, ticket_reply, ticket_transfer
+from tickets.services import (ActionRefused, phone_wa_id, ticket_assign, ticket_close, ticket_reopen, ticket_reply,
+                              ticket_transfer)  # fmt: skip
 from whatsapp.api import connection_or_404
 from whatsapp.models import Connection
 from whatsapp.session_requests import SessionUnavailable, session_number_exists
@@ -175,10 +176,10 @@ def contacts_read(request, pk: int):
 def connections_send(request, pk: int):
     connection, data = connection_or_404(pk), json_body(request)
     body = _text(data)
-    digits = "".join(ch for ch in str(data.get("to", "")) if ch.isdigit())
-    if not 8 <= len(digits) <= 15:
-        raise ApiError(400, "VALIDATION_ERROR", "to must be a phone number with country code, e.g. 5511988887777.")
-    wa_id = f"{digits}@c.us"
+    try:
+        wa_id = phone_wa_id(str(data.get("to", "")))
+    except ValidationError:
+        raise ApiError(400, "VALIDATION_ERROR", "to must be a phone number with country code, e.g. 5511988887777.") from None
     if connection.status != Connection.Status.CONNECTED:
         if not data.get("queue_if_offline"):
             raise ApiError(409, "ACCOUNT_NOT_READY", f"The connection is {connection.status}, not CONNECTED.")
@@ -188,7 +189,7 @@ def connections_send(request, pk: int):
         except SessionUnavailable:
             raise ApiError(409, "ACCOUNT_NOT_READY", "The connection's session does not answer.") from None
         if not exists:
-            raise ApiError(422, "NOT_ON_WHATSAPP", f"+{digits} has no WhatsApp.")
+            raise ApiError(422, "NOT_ON_WHATSAPP", f"+{wa_id.split('@')[0]} has no WhatsApp.")
     ticket, _ = ticket_for_contact(contact=contact_upsert(wa_id=wa_id), connection=connection)
     return message_payload(message_send(ticket=ticket, author=request.user, body=body))
 

@@ -14,13 +14,17 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from contacts.services import contact_upsert
 from helpdesk.realtime import dashboard_changed
+from tickets.inbound import ticket_for_contact
 from tickets.media import CheckedMedia
 from tickets.models import ONE_OPEN_TICKET_MESSAGE, Message, Queue, Ticket
 from tickets.outbound import message_send, note_add
 from tickets.payloads import ticket_payload
 from tickets.realtime import ticket_event, ticket_groups
 from tickets.routing import farewell
+from whatsapp.models import Connection
+from whatsapp.session_requests import SessionUnavailable, session_number_exists
 from whatsapp.tasks import session_mark_read, session_wake
 from whatsapp.webhooks import webhook_emit
 
@@ -208,3 +212,41 @@ def _system_line(ticket: Ticket, by: AbstractBaseUser | None, text: str, **value
 
 def _name(user: AbstractBaseUser) -> str:
     return user.get_full_name() or user.get_username()
+
+
+def phone_wa_id(phone: str) -> str:
+    """The WhatsApp id of a number typed with its country code ("+55 11 98888-7777"): spaces, +,
+    dashes and brackets dropped; ASCII digits only, 8 to 15 of them. ValidationError otherwise."""
+    digits = "".join(ch for ch in phone if ch not in " +-()")
+    if not (digits.isascii() and digits.isdigit() and 8 <= len(digits) <= 15):
+        raise ValidationError(_("Enter the number with its country code, e.g. +55 11 98888-7777."))
+    return f"{digits}@c.us"
+
+
+def conversation_start(*, connection: Connection, phone: str, by: AbstractBaseUser, body: str = "") -> Ticket:
+    """``by`` writes first to a number: WhatsApp is asked whether it exists, then the contact's
+    ticket on ``connection`` (a new one, or the one already under way) is theirs and ``body``, if
+    any, is queued. Refused (ActionRefused) when the connection cannot ask, the number has no
+    WhatsApp, the contact is blocked, or another agent has the contact's ticket."""
+    wa_id = phone_wa_id(phone)
+    if connection.status != Connection.Status.CONNECTED:
+        raise ActionRefused(_("%(connection)s is not connected.") % {"connection": connection})
+    try:
+        exists = session_number_exists(connection_id=connection.pk, wa_id=wa_id)
+    except SessionUnavailable:
+        raise ActionRefused(_("%(connection)s does not answer; try again shortly.") % {"connection": connection}) from None
+    if not exists:
+        raise ActionRefused(_("+%(number)s has no WhatsApp.") % {"number": wa_id.split("@")[0]})
+    with transaction.atomic():
+        contact = contact_upsert(wa_id=wa_id)
+        if contact.blocked:
+            raise ActionRefused(_("%(contact)s is blocked: unblock them to write to them.") % {"contact": contact})
+        ticket, _new = ticket_for_contact(contact=contact, connection=connection)
+        if ticket.assignee_id not in (None, by.pk):
+            raise ActionRefused(_("%(agent)s already has ticket #%(ticket)s with %(contact)s.")
+                                % {"agent": ticket.assignee, "ticket": ticket.pk, "contact": contact})  # fmt: skip
+        if ticket.assignee_id is None:
+            ticket_accept(ticket=ticket, by=by)
+        if body.strip():
+            ticket_reply(ticket=ticket, by=by, body=body)
+    return ticket
