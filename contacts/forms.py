@@ -1,6 +1,9 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from contacts.models import Contact
+from tickets.services import phone_wa_id
+from whatsapp.models import Connection
 
 
 class ContactForm(forms.ModelForm):
@@ -9,3 +12,17 @@ class ContactForm(forms.ModelForm):
     class Meta:
         model = Contact
         fields = ["name", "email"]
+
+
+class ConversationForm(forms.Form):
+    """Write first to a number: from which connection, to whom, and what (optional)."""
+
+    connection = forms.ModelChoiceField(queryset=Connection.objects.order_by("name"), label=_("Connection"))
+    phone = forms.CharField(label=_("Phone number"), max_length=40,
+                            help_text=_("With the country code, e.g. +55 11 98888-7777."))  # fmt: skip
+    body = forms.CharField(label=_("First message"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def clean_phone(self) -> str:
+        phone = self.cleaned_data["phone"]
+        phone_wa_id(phone)  # the service parses it again; here it becomes the field's error
+        return phone

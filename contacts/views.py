@@ -4,12 +4,13 @@ edit, block). Only the contacts the user may see exist here (contacts_visible_to
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 
-from contacts.forms import ContactForm
+from contacts.forms import ContactForm, ConversationForm
 from contacts.models import Contact
 from contacts.selectors import contact_search, contacts_visible_to
 from contacts.services import contact_block, contact_update
 from helpdesk.keyset import BadCursor, keyset_page
 from tickets.selectors import tickets_visible_to
+from tickets.services import ActionRefused, conversation_start
 
 PAGE_SIZE = 50
 
@@ -50,6 +51,20 @@ def contact_block_view(request: HttpRequest, pk: int) -> HttpResponse:
         return HttpResponseNotAllowed(["POST"])
     contact_block(contact=contact, blocked=request.POST.get("blocked") == "1")
     return redirect("contact", contact.pk)
+
+
+def conversation_new(request: HttpRequest) -> HttpResponse:
+    """Start a conversation: the ticket is the agent's, and they land on it."""
+    form = ConversationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            ticket = conversation_start(by=request.user, **form.cleaned_data)
+        except ActionRefused as refusal:
+            form.add_error(None, str(refusal))
+        else:
+            return redirect("ticket", ticket.pk)
+    status = 400 if form.errors else 200
+    return render(request, "contacts/conversation_form.html", {"form": form}, status=status)
 
 
 def _contact_or_404(request: HttpRequest, pk: int) -> Contact:

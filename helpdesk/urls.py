@@ -14,6 +14,7 @@ urlpatterns = [
     path("", home, name="home"),
     path("inbox/", include("tickets.urls")),
     path("contacts/", contact_views.contact_list, name="contact-list"),
+    path("contacts/new/", contact_views.conversation_new, name="conversation-new"),
     path("contacts/<int:pk>/", contact_views.contact_detail, name="contact"),
     path("contacts/<int:pk>/edit/", contact_views.contact_edit, name="contact-edit"),
     path("contacts/<int:pk>/block/", contact_views.contact_block_view, name="contact-block"),
