@@ -1,0 +1,68 @@
+"""Start a conversation (/contacts/new/): the number asked of WhatsApp, the ticket the agent's."""
+
+import pytest
+from django.urls import reverse
+
+from contacts.models import Contact
+from tests.factories import ConnectionFactory
+from tests.processes import wait_until
+from tests.whatsapp.test_messages import connected
+from tickets.models import Message, Ticket
+from whatsapp import session_requests
+from whatsapp.models import Connection
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("phone", ["12", "+55 11 9888a-7777", "٥٥١١٩٨٨٨٨٧٧٧٧", "5511988887777" * 2])
+def test_a_bad_number_is_a_field_error_that_keeps_what_was_typed(agent_client, phone):
+    connection = ConnectionFactory(status=Connection.Status.CONNECTED)
+
+    response = agent_client.post(reverse("conversation-new"), {"connection": connection.pk, "phone": phone,
+                                                                "body": "Oi, tudo bem?"})  # fmt: skip
+
+    assert response.status_code == 400
+    assert "phone" in response.context["form"].errors
+    assert "Oi, tudo bem?" in response.content.decode()
+    assert not Contact.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_connection_that_is_not_connected_is_a_form_error(agent_client):
+    connection = ConnectionFactory(name="Vendas", status=Connection.Status.DISCONNECTED)
+
+    response = agent_client.post(reverse("conversation-new"), {"connection": connection.pk, "phone": "5511988887777"})
+
+    assert response.status_code == 400
+    assert response.context["form"].non_field_errors() == ["Vendas is not connected."]
+    assert not Ticket.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_session_that_does_not_answer_is_a_form_error(agent_client, channel_layer, monkeypatch):
+    monkeypatch.setattr(session_requests, "REPLY_TIMEOUT", 0.2)
+    connection = ConnectionFactory(name="Vendas", status=Connection.Status.CONNECTED)  # no session runs
+
+    response = agent_client.post(reverse("conversation-new"), {"connection": connection.pk, "phone": "5511988887777"})
+
+    assert response.context["form"].non_field_errors() == ["Vendas does not answer; try again shortly."]
+    assert not Ticket.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_agent_writes_first_and_lands_on_their_ticket(engine, simulator, agent, client):
+    engine.start_worker()
+    phone = "5511855501234"
+    connection = connected(engine, phone)
+    client.force_login(agent)
+
+    nobody = client.post(reverse("conversation-new"), {"connection": connection.pk, "phone": "5511900000000"})
+    started = client.post(reverse("conversation-new"), {"connection": connection.pk, "phone": "+55 11 95555-4444",
+                                                         "body": "Promoção!"})  # fmt: skip
+
+    assert nobody.context["form"].non_field_errors() == ["+5511900000000 has no WhatsApp."]
+    ticket = Ticket.objects.get()
+    assert started.url == reverse("ticket", args=[ticket.pk])
+    assert (ticket.contact.wa_id, ticket.assignee, ticket.status) == ("5511955554444@c.us", agent, Ticket.Status.OPEN)
+    wait_until(lambda: Message.objects.filter(body="Promoção!", status="sent").exists(), timeout=20, message="the send")
+    outbox = simulator.get(f"/_sim/outbox?account={phone}")["messages"]
+    assert [(m["to"], m["body"]) for m in outbox] == [("5511955554444@c.us", "Promoção!")]
