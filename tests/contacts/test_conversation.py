@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from contacts.models import Contact
-from tests.factories import ConnectionFactory
+from tests.factories import ConnectionFactory, ContactFactory, TicketFactory, UserFactory
 from tests.processes import wait_until
 from tests.whatsapp.test_messages import connected
 from tickets.models import Message, Ticket
@@ -66,3 +66,22 @@ def test_the_agent_writes_first_and_lands_on_their_ticket(engine, simulator, age
     wait_until(lambda: Message.objects.filter(body="Promoção!", status="sent").exists(), timeout=20, message="the send")
     outbox = simulator.get(f"/_sim/outbox?account={phone}")["messages"]
     assert [(m["to"], m["body"]) for m in outbox] == [("5511955554444@c.us", "Promoção!")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_colleagues_conversation_or_a_blocked_contact_is_refused(engine, simulator, agent, client):
+    engine.start_worker()
+    connection = connected(engine, "5511855505678")
+    TicketFactory(connection=connection, assignee=UserFactory(username="bia"), status=Ticket.Status.OPEN,
+                  contact=ContactFactory(name="Ana", phone="5511955554444"))  # fmt: skip
+    ContactFactory(name="Rui", phone="5511955553333", blocked=True)
+    client.force_login(agent)
+
+    taken = client.post(reverse("conversation-new"), {"connection": connection.pk, "phone": "5511955554444",
+                                                       "body": "Oi"})  # fmt: skip
+    blocked = client.post(reverse("conversation-new"), {"connection": connection.pk, "phone": "5511955553333"})
+
+    ticket = Ticket.objects.get()
+    assert taken.context["form"].non_field_errors() == [f"bia already has ticket #{ticket.pk} with Ana."]
+    assert blocked.context["form"].non_field_errors() == ["Rui is blocked: unblock them to write to them."]
+    assert (Ticket.objects.count(), Message.objects.count(), ticket.assignee.username) == (1, 0, "bia")
