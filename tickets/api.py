@@ -179,7 +179,8 @@ def connections_send(request, pk: int):
     try:
         wa_id = phone_wa_id(str(data.get("to", "")))
     except ValidationError:
-        raise ApiError(400, "VALIDATION_ERROR", "to must be a phone number with country code, e.g. 5511988887777.") from None
+        message = "to must be a phone number with country code, e.g. 5511988887777."
+        raise ApiError(400, "VALIDATION_ERROR", message) from None
     if connection.status != Connection.Status.CONNECTED:
         if not data.get("queue_if_offline"):
             raise ApiError(409, "ACCOUNT_NOT_READY", f"The connection is {connection.status}, not CONNECTED.")

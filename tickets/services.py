@@ -234,7 +234,8 @@ def conversation_start(*, connection: Connection, phone: str, by: AbstractBaseUs
     try:
         exists = session_number_exists(connection_id=connection.pk, wa_id=wa_id)
     except SessionUnavailable:
-        raise ActionRefused(_("%(connection)s does not answer; try again shortly.") % {"connection": connection}) from None
+        refusal = _("%(connection)s does not answer; try again shortly.") % {"connection": connection}
+        raise ActionRefused(refusal) from None
     if not exists:
         raise ActionRefused(_("+%(number)s has no WhatsApp.") % {"number": wa_id.split("@")[0]})
     with transaction.atomic():
