@@ -3,6 +3,7 @@ edit, block). Only the contacts the user may see exist here (contacts_visible_to
 
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from contacts.forms import ContactForm, ConversationForm
 from contacts.models import Contact
@@ -41,6 +42,9 @@ def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return _detail(request, contact, form, status=400)
     contact_update(contact=contact, name=form.cleaned_data["name"], email=form.cleaned_data["email"])
+    back = request.POST.get("next", "")  # the ticket page's side panel edits here too
+    if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return redirect(back)
     return redirect("contact", contact.pk)
 
 

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from contacts.services import contact_upsert
+from contacts.services import contact_block
 from helpdesk.realtime import dashboard_changed
 from tickets.inbound import ticket_for_contact
 from tickets.media import CheckedMedia
@@ -40,7 +41,10 @@ def ticket_accept(*, ticket: Ticket, by: AbstractBaseUser) -> Ticket:
 
 def ticket_assign(*, ticket: Ticket, assignee: AbstractBaseUser | None, by: AbstractBaseUser | None = None) -> Ticket:
     """Give the ticket to ``assignee`` (None: to nobody); a pending ticket becomes open."""
-    line = gettext_noop("%(agent)s gave the ticket to %(assignee)s") if assignee else gettext_noop("%(agent)s unassigned the ticket")
+    if assignee:
+        line = gettext_noop("%(agent)s gave the ticket to %(assignee)s")
+    else:
+        line = gettext_noop("%(agent)s unassigned the ticket")
     return _assign(ticket, assignee, by=by, line=line)
 
 
@@ -127,6 +131,20 @@ def ticket_reopen(*, ticket: Ticket, by: AbstractBaseUser | None) -> Ticket:
     except IntegrityError:
         ticket.refresh_from_db()
         raise ValidationError(ONE_OPEN_TICKET_MESSAGE, code="ticket_already_open") from None
+    return ticket
+
+
+def ticket_contact_block(*, ticket: Ticket, by: AbstractBaseUser, blocked: bool) -> Ticket:
+    """Block (or unblock) the ticket's contact from its page, saying so in the conversation."""
+    if ticket.contact.blocked == blocked:
+        return ticket
+    with transaction.atomic():
+        contact_block(contact=ticket.contact, blocked=blocked)
+        if blocked:
+            _system_line(ticket, by, gettext_noop("%(agent)s blocked the contact"))
+        else:
+            _system_line(ticket, by, gettext_noop("%(agent)s unblocked the contact"))
+        _changed(ticket)
     return ticket
 
 

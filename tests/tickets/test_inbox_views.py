@@ -238,3 +238,30 @@ def test_quick_replies_are_listed_for_the_composer(agent_client):
     QuickReply.objects.create(shortcut="hours", body="8 to 18")
 
     assert agent_client.get(reverse("quick-replies")).json() == {"results": [{"shortcut": "hours", "body": "8 to 18"}]}
+
+
+def test_blocking_from_the_ticket_page_says_so_and_stops_replies(agent_client, agent, ticket):
+    agent_client.post(reverse("ticket-action", args=[ticket.pk, "block"]), HTTP_HX_REQUEST="true")
+    refused = agent_client.post(reverse("ticket-reply", args=[ticket.pk]), {"body": "oi"}, HTTP_HX_REQUEST="true")
+    agent_client.post(reverse("ticket-action", args=[ticket.pk, "unblock"]), HTTP_HX_REQUEST="true")
+
+    assert refused.status_code == 400
+    ticket.contact.refresh_from_db()
+    assert ticket.contact.blocked is False
+    assert list(ticket.messages.values_list("body", flat=True)) == [
+        f"{agent.username} blocked the contact", f"{agent.username} unblocked the contact",
+    ]  # fmt: skip
+
+
+def test_the_side_panel_edits_the_contact_and_returns_to_the_ticket(agent_client, ticket):
+    back = reverse("ticket", args=[ticket.pk])
+
+    response = agent_client.post(reverse("contact-edit", args=[ticket.contact.pk]),
+                                 {"name": "Maria Souza", "email": "maria@example.com", "next": back})  # fmt: skip
+    elsewhere = agent_client.post(reverse("contact-edit", args=[ticket.contact.pk]),
+                                  {"name": "Maria", "email": "", "next": "https://evil.example/"})  # fmt: skip
+
+    assert response.url == back
+    assert elsewhere.url == reverse("contact", args=[ticket.contact.pk])
+    ticket.contact.refresh_from_db()
+    assert ticket.contact.name == "Maria"

@@ -18,7 +18,7 @@ from tickets.selectors import (
     contact_other_tickets, conversation_message, conversation_page, ticket_for_page, tickets_visible_to,
 )  # fmt: skip
 from tickets.services import (
-    ActionRefused, message_retry, ticket_accept, ticket_close, ticket_read, ticket_reopen, ticket_reply, ticket_return,
+    ActionRefused, message_retry, ticket_accept, ticket_contact_block, ticket_close, ticket_read, ticket_reopen, ticket_reply, ticket_return,
     ticket_transfer,
 )  # fmt: skip
 from tickets.views.inbox import inbox_context, inbox_filters
@@ -102,7 +102,7 @@ def ticket_reply_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def ticket_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    """Accept, return to waiting, close (with or without the farewell), reopen."""
+    """Accept, return to waiting, close (with or without the farewell), reopen, block or unblock the contact."""
     ticket = ticket_or_404(request.user, pk)
     error = ""
     try:
@@ -117,6 +117,8 @@ def ticket_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
                          send_farewell=farewell.cleaned_data.get("farewell", False))  # fmt: skip
         elif action == "reopen":
             ticket_reopen(ticket=ticket, by=request.user)
+        elif action in ("block", "unblock"):
+            ticket_contact_block(ticket=ticket, by=request.user, blocked=action == "block")
         else:
             raise Http404
     except (ActionRefused, ValidationError) as refused:
