@@ -101,3 +101,28 @@ def publish_many_on_commit(events: list[tuple[list[str], str, dict]]) -> None:
             async_to_sync(send_all)()
 
     transaction.on_commit(send, robust=True)
+
+
+# -- orders to a connection's running session ------------------------------------------
+# The helpdesk's side of the bus to the WhatsApp provider: tickets/ asks through these
+# and never imports the session engine. The durable order is in the database (a queued
+# message); these only make the session look now instead of at its next heartbeat.
+
+
+def session_group(connection_id: int) -> str:
+    """The bus group a connection's running session listens on (wake-ups, requests)."""
+    return f"session-{connection_id}"
+
+
+def session_wake(*, connection_id: int) -> None:
+    """Tell a running session to look at its connection now, once this transaction commits."""
+    publish_on_commit(groups=[session_group(connection_id)], event_type="session.wake")
+
+
+def session_mark_read(*, connection_id: int, chat: str) -> None:
+    """Ask the running session to mark ``chat`` read on the phone, once this transaction commits.
+
+    Best effort, unlike sending: a lost request leaves a chat unread on the phone, nothing more.
+    """
+    publish_on_commit(groups=[session_group(connection_id)], event_type="session.request",
+                      payload={"action": "mark_read", "chat": chat})  # fmt: skip

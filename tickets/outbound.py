@@ -12,6 +12,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import QuerySet
 
+from helpdesk.realtime import session_wake
 from tickets.media import CheckedMedia
 from tickets.models import Message, Ticket
 from tickets.payloads import message_payload
@@ -31,8 +32,6 @@ def client_message_id(message: Message) -> str:
 def message_send(*, ticket: Ticket, author, body: str = "", media: CheckedMedia | None = None,
                  quoted: Message | None = None, voice: bool = False) -> Message:  # fmt: skip
     """Queue a text, or a file (checked by ``media_check``) with ``body`` as its caption; the session sends it."""
-    from whatsapp.tasks import session_wake
-
     with transaction.atomic():
         message = Message(
             ticket=ticket, connection=ticket.connection, from_me=True, author=author, quoted=quoted,

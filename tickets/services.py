@@ -16,7 +16,7 @@ from django.utils.translation import gettext_noop
 
 from contacts.services import contact_upsert
 from contacts.services import contact_block
-from helpdesk.realtime import dashboard_changed
+from helpdesk.realtime import dashboard_changed, session_mark_read, session_wake
 from tickets.inbound import ticket_for_contact
 from tickets.media import CheckedMedia
 from tickets.models import ONE_OPEN_TICKET_MESSAGE, Message, Queue, Ticket
@@ -26,7 +26,6 @@ from tickets.realtime import ticket_event, ticket_groups
 from tickets.routing import farewell
 from whatsapp.models import Connection
 from whatsapp.session_requests import SessionUnavailable, session_number_exists
-from whatsapp.tasks import session_mark_read, session_wake
 from whatsapp.webhooks import webhook_emit
 
 

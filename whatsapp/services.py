@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from helpdesk.realtime import dashboard_changed, publish_on_commit
+from helpdesk.realtime import dashboard_changed, publish_on_commit, session_wake
 from whatsapp.models import Connection, ConnectionEvent
 from whatsapp.webhooks import webhook_emit
 
@@ -98,7 +98,7 @@ def connection_request(*, connection: Connection, enabled: bool | None = None, c
     started or woken; a running session also polls, so a lost wake-up only
     delays it.
     """
-    from whatsapp.tasks import session_enqueue, session_wake  # tasks import services
+    from whatsapp.tasks import session_enqueue  # tasks import services
 
     updates = {}
     if enabled is not None:
@@ -121,8 +121,6 @@ def connection_delete(*, connection: Connection) -> None:
     """
     from whatsapp.lease import lease_is_live
     from whatsapp.profiles import profile_wipe
-    from whatsapp.tasks import session_wake
-
     connection_id, running = connection.pk, lease_is_live(connection)
     with transaction.atomic():
         connection.delete()

@@ -30,7 +30,7 @@ from django.utils import timezone
 from playwright.async_api import async_playwright
 
 from contacts.services import contact_avatar_due, contact_avatar_set
-from helpdesk.realtime import Publisher
+from helpdesk.realtime import Publisher, session_group
 from tickets.inbound import accepts_chat, chat_last_timestamp, message_is_new
 from tickets.outbound import client_message_id, message_ack, message_mark_failed, message_mark_sent, outbound_pending
 from whatsapp import bridge
@@ -58,9 +58,12 @@ def _read_file(field) -> bytes:
         return handle.read()
 
 
-def session_group(connection_id: int) -> str:
-    """The bus group a running session listens on for wake-ups and snapshot requests."""
-    return f"session-{connection_id}"
+def session_run(connection_id: int) -> str:
+    """The django-q task (sessions cluster): drive the connection's browser until it stops."""
+    close_old_connections()
+    outcome = asyncio.run(Session(connection_id).run())
+    logger.info("session ended: %s", outcome, extra={"connection_id": connection_id})
+    return outcome
 
 
 def backoff_delay(attempt: int) -> float:

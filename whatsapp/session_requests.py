@@ -11,7 +11,7 @@ import base64
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from whatsapp.session import session_group
+from helpdesk.realtime import session_group
 
 
 class SessionUnavailable(Exception):

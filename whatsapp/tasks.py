@@ -4,13 +4,11 @@ Sessions run on the "sessions" cluster (``manage.py session_worker``), one
 long task per connection; the rest on the default cluster.
 """
 
-import asyncio
 import logging
 
-from django.db import close_old_connections, transaction
+from django.db import transaction
 from django_q.tasks import async_task
 
-from helpdesk.realtime import publish_on_commit
 from whatsapp.browser import browser_pids
 from whatsapp.lease import lease_reserve
 from whatsapp.models import Connection
@@ -21,38 +19,10 @@ logger = logging.getLogger(__name__)
 SESSIONS_CLUSTER = "sessions"
 
 
-def session_run(connection_id: int) -> str:
-    """The task: drive the connection's browser until it stops (whatsapp/session.py)."""
-    from whatsapp.session import Session  # imports Playwright; the default cluster does not need it
-
-    close_old_connections()
-    outcome = asyncio.run(Session(connection_id).run())
-    logger.info("session ended: %s", outcome, extra={"connection_id": connection_id})
-    return outcome
-
-
 def session_enqueue(*, connection_id: int) -> None:
     """Start a session for the connection once this transaction commits, unless one holds it."""
 
     transaction.on_commit(lambda: session_start(connection_id=connection_id))
-
-
-def session_wake(*, connection_id: int) -> None:
-    """Tell a running session to look at its connection now instead of at its next heartbeat."""
-    from whatsapp.session import session_group
-
-    publish_on_commit(groups=[session_group(connection_id)], event_type="session.wake")
-
-
-def session_mark_read(*, connection_id: int, chat: str) -> None:
-    """Ask the running session to mark ``chat`` read on the phone, once this transaction commits.
-
-    Best effort, unlike sending: a lost request leaves a chat unread on the phone, nothing more.
-    """
-    from whatsapp.session import session_group
-
-    publish_on_commit(groups=[session_group(connection_id)], event_type="session.request",
-                      payload={"action": "mark_read", "chat": chat})  # fmt: skip
 
 
 def sessions_restore() -> int:
@@ -68,7 +38,7 @@ def session_start(*, connection_id: int) -> bool:
     """Reserve the lease and queue the session task; False when a live worker holds it."""
     if not lease_reserve(connection_id=connection_id):
         return False
-    async_task("whatsapp.tasks.session_run", connection_id, cluster=SESSIONS_CLUSTER,
+    async_task("whatsapp.session.session_run", connection_id, cluster=SESSIONS_CLUSTER,
                task_name=f"session {connection_id}")  # fmt: skip
     return True
 

@@ -96,7 +96,7 @@ def test_two_workers_never_drive_one_connection(engine):
     connection = connection_create(name="Vendas")
     # Two tasks for one connection, as a duplicate delivery would make: the lease lets one run.
     for _ in range(2):
-        async_task("whatsapp.tasks.session_run", connection.pk, cluster=SESSIONS_CLUSTER)
+        async_task("whatsapp.session.session_run", connection.pk, cluster=SESSIONS_CLUSTER)
 
     engine.wait_for_status(connection, Status.QR)
     wait_until(lambda: "session ended: held elsewhere" in engine.logs(), timeout=20, message="the second task to give up")

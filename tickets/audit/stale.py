@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
-from helpdesk.realtime import dashboard_changed
+from helpdesk.realtime import dashboard_changed, session_wake
 from tickets.models import Message, Ticket
 from tickets.realtime import tickets_closed_event
 from tickets.routing import render
@@ -180,7 +180,6 @@ def _farewell(closed: list[dict], connections: dict[int, Connection], result: Cl
 
 def _wake(connection_ids: set[int]) -> None:
     """Each session with farewells to send is woken once, after every batch."""
-    from whatsapp.tasks import session_wake
 
     if not connection_ids:
         return
