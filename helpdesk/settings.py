@@ -151,6 +151,12 @@ WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", de
 TICKET_REOPEN_WINDOW = env.int("TICKET_REOPEN_WINDOW", default=2 * 3600)
 # How often an open inbox checks its user's queues again (joined or left, deactivated).
 INBOX_RECHECK_SECONDS = env.float("INBOX_RECHECK_SECONDS", default=5.0)
+# How many days old records are kept (whatsapp/pruning.py, an hourly schedule): connection events,
+# webhook deliveries, and django-q's finished tasks and spent one-off schedules.
+EVENTS_KEEP_DAYS = env.int("EVENTS_KEEP_DAYS", default=30)
+WEBHOOK_DELIVERIES_KEEP_DAYS = env.int("WEBHOOK_DELIVERIES_KEEP_DAYS", default=30)
+TASKS_KEEP_DAYS = env.int("TASKS_KEEP_DAYS", default=7)
+
 # The audit (tickets/audit/, `manage.py audit`): a ticket without a message for AUDIT_CLOSE_AFTER
 # hours is stale; the schedule runs every AUDIT_SCHEDULE minutes and closes only with AUDIT_AUTO_CLOSE.
 AUDIT_CLOSE_AFTER = env.int("AUDIT_CLOSE_AFTER", default=24)
