@@ -74,6 +74,17 @@ def lease_release(*, connection_id: int, owner: str) -> None:
     Connection.objects.filter(pk=connection_id, lease_owner=owner).update(lease_owner="", lease_expires_at=None)
 
 
+def leases_queued_release() -> int:
+    """Free every lease reserved for a session task not yet running; returns how many.
+
+    A worker starting now runs what is queued; a reservation a stopped worker left
+    behind (its task lost with it) would otherwise hold the connection until the
+    lease expires and the next restore tick, about two minutes. A task still queued
+    finds its connection taken by the new reservation's session and ends at once.
+    """
+    return Connection.objects.filter(lease_owner=QUEUED).update(lease_owner="", lease_expires_at=None)
+
+
 def lease_is_live(connection: Connection) -> bool:
     return bool(
         connection.lease_owner

@@ -82,3 +82,28 @@ def test_expiry_is_judged_by_the_database_clock_not_the_worker_clock(settings, m
     fast = timezone.now() + timedelta(hours=1)
     monkeypatch.setattr(timezone, "now", lambda: fast)  # this worker's clock runs an hour ahead
     assert not lease_acquire(connection_id=connection.pk, owner="otherhost:2:2:b")
+
+
+@pytest.mark.django_db
+def test_a_starting_worker_takes_back_what_a_stopped_worker_had_reserved(monkeypatch):
+    """A session reserved (queued) when the worker stopped is started again at once by the next worker."""
+    import os
+
+    from django.core.management import call_command
+
+    from whatsapp import tasks
+    from whatsapp.lease import QUEUED
+
+    waiting = ConnectionFactory(enabled=True)
+    assert lease_reserve(connection_id=waiting.pk)  # then the worker stopped; the lease has a minute to go
+    held = ConnectionFactory(enabled=True)
+    assert lease_acquire(connection_id=held.pk, owner="otherhost:1:1:live")
+    queued: list[int] = []
+    monkeypatch.setattr(tasks, "async_task", lambda func, connection_id, **options: queued.append(connection_id))
+    monkeypatch.setattr(os, "execv", lambda *args: None)  # the cluster itself is not started here
+
+    call_command("session_worker")
+
+    assert queued == [waiting.pk]
+    waiting.refresh_from_db()
+    assert waiting.lease_owner == QUEUED
