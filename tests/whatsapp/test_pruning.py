@@ -28,9 +28,10 @@ def test_records_older_than_their_retention_are_removed_in_batches(settings, mon
     for days, success in ((8, True), (8, False), (6, False)):
         Task.objects.create(id=uuid.uuid4().hex, name=f"t{days}{success}", func="f", started=now - timedelta(days=days),
                             stopped=now - timedelta(days=days), success=success)  # fmt: skip
-    spent = Schedule.objects.create(func="f", schedule_type=Schedule.ONCE, repeats=0, next_run=now - timedelta(days=8))
-    pending = Schedule.objects.create(func="f", schedule_type=Schedule.ONCE, repeats=1, next_run=now - timedelta(days=8))
-    hourly = Schedule.objects.create(func="f", schedule_type=Schedule.HOURLY, repeats=-1, next_run=now - timedelta(days=8))
+    week_ago = now - timedelta(days=8)
+    spent = Schedule.objects.create(func="f", schedule_type=Schedule.ONCE, repeats=0, next_run=week_ago)
+    pending = Schedule.objects.create(func="f", schedule_type=Schedule.ONCE, repeats=1, next_run=week_ago)
+    hourly = Schedule.objects.create(func="f", schedule_type=Schedule.HOURLY, repeats=-1, next_run=week_ago)
 
     removed = records_prune()
 
