@@ -24,8 +24,8 @@ def database_prepare() -> None:
 def admin_account_ensure(*, username: str, var_dir: Path) -> str:
     """Make sure a superuser named ``username`` exists, and say how to sign in.
 
-    Its password is ``HELPDESK_ADMIN_PASSWORD`` when set, or one generated once
-    into ``var_dir/admin_password`` (mode 0600). An existing account is left as
+    Its password is ``HELPDESK_ADMIN_PASSWORD`` when set (then never printed), or
+    one generated once into ``var_dir/admin_password`` (mode 0600), printed once. An existing account is left as
     it is: its password may have been changed since.
     """
     users = get_user_model()._default_manager
@@ -33,9 +33,12 @@ def admin_account_ensure(*, username: str, var_dir: Path) -> str:
     if users.filter(username=username).exists():
         where = f" (first password in {password_file})" if password_file.exists() else ""
         return f"Admin account: {username}{where}"
-    password = os.environ.get("HELPDESK_ADMIN_PASSWORD") or read_or_create_secret(password_file, length=12)
+    given = os.environ.get("HELPDESK_ADMIN_PASSWORD")
+    password = given or read_or_create_secret(password_file, length=12)
     users.create_superuser(username=username, email="", password=password)
     logger.info("admin account created", extra={"username": username})
+    if given:  # the operator knows it; it does not belong in a terminal's scrollback or a log
+        return f"Admin account created: {username} (password from HELPDESK_ADMIN_PASSWORD)"
     return f"Admin account created: {username} / {password}"
 
 

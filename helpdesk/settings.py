@@ -11,7 +11,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from helpdesk.local_secrets import read_or_create_secret
+from helpdesk.local_secrets import private_dir_ensure, private_file_ensure, read_or_create_secret
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -19,6 +19,7 @@ env = environ.Env()
 
 VAR_DIR = Path(env.str("HELPDESK_VAR_DIR", default=str(BASE_DIR / "var"))).resolve()
 PRODUCTION = env.str("HELPDESK_ENV", default="local") == "production"
+private_dir_ensure(VAR_DIR)  # logins, the database, media: for this user's eyes only
 
 DEBUG = env.bool("DEBUG", default=False)
 
@@ -88,6 +89,8 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    if DATABASES["default"]["NAME"] not in ("", ":memory:"):
+        private_file_ensure(Path(DATABASES["default"]["NAME"]))
     # WAL lets the web and worker processes read while one writes; IMMEDIATE
     # transactions take the write lock up front, so a writer waits for the busy
     # timeout instead of failing on a lock upgrade.
@@ -148,6 +151,12 @@ WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", de
 TICKET_REOPEN_WINDOW = env.int("TICKET_REOPEN_WINDOW", default=2 * 3600)
 # How often an open inbox checks its user's queues again (joined or left, deactivated).
 INBOX_RECHECK_SECONDS = env.float("INBOX_RECHECK_SECONDS", default=5.0)
+# How many days old records are kept (whatsapp/pruning.py, an hourly schedule): connection events,
+# webhook deliveries, and django-q's finished tasks and spent one-off schedules.
+EVENTS_KEEP_DAYS = env.int("EVENTS_KEEP_DAYS", default=30)
+WEBHOOK_DELIVERIES_KEEP_DAYS = env.int("WEBHOOK_DELIVERIES_KEEP_DAYS", default=30)
+TASKS_KEEP_DAYS = env.int("TASKS_KEEP_DAYS", default=7)
+
 # The audit (tickets/audit/, `manage.py audit`): a ticket without a message for AUDIT_CLOSE_AFTER
 # hours is stale; the schedule runs every AUDIT_SCHEDULE minutes and closes only with AUDIT_AUTO_CLOSE.
 AUDIT_CLOSE_AFTER = env.int("AUDIT_CLOSE_AFTER", default=24)

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from contacts.models import Contact
 from contacts.services import contact_create, contact_name_refresh
+from helpdesk.files import file_save, files_removed_on_failure
 from helpdesk.realtime import dashboard_changed
 from tickets.models import Message, Ticket
 from tickets.payloads import message_payload, ticket_payload
@@ -79,7 +80,7 @@ def chat_messages_ingest(*, connection: Connection, chat: str, messages: Batch) 
     messages = _first_of_each(messages)
     for attempt in range(ATTEMPTS):
         try:
-            with transaction.atomic():
+            with files_removed_on_failure(), transaction.atomic():
                 return _store(connection, chat, messages)
         except IntegrityError:  # a concurrent first message made the contact or ticket: look again
             if attempt == ATTEMPTS - 1:
@@ -115,8 +116,10 @@ def _store(connection: Connection, chat: str, messages: Batch) -> list[Message]:
     created = ticket.pk is None
     stored = [_message(connection, message) for message in messages]
     _ticket_touch(ticket, stored, reopened=reopened is not None)
-    for message in stored:
-        message.ticket = ticket
+    for message, received in zip(stored, messages):
+        message.ticket = ticket  # saved by now, so the file goes under messages/<connection>/<ticket>/
+        if received.download and received.download.data is not None:
+            file_save(message.media, media_filename(message), ContentFile(received.download.data))
     Message.objects.bulk_create(stored)
     _react(connection, ticket, stored, created=created)
     if created or reopened:
@@ -163,9 +166,7 @@ def _message(connection: Connection, message: InboundMessage) -> Message:
         filename=message.filename, size=download.size if download and download.size is not None else message.size,
         wa_timestamp=message.timestamp, status=Message.Status.SENT if message.from_me else Message.Status.RECEIVED,
     )  # fmt: skip
-    if download and download.data is not None:
-        stored.media.save(media_filename(stored), ContentFile(download.data), save=False)
-    elif download:
+    if download and download.data is None:
         stored.error = download.error or _("Not downloaded: %(size).1f MB is over the %(limit)g MB limit.") % {
             "size": (download.size or 0) / 2**20, "limit": settings.WHATSAPP_MAX_MEDIA_MB,
         }  # fmt: skip

@@ -42,9 +42,13 @@ async def browser_launch(playwright, *, profile: Path):
             f"No browser at {executable}: install Chromium (apt-get install chromium) or set WHATSAPP_BROWSER_PATH."
         )
     try:
+        # The signal handlers are off: Playwright's driver would otherwise kill the browser on the
+        # worker's stop signal, before the session closes its context and Chromium writes its
+        # profile (a login scanned seconds earlier was lost). The session closes it (browser_close).
         return await playwright.chromium.launch_persistent_context(
             str(profile), executable_path=executable, headless=True, args=browser_args(),
             timeout=settings.WHATSAPP_LAUNCH_TIMEOUT * 1000, viewport={"width": 1280, "height": 800},
+            handle_sigint=False, handle_sigterm=False, handle_sighup=False,
         )  # fmt: skip
     except Exception as error:  # Playwright raises its own Error with the browser's output inside
         raise BrowserLaunchError(browser_diagnosis(str(error), executable=executable)) from error

@@ -4,7 +4,11 @@ Every operation is one conditional UPDATE, atomic on PostgreSQL and SQLite
 alike, so two workers can never both believe they hold a connection. A holder
 renews the lease with each heartbeat; a worker that dies stops renewing and the
 lease expires. A lease whose holder is a dead process on this very machine is
-taken over at once, without waiting for the expiry.
+taken over at once, without waiting for the expiry. The owner names its process
+by host, PID and the PID's start time, so a PID the kernel handed out again (a
+restarted container keeps its host name and often its PIDs) is not mistaken for
+the old holder. Expiry is always compared with the database's clock: workers on
+several machines may disagree about the time, the database is the one referee.
 """
 
 import os
@@ -15,6 +19,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db.models import Q
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from whatsapp.models import Connection
@@ -23,21 +28,28 @@ QUEUED = "queued"  # held for a session task that is enqueued but not yet runnin
 
 
 def lease_owner_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    """``host:pid:start:random``: ``start`` is the process's start time, which a reused PID does not share."""
+    pid = os.getpid()
+    return f"{socket.gethostname()}:{pid}:{_process_start(pid) or 0}:{uuid.uuid4().hex[:8]}"
 
 
 def _expiry():
-    return timezone.now() + timedelta(seconds=settings.WHATSAPP_LEASE)
+    """The database's clock plus the lease length, computed by the database in the UPDATE itself."""
+    return Now() + timedelta(seconds=settings.WHATSAPP_LEASE)
+
+
+def _expired() -> Q:
+    return Q(lease_expires_at__lt=Now())
 
 
 def _free() -> Q:
     """Nobody holds it, the holder's time is up, or it was reserved for the session now starting."""
-    return Q(lease_owner="") | Q(lease_expires_at__lt=timezone.now()) | Q(lease_owner=QUEUED)
+    return Q(lease_owner="") | _expired() | Q(lease_owner=QUEUED)
 
 
 def lease_reserve(*, connection_id: int) -> bool:
     """Mark the connection as about to be run, unless someone holds it. True if reserved."""
-    free = Q(lease_owner="") | Q(lease_expires_at__lt=timezone.now()) | Q(lease_owner__in=_dead_local_owners(connection_id))
+    free = Q(lease_owner="") | _expired() | Q(lease_owner__in=_dead_local_owners(connection_id))
     return bool(
         Connection.objects.filter(free, pk=connection_id).update(lease_owner=QUEUED, lease_expires_at=_expiry())
     )
@@ -62,6 +74,17 @@ def lease_release(*, connection_id: int, owner: str) -> None:
     Connection.objects.filter(pk=connection_id, lease_owner=owner).update(lease_owner="", lease_expires_at=None)
 
 
+def leases_queued_release() -> int:
+    """Free every lease reserved for a session task not yet running; returns how many.
+
+    A worker starting now runs what is queued; a reservation a stopped worker left
+    behind (its task lost with it) would otherwise hold the connection until the
+    lease expires and the next restore tick, about two minutes. A task still queued
+    finds its connection taken by the new reservation's session and ends at once.
+    """
+    return Connection.objects.filter(lease_owner=QUEUED).update(lease_owner="", lease_expires_at=None)
+
+
 def lease_is_live(connection: Connection) -> bool:
     return bool(
         connection.lease_owner
@@ -72,19 +95,29 @@ def lease_is_live(connection: Connection) -> bool:
 
 
 def _dead_local_owners(connection_id: int) -> list[str]:
-    """The connection's lease owner if it is a process of this machine that no longer runs."""
+    """The connection's lease owner if it is a process of this machine that no longer runs.
+
+    An owner written with a start time is alive only while its PID runs *and* started at that time;
+    an owner in the older ``host:pid:random`` form is judged by its PID alone.
+    """
     owner = Connection.objects.filter(pk=connection_id).values_list("lease_owner", flat=True).first() or ""
-    host, _, rest = owner.partition(":")
-    pid = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid.isdigit():
+    parts = owner.split(":")
+    if len(parts) < 3 or parts[0] != socket.gethostname() or not parts[1].isdigit():
         return []
-    return [] if _process_runs(int(pid)) else [owner]
+    started = _process_start(int(parts[1]))
+    if started is None:
+        return [owner]
+    recorded = parts[2] if len(parts) >= 4 and parts[2].isdigit() else None
+    return [owner] if recorded is not None and int(recorded) != started else []
 
 
-def _process_runs(pid: int) -> bool:
-    """True while ``pid`` is a live process (a zombie, dead but not yet reaped, is not)."""
+def _process_start(pid: int) -> int | None:
+    """The process's start time in clock ticks after boot; None when it does not run (a zombie does not)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    fields = stat.rsplit(")", 1)[1].split()  # the name in parentheses may hold spaces
+    if fields[0] == "Z":
+        return None
+    return int(fields[19])  # field 22 of proc(5): starttime; fields[0] is field 3

@@ -3,9 +3,17 @@
 Sessions run in worker processes, possibly on several machines; the database
 is the one place that sees them all. Counters are the log lines a session
 writes with ``data={"metric": name}``, so a count is also a trail to read.
+Each event is counted once: a scrape reads only the events written since the
+previous one (by primary key), so it does not scan the table, and the counts
+survive the pruning of old events (whatsapp/pruning.py). They start again from
+the table's contents when the process restarts, which Prometheus reads as a reset.
 """
 
-from django.db.models import Count
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Max
 
 from whatsapp.models import Connection, ConnectionEvent
 
@@ -20,6 +28,26 @@ COUNTERS = {
 }
 
 
+@dataclass
+class _Tally:
+    last_pk: int = 0
+    counts: Counter = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_tally = _Tally()
+
+
+def _counters() -> Counter:
+    with _tally.lock:
+        top = ConnectionEvent.objects.aggregate(top=Max("pk"))["top"] or 0
+        if top > _tally.last_pk:
+            new = ConnectionEvent.objects.filter(pk__gt=_tally.last_pk, pk__lte=top, data__metric__in=list(COUNTERS))
+            _tally.counts.update(dict(new.values_list("data__metric").annotate(n=Count("pk")).order_by()))
+            _tally.last_pk = top
+        return Counter(_tally.counts)
+
+
 def _label(value: str) -> str:
     return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
 
@@ -29,10 +57,7 @@ def metrics_text() -> str:
     by_status = dict(Connection.objects.values_list("status").annotate(n=Count("pk")).order_by())
     lines += [f'helpdesk_connections{{status="{s}"}} {by_status.get(s, 0)}' for s in Connection.Status.values]
 
-    counted = dict(
-        ConnectionEvent.objects.filter(data__metric__in=list(COUNTERS))
-        .values_list("data__metric").annotate(n=Count("pk")).order_by()
-    )  # fmt: skip
+    counted = _counters()
     for key, (name, help_text) in COUNTERS.items():
         lines += [f"# HELP {name} {help_text}", f"# TYPE {name} counter", f"{name} {counted.get(key, 0)}"]
 

@@ -62,12 +62,39 @@ def admin_login(base: str) -> str:
     return opener.open(request, timeout=10).read().decode()
 
 
+def deaths(pids: set[int], stop: threading.Event) -> dict[int, float]:
+    """Watch ``pids`` from another thread; each one's time of death (monotonic) lands in the dict returned."""
+    died: dict[int, float] = {}
+
+    def watch() -> None:
+        while not stop.is_set() and len(died) < len(pids):
+            for pid in pids - died.keys():
+                if not alive(pid):
+                    died[pid] = time.monotonic()
+            time.sleep(0.02)
+
+    threading.Thread(target=watch, daemon=True).start()
+    return died
+
+
+def command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+CLOSE_TIMEOUT = 12  # WHATSAPP_CLOSE_TIMEOUT for the launcher under test: Ctrl-C must return within it
+
+
 def test_launcher_serves_the_admin_and_leaves_no_process_after_ctrl_c(tmp_path):
+    """`make demo`: the simulator too. Ctrl-C stops everything within the close timeout, Redis last."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY")}
-    env.update(HELPDESK_VAR_DIR=str(tmp_path / "var"), HELPDESK_ADMIN_PASSWORD=ADMIN_PASSWORD, PORT=str(port))
+    env.update(HELPDESK_VAR_DIR=str(tmp_path / "var"), HELPDESK_ADMIN_PASSWORD=ADMIN_PASSWORD, PORT=str(port),
+               WHATSAPP_CLOSE_TIMEOUT=str(CLOSE_TIMEOUT))  # fmt: skip
     launcher = subprocess.Popen(
-        [sys.executable, "manage.py", "serve"],
+        [sys.executable, "manage.py", "serve", "--simulator-port", str(free_port())],
         cwd=settings.BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     output: list[str] = []
@@ -83,13 +110,25 @@ def test_launcher_serves_the_admin_and_leaves_no_process_after_ctrl_c(tmp_path):
     try:
         assert ready.wait(timeout=90), "".join(output)
         children = descendants(launcher.pid)
-        assert len(children) >= 3, "expected Redis, the web server and the worker"
+        assert len(children) >= 5, "expected Redis, the web server, the two workers and the simulator"
+        direct = {pid for pid in children if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1]
+                  == str(launcher.pid)}  # fmt: skip
+        redis = {pid for pid in direct if "redis-server" in command_line(pid)}
+        assert len(redis) == 1 and any("wa_simulator" in command_line(pid) for pid in direct)
 
         page = admin_login(f"http://127.0.0.1:{port}")
         assert "Site administration" in page
 
+        watching = threading.Event()
+        died = deaths(direct, watching)
+        started = time.monotonic()
         launcher.send_signal(signal.SIGINT)
         assert launcher.wait(timeout=60) == 0, "".join(output)
+        took = time.monotonic() - started
+        watching.set()
+        assert took < CLOSE_TIMEOUT, f"Ctrl-C took {took:.1f} s"
+        (redis_pid,) = redis
+        assert died[redis_pid] >= max(at for pid, at in died.items() if pid != redis_pid), "Redis stopped first"
     finally:
         if launcher.poll() is None:
             launcher.kill()

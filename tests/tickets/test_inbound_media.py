@@ -63,3 +63,28 @@ def test_an_absurd_mime_type_is_stored_as_octet_stream_and_a_plain_name_is_gener
 
     assert stored.mimetype == "application/octet-stream"
     assert Path(stored.media.name).name.startswith("file-MSG000001")
+
+
+def test_a_file_is_stored_under_its_ticket(media_root):
+    connection = ConnectionFactory()
+
+    stored = message_ingest(connection=connection, message=document(1, "invoice.pdf"))
+
+    assert stored.ticket_id is not None
+    assert Path(stored.media.name).parent == Path(f"messages/{connection.pk}/{stored.ticket_id}")
+
+
+def test_the_files_of_a_failed_attempt_are_removed(media_root, monkeypatch):
+    """The rows roll back, so the files written for them go too: nothing on disk that no message points to."""
+    import tickets.inbound
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("after the file was written")
+
+    monkeypatch.setattr(tickets.inbound, "_react", fail)
+    connection = ConnectionFactory()
+
+    with pytest.raises(RuntimeError):
+        message_ingest(connection=connection, message=document(1, "invoice.pdf"))
+
+    assert not [path for path in media_root.rglob("*") if path.is_file()]

@@ -2,9 +2,16 @@ import pytest
 
 from helpdesk.models import ApiToken
 from tests.factories import ConnectionEventFactory, ConnectionFactory
-from whatsapp.models import Connection
+from whatsapp import metrics
+from whatsapp.models import Connection, ConnectionEvent
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def fresh_tally(monkeypatch):
+    """Each test's database starts again from the first primary key: so does the count."""
+    monkeypatch.setattr(metrics, "_tally", metrics._Tally())
 
 
 def test_metrics_need_an_admin_or_a_staff_token(client, agent, staff):
@@ -32,3 +39,15 @@ def test_metrics_count_states_events_and_memory(client, staff):
     assert "helpdesk_qr_codes_total 3" in text
     assert "helpdesk_browser_launch_failures_total 1" in text
     assert f'helpdesk_browser_memory_bytes{{connection="{running.pk}",name="Vendas \\"SP\\""}} 123456' in text
+
+
+def test_counters_read_only_new_events_and_survive_the_pruning(client, staff):
+    connection = ConnectionFactory()
+    ConnectionEventFactory.create_batch(2, connection=connection, data={"metric": "scan"})
+    client.force_login(staff)
+    assert "helpdesk_qr_scans_total 2" in client.get("/metrics").content.decode()
+
+    ConnectionEvent.objects.all().delete()  # the schedule pruned them
+    ConnectionEventFactory(connection=connection, data={"metric": "scan"})
+
+    assert "helpdesk_qr_scans_total 3" in client.get("/metrics").content.decode()

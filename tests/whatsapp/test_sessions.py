@@ -2,6 +2,7 @@
 
 import os
 import signal
+import time
 
 import pytest
 from django_q.tasks import async_task
@@ -162,3 +163,30 @@ def test_deleting_a_connection_stops_its_session_and_removes_its_profile(engine)
     connection_delete(connection=connection)
 
     wait_until(lambda: not engine.chromium() and not profile.exists(), timeout=20, message="session and profile gone")
+
+
+def test_a_stop_half_a_second_after_the_scan_keeps_the_login_five_times_in_a_row(engine):
+    """Issue 9: a Ctrl-C right after the scan used to kill the browser before it wrote its
+    profile (Playwright's own SIGINT handling), so the next start asked for a new QR code."""
+    stop_seconds = []
+    for round_ in range(5):
+        connection = started(f"Vendas {round_}")
+        worker = engine.start_worker()
+        engine.wait_for_status(connection, Status.QR)
+        scanned = time.monotonic()
+        status, body = engine.simulator.post("/_sim/scan", {"code": connection.qr_code, "phone": SIM_PHONE})
+        assert status == 200, body
+        engine.wait_for_status(connection, Status.CONNECTED)
+        time.sleep(max(0.0, scanned + 0.5 - time.monotonic()))
+        stopping = time.monotonic()
+        assert worker.stop() == 0  # SIGINT to the worker's whole process group, as a Ctrl-C
+        stop_seconds.append(time.monotonic() - stopping)
+        before = connection.events.count()
+
+        restarted = engine.start_worker()
+        engine.wait_for_status(connection, Status.CONNECTED, Status.QR)  # a lost login shows a QR code
+        after = list(connection.events.order_by("at", "id")[before:].values_list("to_status", flat=True))
+        assert Status.QR not in after, f"round {round_}: {after}\n{engine.logs()}"
+        restarted.stop()
+        connection_delete(connection=connection)
+    print("stop seconds:", ", ".join(f"{s:.2f}" for s in stop_seconds))

@@ -1,4 +1,5 @@
 import os
+import signal
 import sys
 
 from django.conf import settings
@@ -21,12 +22,14 @@ class Command(BaseCommand):
 
     def handle(self, *, host: str, port: int, simulator_port: int | None, **options) -> None:
         admin_line = prepare()
-        launcher = Launcher(host=host, port=port, base_dir=settings.BASE_DIR)
+        launcher = Launcher(host=host, port=port, base_dir=settings.BASE_DIR,
+                            stop_timeout=settings.WHATSAPP_CLOSE_TIMEOUT)  # fmt: skip
         if settings.EMBEDDED_REDIS:
-            launcher.add("redis", embedded_redis_start(socket_path=settings.REDIS_SOCKET, **CHILD_OPTIONS))
+            launcher.add("redis", embedded_redis_start(socket_path=settings.REDIS_SOCKET, **CHILD_OPTIONS),
+                         stop_signal=signal.SIGTERM)  # fmt: skip
         if simulator_port:
             launcher.spawn("simulator", [sys.executable, str(settings.BASE_DIR / "manage.py"), "wa_simulator",
-                                         "--port", str(simulator_port)])  # fmt: skip
+                                         "--port", str(simulator_port)], stop_signal=signal.SIGTERM)  # fmt: skip
         url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
 
         def on_ready() -> None:

@@ -4,6 +4,7 @@ import sys
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from whatsapp.lease import leases_queued_release
 from whatsapp.tasks import SESSIONS_CLUSTER, sessions_restore
 
 
@@ -14,6 +15,7 @@ class Command(BaseCommand):
     )
 
     def handle(self, **options) -> None:
+        leases_queued_release()  # what a stopped worker reserved comes back now, not after the lease expires
         restored = sessions_restore()
         self.stdout.write(f"Restoring {restored} WhatsApp sessions.")
         self.stdout.flush()
