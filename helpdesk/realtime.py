@@ -16,6 +16,7 @@ import logging
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
@@ -23,9 +24,18 @@ DASHBOARD_GROUP = "dashboard"
 
 
 async def _send(groups: list[str], message: dict) -> None:
+    """Send to each group, bounded by REALTIME_PUBLISH_TIMEOUT: a Redis that accepts the
+    connection and never answers must not hold a commit (the layer itself has no socket
+    timeout, its blocking reads need none). On timeout or error the event is dropped and logged."""
     layer = get_channel_layer()
-    for group in groups:
-        await layer.group_send(group, message)
+    try:
+        async with asyncio.timeout(settings.REALTIME_PUBLISH_TIMEOUT):
+            for group in groups:
+                await layer.group_send(group, message)
+    except TimeoutError:
+        logger.warning("realtime event not sent (bus timeout): %s", message.get("type"))
+    except Exception:
+        logger.exception("realtime event not sent: %s", message.get("type"))
 
 
 class Publisher:
@@ -58,8 +68,6 @@ class Publisher:
             groups, message = await self.queue.get()
             try:
                 await _send(groups, message)
-            except Exception:
-                logger.exception("realtime event not sent: %s", message.get("type"))
             finally:
                 self.queue.task_done()
 

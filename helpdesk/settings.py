@@ -121,6 +121,8 @@ CHANNEL_LAYERS = {
         "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": None}], "prefix": "helpdesk"},
     },
 }
+# Upper bound of one realtime publish (helpdesk/realtime.py): events are best effort.
+REALTIME_PUBLISH_TIMEOUT = env.float("REALTIME_PUBLISH_TIMEOUT", default=2)
 
 # WhatsApp sessions (whatsapp/session.py). Times in seconds.
 WHATSAPP_WEB_URL = env.str("WHATSAPP_WEB_URL", default="https://web.whatsapp.com/")

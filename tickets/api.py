@@ -15,9 +15,9 @@ from tickets.payloads import contact_payload, message_payload, ticket_payload
 from tickets.selectors import tickets_visible_to
 from tickets.services import (ActionRefused, phone_wa_id, ticket_assign, ticket_close, ticket_reopen, ticket_reply,
                               ticket_transfer)  # fmt: skip
-from whatsapp.api import connection_or_404
+from whatsapp.api import bus_unavailable, connection_or_404
 from whatsapp.models import Connection
-from whatsapp.session_requests import SessionUnavailable, session_number_exists
+from whatsapp.session_requests import BusUnavailable, SessionUnavailable, session_number_exists
 
 PAGE = 50
 NOT_FOUND = {404: "No such ticket"}
@@ -189,6 +189,8 @@ def connections_send(request, pk: int):
             exists = session_number_exists(connection_id=connection.pk, wa_id=wa_id)
         except SessionUnavailable:
             raise ApiError(409, "ACCOUNT_NOT_READY", "The connection's session does not answer.") from None
+        except BusUnavailable:
+            raise bus_unavailable() from None
         if not exists:
             raise ApiError(422, "NOT_ON_WHATSAPP", f"+{wa_id.split('@')[0]} has no WhatsApp.")
     ticket, _ = ticket_for_contact(contact=contact_upsert(wa_id=wa_id), connection=connection)

@@ -15,7 +15,7 @@ from whatsapp.services import (
     connection_request,
     event_payload,
 )
-from whatsapp.session_requests import SessionUnavailable, session_pairing_code, session_snapshot
+from whatsapp.session_requests import BusUnavailable, SessionUnavailable, session_pairing_code, session_snapshot
 
 CONNECTION_BODY = {
     "type": "object",
@@ -30,6 +30,12 @@ NOT_FOUND = {404: "No such connection"}
 
 def connection_or_404(pk: int) -> Connection:
     return found_or_404(Connection.objects.all(), pk)
+
+
+
+def bus_unavailable() -> ApiError:
+    """The answer when the bus (Redis) refuses or hangs: the session cannot be asked."""
+    return ApiError(503, "BUS_UNAVAILABLE", "The realtime bus (Redis) is unavailable: try again in a moment.")
 
 
 @endpoint("GET", "connections", permission="whatsapp.view_connection", summary="List the connections", responses={200: "The connections"})
@@ -130,6 +136,8 @@ def connections_pairing_code(request, pk: int):
         code = session_pairing_code(connection_id=connection.pk, phone=form.cleaned_data["phone"])
     except SessionUnavailable:
         raise ApiError(409, "ACCOUNT_NOT_READY", "No session runs for this connection: start it first.") from None
+    except BusUnavailable:
+        raise bus_unavailable() from None
     return {"code": code}
 
 
@@ -148,6 +156,8 @@ def connections_snapshot(request, pk: int):
         png = session_snapshot(connection_id=connection.pk)
     except SessionUnavailable:
         raise ApiError(409, "ACCOUNT_NOT_READY", "No browser runs for this connection.") from None
+    except BusUnavailable:
+        raise bus_unavailable() from None
     return HttpResponse(png, content_type="image/png")
 
 

@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from contacts.models import phone_validator
 from whatsapp.models import Connection
+from whatsapp.webhooks import BlockedAddress, check_address
 
 
 class ConnectionForm(forms.ModelForm):
@@ -17,6 +18,19 @@ class ConnectionForm(forms.ModelForm):
         model = Connection
         fields = ["name", "is_default", "queues", "greeting", "farewell", "webhook_url", "webhook_secret"]
         widgets = {"webhook_secret": forms.PasswordInput(render_value=True)}
+
+    def clean_webhook_url(self) -> str:
+        """Refuse private, loopback, link-local and reserved targets when saved, not only at delivery.
+        A name that does not resolve now is accepted: delivery checks it again before connecting."""
+        url = self.cleaned_data["webhook_url"]
+        if url:
+            try:
+                check_address(url)
+            except BlockedAddress as refused:
+                raise forms.ValidationError(str(refused)) from None
+            except OSError:
+                pass
+        return url
 
 
 class PairingCodeForm(forms.Form):

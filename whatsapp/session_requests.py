@@ -10,12 +10,19 @@ import base64
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
+from redis.exceptions import RedisError
 
 from helpdesk.realtime import session_group
+from whatsapp.models import Connection
 
 
 class SessionUnavailable(Exception):
     """No running session answered: the connection is not started, or its worker is away."""
+
+
+class BusUnavailable(Exception):
+    """The bus (Redis) refused or did not answer the question in time: nothing was asked."""
 
 
 def session_snapshot(*, connection_id: int) -> bytes:
@@ -37,6 +44,9 @@ REPLY_TIMEOUT = 15.0  # seconds; a running session answers in well under one
 
 
 def _ask_sync(connection_id: int, action: str, arguments: dict) -> dict:
+    # A stopped connection has no session to answer: say so at once instead of after REPLY_TIMEOUT.
+    if Connection.objects.filter(pk=connection_id, status=Connection.Status.STOPPED).exists():
+        raise SessionUnavailable
     return async_to_sync(_ask)(connection_id, action, REPLY_TIMEOUT, arguments)
 
 
@@ -44,7 +54,11 @@ async def _ask(connection_id: int, action: str, timeout: float, arguments: dict)
     layer = get_channel_layer()
     reply_to = await layer.new_channel()
     request = {"type": "session.request", "action": action, "reply_to": reply_to, **arguments}
-    await layer.group_send(session_group(connection_id), request)
+    try:
+        async with asyncio.timeout(settings.REALTIME_PUBLISH_TIMEOUT):
+            await layer.group_send(session_group(connection_id), request)
+    except (TimeoutError, RedisError, OSError):
+        raise BusUnavailable from None
     try:
         answer = await asyncio.wait_for(layer.receive(reply_to), timeout=timeout)
     except TimeoutError:

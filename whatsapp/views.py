@@ -14,7 +14,7 @@ from whatsapp.models import Connection
 from whatsapp.qr import qr_data_url
 from whatsapp.selectors import connection_list as connections
 from whatsapp.services import ConnectionLimitReached, connection_create, connection_request
-from whatsapp.session_requests import SessionUnavailable, session_pairing_code, session_snapshot
+from whatsapp.session_requests import BusUnavailable, SessionUnavailable, session_pairing_code, session_snapshot
 
 EVENTS_SHOWN = 50
 
@@ -25,6 +25,9 @@ ACTIONS = {
     "restart": (gettext_lazy("Restart"), True, Connection.Command.RESTART, gettext_lazy("Restarting the session.")),
     "logout": (gettext_lazy("Log out"), None, Connection.Command.LOGOUT, gettext_lazy("Logging the phone out.")),
 }
+
+
+BUS_UNAVAILABLE_MESSAGE = gettext_lazy("The realtime bus (Redis) is unavailable: try again in a moment.")
 
 
 @permission_required("whatsapp.view_connection")
@@ -99,6 +102,8 @@ def connection_pairing_code(request: HttpRequest, pk: int) -> HttpResponse:
             code = session_pairing_code(connection_id=connection.pk, phone=form.cleaned_data["phone"])
         except SessionUnavailable:
             messages.error(request, _("The session is not running: start it, then ask for a pairing code."))
+        except BusUnavailable:
+            messages.error(request, BUS_UNAVAILABLE_MESSAGE)
         else:
             messages.success(
                 request, _("On the phone, open Linked devices → Link with phone number and enter %(code)s")
@@ -127,4 +132,6 @@ def connection_snapshot(request: HttpRequest, pk: int) -> HttpResponse:
         png = session_snapshot(connection_id=connection.pk)
     except SessionUnavailable:
         return HttpResponse(_("No browser runs for this connection."), status=409, content_type="text/plain")
+    except BusUnavailable:
+        return HttpResponse(BUS_UNAVAILABLE_MESSAGE, status=503, content_type="text/plain")
     return HttpResponse(png, content_type="image/png")

@@ -1,14 +1,27 @@
 // A websocket to the helpdesk that reconnects by itself (1 s doubling to 30 s).
 // Pages are rendered in full on the server; events only update them in place.
+// While the socket is down the base template's #live-reconnecting banner shows; once it is back,
+// "helpdesk:reconnected" is dispatched on document.body so pages re-read what they show
+// (events sent meanwhile were lost).
 window.helpdeskLive = function (path, onEvent) {
   let delay = 1000;
+  let lost = false;
+  const banner = () => document.getElementById("live-reconnecting");
   function open() {
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
     const socket = new WebSocket(scheme + "//" + location.host + path);
-    socket.onopen = () => { delay = 1000; };
+    socket.onopen = () => {
+      delay = 1000;
+      if (!lost) return;
+      lost = false;
+      if (banner()) banner().hidden = true;
+      document.body.dispatchEvent(new CustomEvent("helpdesk:reconnected"));
+    };
     socket.onmessage = (message) => onEvent(JSON.parse(message.data));
     socket.onclose = (closed) => {
       if (closed.code === 4401) { location.reload(); return; } // signed out: the page asks to sign in
+      lost = true;
+      if (banner()) banner().hidden = false;
       setTimeout(open, delay);
       delay = Math.min(delay * 2, 30000);
     };
