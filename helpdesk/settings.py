@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "channels",
     "django_htmx",
     "django_q",
+    "ninja",
     "helpdesk",
     "contacts",
     "tickets",

@@ -2,8 +2,6 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-import tickets.api  # noqa: F401  (registers its endpoints)
-import whatsapp.api  # noqa: F401
 from contacts.views import contact_list
 from helpdesk.api import api_docs, api_urlpatterns
 from helpdesk.views import home
@@ -25,5 +23,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/docs/", api_docs, name="api-docs"),
     path("metrics", whatsapp_views.metrics, name="metrics"),
-    path("api/", include(api_urlpatterns())),
+    path("api/", include((api_urlpatterns(), "api"), namespace="api")),
 ]
