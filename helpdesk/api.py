@@ -7,7 +7,7 @@ success has the body ``{"error_code": "...", "message": "...", ...}`` (helpdesk/
 from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import render
-from django.urls import URLPattern
+from django.urls import URLPattern, reverse
 from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -121,4 +121,5 @@ def api_docs(request: HttpRequest) -> HttpResponse:
         for api_path, methods in api.get_openapi_schema()["paths"].items()
         for method, spec in methods.items()
     ]
-    return render(request, "api_docs.html", {"operations": operations})
+    swagger_settings = {"url": reverse("api:openapi-json"), "layout": "BaseLayout", "deepLinking": True}
+    return render(request, "api_docs.html", {"operations": operations, "swagger_settings": swagger_settings})

@@ -1,5 +1,6 @@
 """Input the fuzzer found answering 500 or undocumented: each is now a 400/422 naming the field and the reason."""
 
+import re
 import time
 
 import pytest
@@ -58,3 +59,10 @@ def test_a_stopped_connection_refuses_a_snapshot_at_once(api):
 
     assert (response.status_code, response.json()["error_code"]) == (409, "ACCOUNT_NOT_READY")
     assert time.monotonic() - started < 2
+
+
+def test_the_docs_page_loads_nothing_from_another_host(staff_client):
+    html = staff_client.get("/api/docs/").content.decode()
+
+    assert "swagger-ui-bundle.js" in html and "/api/openapi.json" in html
+    assert [url for url in re.findall(r'(?:src|href)="([^"]*)"', html) if url.startswith(("http", "//"))] == []
