@@ -4,19 +4,24 @@ The routers live with their apps (whatsapp/api.py, tickets/api.py). Every answer
 success has the body ``{"error_code": "...", "message": "...", ...}`` (helpdesk/api_common.py).
 """
 
+from typing import Annotated
+
 from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import render
 from django.urls import URLPattern, reverse
 from django.views.decorators.csrf import csrf_exempt
-from ninja import NinjaAPI, Schema
+from ninja import NinjaAPI, Path, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security.http import HttpBearer
+from pydantic import Field, StrictInt
 
 from helpdesk.api_common import ApiError, authenticate
 from helpdesk.permissions import has_permission
 
 MAX_ID = 2**63 - 1  # the largest id a database row can have: a larger one is refused, not looked up
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]  # an id in the URL
+RowId = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]  # an id in a JSON body: true or "3" is not one
 
 
 class Error(Schema):

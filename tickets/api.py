@@ -2,19 +2,18 @@
 
 import json
 from datetime import datetime
-from typing import Annotated
 
 import pydantic
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Q
-from ninja import Path, Router, Schema, Status
+from ninja import Router, Schema, Status
 from ninja.errors import ValidationError as RequestInvalid
-from pydantic import Field, StrictBool, StrictInt, StrictStr
+from pydantic import StrictBool, StrictStr
 
 from contacts.models import Contact
 from contacts.services import contact_upsert
-from helpdesk.api import COMMON_ERRORS, MAX_ID, Error, api
+from helpdesk.api import COMMON_ERRORS, MAX_ID, Error, Id, RowId, api
 from helpdesk.api_common import ApiError, found_or_404
 from tickets.inbound import ticket_for_contact
 from tickets.media import MediaRefused, media_check
@@ -28,8 +27,6 @@ from whatsapp.models import Connection
 from whatsapp.session_requests import SessionUnavailable, session_number_exists
 
 router = Router(tags=["tickets"])
-Id = Annotated[int, Path(ge=1, le=MAX_ID)]
-RowId = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
 
 
 class ContactOut(Schema):

@@ -1,14 +1,13 @@
 """The connections part of the JSON API (helpdesk/api.py has the common ground)."""
 
 from datetime import datetime
-from typing import Annotated
 
 from django.db.models import ProtectedError
 from django.http import HttpResponse
-from ninja import Path, Router, Schema, Status
-from pydantic import Field, StrictBool, StrictInt, StrictStr
+from ninja import Router, Schema, Status
+from pydantic import StrictBool, StrictStr
 
-from helpdesk.api import COMMON_ERRORS, MAX_ID, Error, StaffToken, api
+from helpdesk.api import COMMON_ERRORS, Error, Id, RowId, StaffToken, api
 from helpdesk.api_common import ApiError, form_errors, found_or_404
 from whatsapp.forms import ConnectionForm, PairingCodeForm, WebhookForm
 from whatsapp.models import Connection
@@ -24,8 +23,6 @@ from whatsapp.services import (
 from whatsapp.session_requests import SessionUnavailable, session_pairing_code, session_snapshot
 
 router = Router(tags=["connections"])
-Id = Annotated[int, Path(ge=1, le=MAX_ID)]
-RowId = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
 
 # Session states in which no browser runs: a request to the session is refused at once, without asking the bus.
 NO_SESSION = {Connection.Status.STOPPED, Connection.Status.LOGGED_OUT, Connection.Status.FAILED}
