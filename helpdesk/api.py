@@ -1,157 +1,130 @@
-"""The JSON API's common ground: token authentication, errors, routes and the OpenAPI schema.
+"""The JSON API on django-ninja: one NinjaAPI, its token auth, its error bodies and its docs page.
 
-An endpoint is a plain function ``(request, **path_args) -> dict | HttpResponse``
-registered with ``@endpoint``; it raises ``ApiError`` for anything that is not
-a success. Every error is JSON: ``{"error_code": "...", "message": "...", ...}``.
+The routers live with their apps (whatsapp/api.py, tickets/api.py). Every answer that is not a
+success has the body ``{"error_code": "...", "message": "...", ...}`` (helpdesk/api_common.py).
 """
 
-import json
-from dataclasses import dataclass, field
-from functools import wraps
+from typing import Annotated
 
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import render
-from django.urls import path
-from django.utils import timezone
+from django.urls import URLPattern, reverse
 from django.views.decorators.csrf import csrf_exempt
+from ninja import NinjaAPI, Path, Router, Schema
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.security.http import HttpBearer
+from pydantic import Field, StrictInt
 
-from helpdesk.models import ApiToken
+from helpdesk.api_common import ApiError, authenticate
 from helpdesk.permissions import has_permission
 
-
-class ApiError(Exception):
-    def __init__(self, status: int, error_code: str, message: str, **extra) -> None:
-        super().__init__(message)
-        self.status, self.error_code, self.message, self.extra = status, error_code, message, extra
-
-    def response(self) -> JsonResponse:
-        return JsonResponse({"error_code": self.error_code, "message": self.message, **self.extra}, status=self.status)
+MAX_ID = 2**63 - 1  # the largest id a database row can have: a larger one is refused, not looked up
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]  # an id in the URL
+RowId = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]  # an id in a JSON body: true or "3" is not one
 
 
-@dataclass
-class Operation:
-    method: str
-    view: object
-    summary: str
-    responses: dict[int, str] = field(default_factory=dict)
-    body: dict | None = None  # JSON schema of the request body
-    permission: str = ""  # the model permission the caller needs, e.g. "whatsapp.change_connection"
+class Error(Schema):
+    error_code: str
+    message: str
 
 
-# path (Django syntax, e.g. "connections/<int:pk>/qr") -> {method: Operation}
-ROUTES: dict[str, dict[str, Operation]] = {}
+class ValidationErrorOut(Error):
+    fields: dict[str, list[str]] = {}
 
 
-def endpoint(method: str, route: str, *, summary: str, responses: dict[int, str] | None = None,
-             body: dict | None = None, permission: str = ""):  # fmt: skip
-    """Register ``view`` as ``method route`` of the API, for staff token holders with ``permission``."""
+class StaffToken(HttpBearer):
+    """Bearer token of an active staff user, holding ``permission`` when one is named."""
 
-    def register(view):
-        ROUTES.setdefault(route, {})[method] = Operation(method, view, summary, responses or {}, body, permission)
-        return view
+    openapi_scheme = "bearer"
 
-    return register
+    def __init__(self, permission: str = "") -> None:
+        super().__init__()
+        self.permission = permission
 
-
-def authenticate(request: HttpRequest) -> None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, key = header.partition(" ")
-    if scheme.lower() != "bearer" or not key:
-        raise ApiError(401, "UNAUTHENTICATED", "Send Authorization: Bearer <token> (manage.py create_api_token).")
-    token = ApiToken.objects.select_related("user").filter(key_hash=ApiToken.hash(key.strip())).first()
-    if token is None or not token.user.is_active:
-        raise ApiError(401, "UNAUTHENTICATED", "This token is not valid.")
-    if not token.user.is_staff:
-        raise ApiError(403, "FORBIDDEN", "Only admins (staff users) may use this API.")
-    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
-    request.user = token.user
+    def authenticate(self, request: HttpRequest, token: str):
+        authenticate(request)  # raises ApiError 401 (token not valid) or 403 (not staff)
+        if self.permission and not has_permission(request.user, self.permission):
+            raise ApiError(403, "FORBIDDEN", f"This needs the permission {self.permission}.")
+        return request.user
 
 
-def json_body(request: HttpRequest) -> dict:
-    try:
-        body = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "BAD_REQUEST", "The body is not valid JSON.") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "BAD_REQUEST", "The body must be a JSON object.")
-    return body
+# Answers every operation may give besides its own (documented on each one).
+COMMON_ERRORS = {400: Error, 401: Error, 403: Error, 404: Error, 422: ValidationErrorOut}
 
 
-def found_or_404(queryset, pk: int):
-    """The object ``pk`` of ``queryset``, or the API's 404 naming what was not found."""
-    found = queryset.filter(pk=pk).first()
-    if found is None:
-        raise ApiError(404, "NOT_FOUND", f"No {queryset.model._meta.verbose_name} {pk}.")
-    return found
+api = NinjaAPI(title="Helpdesk API", version="1", auth=StaffToken(), docs_url=None, openapi_url="/openapi.json",
+               urls_namespace="api")  # fmt: skip
 
 
-def form_errors(form) -> ApiError:
-    errors = {name: [str(e) for e in messages] for name, messages in form.errors.items()}
-    return ApiError(400, "VALIDATION_ERROR", "Some fields are not valid.", fields=errors)
+def _error(error_code: str, message: str, status: int, **extra) -> JsonResponse:
+    return ApiError(status, error_code, message, **extra).response()
 
 
-def _dispatcher(operations: dict[str, Operation]):
-    @csrf_exempt  # token-authenticated: no cookie, so no CSRF to fear
-    @wraps(next(iter(operations.values())).view)
-    def dispatch(request: HttpRequest, **kwargs) -> HttpResponse:
-        try:
-            operation = operations.get(request.method)
-            if operation is None:
-                raise ApiError(405, "METHOD_NOT_ALLOWED", f"Use {', '.join(sorted(operations))}.")
-            authenticate(request)
-            if operation.permission and not has_permission(request.user, operation.permission):
-                raise ApiError(403, "FORBIDDEN", f"This needs the permission {operation.permission}.")
-            result = operation.view(request, **kwargs)
-        except ApiError as error:
-            return error.response()
-        if isinstance(result, HttpResponse):
-            return result
-        status = 201 if request.method == "POST" and operation.responses.get(201) else 200
-        return JsonResponse(result, status=status, safe=False)
-
-    return dispatch
+@api.exception_handler(ApiError)
+def _api_error(request, error: ApiError):
+    return error.response()
 
 
-def api_urlpatterns() -> list:
-    patterns = [path(route, login_not_required(_dispatcher(ops))) for route, ops in ROUTES.items()]
-    patterns.append(path("openapi.json", login_not_required(openapi_view), name="api-openapi"))
+@api.exception_handler(ValidationError)
+def _validation_error(request, error: ValidationError):
+    """422 naming each field (``name``, ``queue``, ``id``…) with its reasons."""
+    fields: dict[str, list[str]] = {}
+    for problem in error.errors:
+        where = [str(part) for part in problem.get("loc", ()) if part not in ("body", "query", "path", "payload", "form")]
+        fields.setdefault(".".join(where) or "body", []).append(problem.get("msg", "invalid"))
+    return _error("VALIDATION_ERROR", "Some fields are not valid.", 422, fields=fields)
+
+
+@api.exception_handler(HttpError)
+def _http_error(request, error: HttpError):
+    codes = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+    message = "The body is not valid JSON." if error.status_code == 400 else str(error)
+    return _error(codes.get(error.status_code, "ERROR"), message, error.status_code)
+
+
+@api.exception_handler(Http404)
+def _not_found(request, error: Http404):
+    return _error("NOT_FOUND", "Not found.", 404)
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request, error: AuthenticationError):
+    return _error("UNAUTHENTICATED", "Send Authorization: Bearer <token> (manage.py create_api_token).", 401)
+
+
+def _json_not_allowed(view):
+    """ninja answers a wrong method with a plain-text 405: give it our JSON body, keeping its Allow header."""
+
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        if isinstance(response, HttpResponseNotAllowed):
+            allowed = response["Allow"]
+            response = _error("METHOD_NOT_ALLOWED", f"Use {allowed}.", 405)
+            response["Allow"] = allowed
+        return response
+
+    return csrf_exempt(login_not_required(wrapped))
+
+
+def api_urlpatterns(*routers: Router) -> list:
+    """The API's URLs made of the apps' ``routers`` (helpdesk/urls.py passes them, so this module
+    imports no app), open to LoginRequiredMiddleware (the token is the login) and with JSON 405s."""
+    for router in routers:
+        api.add_router("", router)
+    patterns, app_name, namespace = api.urls
+    for pattern in patterns:
+        if isinstance(pattern, URLPattern):
+            pattern.callback = _json_not_allowed(pattern.callback)
     return patterns
 
 
-def openapi_schema() -> dict:
-    paths = {}
-    for route, operations in ROUTES.items():
-        openapi_path = "/api/" + route.replace("<int:pk>", "{id}")
-        parameters = [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}] if "<int:pk>" in route else []
-        paths[openapi_path] = {
-            method.lower(): {
-                "summary": op.summary,
-                "parameters": parameters,
-                **({"requestBody": {"content": {"application/json": {"schema": op.body}}}} if op.body else {}),
-                "responses": {str(code): {"description": text} for code, text in
-                              {**op.responses, 401: "No valid token", 403: "Not staff"}.items()},
-            }  # fmt: skip
-            for method, op in operations.items()
-        }
-    return {
-        "openapi": "3.1.0",
-        "info": {"title": "Helpdesk API", "version": "1"},
-        "components": {"securitySchemes": {"token": {"type": "http", "scheme": "bearer"}}},
-        "security": [{"token": []}],
-        "paths": paths,
-    }
-
-
-def openapi_view(request: HttpRequest) -> JsonResponse:
-    return JsonResponse(openapi_schema())
-
-
 def api_docs(request: HttpRequest) -> HttpResponse:
-    """The API described for people: every operation of the schema, on one page."""
+    """The API described for people: every operation of the schema, and Swagger UI from our static files."""
     operations = [
         {"method": method.upper(), "path": api_path, **spec}
-        for api_path, methods in openapi_schema()["paths"].items()
+        for api_path, methods in api.get_openapi_schema()["paths"].items()
         for method, spec in methods.items()
     ]
-    return render(request, "api_docs.html", {"operations": operations})
+    swagger_settings = {"url": reverse("api:openapi-json"), "layout": "BaseLayout", "deepLinking": True}
+    return render(request, "api_docs.html", {"operations": operations, "swagger_settings": swagger_settings})

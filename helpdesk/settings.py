@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "channels",
     "django_htmx",
     "django_q",
+    "ninja",
     "helpdesk",
     "contacts",
     "tickets",

@@ -2,12 +2,12 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-import tickets.api  # noqa: F401  (registers its endpoints)
-import whatsapp.api  # noqa: F401
 from contacts import views as contact_views
 from helpdesk.api import api_docs, api_urlpatterns
 from helpdesk.views import home
+from tickets import api as tickets_api
 from tickets.audit.views import audit_detail, audit_list
+from whatsapp import api as whatsapp_api
 from whatsapp import views as whatsapp_views
 
 urlpatterns = [
@@ -32,5 +32,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/docs/", api_docs, name="api-docs"),
     path("metrics", whatsapp_views.metrics, name="metrics"),
-    path("api/", include(api_urlpatterns())),
+    path("api/", include((api_urlpatterns(whatsapp_api.router, tickets_api.router), "api"), namespace="api")),
 ]

@@ -1,12 +1,20 @@
 """The tickets, messages and contacts part of the JSON API (helpdesk/api.py has the common ground)."""
 
+import json
+from datetime import datetime
+
+import pydantic
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from ninja import Router, Schema, Status
+from ninja.errors import ValidationError as RequestInvalid
+from pydantic import StrictBool, StrictStr
 
 from contacts.selectors import contacts_visible_to
 from contacts.services import contact_upsert
-from helpdesk.api import ApiError, endpoint, found_or_404, json_body
+from helpdesk.api import COMMON_ERRORS, MAX_ID, Error, Id, RowId
+from helpdesk.api_common import ApiError, found_or_404
 from tickets.inbound import ticket_for_contact
 from tickets.media import MediaRefused, media_check
 from tickets.models import Message, Queue, Ticket
@@ -19,15 +27,110 @@ from whatsapp.api import bus_unavailable, connection_or_404
 from whatsapp.models import Connection
 from whatsapp.session_requests import BusUnavailable, SessionUnavailable, session_number_exists
 
+router = Router(tags=["tickets"])
+
+
+class ContactOut(Schema):
+    id: int
+    wa_id: str
+    phone: str
+    name: str
+    email: str
+    blocked: bool
+
+
+class TicketOut(Schema):
+    id: int
+    status: str
+    contact: ContactOut
+    connection: int
+    queue: int | None
+    assignee: int | None
+    unread_count: int
+    last_message_at: datetime | None
+    last_message_preview: str
+    closed_at: datetime | None
+    close_reason: str
+    created_at: datetime
+
+
+class MessageOut(Schema):
+    id: int
+    ticket: int
+    wa_id: str | None
+    from_me: bool
+    author: int | None
+    kind: str
+    body: str
+    caption: str
+    mimetype: str
+    filename: str
+    size: int | None
+    status: str
+    error: str
+    wa_timestamp: datetime | None
+    created_at: datetime
+
+
+class TicketPage(Schema):
+    results: list[TicketOut]
+    next_cursor: int | None
+
+
+class MessagePage(Schema):
+    results: list[MessageOut]
+    next_cursor: int | None
+
+
+class ContactPage(Schema):
+    results: list[ContactOut]
+    next_cursor: int | None
+
+
+class ReplyIn(Schema):
+    body: StrictStr
+    quoted: RowId | None = None
+    internal: StrictBool = False
+
+
+class CloseIn(Schema):
+    send_farewell: StrictBool = True
+
+
+class AssignIn(Schema):
+    user: RowId | None = None
+
+
+class TransferIn(Schema):
+    queue: RowId
+
+
+class SendIn(Schema):
+    to: StrictStr
+    body: StrictStr
+    queue_if_offline: StrictBool = False
+
+
+REPLY_BODY = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": ReplyIn.model_json_schema()},
+    "multipart/form-data": {"schema": {"type": "object", "required": ["media"], "properties": {
+        "media": {"type": "string", "format": "binary"}, "body": {"type": "string"}}}},
+}}}  # fmt: skip
+
 PAGE = 50
-NOT_FOUND = {404: "No such ticket"}
 
 
-def page_of(queryset, request, payload) -> dict:
+def _id_parameter(name: str, value: str) -> int:
+    """A query parameter that must be a row id: ``?queue=abc`` (or ``²``, or 30 digits) is a 400, not a 500."""
+    if not (value.isascii() and value.isdigit()) or int(value) > MAX_ID:
+        raise ApiError(400, "BAD_REQUEST", f"{name} must be an id.")
+    return int(value)
+
+
+def page_of(queryset, cursor: str | None, payload) -> dict:
     """Cursor pagination on the id: ``?cursor=<id>`` continues after the last item of a page."""
-    cursor = request.GET.get("cursor")
     if cursor:
-        if not cursor.isdigit():
+        if not (cursor.isascii() and cursor.isdigit()) or int(cursor) > MAX_ID:
             raise ApiError(400, "BAD_REQUEST", "cursor must be the next_cursor of a previous page.")
         descending = queryset.query.order_by and queryset.query.order_by[0].startswith("-")
         queryset = queryset.filter(pk__lt=cursor) if descending else queryset.filter(pk__gt=cursor)
@@ -42,44 +145,41 @@ def ticket_or_404(request, pk: int) -> Ticket:
     return found_or_404(tickets_visible_to(user=request.user).select_related("contact"), pk)
 
 
-@endpoint("GET", "tickets", summary="Tickets, newest first; filters: status, queue, connection, assignee, search",
-          responses={200: "{results, next_cursor}", 400: "Bad filter"})  # fmt: skip
-def tickets_list(request):
+@router.get("/tickets", summary="Tickets, newest first; filters: status, queue, connection, assignee, search",
+            response={200: TicketPage, **COMMON_ERRORS})  # fmt: skip
+def tickets_list(request, status: str = "", queue: str = "", connection: str = "", assignee: str = "",
+                 search: str = "", cursor: str | None = None):  # fmt: skip
     tickets = tickets_visible_to(user=request.user).select_related("contact").order_by("-id")
-    filters = {"status": "status", "queue": "queue_id", "connection": "connection_id", "assignee": "assignee_id"}
-    for parameter, field in filters.items():
-        value = request.GET.get(parameter)
+    if status:
+        tickets = tickets.filter(status=status)
+    for parameter, field, value in [("queue", "queue_id", queue), ("connection", "connection_id", connection),
+                                    ("assignee", "assignee_id", assignee)]:  # fmt: skip
         if value:
-            if field != "status" and not value.isdigit():
-                raise ApiError(400, "BAD_REQUEST", f"{parameter} must be an id.")
-            tickets = tickets.filter(**{field: value})
-    if search := request.GET.get("search", "").strip():
+            tickets = tickets.filter(**{field: _id_parameter(parameter, value)})
+    if search := search.strip():
         tickets = tickets.filter(Q(contact__name__icontains=search) | Q(contact__push_name__icontains=search)
                                  | Q(contact__phone__contains=search) | Q(last_message_preview__icontains=search))  # fmt: skip
-    return page_of(tickets, request, ticket_payload)
+    return page_of(tickets, cursor, ticket_payload)
 
 
-@endpoint("GET", "tickets/<int:pk>", summary="One ticket", responses={200: "The ticket", **NOT_FOUND})
-def tickets_read(request, pk: int):
-    return ticket_payload(ticket_or_404(request, pk))
+@router.get("/tickets/{int:id}", summary="One ticket", response={200: TicketOut, **COMMON_ERRORS})
+def tickets_read(request, id: Id):
+    return ticket_payload(ticket_or_404(request, id))
 
 
-@endpoint("GET", "tickets/<int:pk>/messages", summary="A ticket's messages, oldest first",
-          responses={200: "{results, next_cursor}", **NOT_FOUND})  # fmt: skip
-def tickets_messages(request, pk: int):
-    ticket = ticket_or_404(request, pk)
-    return page_of(ticket.messages.order_by("id"), request, message_payload)
+@router.get("/tickets/{int:id}/messages", summary="A ticket's messages, oldest first",
+            response={200: MessagePage, **COMMON_ERRORS})  # fmt: skip
+def tickets_messages(request, id: Id, cursor: str | None = None):
+    ticket = ticket_or_404(request, id)
+    return page_of(ticket.messages.order_by("id"), cursor, message_payload)
 
 
-@endpoint("POST", "tickets/<int:pk>/messages",
-          summary="Reply (queued, then sent by the session): JSON {body, quoted, internal}, or multipart with a "
-                  "media file and body as its caption; internal: true makes a note that is never sent",
-          body={"type": "object", "properties": {"body": {"type": "string"}, "quoted": {"type": "integer"},
-                                                 "internal": {"type": "boolean"}}},
-          responses={201: "The queued message", 400: "No text, bad quoted, or a file that is not what it claims",
-                     413: "MEDIA_TOO_LARGE: over WHATSAPP_MAX_MEDIA_MB", **NOT_FOUND})  # fmt: skip
-def tickets_reply(request, pk: int):
-    ticket = ticket_or_404(request, pk)
+@router.post("/tickets/{int:id}/messages",
+             summary="Reply (queued, then sent by the session): JSON {body, quoted, internal}, or multipart with a "
+                     "media file and body as its caption; internal: true makes a note that is never sent",
+             response={201: MessageOut, **COMMON_ERRORS, 409: Error, 413: Error}, openapi_extra=REPLY_BODY)  # fmt: skip
+def tickets_reply(request, id: Id):
+    ticket = ticket_or_404(request, id)
     if request.content_type == "multipart/form-data":
         data, upload = request.POST, request.FILES.get("media")
         if upload is None:
@@ -89,18 +189,29 @@ def tickets_reply(request, pk: int):
         except MediaRefused as refused:
             raise ApiError(413 if refused.too_large else 400, "MEDIA_TOO_LARGE" if refused.too_large
                            else "MEDIA_REFUSED", str(refused)) from None  # fmt: skip
-        return message_payload(_reply(ticket, request.user, body=data.get("body", ""), media=media))
-    data = json_body(request)
-    body = _text(data)
-    if data.get("internal") is True:
-        return message_payload(_reply(ticket, request.user, body=body, internal=True))
+        return Status(201, message_payload(_reply(ticket, request.user, body=data.get("body", ""), media=media)))
+    reply = _json_body(request, ReplyIn)
+    body = _text(reply.body)
+    if reply.internal:
+        return Status(201, message_payload(_reply(ticket, request.user, body=body, internal=True)))
     quoted = None
-    if data.get("quoted") is not None:
-        quoted = ticket.messages.filter(pk=data["quoted"]).exclude(wa_id=None).first() if isinstance(
-            data["quoted"], int) else None  # fmt: skip
+    if reply.quoted is not None:
+        quoted = ticket.messages.filter(pk=reply.quoted).exclude(wa_id=None).first()
         if quoted is None:
             raise ApiError(400, "VALIDATION_ERROR", "quoted must be the id of a sent or received message of this ticket.")
-    return message_payload(_reply(ticket, request.user, body=body, quoted=quoted))
+    return Status(201, message_payload(_reply(ticket, request.user, body=body, quoted=quoted)))
+
+
+def _json_body(request, schema: type[Schema]) -> Schema:
+    """The JSON body validated as ``schema`` (for the reply, whose body may also be multipart)."""
+    try:
+        data = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "BAD_REQUEST", "The body is not valid JSON.") from None
+    try:
+        return schema.model_validate(data)
+    except pydantic.ValidationError as invalid:
+        raise RequestInvalid(invalid.errors(include_url=False)) from None
 
 
 def _reply(ticket: Ticket, user, **message) -> Message:
@@ -111,78 +222,69 @@ def _reply(ticket: Ticket, user, **message) -> Message:
         raise ApiError(409, "ACTION_REFUSED", str(refused)) from None
 
 
-@endpoint("POST", "tickets/<int:pk>/close", summary="Close the ticket, with the farewell unless send_farewell is false",
-          body={"type": "object", "properties": {"send_farewell": {"type": "boolean"}}},
-          responses={200: "Closed", **NOT_FOUND})  # fmt: skip
-def tickets_close(request, pk: int):
-    send_farewell = json_body(request).get("send_farewell", True) is not False
-    return ticket_payload(ticket_close(ticket=ticket_or_404(request, pk), by=request.user, reason=Ticket.CloseReason.API,
+@router.post("/tickets/{int:id}/close", summary="Close the ticket, with the farewell unless send_farewell is false",
+             response={200: TicketOut, **COMMON_ERRORS})  # fmt: skip
+def tickets_close(request, id: Id, payload: CloseIn | None = None):
+    send_farewell = payload.send_farewell if payload else True
+    return ticket_payload(ticket_close(ticket=ticket_or_404(request, id), by=request.user, reason=Ticket.CloseReason.API,
                                        send_farewell=send_farewell))  # fmt: skip
 
 
-@endpoint("POST", "tickets/<int:pk>/reopen", summary="Reopen the ticket",
-          responses={200: "Reopened", 409: "TICKET_ALREADY_OPEN: the contact has another open ticket", **NOT_FOUND})  # fmt: skip
-def tickets_reopen(request, pk: int):
+@router.post("/tickets/{int:id}/reopen", summary="Reopen the ticket", response={200: TicketOut, **COMMON_ERRORS, 409: Error})
+def tickets_reopen(request, id: Id):
     try:
-        return ticket_payload(ticket_reopen(ticket=ticket_or_404(request, pk), by=request.user))
+        return ticket_payload(ticket_reopen(ticket=ticket_or_404(request, id), by=request.user))
     except ValidationError as error:
         raise ApiError(409, "TICKET_ALREADY_OPEN", error.messages[0]) from None
 
 
-@endpoint("POST", "tickets/<int:pk>/assign", summary="Give the ticket to a user (null: to nobody)",
-          body={"type": "object", "properties": {"user": {"type": ["integer", "null"]}}},
-          responses={200: "Assigned", 400: "No such user", **NOT_FOUND})  # fmt: skip
-def tickets_assign(request, pk: int):
-    ticket, user_id = ticket_or_404(request, pk), json_body(request).get("user")
-    user = None
-    if user_id is not None:
-        user = get_user_model().objects.filter(pk=user_id, is_active=True).first() if isinstance(user_id, int) else None
+@router.post("/tickets/{int:id}/assign", summary="Give the ticket to a user (null: to nobody)",
+             response={200: TicketOut, **COMMON_ERRORS})  # fmt: skip
+def tickets_assign(request, id: Id, payload: AssignIn):
+    ticket, user = ticket_or_404(request, id), None
+    if payload.user is not None:
+        user = get_user_model().objects.filter(pk=payload.user, is_active=True).first()
         if user is None:
-            raise ApiError(400, "VALIDATION_ERROR", f"No active user {user_id!r}.")
+            raise ApiError(400, "VALIDATION_ERROR", f"No active user {payload.user!r}.")
     return ticket_payload(ticket_assign(ticket=ticket, assignee=user, by=request.user))
 
 
-@endpoint("POST", "tickets/<int:pk>/transfer", summary="Move the ticket to another queue",
-          body={"type": "object", "properties": {"queue": {"type": "integer"}}, "required": ["queue"]},
-          responses={200: "Transferred", 400: "No such queue", **NOT_FOUND})  # fmt: skip
-def tickets_transfer(request, pk: int):
-    ticket, queue_id = ticket_or_404(request, pk), json_body(request).get("queue")
-    queue = Queue.objects.filter(pk=queue_id).first() if isinstance(queue_id, int) else None
+@router.post("/tickets/{int:id}/transfer", summary="Move the ticket to another queue",
+             response={200: TicketOut, **COMMON_ERRORS})  # fmt: skip
+def tickets_transfer(request, id: Id, payload: TransferIn):
+    ticket = ticket_or_404(request, id)
+    queue = Queue.objects.filter(pk=payload.queue).first()
     if queue is None:
-        raise ApiError(400, "VALIDATION_ERROR", f"No queue {queue_id!r}.")
+        raise ApiError(400, "VALIDATION_ERROR", f"No queue {payload.queue!r}.")
     return ticket_payload(ticket_transfer(ticket=ticket, queue=queue, by=request.user))
 
 
-@endpoint("GET", "contacts", summary="Contacts; search by name, phone or email", responses={200: "{results, next_cursor}"})
-def contacts_list(request):
+@router.get("/contacts", summary="Contacts; search by name, phone or email", response={200: ContactPage, **COMMON_ERRORS})
+def contacts_list(request, search: str = "", cursor: str | None = None):
     contacts = contacts_visible_to(user=request.user).order_by("-id")
-    if search := request.GET.get("search", "").strip():
+    if search := search.strip():
         contacts = contacts.filter(Q(name__icontains=search) | Q(push_name__icontains=search)
                                    | Q(phone__contains=search) | Q(email__icontains=search))  # fmt: skip
-    return page_of(contacts, request, contact_payload)
+    return page_of(contacts, cursor, contact_payload)
 
 
-@endpoint("GET", "contacts/<int:pk>", summary="One contact", responses={200: "The contact", 404: "No such contact"})
-def contacts_read(request, pk: int):
-    return contact_payload(found_or_404(contacts_visible_to(user=request.user), pk))
+@router.get("/contacts/{int:id}", summary="One contact", response={200: ContactOut, **COMMON_ERRORS})
+def contacts_read(request, id: Id):
+    return contact_payload(found_or_404(contacts_visible_to(user=request.user), id))
 
 
-@endpoint("POST", "connections/<int:pk>/messages", summary="Write to a phone number from this connection",
-          body={"type": "object", "required": ["to", "body"], "properties": {
-              "to": {"type": "string"}, "body": {"type": "string"}, "queue_if_offline": {"type": "boolean"}}},
-          responses={201: "The queued message", 400: "Bad number or text",
-                     409: "ACCOUNT_NOT_READY: not CONNECTED (unless queue_if_offline)",
-                     422: "NOT_ON_WHATSAPP: the number has no WhatsApp", 404: "No such connection"})  # fmt: skip
-def connections_send(request, pk: int):
-    connection, data = connection_or_404(pk), json_body(request)
-    body = _text(data)
+@router.post("/connections/{int:id}/messages", summary="Write to a phone number from this connection",
+             response={201: MessageOut, **COMMON_ERRORS, 409: Error, 422: Error, 503: Error})  # fmt: skip
+def connections_send(request, id: Id, payload: SendIn):
+    connection = connection_or_404(id)
+    body = _text(payload.body)
     try:
-        wa_id = phone_wa_id(str(data.get("to", "")))
+        wa_id = phone_wa_id(payload.to)
     except ValidationError:
         message = "to must be a phone number with country code, e.g. 5511988887777."
         raise ApiError(400, "VALIDATION_ERROR", message) from None
     if connection.status != Connection.Status.CONNECTED:
-        if not data.get("queue_if_offline"):
+        if not payload.queue_if_offline:
             raise ApiError(409, "ACCOUNT_NOT_READY", f"The connection is {connection.status}, not CONNECTED.")
     else:
         try:
@@ -194,11 +296,11 @@ def connections_send(request, pk: int):
         if not exists:
             raise ApiError(422, "NOT_ON_WHATSAPP", f"+{wa_id.split('@')[0]} has no WhatsApp.")
     ticket, _ = ticket_for_contact(contact=contact_upsert(wa_id=wa_id), connection=connection)
-    return message_payload(message_send(ticket=ticket, author=request.user, body=body))
+    return Status(201, message_payload(message_send(ticket=ticket, author=request.user, body=body)))
 
 
-def _text(data: dict) -> str:
-    body = data.get("body")
-    if not isinstance(body, str) or not body.strip():
+def _text(body: str) -> str:
+    if not body.strip():
         raise ApiError(400, "VALIDATION_ERROR", "body must be a non-empty text.")
     return body
+

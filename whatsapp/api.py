@@ -1,9 +1,14 @@
 """The connections part of the JSON API (helpdesk/api.py has the common ground)."""
 
+from datetime import datetime
+
 from django.db.models import ProtectedError
 from django.http import HttpResponse
+from ninja import Router, Schema, Status
+from pydantic import StrictBool, StrictStr
 
-from helpdesk.api import ApiError, endpoint, form_errors, found_or_404, json_body
+from helpdesk.api import COMMON_ERRORS, Error, Id, RowId, StaffToken
+from helpdesk.api_common import ApiError, form_errors, found_or_404
 from whatsapp.forms import ConnectionForm, PairingCodeForm, WebhookForm
 from whatsapp.models import Connection
 from whatsapp.qr import qr_data_url
@@ -17,15 +22,95 @@ from whatsapp.services import (
 )
 from whatsapp.session_requests import BusUnavailable, SessionUnavailable, session_pairing_code, session_snapshot
 
-CONNECTION_BODY = {
-    "type": "object",
-    "properties": {
-        "name": {"type": "string"}, "is_default": {"type": "boolean"}, "queues": {"type": "array", "items": {"type": "integer"}},
-        "greeting": {"type": "string"}, "farewell": {"type": "string"}, "webhook_url": {"type": "string"},
-        "webhook_secret": {"type": "string"},
-    },
-}  # fmt: skip
-NOT_FOUND = {404: "No such connection"}
+router = Router(tags=["connections"])
+
+# Session states in which no browser runs: a request to the session is refused at once, without asking the bus.
+NO_SESSION = {Connection.Status.STOPPED, Connection.Status.LOGGED_OUT, Connection.Status.FAILED}
+
+
+class ConnectionChange(Schema):
+    name: StrictStr | None = None
+    is_default: StrictBool | None = None
+    queues: list[RowId] | None = None
+    greeting: StrictStr | None = None
+    farewell: StrictStr | None = None
+    webhook_url: StrictStr | None = None
+    webhook_secret: StrictStr | None = None
+
+
+class ConnectionNew(ConnectionChange):
+    name: StrictStr
+
+
+class ConnectionOut(Schema):
+    id: int
+    name: str
+    phone: str
+    status: str
+    status_label: str
+    enabled: bool
+    qr_code: str
+    qr_generated_at: str | None
+    last_error: str
+
+
+class ConnectionList(Schema):
+    connections: list[ConnectionOut]
+
+
+class LimitReached(Error):
+    current: int
+    max: int
+
+
+class Deleted(Schema):
+    deleted: int
+
+
+class StatusOut(Schema):
+    id: int
+    status: str
+    phone: str
+    last_error: str
+    last_seen_at: datetime | None
+
+
+class QrOut(Schema):
+    code: str
+    image: str
+    generated_at: datetime | None
+
+
+class PairingIn(Schema):
+    phone: StrictStr
+
+
+class PairingOut(Schema):
+    code: str
+
+
+class EventOut(Schema):
+    id: int
+    at: str
+    kind: str
+    from_status: str
+    to_status: str
+    message: str
+
+
+class EventList(Schema):
+    events: list[EventOut]
+
+
+class WebhookIn(Schema):
+    url: StrictStr = ""
+    secret: StrictStr = ""
+
+
+class WebhookOut(Schema):
+    id: int
+    url: str
+    secret_set: bool
 
 
 def connection_or_404(pk: int) -> Connection:
@@ -38,16 +123,21 @@ def bus_unavailable() -> ApiError:
     return ApiError(503, "BUS_UNAVAILABLE", "The realtime bus (Redis) is unavailable: try again in a moment.")
 
 
-@endpoint("GET", "connections", permission="whatsapp.view_connection", summary="List the connections", responses={200: "The connections"})
+def _form_data(change: ConnectionChange) -> dict:
+    return change.dict(exclude_unset=True)
+
+
+@router.get("/connections", auth=StaffToken("whatsapp.view_connection"), summary="List the connections",
+            response={200: ConnectionList, **COMMON_ERRORS})  # fmt: skip
 def connections_list(request):
     return {"connections": [connection_payload(c) for c in Connection.objects.order_by("name")]}
 
 
-@endpoint("POST", "connections", permission="whatsapp.add_connection", summary="Add a connection; its session starts and shows a QR code",
-          body=CONNECTION_BODY, responses={201: "Created", 400: "Invalid fields",
-                                           429: "MAX_ACCOUNT_LIMIT_REACHED: at MAX_WHATSAPP_CONNECTIONS"})  # fmt: skip
-def connections_create(request):
-    form = ConnectionForm(json_body(request))
+@router.post("/connections", auth=StaffToken("whatsapp.add_connection"),
+             summary="Add a connection; its session starts and shows a QR code",
+             response={201: ConnectionOut, **COMMON_ERRORS, 429: LimitReached})  # fmt: skip
+def connections_create(request, payload: ConnectionNew):
+    form = ConnectionForm(_form_data(payload))
     if not form.is_valid():
         raise form_errors(form)
     try:
@@ -55,68 +145,69 @@ def connections_create(request):
     except ConnectionLimitReached as error:
         raise ApiError(429, "MAX_ACCOUNT_LIMIT_REACHED", str(error), current=error.current, max=error.maximum) from None
     connection_request(connection=connection, enabled=True)
-    return connection_payload(connection)
+    return Status(201, connection_payload(connection))
 
 
-@endpoint("GET", "connections/<int:pk>", permission="whatsapp.view_connection", summary="One connection", responses={200: "The connection", **NOT_FOUND})
-def connections_read(request, pk: int):
-    return connection_payload(connection_or_404(pk))
+@router.get("/connections/{int:id}", auth=StaffToken("whatsapp.view_connection"), summary="One connection",
+            response={200: ConnectionOut, **COMMON_ERRORS})  # fmt: skip
+def connections_read(request, id: Id):
+    return connection_payload(connection_or_404(id))
 
 
-@endpoint("PATCH", "connections/<int:pk>", permission="whatsapp.change_connection", summary="Change a connection's settings (the session keeps running)",
-          body=CONNECTION_BODY, responses={200: "Changed", 400: "Invalid fields", **NOT_FOUND})  # fmt: skip
-def connections_update(request, pk: int):
-    connection = connection_or_404(pk)
+@router.patch("/connections/{int:id}", auth=StaffToken("whatsapp.change_connection"),
+              summary="Change a connection's settings (the session keeps running)",
+              response={200: ConnectionOut, **COMMON_ERRORS})  # fmt: skip
+def connections_update(request, id: Id, payload: ConnectionChange):
+    connection = connection_or_404(id)
     current = {name: ConnectionForm(instance=connection).initial.get(name) for name in ConnectionForm.Meta.fields}
-    form = ConnectionForm({**current, **json_body(request)}, instance=connection)
+    form = ConnectionForm({**current, **_form_data(payload)}, instance=connection)
     if not form.is_valid():
         raise form_errors(form)
     form.save()
     return connection_payload(connection)
 
 
-@endpoint("DELETE", "connections/<int:pk>", permission="whatsapp.delete_connection", summary="Delete a connection, its session and its browser profile",
-          responses={200: "Deleted", 409: "HAS_TICKETS: tickets keep it", **NOT_FOUND})  # fmt: skip
-def connections_delete(request, pk: int):
-    connection = connection_or_404(pk)
+@router.delete("/connections/{int:id}", auth=StaffToken("whatsapp.delete_connection"),
+               summary="Delete a connection, its session and its browser profile",
+               response={200: Deleted, **COMMON_ERRORS, 409: Error})  # fmt: skip
+def connections_delete(request, id: Id):
+    connection = connection_or_404(id)
     try:
         connection_delete(connection=connection)
     except ProtectedError:
         raise ApiError(409, "HAS_TICKETS", "Tickets refer to this connection; disable it instead.") from None
-    return {"deleted": pk}
+    return {"deleted": id}
 
 
-def _action(enabled: bool | None, command: str = ""):
-    def view(request, pk: int):
-        connection = connection_or_404(pk)
+def _action(name: str, enabled: bool | None, command: str, summary: str) -> None:
+    def view(request, id: Id):
+        connection = connection_or_404(id)
         connection_request(connection=connection, enabled=enabled, command=command)
         return connection_payload(connection)
 
-    return view
+    view.__name__ = f"connections_{name}"
+    router.post(f"/connections/{{int:id}}/{name}", summary=summary, response={200: ConnectionOut, **COMMON_ERRORS})(view)
 
 
-for _name, _enabled, _command, _summary in [
-    ("start", True, "", "Start the session"),
-    ("stop", False, "", "Stop the session"),
-    ("restart", True, Connection.Command.RESTART, "Restart the session (a logged-in phone needs no new QR)"),
-    ("logout", None, Connection.Command.LOGOUT, "Log the phone out: the next start shows a new QR code"),
-]:
-    endpoint("POST", f"connections/<int:pk>/{_name}", summary=_summary, responses={200: "Asked", **NOT_FOUND})(
-        _action(_enabled, _command)
-    )
+_action("start", True, "", "Start the session")
+_action("stop", False, "", "Stop the session")
+_action("restart", True, Connection.Command.RESTART, "Restart the session (a logged-in phone needs no new QR)")
+_action("logout", None, Connection.Command.LOGOUT, "Log the phone out: the next start shows a new QR code")
 
 
-@endpoint("GET", "connections/<int:pk>/status", permission="whatsapp.view_connection", summary="The connection's status", responses={200: "Status", **NOT_FOUND})
-def connections_status(request, pk: int):
-    connection = connection_or_404(pk)
-    return {"id": pk, "status": connection.status, "phone": connection.phone, "last_error": connection.last_error,
+@router.get("/connections/{int:id}/status", auth=StaffToken("whatsapp.view_connection"),
+            summary="The connection's status", response={200: StatusOut, **COMMON_ERRORS})  # fmt: skip
+def connections_status(request, id: Id):
+    connection = connection_or_404(id)
+    return {"id": id, "status": connection.status, "phone": connection.phone, "last_error": connection.last_error,
             "last_seen_at": connection.last_seen_at}  # fmt: skip
 
 
-@endpoint("GET", "connections/<int:pk>/qr", permission="whatsapp.view_connection", summary="The QR code to scan, as text and as a PNG data URL",
-          responses={200: "{code, image, generated_at}", 409: "ALREADY_CONNECTED, or QR_NOT_AVAILABLE", **NOT_FOUND})  # fmt: skip
-def connections_qr(request, pk: int):
-    connection = connection_or_404(pk)
+@router.get("/connections/{int:id}/qr", auth=StaffToken("whatsapp.view_connection"),
+            summary="The QR code to scan, as text and as a PNG data URL",
+            response={200: QrOut, **COMMON_ERRORS, 409: Error})  # fmt: skip
+def connections_qr(request, id: Id):
+    connection = connection_or_404(id)
     if connection.status == Connection.Status.CONNECTED:
         raise ApiError(409, "ALREADY_CONNECTED", "This connection is logged in; there is no QR code.")
     if connection.status != Connection.Status.QR or not connection.qr_code:
@@ -124,50 +215,64 @@ def connections_qr(request, pk: int):
     return {"code": connection.qr_code, "image": qr_data_url(connection.qr_code), "generated_at": connection.qr_generated_at}
 
 
-@endpoint("POST", "connections/<int:pk>/pairing-code", permission="whatsapp.change_connection", summary="A code to link the phone by number instead of QR",
-          body={"type": "object", "properties": {"phone": {"type": "string"}}, "required": ["phone"]},
-          responses={200: "{code}", 400: "Invalid phone", 409: "ACCOUNT_NOT_READY: no session runs", **NOT_FOUND})  # fmt: skip
-def connections_pairing_code(request, pk: int):
-    connection = connection_or_404(pk)
-    form = PairingCodeForm(json_body(request))
+def _session_running(connection: Connection, message: str) -> None:
+    """Refuses at once when no session runs, rather than waiting for the bus to time out."""
+    if connection.status in NO_SESSION:
+        raise ApiError(409, "ACCOUNT_NOT_READY", message)
+
+
+@router.post("/connections/{int:id}/pairing-code", auth=StaffToken("whatsapp.change_connection"),
+             summary="A code to link the phone by number instead of QR",
+             response={200: PairingOut, **COMMON_ERRORS, 409: Error, 503: Error})  # fmt: skip
+def connections_pairing_code(request, id: Id, payload: PairingIn):
+    connection = connection_or_404(id)
+    form = PairingCodeForm(payload.dict())
     if not form.is_valid():
         raise form_errors(form)
+    message = "No session runs for this connection: start it first."
+    _session_running(connection, message)
     try:
         code = session_pairing_code(connection_id=connection.pk, phone=form.cleaned_data["phone"])
     except SessionUnavailable:
-        raise ApiError(409, "ACCOUNT_NOT_READY", "No session runs for this connection: start it first.") from None
+        raise ApiError(409, "ACCOUNT_NOT_READY", message) from None
     except BusUnavailable:
         raise bus_unavailable() from None
     return {"code": code}
 
 
-@endpoint("GET", "connections/<int:pk>/logs", permission="whatsapp.view_connection", summary="The connection's log, newest first (100 lines)",
-          responses={200: "{events}", **NOT_FOUND})  # fmt: skip
-def connections_logs(request, pk: int):
-    connection = connection_or_404(pk)
+@router.get("/connections/{int:id}/logs", auth=StaffToken("whatsapp.view_connection"),
+            summary="The connection's log, newest first (100 lines)", response={200: EventList, **COMMON_ERRORS})  # fmt: skip
+def connections_logs(request, id: Id):
+    connection = connection_or_404(id)
     return {"events": [event_payload(e) for e in connection.events.order_by("-at", "-id")[:100]]}
 
 
-@endpoint("GET", "connections/<int:pk>/snapshot", permission="whatsapp.view_connection", summary="A PNG of the session's page, as it is now",
-          responses={200: "image/png", 409: "ACCOUNT_NOT_READY: no page runs", **NOT_FOUND})  # fmt: skip
-def connections_snapshot(request, pk: int):
-    connection = connection_or_404(pk)
+@router.get("/connections/{int:id}/snapshot", auth=StaffToken("whatsapp.view_connection"),
+            summary="A PNG of the session's page, as it is now",
+            response={200: None, **COMMON_ERRORS, 409: Error, 503: Error},
+            openapi_extra={"responses": {"200": {"description": "image/png",
+                                                 "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}}}})  # fmt: skip
+def connections_snapshot(request, id: Id):
+    connection = connection_or_404(id)
+    message = "No browser runs for this connection."
+    _session_running(connection, message)
     try:
         png = session_snapshot(connection_id=connection.pk)
     except SessionUnavailable:
-        raise ApiError(409, "ACCOUNT_NOT_READY", "No browser runs for this connection.") from None
+        raise ApiError(409, "ACCOUNT_NOT_READY", message) from None
     except BusUnavailable:
         raise bus_unavailable() from None
     return HttpResponse(png, content_type="image/png")
 
 
-@endpoint("PUT", "connections/<int:pk>/webhook", permission="whatsapp.change_connection", summary="Set the webhook URL and secret (the session keeps running)",
-          body={"type": "object", "properties": {"url": {"type": "string"}, "secret": {"type": "string"}}},
-          responses={200: "Set", 400: "Invalid URL", **NOT_FOUND})  # fmt: skip
-def connections_webhook(request, pk: int):
-    connection, data = connection_or_404(pk), json_body(request)
-    form = WebhookForm({"webhook_url": data.get("url", ""), "webhook_secret": data.get("secret", "")}, instance=connection)
+@router.put("/connections/{int:id}/webhook", auth=StaffToken("whatsapp.change_connection"),
+            summary="Set the webhook URL and secret (the session keeps running)",
+            response={200: WebhookOut, **COMMON_ERRORS})  # fmt: skip
+def connections_webhook(request, id: Id, payload: WebhookIn):
+    connection = connection_or_404(id)
+    form = WebhookForm({"webhook_url": payload.url, "webhook_secret": payload.secret}, instance=connection)
     if not form.is_valid():
         raise form_errors(form)
     form.save()
-    return {"id": pk, "url": connection.webhook_url, "secret_set": bool(connection.webhook_secret)}
+    return {"id": id, "url": connection.webhook_url, "secret_set": bool(connection.webhook_secret)}
+

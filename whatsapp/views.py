@@ -6,7 +6,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from helpdesk.api import ApiError, authenticate
+from helpdesk.api_common import ApiError, authenticate
 from helpdesk.permissions import has_permission, permission_required
 from whatsapp.forms import ConnectionForm, PairingCodeForm
 from whatsapp.metrics import metrics_text

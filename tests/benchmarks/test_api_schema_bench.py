@@ -1,0 +1,27 @@
+"""The JSON API fuzzed against its own schema at length (``make bench``): 100 examples per operation.
+
+The figure (operations, examples, failures) goes to docs/benchmarks.md; ``make test`` runs the short
+version (tests/helpdesk/test_api_schema.py).
+"""
+
+import time
+
+import pytest
+
+from tests.benchmarks.test_sessions_bench import report
+from tests.factories import StaffFactory
+from tests.helpdesk.api_fuzz import fuzz, seed
+
+pytestmark = [pytest.mark.bench, pytest.mark.django_db]
+
+
+def test_the_api_fuzzed_at_length_as_a_superuser():
+    seed()
+
+    started = time.monotonic()
+    figures = fuzz(user=StaffFactory(is_superuser=True), examples=100)
+
+    report("schemathesis on the API as a superuser, 100 examples per operation",
+           f"{figures['operations']} operations, {figures['examples']} examples, {len(figures['failures'])} failures "
+           f"in {time.monotonic() - started:.0f} s")  # fmt: skip
+    assert figures["failures"] == [], figures["failures"][:3]
