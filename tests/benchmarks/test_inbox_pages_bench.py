@@ -83,7 +83,10 @@ def seed(*, connections: list[int], queues: list[int], agents: list[int]) -> Non
 
 
 def timed(client, path: str, **headers) -> tuple[list[float], int]:
-    """(seconds of each request after a warm-up, queries of the last one)."""
+    """(seconds of each request after a warm-up, queries of the last one).
+
+    With ``BENCH_EXPLAIN=1``, prints the plan of the last request's slowest query.
+    """
     for _ in range(3):
         assert client.get(path, **headers).status_code == 200, path
     samples = []
@@ -93,6 +96,11 @@ def timed(client, path: str, **headers) -> tuple[list[float], int]:
             response = client.get(path, **headers)
             samples.append(time.perf_counter() - started)
         assert response.status_code == 200, path
+    if os.environ.get("BENCH_EXPLAIN"):
+        slowest = max(queries.captured_queries, key=lambda query: float(query["time"]))
+        with db.cursor() as cursor:
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + slowest["sql"])
+            print(path, slowest["time"], slowest["sql"], *(row[0] for row in cursor.fetchall()), sep="\n")
     return samples, len(queries)
 
 
@@ -149,7 +157,7 @@ def test_agents_pages_on_100k_tickets_and_1m_messages(client):
                 f"/inbox/more/?tab=waiting&cursor={deep_cursor(user, Tab.WAITING)}",
         }  # fmt: skip
         for name, path in pages.items():
-            p50, p95, line = figures(*timed(client, path))
+            _p50, _p95, line = figures(*timed(client, path))
             report(f"{who}: {name}", line)
             if "MISSED" in line:
                 misses.append(f"{who}: {name}")
