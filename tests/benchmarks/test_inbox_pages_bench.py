@@ -1,0 +1,169 @@
+"""The agents' pages at scale (``make bench``, PostgreSQL only): 100,000 tickets, 1,000,000 messages.
+
+Seeded with INSERT ... SELECT generate_series, like the audit's benchmark.
+Measured through Django's test client, in process: the server's time per
+request (``time.perf_counter()`` around ``client.get``) and its SQL queries,
+for an agent of one queue and for a superuser. Each figure is p50 and p95 over
+``BENCH_REQUESTS`` requests after a warm-up.
+"""
+
+import os
+import statistics
+import time
+
+import pytest
+from django.db import connection as db
+from django.test.utils import CaptureQueriesContext
+
+from tests.benchmarks.test_sessions_bench import report
+from tests.factories import ConnectionFactory, QueueFactory, StaffFactory, UserFactory
+from tickets.selectors import InboxFilters, Tab, inbox_page
+
+pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("channel_layer")]
+TICKETS, MESSAGES, BIG_TICKET_MESSAGES = 100_000, 1_000_000, 5_000
+REQUESTS = int(os.environ.get("BENCH_REQUESTS", "30"))
+DEEP_PAGES = 40  # "load more" after 2,000 rows
+FIRST_NAMES = ["Ana", "João", "Maria", "José", "Antônio", "Francisca", "Carlos", "Paulo", "Luíza", "Pedro",
+               "Lucas", "Juliana", "Márcia", "Rafael", "Beatriz", "Sebastião", "Fernanda", "Gabriel", "Letícia"]
+SURNAMES = ["Silva", "Santos", "Oliveira", "Souza", "Rodrigues", "Ferreira", "Alves", "Pereira", "Lima", "Gomes",
+            "Conceição", "Araújo", "Ribeiro", "Carvalho", "Gonçalves", "Melo", "Barbosa"]
+WORDS = ["olá", "bom", "dia", "preciso", "pedido", "entrega", "endereço", "boleto", "cartão", "pagamento", "prazo",
+         "frete", "troca", "obrigado", "não", "chegou", "ainda", "quando", "produto", "nota", "fiscal", "preço",
+         "dúvida", "atendimento", "cancelar", "hoje", "amanhã", "semana", "valor", "desconto", "cupom", "loja"]
+RARE_WORD = "devolução"  # in one message of 1,000: a search that must look far
+GOALS = {"queries": 10, "p50": 0.050, "p95": 0.150}
+
+
+def seed(*, connections: list[int], queues: list[int], agents: list[int]) -> None:
+    """Contacts, one ticket each (60% closed, 20% open and assigned, 20% pending), then messages."""
+    with db.cursor() as cursor:
+        cursor.execute(
+            """INSERT INTO contacts_contact (wa_id, phone, name, push_name, email, avatar_url, is_group, blocked,
+                                             notes, created_at, updated_at)
+               SELECT '5511' || n || '@c.us', '5511' || n,
+                      (%(first)s::text[])[1 + n %% %(nfirst)s] || ' ' || (%(last)s::text[])[1 + (n / 7) %% %(nlast)s],
+                      '', '', '', false, false, '', now(), now()
+               FROM generate_series(1, %(total)s) AS n""",
+            {"first": FIRST_NAMES, "nfirst": len(FIRST_NAMES), "last": SURNAMES, "nlast": len(SURNAMES),
+             "total": TICKETS},
+        )  # fmt: skip
+        cursor.execute(
+            """INSERT INTO tickets_ticket (contact_id, connection_id, queue_id, assignee_id, status, unread_count,
+                   last_message_at, last_message_preview, last_inbound_at, waiting_since, close_reason,
+                   created_at, updated_at)
+               SELECT c.id, (%(connections)s::bigint[])[1 + n %% %(nconn)s], (%(queues)s::bigint[])[1 + n %% 5],
+                      CASE WHEN n %% 10 IN (6, 7) THEN (%(agents)s::bigint[])[1 + n %% %(nagents)s] END,
+                      CASE WHEN n %% 10 < 6 THEN 'closed' WHEN n %% 10 < 8 THEN 'open' ELSE 'pending' END,
+                      0, now() - n * interval '1 minute', 'Olá', now() - n * interval '1 minute',
+                      now() - n * interval '1 minute', CASE WHEN n %% 10 < 6 THEN 'agent' ELSE '' END,
+                      now() - n * interval '1 minute' - interval '1 day', now()
+               FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM contacts_contact) AS c""",
+            {"connections": connections, "nconn": len(connections), "queues": [*queues, None],
+             "agents": agents, "nagents": len(agents)},
+        )  # fmt: skip
+        cursor.execute("SELECT min(id), max(id) FROM tickets_ticket")
+        first, last = cursor.fetchone()
+        # The first BIG_TICKET_MESSAGES messages all go to the first ticket (the one opened below).
+        cursor.execute(
+            """INSERT INTO tickets_message (ticket_id, connection_id, from_me, kind, body, caption, media, mimetype,
+                                            filename, voice, status, error, created_at)
+               SELECT t.id, t.connection_id, n %% 3 = 0, 'text',
+                      w[1 + n %% %(nwords)s] || ' ' || w[1 + (n / 7) %% %(nwords)s] || ' '
+                      || w[1 + (n / 53) %% %(nwords)s] || CASE WHEN n %% 1000 = 0 THEN ' ' || %(rare)s ELSE '' END,
+                      '', '', '', '', false, CASE WHEN n %% 3 = 0 THEN 'read' ELSE 'received' END, '',
+                      t.last_message_at - (n %% 500) * interval '1 second'
+               FROM generate_series(1, %(total)s) AS n
+               CROSS JOIN (SELECT %(words)s::text[] AS w) AS words
+               JOIN tickets_ticket AS t
+                 ON t.id = CASE WHEN n <= %(big)s THEN %(first)s ELSE %(first)s + n %% %(span)s END""",
+            {"words": WORDS, "nwords": len(WORDS), "rare": RARE_WORD, "total": MESSAGES, "big": BIG_TICKET_MESSAGES,
+             "first": first, "span": last - first + 1},
+        )  # fmt: skip
+        cursor.execute("ANALYZE contacts_contact; ANALYZE tickets_ticket; ANALYZE tickets_message")
+
+
+def timed(client, path: str, **headers) -> tuple[list[float], int]:
+    """(seconds of each request after a warm-up, queries of the last one).
+
+    With ``BENCH_EXPLAIN=1``, prints the plan of the last request's slowest query.
+    """
+    for _ in range(3):
+        assert client.get(path, **headers).status_code == 200, path
+    samples = []
+    for _ in range(REQUESTS):
+        with CaptureQueriesContext(db) as queries:
+            started = time.perf_counter()
+            response = client.get(path, **headers)
+            samples.append(time.perf_counter() - started)
+        assert response.status_code == 200, path
+    if os.environ.get("BENCH_EXPLAIN"):
+        slowest = max(queries.captured_queries, key=lambda query: float(query["time"]))
+        with db.cursor() as cursor:
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + slowest["sql"])
+            print(path, slowest["time"], slowest["sql"], *(row[0] for row in cursor.fetchall()), sep="\n")
+    return samples, len(queries)
+
+
+def figures(samples: list[float], queries: int) -> tuple[float, float, str]:
+    ordered = sorted(samples)
+    p50, p95 = statistics.median(ordered), ordered[max(0, round(0.95 * len(ordered)) - 1)]
+    met = queries <= GOALS["queries"] and p50 <= GOALS["p50"] and p95 <= GOALS["p95"]
+    return p50, p95, f"p50 {p50 * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms, {queries} queries{'' if met else ' (MISSED)'}"
+
+
+def deep_cursor(user, tab: Tab) -> str:
+    cursor = None
+    for _ in range(DEEP_PAGES):
+        cursor = inbox_page(user=user, filters=InboxFilters(tab=tab), cursor=cursor).next_cursor
+    return cursor
+
+
+def test_agents_pages_on_100k_tickets_and_1m_messages(client):
+    if db.vendor != "postgresql":
+        pytest.skip("the published figures are PostgreSQL's (DATABASE_URL)")
+    queues = [QueueFactory() for _ in range(4)]
+    connections = [ConnectionFactory(status="CONNECTED").pk for _ in range(3)]
+    agents = [UserFactory() for _ in range(8)]
+    for number, agent in enumerate(agents):
+        queues[number % 4].members.add(agent)
+    admin = StaffFactory(is_superuser=True)
+    started = time.perf_counter()
+    seed(connections=connections, queues=[q.pk for q in queues], agents=[a.pk for a in agents])
+    report(f"inbox bench: seeding {TICKETS:,} tickets, {MESSAGES:,} messages (and ANALYZE)",
+           f"{time.perf_counter() - started:.1f} s")  # fmt: skip
+    agent = agents[0]
+    with db.cursor() as cursor:  # the ticket with many messages: open, the agent's, in their queue
+        cursor.execute(
+            "UPDATE tickets_ticket SET status = 'open', assignee_id = %s, queue_id = %s, close_reason = '' "
+            "WHERE id = (SELECT min(id) FROM tickets_ticket) RETURNING id",
+            [agent.pk, queues[0].pk],
+        )
+        big = cursor.fetchone()[0]
+
+    misses = []
+    for who, user in (("agent", agent), ("superuser", admin)):
+        client.force_login(user)
+        tabs = [Tab.MINE, Tab.WAITING, Tab.CLOSED] + ([Tab.ALL] if user.is_superuser else [])
+        pages = {f"tab={tab}": f"/inbox/?tab={tab}" for tab in tabs}
+        pages |= {
+            "search by name (q=Gonçalves)": "/inbox/?tab=closed&q=Gon%C3%A7alves",
+            "full text, common word (q=endereço)": "/inbox/?tab=closed&q=endere%C3%A7o",
+            "full text, common word unaccented (q=endereco)": "/inbox/?tab=closed&q=endereco",
+            f"full text, rare word (q={RARE_WORD})": "/inbox/?tab=closed&q=devolu%C3%A7%C3%A3o",
+            "full text, rare word unaccented (q=devolucao)": "/inbox/?tab=closed&q=devolucao",
+            f"load more, tab=closed after {DEEP_PAGES * 50:,} rows":
+                f"/inbox/more/?tab=closed&cursor={deep_cursor(user, Tab.CLOSED)}",
+            f"load more, tab=waiting after {DEEP_PAGES * 50:,} rows":
+                f"/inbox/more/?tab=waiting&cursor={deep_cursor(user, Tab.WAITING)}",
+        }  # fmt: skip
+        for name, path in pages.items():
+            _p50, _p95, line = figures(*timed(client, path))
+            report(f"{who}: {name}", line)
+            if "MISSED" in line:
+                misses.append(f"{who}: {name}")
+        for name, headers in (("ticket page, htmx", {"HTTP_HX_REQUEST": "true"}), ("ticket page, full", {})):
+            _p50, _p95, line = figures(*timed(client, f"/inbox/{big}/", **headers))
+            report(f"{who}: {name} ({BIG_TICKET_MESSAGES:,} messages)", line)
+            if "MISSED" in line:
+                misses.append(f"{who}: {name}")
+    print("missed goals:", misses or "none")
