@@ -103,6 +103,8 @@ class Ticket(models.Model):
             models.Index(fields=["status", "-last_message_at", "-id"], name="tickets_inbox_all_idx"),
             models.Index(fields=["assignee", "status", "-last_message_at", "-id"], name="tickets_inbox_mine_idx"),
             models.Index(fields=["status", "queue", "waiting_since", "id"], name="tickets_inbox_waiting_idx"),
+            # Waiting over every queue (who sees every ticket): the index above serves one queue at a time.
+            models.Index(fields=["status", "waiting_since", "id"], name="tickets_inbox_waiting_all_idx"),
         ]
 
     def __str__(self) -> str:
