@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 BROWSER := $(or $(WHATSAPP_BROWSER_PATH),/usr/bin/chromium)
 
-.PHONY: run test demo bench setup browser
+.PHONY: run test lint demo bench setup browser
 
 run: setup
 	$(BIN)/python manage.py serve
@@ -25,6 +25,11 @@ bench: setup
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# ruff: the formatter and the linter, configured in pyproject.toml. CI runs it before the tests.
+lint: setup
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
 
 setup: $(VENV)/.installed node_modules/.installed browser
 

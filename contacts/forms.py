@@ -18,8 +18,9 @@ class ConversationForm(forms.Form):
     """Write first to a number: from which connection, to whom, and what (optional)."""
 
     connection = forms.ModelChoiceField(queryset=Connection.objects.order_by("name"), label=_("Connection"))
-    phone = forms.CharField(label=_("Phone number"), max_length=40,
-                            help_text=_("With the country code, e.g. +55 11 98888-7777."))  # fmt: skip
+    phone = forms.CharField(
+        label=_("Phone number"), max_length=40, help_text=_("With the country code, e.g. +55 11 98888-7777.")
+    )
     body = forms.CharField(label=_("First message"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
     def clean_phone(self) -> str:

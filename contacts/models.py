@@ -33,7 +33,9 @@ class Contact(models.Model):
     )
     email = models.EmailField(_("email"), blank=True)
     avatar_url = models.URLField(_("profile picture"), max_length=1000, blank=True)
-    avatar_fetched_at = models.DateTimeField(_("profile picture checked"), null=True, blank=True, editable=False)
+    avatar_fetched_at = models.DateTimeField(
+        _("profile picture checked"), null=True, blank=True, editable=False
+    )
     is_group = models.BooleanField(_("group"), default=False)
     blocked = models.BooleanField(_("blocked"), default=False)
     notes = models.TextField(_("notes"), blank=True)

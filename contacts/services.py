@@ -32,8 +32,11 @@ def contact_name_refresh(*, contact: Contact, push_name: str) -> None:
 
 def _first_sight(wa_id: str, push_name: str) -> dict:
     number = wa_id.split("@")[0]
-    return {"phone": number if number.isdigit() and len(number) <= 15 else "", "push_name": push_name,
-            "is_group": wa_id.endswith("@g.us")}  # fmt: skip
+    return {
+        "phone": number if number.isdigit() and len(number) <= 15 else "",
+        "push_name": push_name,
+        "is_group": wa_id.endswith("@g.us"),
+    }
 
 
 def contact_avatar_due(*, wa_id: str) -> bool:

@@ -43,7 +43,9 @@ def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
         return _detail(request, contact, form, status=400)
     contact_update(contact=contact, name=form.cleaned_data["name"], email=form.cleaned_data["email"])
     back = request.POST.get("next", "")  # the ticket page's side panel edits here too
-    if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return redirect(back)
     return redirect("contact", contact.pk)
 
@@ -76,7 +78,15 @@ def _contact_or_404(request: HttpRequest, pk: int) -> Contact:
 
 
 def _detail(request: HttpRequest, contact: Contact, form: ContactForm, status: int = 200) -> HttpResponse:
-    tickets = (tickets_visible_to(user=request.user).filter(contact=contact)
-               .select_related("connection", "queue").order_by("-created_at"))  # fmt: skip
-    return render(request, "contacts/contact_detail.html",
-                  {"contact": contact, "form": form, "tickets": tickets}, status=status)  # fmt: skip
+    tickets = (
+        tickets_visible_to(user=request.user)
+        .filter(contact=contact)
+        .select_related("connection", "queue")
+        .order_by("-created_at")
+    )
+    return render(
+        request,
+        "contacts/contact_detail.html",
+        {"contact": contact, "form": form, "tickets": tickets},
+        status=status,
+    )

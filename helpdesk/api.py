@@ -53,8 +53,14 @@ class StaffToken(HttpBearer):
 COMMON_ERRORS = {400: Error, 401: Error, 403: Error, 404: Error, 422: ValidationErrorOut}
 
 
-api = NinjaAPI(title="Helpdesk API", version="1", auth=StaffToken(), docs_url=None, openapi_url="/openapi.json",
-               urls_namespace="api")  # fmt: skip
+api = NinjaAPI(
+    title="Helpdesk API",
+    version="1",
+    auth=StaffToken(),
+    docs_url=None,
+    openapi_url="/openapi.json",
+    urls_namespace="api",
+)
 
 
 def _error(error_code: str, message: str, status: int, **extra) -> JsonResponse:
@@ -71,7 +77,11 @@ def _validation_error(request, error: ValidationError):
     """422 naming each field (``name``, ``queue``, ``id``…) with its reasons."""
     fields: dict[str, list[str]] = {}
     for problem in error.errors:
-        where = [str(part) for part in problem.get("loc", ()) if part not in ("body", "query", "path", "payload", "form")]
+        where = [
+            str(part)
+            for part in problem.get("loc", ())
+            if part not in ("body", "query", "path", "payload", "form")
+        ]
         fields.setdefault(".".join(where) or "body", []).append(problem.get("msg", "invalid"))
     return _error("VALIDATION_ERROR", "Some fields are not valid.", 422, fields=fields)
 
@@ -112,7 +122,7 @@ def api_urlpatterns(*routers: Router) -> list:
     imports no app), open to LoginRequiredMiddleware (the token is the login) and with JSON 405s."""
     for router in routers:
         api.add_router("", router)
-    patterns, app_name, namespace = api.urls
+    patterns, _app_name, _namespace = api.urls
     for pattern in patterns:
         if isinstance(pattern, URLPattern):
             pattern.callback = _json_not_allowed(pattern.callback)

@@ -15,7 +15,9 @@ class ApiError(Exception):
         self.status, self.error_code, self.message, self.extra = status, error_code, message, extra
 
     def response(self) -> JsonResponse:
-        return JsonResponse({"error_code": self.error_code, "message": self.message, **self.extra}, status=self.status)
+        return JsonResponse(
+            {"error_code": self.error_code, "message": self.message, **self.extra}, status=self.status
+        )
 
 
 def authenticate(request: HttpRequest) -> None:
@@ -23,7 +25,9 @@ def authenticate(request: HttpRequest) -> None:
     header = request.headers.get("Authorization", "")
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key:
-        raise ApiError(401, "UNAUTHENTICATED", "Send Authorization: Bearer <token> (manage.py create_api_token).")
+        raise ApiError(
+            401, "UNAUTHENTICATED", "Send Authorization: Bearer <token> (manage.py create_api_token)."
+        )
     token = ApiToken.objects.select_related("user").filter(key_hash=ApiToken.hash(key.strip())).first()
     if token is None or not token.user.is_active:
         raise ApiError(401, "UNAUTHENTICATED", "This token is not valid.")

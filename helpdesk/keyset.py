@@ -10,8 +10,8 @@ API answers 400).
 
 import base64
 import json
-from datetime import datetime
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
@@ -28,8 +28,9 @@ class KeysetPage:
     next_cursor: str | None
 
 
-def keyset_page(queryset: QuerySet, *, key: str, descending: bool = True, cursor: str | None = None,
-                size: int = 50) -> KeysetPage:  # fmt: skip
+def keyset_page(
+    queryset: QuerySet, *, key: str, descending: bool = True, cursor: str | None = None, size: int = 50
+) -> KeysetPage:
     """Up to ``size`` rows ordered by ``key`` then id (both ``descending`` or both not), after ``cursor``.
 
     ``key`` must be a column that is never null (rows with a null one would never be reached).
@@ -50,7 +51,9 @@ def keyset_page(queryset: QuerySet, *, key: str, descending: bool = True, cursor
 def _encode(value, pk: int) -> str:
     if isinstance(value, datetime):
         value = value.isoformat()  # to the microsecond (DjangoJSONEncoder stops at the millisecond)
-    return base64.urlsafe_b64encode(json.dumps([value, pk], cls=DjangoJSONEncoder).encode()).decode().rstrip("=")
+    return (
+        base64.urlsafe_b64encode(json.dumps([value, pk], cls=DjangoJSONEncoder).encode()).decode().rstrip("=")
+    )
 
 
 def _decode(queryset: QuerySet, key: str, cursor: str):

@@ -47,7 +47,9 @@ class Launcher:
         self.children: list[tuple[str, subprocess.Popen, signal.Signals]] = []
         self.stopping = False
 
-    def add(self, name: str, process: subprocess.Popen, *, stop_signal: signal.Signals = signal.SIGINT) -> None:
+    def add(
+        self, name: str, process: subprocess.Popen, *, stop_signal: signal.Signals = signal.SIGINT
+    ) -> None:
         """``stop_signal``: what stops the child cleanly (the simulator's server ignores SIGINT, not SIGTERM)."""
         self.children.append((name, process, stop_signal))
 
@@ -59,8 +61,19 @@ class Launcher:
         signal.signal(signal.SIGINT, self._request_stop)
         signal.signal(signal.SIGTERM, self._request_stop)
         python = sys.executable
-        self.spawn("web", [python, "-m", "daphne", "--bind", self.host, "--port", str(self.port),
-                           "helpdesk.asgi:application"])  # fmt: skip
+        self.spawn(
+            "web",
+            [
+                python,
+                "-m",
+                "daphne",
+                "--bind",
+                self.host,
+                "--port",
+                str(self.port),
+                "helpdesk.asgi:application",
+            ],
+        )
         self.spawn("worker", [python, str(self.base_dir / "manage.py"), "qcluster"])
         self.spawn("sessions", [python, str(self.base_dir / "manage.py"), "session_worker"])
         ready = False
@@ -68,7 +81,10 @@ class Launcher:
         while not self.stopping:
             for name, process, _ in self.children:
                 if process.poll() is not None:
-                    print(f"{name} exited with code {process.returncode}; stopping the helpdesk.", file=sys.stderr)
+                    print(
+                        f"{name} exited with code {process.returncode}; stopping the helpdesk.",
+                        file=sys.stderr,
+                    )
                     self.stopping, code = True, 1
             if not ready and not self.stopping and self._web_answers():
                 ready = True

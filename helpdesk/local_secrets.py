@@ -7,6 +7,7 @@ and the SQLite database (with its WAL, which SQLite creates with the database's
 mode) are kept private too: they hold the logins and every conversation.
 """
 
+import contextlib
 import os
 import secrets
 from pathlib import Path
@@ -38,10 +39,8 @@ def private_dir_ensure(path: Path) -> None:
 def private_file_ensure(path: Path) -> None:
     """Create ``path`` empty with mode 0600 if missing (SQLite then gives its WAL that mode), else set 0600."""
     private_dir_ensure(path.parent)
-    try:
+    with contextlib.suppress(FileExistsError):
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    except FileExistsError:
-        pass
     for existing in [path, *(path.with_name(path.name + suffix) for suffix in ("-wal", "-shm"))]:
         _chmod_if_ours(existing, 0o600)
 

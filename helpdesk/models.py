@@ -45,16 +45,22 @@ class UserPreferences(models.Model):
     to a user who never saved any (no row until they change something).
     """
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preferences")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preferences"
+    )
     language = models.CharField(
-        _("language"), max_length=10, choices=settings.LANGUAGES, blank=True,
+        _("language"),
+        max_length=10,
+        choices=settings.LANGUAGES,
+        blank=True,
         help_text=_("Empty: the browser's language."),
-    )  # fmt: skip
+    )
     notifications_muted = models.BooleanField(_("notifications muted"), default=False)
     signature = models.BooleanField(
-        _("sign my messages"), default=True,
+        _("sign my messages"),
+        default=True,
         help_text=_("Customers receive your name in bold on the first line of each message."),
-    )  # fmt: skip
+    )
 
     class Meta:
         verbose_name = _("user preferences")

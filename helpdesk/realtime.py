@@ -132,5 +132,8 @@ def session_mark_read(*, connection_id: int, chat: str) -> None:
 
     Best effort, unlike sending: a lost request leaves a chat unread on the phone, nothing more.
     """
-    publish_on_commit(groups=[session_group(connection_id)], event_type="session.request",
-                      payload={"action": "mark_read", "chat": chat})  # fmt: skip
+    publish_on_commit(
+        groups=[session_group(connection_id)],
+        event_type="session.request",
+        payload={"action": "mark_read", "chat": chat},
+    )

@@ -25,7 +25,11 @@ urlpatterns = [
     path("connections/<int:pk>/", whatsapp_views.connection_detail, name="connection-detail"),
     path("connections/<int:pk>/snapshot.png", whatsapp_views.connection_snapshot, name="connection-snapshot"),
     path("connections/<int:pk>/settings/", whatsapp_views.connection_edit, name="connection-edit"),
-    path("connections/<int:pk>/pairing-code/", whatsapp_views.connection_pairing_code, name="connection-pairing-code"),
+    path(
+        "connections/<int:pk>/pairing-code/",
+        whatsapp_views.connection_pairing_code,
+        name="connection-pairing-code",
+    ),
     path("connections/<int:pk>/<slug:action>/", whatsapp_views.connection_action, name="connection-action"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

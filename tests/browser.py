@@ -23,7 +23,10 @@ def browser(monkeypatch):
     """Chromium, for tests that need several people at once (a context each: ``browser.new_page()``)."""
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # ORM calls between Playwright's steps
     args = ["--no-sandbox"] if os.geteuid() == 0 else []
-    args += ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]  # a microphone that says yes
+    args += [
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+    ]  # a microphone that says yes
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=settings.WHATSAPP_BROWSER_PATH, args=args)
         yield browser

@@ -55,7 +55,9 @@ def api(client, staff):
         if multipart:
             return getattr(client, method.lower())(f"/api/{path}", data=body, **auth)
         data = json.dumps(body) if isinstance(body, (dict, list)) else body
-        return getattr(client, method.lower())(f"/api/{path}", data=data, content_type="application/json", **auth)
+        return getattr(client, method.lower())(
+            f"/api/{path}", data=data, content_type="application/json", **auth
+        )
 
     return call
 

@@ -5,6 +5,7 @@ and the test Redis, each in a process group of its own so a test can stop or
 kill one exactly like an operator would.
 """
 
+import contextlib
 import json
 import os
 import signal
@@ -53,7 +54,12 @@ class Child:
     def __init__(self, command: list[str], *, env: dict[str, str], log: Path) -> None:
         self.log = log
         self.process = subprocess.Popen(
-            command, cwd=BASE_DIR, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True
+            command,
+            cwd=BASE_DIR,
+            env=env,
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     @property
@@ -68,10 +74,8 @@ class Child:
 
     def kill(self) -> None:
         """SIGKILL to the whole group: the worker dies without a chance to clean up."""
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.process.wait(timeout=10)
 
     def output(self) -> str:
@@ -83,8 +87,11 @@ class Simulator(Child):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         env = {**os.environ, "SIMULATOR_QR_INTERVAL": str(qr_interval)}
-        super().__init__([sys.executable, "manage.py", "wa_simulator", "--port", str(self.port)],
-                         env=env, log=tmp / "simulator.log")  # fmt: skip
+        super().__init__(
+            [sys.executable, "manage.py", "wa_simulator", "--port", str(self.port)],
+            env=env,
+            log=tmp / "simulator.log",
+        )
         wait_until(self._answers, timeout=30, message="the simulator")
 
     def _answers(self) -> bool:
@@ -99,7 +106,9 @@ class Simulator(Child):
             return json.loads(response.read())
 
     def post(self, path: str, body: dict) -> tuple[int, dict]:
-        request = urllib.request.Request(self.url.rstrip("/") + path, data=json.dumps(body).encode(), method="POST")
+        request = urllib.request.Request(
+            self.url.rstrip("/") + path, data=json.dumps(body).encode(), method="POST"
+        )
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 return response.status, json.loads(response.read())
@@ -107,7 +116,9 @@ class Simulator(Child):
             return error.code, json.loads(error.read())
 
 
-def helpdesk_env(*, var_dir: Path, redis_url: str, simulator: Simulator | None, **extra: str) -> dict[str, str]:
+def helpdesk_env(
+    *, var_dir: Path, redis_url: str, simulator: Simulator | None, **extra: str
+) -> dict[str, str]:
     env = {
         **os.environ,
         "DATABASE_URL": test_database_url(),
@@ -132,10 +143,24 @@ def session_worker(env: dict[str, str], *, log: Path) -> Child:
 
 def web_server(env: dict[str, str], *, log: Path) -> tuple[Child, str]:
     """daphne serving the helpdesk, with its static files collected first, as in production."""
-    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=BASE_DIR, env=env, check=True)
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=BASE_DIR, env=env, check=True
+    )
     port = free_port()
-    child = Child([sys.executable, "-m", "daphne", "--bind", "127.0.0.1", "--port", str(port),
-                   "helpdesk.asgi:application"], env=env, log=log)  # fmt: skip
+    child = Child(
+        [
+            sys.executable,
+            "-m",
+            "daphne",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "helpdesk.asgi:application",
+        ],
+        env=env,
+        log=log,
+    )
 
     def answers() -> bool:
         try:

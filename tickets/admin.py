@@ -39,9 +39,17 @@ class TicketAdmin(admin.ModelAdmin):
     list_select_related = ["contact", "connection", "queue", "assignee"]
     autocomplete_fields = ["contact", "connection", "queue", "assignee"]
     readonly_fields = [
-        "unread_count", "last_message_at", "last_message_preview", "last_inbound_at", "last_outbound_at",
-        "closed_at", "closed_by", "close_reason", "created_at", "updated_at",
-    ]  # fmt: skip
+        "unread_count",
+        "last_message_at",
+        "last_message_preview",
+        "last_inbound_at",
+        "last_outbound_at",
+        "closed_at",
+        "closed_by",
+        "close_reason",
+        "created_at",
+        "updated_at",
+    ]
     inlines = [MessageInline]
     actions = ["close_tickets", "reopen_tickets"]
 
@@ -62,7 +70,9 @@ class TicketAdmin(admin.ModelAdmin):
                 reopened += 1
             except ValidationError as error:
                 refused.append(f"{ticket}: {error.messages[0]}")
-        self.message_user(request, ngettext("%d ticket reopened.", "%d tickets reopened.", reopened) % reopened)
+        self.message_user(
+            request, ngettext("%d ticket reopened.", "%d tickets reopened.", reopened) % reopened
+        )
         for reason in refused:
             self.message_user(request, reason, level=messages.ERROR)
 
@@ -94,7 +104,15 @@ class QuickReplyAdmin(admin.ModelAdmin):
 class AuditReportAdmin(admin.ModelAdmin):
     """Audit reports are written by the audit only: readable, deletable, never edited."""
 
-    list_display = ["created_at", "trigger", "status", "criticals", "warnings", "stale_tickets", "closed_tickets"]
+    list_display = [
+        "created_at",
+        "trigger",
+        "status",
+        "criticals",
+        "warnings",
+        "stale_tickets",
+        "closed_tickets",
+    ]
     list_filter = ["status", "trigger"]
     date_hierarchy = "created_at"
     readonly_fields = [field.name for field in AuditReport._meta.fields]

@@ -21,8 +21,15 @@ from tickets.models import Message, Queue, Ticket
 from tickets.outbound import message_send
 from tickets.payloads import contact_payload, message_payload, ticket_payload
 from tickets.selectors import tickets_visible_to
-from tickets.services import (ActionRefused, phone_wa_id, ticket_assign, ticket_close, ticket_reopen, ticket_reply,
-                              ticket_transfer)  # fmt: skip
+from tickets.services import (
+    ActionRefused,
+    phone_wa_id,
+    ticket_assign,
+    ticket_close,
+    ticket_reopen,
+    ticket_reply,
+    ticket_transfer,
+)
 from whatsapp.api import bus_unavailable, connection_or_404
 from whatsapp.models import Connection
 from whatsapp.session_requests import BusUnavailable, SessionUnavailable, session_number_exists
@@ -111,11 +118,24 @@ class SendIn(Schema):
     queue_if_offline: StrictBool = False
 
 
-REPLY_BODY = {"requestBody": {"required": True, "content": {
-    "application/json": {"schema": ReplyIn.model_json_schema()},
-    "multipart/form-data": {"schema": {"type": "object", "required": ["media"], "properties": {
-        "media": {"type": "string", "format": "binary"}, "body": {"type": "string"}}}},
-}}}  # fmt: skip
+REPLY_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": ReplyIn.model_json_schema()},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["media"],
+                    "properties": {
+                        "media": {"type": "string", "format": "binary"},
+                        "body": {"type": "string"},
+                    },
+                }
+            },
+        },
+    }
+}
 
 PAGE = 50
 
@@ -145,20 +165,37 @@ def ticket_or_404(request, pk: int) -> Ticket:
     return found_or_404(tickets_visible_to(user=request.user).select_related("contact"), pk)
 
 
-@router.get("/tickets", summary="Tickets, newest first; filters: status, queue, connection, assignee, search",
-            response={200: TicketPage, **COMMON_ERRORS})  # fmt: skip
-def tickets_list(request, status: str = "", queue: str = "", connection: str = "", assignee: str = "",
-                 search: str = "", cursor: str | None = None):  # fmt: skip
+@router.get(
+    "/tickets",
+    summary="Tickets, newest first; filters: status, queue, connection, assignee, search",
+    response={200: TicketPage, **COMMON_ERRORS},
+)
+def tickets_list(
+    request,
+    status: str = "",
+    queue: str = "",
+    connection: str = "",
+    assignee: str = "",
+    search: str = "",
+    cursor: str | None = None,
+):
     tickets = tickets_visible_to(user=request.user).select_related("contact").order_by("-id")
     if status:
         tickets = tickets.filter(status=status)
-    for parameter, field, value in [("queue", "queue_id", queue), ("connection", "connection_id", connection),
-                                    ("assignee", "assignee_id", assignee)]:  # fmt: skip
+    for parameter, field, value in [
+        ("queue", "queue_id", queue),
+        ("connection", "connection_id", connection),
+        ("assignee", "assignee_id", assignee),
+    ]:
         if value:
             tickets = tickets.filter(**{field: _id_parameter(parameter, value)})
     if search := search.strip():
-        tickets = tickets.filter(Q(contact__name__icontains=search) | Q(contact__push_name__icontains=search)
-                                 | Q(contact__phone__contains=search) | Q(last_message_preview__icontains=search))  # fmt: skip
+        tickets = tickets.filter(
+            Q(contact__name__icontains=search)
+            | Q(contact__push_name__icontains=search)
+            | Q(contact__phone__contains=search)
+            | Q(last_message_preview__icontains=search)
+        )
     return page_of(tickets, cursor, ticket_payload)
 
 
@@ -167,17 +204,23 @@ def tickets_read(request, id: Id):
     return ticket_payload(ticket_or_404(request, id))
 
 
-@router.get("/tickets/{int:id}/messages", summary="A ticket's messages, oldest first",
-            response={200: MessagePage, **COMMON_ERRORS})  # fmt: skip
+@router.get(
+    "/tickets/{int:id}/messages",
+    summary="A ticket's messages, oldest first",
+    response={200: MessagePage, **COMMON_ERRORS},
+)
 def tickets_messages(request, id: Id, cursor: str | None = None):
     ticket = ticket_or_404(request, id)
     return page_of(ticket.messages.order_by("id"), cursor, message_payload)
 
 
-@router.post("/tickets/{int:id}/messages",
-             summary="Reply (queued, then sent by the session): JSON {body, quoted, internal}, or multipart with a "
-                     "media file and body as its caption; internal: true makes a note that is never sent",
-             response={201: MessageOut, **COMMON_ERRORS, 409: Error, 413: Error}, openapi_extra=REPLY_BODY)  # fmt: skip
+@router.post(
+    "/tickets/{int:id}/messages",
+    summary="Reply (queued, then sent by the session): JSON {body, quoted, internal}, or multipart with a "
+    "media file and body as its caption; internal: true makes a note that is never sent",
+    response={201: MessageOut, **COMMON_ERRORS, 409: Error, 413: Error},
+    openapi_extra=REPLY_BODY,
+)
 def tickets_reply(request, id: Id):
     ticket = ticket_or_404(request, id)
     if request.content_type == "multipart/form-data":
@@ -187,9 +230,14 @@ def tickets_reply(request, id: Id):
         try:
             media = media_check(data=upload.read(), filename=upload.name, declared_type=upload.content_type)
         except MediaRefused as refused:
-            raise ApiError(413 if refused.too_large else 400, "MEDIA_TOO_LARGE" if refused.too_large
-                           else "MEDIA_REFUSED", str(refused)) from None  # fmt: skip
-        return Status(201, message_payload(_reply(ticket, request.user, body=data.get("body", ""), media=media)))
+            raise ApiError(
+                413 if refused.too_large else 400,
+                "MEDIA_TOO_LARGE" if refused.too_large else "MEDIA_REFUSED",
+                str(refused),
+            ) from None
+        return Status(
+            201, message_payload(_reply(ticket, request.user, body=data.get("body", ""), media=media))
+        )
     reply = _json_body(request, ReplyIn)
     body = _text(reply.body)
     if reply.internal:
@@ -198,7 +246,9 @@ def tickets_reply(request, id: Id):
     if reply.quoted is not None:
         quoted = ticket.messages.filter(pk=reply.quoted).exclude(wa_id=None).first()
         if quoted is None:
-            raise ApiError(400, "VALIDATION_ERROR", "quoted must be the id of a sent or received message of this ticket.")
+            raise ApiError(
+                400, "VALIDATION_ERROR", "quoted must be the id of a sent or received message of this ticket."
+            )
     return Status(201, message_payload(_reply(ticket, request.user, body=body, quoted=quoted)))
 
 
@@ -222,15 +272,28 @@ def _reply(ticket: Ticket, user, **message) -> Message:
         raise ApiError(409, "ACTION_REFUSED", str(refused)) from None
 
 
-@router.post("/tickets/{int:id}/close", summary="Close the ticket, with the farewell unless send_farewell is false",
-             response={200: TicketOut, **COMMON_ERRORS})  # fmt: skip
+@router.post(
+    "/tickets/{int:id}/close",
+    summary="Close the ticket, with the farewell unless send_farewell is false",
+    response={200: TicketOut, **COMMON_ERRORS},
+)
 def tickets_close(request, id: Id, payload: CloseIn | None = None):
     send_farewell = payload.send_farewell if payload else True
-    return ticket_payload(ticket_close(ticket=ticket_or_404(request, id), by=request.user, reason=Ticket.CloseReason.API,
-                                       send_farewell=send_farewell))  # fmt: skip
+    return ticket_payload(
+        ticket_close(
+            ticket=ticket_or_404(request, id),
+            by=request.user,
+            reason=Ticket.CloseReason.API,
+            send_farewell=send_farewell,
+        )
+    )
 
 
-@router.post("/tickets/{int:id}/reopen", summary="Reopen the ticket", response={200: TicketOut, **COMMON_ERRORS, 409: Error})
+@router.post(
+    "/tickets/{int:id}/reopen",
+    summary="Reopen the ticket",
+    response={200: TicketOut, **COMMON_ERRORS, 409: Error},
+)
 def tickets_reopen(request, id: Id):
     try:
         return ticket_payload(ticket_reopen(ticket=ticket_or_404(request, id), by=request.user))
@@ -238,8 +301,11 @@ def tickets_reopen(request, id: Id):
         raise ApiError(409, "TICKET_ALREADY_OPEN", error.messages[0]) from None
 
 
-@router.post("/tickets/{int:id}/assign", summary="Give the ticket to a user (null: to nobody)",
-             response={200: TicketOut, **COMMON_ERRORS})  # fmt: skip
+@router.post(
+    "/tickets/{int:id}/assign",
+    summary="Give the ticket to a user (null: to nobody)",
+    response={200: TicketOut, **COMMON_ERRORS},
+)
 def tickets_assign(request, id: Id, payload: AssignIn):
     ticket, user = ticket_or_404(request, id), None
     if payload.user is not None:
@@ -249,8 +315,11 @@ def tickets_assign(request, id: Id, payload: AssignIn):
     return ticket_payload(ticket_assign(ticket=ticket, assignee=user, by=request.user))
 
 
-@router.post("/tickets/{int:id}/transfer", summary="Move the ticket to another queue",
-             response={200: TicketOut, **COMMON_ERRORS})  # fmt: skip
+@router.post(
+    "/tickets/{int:id}/transfer",
+    summary="Move the ticket to another queue",
+    response={200: TicketOut, **COMMON_ERRORS},
+)
 def tickets_transfer(request, id: Id, payload: TransferIn):
     ticket = ticket_or_404(request, id)
     queue = Queue.objects.filter(pk=payload.queue).first()
@@ -259,12 +328,20 @@ def tickets_transfer(request, id: Id, payload: TransferIn):
     return ticket_payload(ticket_transfer(ticket=ticket, queue=queue, by=request.user))
 
 
-@router.get("/contacts", summary="Contacts; search by name, phone or email", response={200: ContactPage, **COMMON_ERRORS})
+@router.get(
+    "/contacts",
+    summary="Contacts; search by name, phone or email",
+    response={200: ContactPage, **COMMON_ERRORS},
+)
 def contacts_list(request, search: str = "", cursor: str | None = None):
     contacts = contacts_visible_to(user=request.user).order_by("-id")
     if search := search.strip():
-        contacts = contacts.filter(Q(name__icontains=search) | Q(push_name__icontains=search)
-                                   | Q(phone__contains=search) | Q(email__icontains=search))  # fmt: skip
+        contacts = contacts.filter(
+            Q(name__icontains=search)
+            | Q(push_name__icontains=search)
+            | Q(phone__contains=search)
+            | Q(email__icontains=search)
+        )
     return page_of(contacts, cursor, contact_payload)
 
 
@@ -273,8 +350,11 @@ def contacts_read(request, id: Id):
     return contact_payload(found_or_404(contacts_visible_to(user=request.user), id))
 
 
-@router.post("/connections/{int:id}/messages", summary="Write to a phone number from this connection",
-             response={201: MessageOut, **COMMON_ERRORS, 409: Error, 422: Error, 503: Error})  # fmt: skip
+@router.post(
+    "/connections/{int:id}/messages",
+    summary="Write to a phone number from this connection",
+    response={201: MessageOut, **COMMON_ERRORS, 409: Error, 422: Error, 503: Error},
+)
 def connections_send(request, id: Id, payload: SendIn):
     connection = connection_or_404(id)
     body = _text(payload.body)
@@ -303,4 +383,3 @@ def _text(body: str) -> str:
     if not body.strip():
         raise ApiError(400, "VALIDATION_ERROR", "body must be a non-empty text.")
     return body
-

@@ -22,9 +22,16 @@ class InboxFilterForm(forms.Form):
     def filters(self, *, tabs: list[Tab]) -> InboxFilters:
         self.is_valid()
         data = self.cleaned_data
-        tab = Tab(data["tab"]) if data.get("tab") in tabs else (Tab.WAITING if Tab.WAITING in tabs else tabs[0])
-        return InboxFilters(tab=tab, queue=data.get("queue"), connection=data.get("connection"),
-                            assignee=data.get("assignee"), search=(data.get("q") or "").strip())  # fmt: skip
+        tab = (
+            Tab(data["tab"]) if data.get("tab") in tabs else (Tab.WAITING if Tab.WAITING in tabs else tabs[0])
+        )
+        return InboxFilters(
+            tab=tab,
+            queue=data.get("queue"),
+            connection=data.get("connection"),
+            assignee=data.get("assignee"),
+            search=(data.get("q") or "").strip(),
+        )
 
 
 class ReplyForm(forms.Form):
@@ -47,9 +54,12 @@ class TransferForm(forms.Form):
     queue = forms.ModelChoiceField(queryset=Queue.objects.all(), required=False, label=_("Queue"))
     assignee = forms.ModelChoiceField(
         queryset=get_user_model().objects.filter(is_active=True).order_by("first_name", "username"),
-        required=False, label=_("Agent"),
-    )  # fmt: skip
-    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, label=_("Note (internal)"))
+        required=False,
+        label=_("Agent"),
+    )
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, label=_("Note (internal)")
+    )
 
     def clean(self):
         data = super().clean()

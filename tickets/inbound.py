@@ -116,7 +116,7 @@ def _store(connection: Connection, chat: str, messages: Batch) -> list[Message]:
     created = ticket.pk is None
     stored = [_message(connection, message) for message in messages]
     _ticket_touch(ticket, stored, reopened=reopened is not None)
-    for message, received in zip(stored, messages):
+    for message, received in zip(stored, messages, strict=False):
         message.ticket = ticket  # saved by now, so the file goes under messages/<connection>/<ticket>/
         if received.download and received.download.data is not None:
             file_save(message.media, media_filename(message), ContentFile(received.download.data))
@@ -132,10 +132,17 @@ def _ticket_and_new_messages(connection: Connection, chat: str, messages: Batch)
     one query when the ticket is open and nothing is a replay."""
     any_stored = Exists(_stored(connection, messages))
     ticket = (
-        Ticket.objects.filter(connection=connection, contact__wa_id=chat).exclude(status=Ticket.Status.CLOSED)
-        .select_related("contact").annotate(any_stored=any_stored).first()
-    )  # fmt: skip
-    contact = ticket.contact if ticket else Contact.objects.filter(wa_id=chat).annotate(any_stored=any_stored).first()
+        Ticket.objects.filter(connection=connection, contact__wa_id=chat)
+        .exclude(status=Ticket.Status.CLOSED)
+        .select_related("contact")
+        .annotate(any_stored=any_stored)
+        .first()
+    )
+    contact = (
+        ticket.contact
+        if ticket
+        else Contact.objects.filter(wa_id=chat).annotate(any_stored=any_stored).first()
+    )
     found = ticket or contact  # whichever carries the any_stored answer
     if found is not None and found.any_stored:  # a replay, whole or in part (rare)
         known = set(_stored(connection, messages).values_list("wa_id", flat=True))
@@ -161,15 +168,25 @@ def _react(connection: Connection, ticket: Ticket, stored: list[Message], *, cre
 def _message(connection: Connection, message: InboundMessage) -> Message:
     download = message.download
     stored = Message(
-        connection=connection, wa_id=message.id, from_me=message.from_me, kind=message.kind, body=message.body,
-        caption=message.caption, mimetype=(download and download.mimetype) or message.mimetype,
-        filename=message.filename, size=download.size if download and download.size is not None else message.size,
-        wa_timestamp=message.timestamp, status=Message.Status.SENT if message.from_me else Message.Status.RECEIVED,
-    )  # fmt: skip
+        connection=connection,
+        wa_id=message.id,
+        from_me=message.from_me,
+        kind=message.kind,
+        body=message.body,
+        caption=message.caption,
+        mimetype=(download and download.mimetype) or message.mimetype,
+        filename=message.filename,
+        size=download.size if download and download.size is not None else message.size,
+        wa_timestamp=message.timestamp,
+        status=Message.Status.SENT if message.from_me else Message.Status.RECEIVED,
+    )
     if download and download.data is None:
-        stored.error = download.error or _("Not downloaded: %(size).1f MB is over the %(limit)g MB limit.") % {
-            "size": (download.size or 0) / 2**20, "limit": settings.WHATSAPP_MAX_MEDIA_MB,
-        }  # fmt: skip
+        stored.error = download.error or _(
+            "Not downloaded: %(size).1f MB is over the %(limit)g MB limit."
+        ) % {
+            "size": (download.size or 0) / 2**20,
+            "limit": settings.WHATSAPP_MAX_MEDIA_MB,
+        }
     return stored
 
 
@@ -191,7 +208,11 @@ def media_filename(message: Message) -> str:
 def ticket_for_contact(*, contact: Contact, connection: Connection) -> tuple[Ticket, bool]:
     """The contact's ticket on this connection: the one not closed, or the last one reopened
     when it closed less than TICKET_REOPEN_WINDOW ago, or a new one. (ticket, is new or reopened)"""
-    current = Ticket.objects.filter(contact=contact, connection=connection).exclude(status=Ticket.Status.CLOSED).first()
+    current = (
+        Ticket.objects.filter(contact=contact, connection=connection)
+        .exclude(status=Ticket.Status.CLOSED)
+        .first()
+    )
     if current:
         return current, False
     reopened = _ticket_reopened(contact, connection)
@@ -207,9 +228,12 @@ def _ticket_reopened(contact: Contact, connection: Connection) -> Ticket | None:
     """The contact's last ticket, set to reopen (unsaved) when it closed less than TICKET_REOPEN_WINDOW ago."""
     since = timezone.now() - timedelta(seconds=settings.TICKET_REOPEN_WINDOW)
     recent = (
-        Ticket.objects.filter(contact=contact, connection=connection, status=Ticket.Status.CLOSED, closed_at__gte=since)
-        .order_by("-closed_at").first()
-    )  # fmt: skip
+        Ticket.objects.filter(
+            contact=contact, connection=connection, status=Ticket.Status.CLOSED, closed_at__gte=since
+        )
+        .order_by("-closed_at")
+        .first()
+    )
     if recent:
         recent.status = Ticket.Status.OPEN if recent.assignee_id else Ticket.Status.PENDING
         recent.closed_at, recent.closed_by, recent.close_reason = None, None, ""
@@ -247,8 +271,13 @@ def _ticket_touch(ticket: Ticket, messages: list[Message], *, reopened: bool) ->
         return
     fields = {field: getattr(ticket, field) for field in TOUCHED}
     if reopened:
-        fields.update(status=ticket.status, closed_at=None, closed_by=None, close_reason="",
-                      waiting_since=ticket.waiting_since)  # fmt: skip
+        fields.update(
+            status=ticket.status,
+            closed_at=None,
+            closed_by=None,
+            close_reason="",
+            waiting_since=ticket.waiting_since,
+        )
     if received:
         fields["unread_count"] = F("unread_count") + received
     Ticket.objects.filter(pk=ticket.pk).update(updated_at=timezone.now(), **fields)
@@ -258,6 +287,9 @@ def chat_last_timestamp(*, connection: Connection, chat: str) -> float:
     """When the newest stored message of this chat was sent (0 when none): catch-up starts there."""
     newest = (
         Message.objects.filter(connection=connection, ticket__contact__wa_id=chat)
-        .exclude(wa_timestamp=None).order_by("-wa_timestamp").values_list("wa_timestamp", flat=True).first()
-    )  # fmt: skip
+        .exclude(wa_timestamp=None)
+        .order_by("-wa_timestamp")
+        .values_list("wa_timestamp", flat=True)
+        .first()
+    )
     return newest.timestamp() if newest else 0.0

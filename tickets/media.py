@@ -54,23 +54,37 @@ def media_check(*, data: bytes, filename: str, declared_type: str = "") -> Check
     if len(data) > limit:
         raise MediaRefused(
             _("The file is %(size).1f MB; WhatsApp media may be at most %(limit)g MB.")
-            % {"size": len(data) / 2**20, "limit": settings.WHATSAPP_MAX_MEDIA_MB}, too_large=True,
-        )  # fmt: skip
+            % {"size": len(data) / 2**20, "limit": settings.WHATSAPP_MAX_MEDIA_MB},
+            too_large=True,
+        )
     if any(data.startswith(program) for program in PROGRAMS):
         raise MediaRefused(_("Programs cannot be sent."))
-    detected = next((mime for offset, magic, mime in SIGNATURES if data[offset:offset + len(magic)] == magic), "")
+    detected = next(
+        (mime for offset, magic, mime in SIGNATURES if data[offset : offset + len(magic)] == magic), ""
+    )
     claimed = (declared_type or "").split(";")[0].strip().lower()
     claimed_kind = claimed.split("/")[0] if claimed else _kind_from_name(filename)
     if detected == "video/webm" and claimed.startswith("audio/"):
         detected = "audio/webm"  # a voice note recorded in the browser: WebM holding only sound
     detected_kind = detected.split("/")[0]
     if claimed_kind in KIND_OF and claimed_kind != detected_kind:
-        raise MediaRefused(_("%(name)s is not a real %(kind)s file.") % {"name": filename, "kind": claimed_kind})
+        raise MediaRefused(
+            _("%(name)s is not a real %(kind)s file.") % {"name": filename, "kind": claimed_kind}
+        )
     mimetype = detected or claimed or "application/octet-stream"
     return CheckedMedia(KIND_OF.get(detected_kind, Message.Kind.DOCUMENT), mimetype, filename or "file", data)
 
 
 def _kind_from_name(filename: str) -> str:
     extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
-    return {"jpg": "image", "jpeg": "image", "png": "image", "webp": "image", "mp3": "audio", "ogg": "audio",
-            "m4a": "audio", "mp4": "video", "3gp": "video"}.get(extension, "")  # fmt: skip
+    return {
+        "jpg": "image",
+        "jpeg": "image",
+        "png": "image",
+        "webp": "image",
+        "mp3": "audio",
+        "ogg": "audio",
+        "m4a": "audio",
+        "mp4": "video",
+        "3gp": "video",
+    }.get(extension, "")

@@ -49,7 +49,12 @@ class Ticket(models.Model):
         "whatsapp.Connection", on_delete=models.PROTECT, related_name="tickets", verbose_name=_("connection")
     )
     queue = models.ForeignKey(
-        Queue, on_delete=models.SET_NULL, null=True, blank=True, related_name="tickets", verbose_name=_("queue")
+        Queue,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="tickets",
+        verbose_name=_("queue"),
     )
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -67,7 +72,9 @@ class Ticket(models.Model):
     last_inbound_at = models.DateTimeField(_("last inbound message"), null=True, blank=True)
     last_outbound_at = models.DateTimeField(_("last outbound message"), null=True, blank=True)
     waiting_since = models.DateTimeField(
-        _("waiting since"), default=timezone.now, help_text=_("When the ticket last started waiting for an agent.")
+        _("waiting since"),
+        default=timezone.now,
+        help_text=_("When the ticket last started waiting for an agent."),
     )
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     closed_by = models.ForeignKey(
@@ -80,7 +87,10 @@ class Ticket(models.Model):
     )
     close_reason = models.CharField(_("close reason"), max_length=10, choices=CloseReason, blank=True)
     menu_sent_at = models.DateTimeField(
-        _("queue menu sent"), null=True, blank=True, help_text=_("When the customer was last asked to pick a queue.")
+        _("queue menu sent"),
+        null=True,
+        blank=True,
+        help_text=_("When the customer was last asked to pick a queue."),
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -101,7 +111,9 @@ class Ticket(models.Model):
             # The inbox's tabs, each walked in its own order (tickets/selectors.py).
             models.Index(fields=["status", "queue", "-last_message_at"], name="tickets_inbox_idx"),
             models.Index(fields=["status", "-last_message_at", "-id"], name="tickets_inbox_all_idx"),
-            models.Index(fields=["assignee", "status", "-last_message_at", "-id"], name="tickets_inbox_mine_idx"),
+            models.Index(
+                fields=["assignee", "status", "-last_message_at", "-id"], name="tickets_inbox_mine_idx"
+            ),
             models.Index(fields=["status", "queue", "waiting_since", "id"], name="tickets_inbox_waiting_idx"),
             # Waiting over every queue (who sees every ticket): the index above serves one queue at a time.
             models.Index(fields=["status", "waiting_since", "id"], name="tickets_inbox_waiting_all_idx"),
@@ -136,15 +148,21 @@ class Message(models.Model):
         FAILED = "failed", _("Failed")
         RECEIVED = "received", _("Received")
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages", verbose_name=_("ticket"))
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="messages", verbose_name=_("ticket")
+    )
     # The ticket's connection, copied here so the database itself can hold a
     # WhatsApp message id unique per connection (a constraint cannot follow a join).
     # No index of its own: the unique (connection, wa_id) index serves its lookups.
     connection = models.ForeignKey(
-        "whatsapp.Connection", on_delete=models.PROTECT, related_name="+", verbose_name=_("connection"),
+        "whatsapp.Connection",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("connection"),
         db_index=False,
-    )  # fmt: skip
-    wa_id = models.CharField(_("WhatsApp id"), max_length=128, null=True, blank=True)
+    )
+    # NULL until WhatsApp names the message: many queued replies, one unique id each once sent.
+    wa_id = models.CharField(_("WhatsApp id"), max_length=128, null=True, blank=True)  # noqa: DJ001
     from_me = models.BooleanField(_("from us"), default=False)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -161,7 +179,9 @@ class Message(models.Model):
     mimetype = models.CharField(_("type"), max_length=100, blank=True)
     filename = models.CharField(_("file name"), max_length=255, blank=True)
     size = models.PositiveBigIntegerField(_("size in bytes"), null=True, blank=True)
-    voice = models.BooleanField(_("voice note"), default=False, help_text=_("Recorded audio, sent as a voice message."))
+    voice = models.BooleanField(
+        _("voice note"), default=False, help_text=_("Recorded audio, sent as a voice message.")
+    )
     quoted = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("reply to")
     )

@@ -29,15 +29,29 @@ def client_message_id(message: Message) -> str:
     return f"3EB0{message.pk:016X}"
 
 
-def message_send(*, ticket: Ticket, author, body: str = "", media: CheckedMedia | None = None,
-                 quoted: Message | None = None, voice: bool = False) -> Message:  # fmt: skip
+def message_send(
+    *,
+    ticket: Ticket,
+    author,
+    body: str = "",
+    media: CheckedMedia | None = None,
+    quoted: Message | None = None,
+    voice: bool = False,
+) -> Message:
     """Queue a text, or a file (checked by ``media_check``) with ``body`` as its caption; the session sends it."""
     with transaction.atomic():
         message = Message(
-            ticket=ticket, connection=ticket.connection, from_me=True, author=author, quoted=quoted,
-            kind=media.kind if media else Message.Kind.TEXT, body="" if media else body,
-            caption=body if media else "", status=Message.Status.QUEUED, voice=voice,
-        )  # fmt: skip
+            ticket=ticket,
+            connection=ticket.connection,
+            from_me=True,
+            author=author,
+            quoted=quoted,
+            kind=media.kind if media else Message.Kind.TEXT,
+            body="" if media else body,
+            caption=body if media else "",
+            status=Message.Status.QUEUED,
+            voice=voice,
+        )
         if media:
             message.mimetype, message.filename, message.size = media.mimetype, media.filename, len(media.data)
             message.save()  # the file's path uses the message's id
@@ -52,8 +66,15 @@ def message_send(*, ticket: Ticket, author, body: str = "", media: CheckedMedia 
 def note_add(*, ticket: Ticket, author, body: str) -> Message:
     """An internal note: shown to agents with the conversation, never sent."""
     with transaction.atomic():
-        note = Message.objects.create(ticket=ticket, connection=ticket.connection, from_me=True, author=author,
-                                      kind=Message.Kind.NOTE, body=body, status=Message.Status.SENT)  # fmt: skip
+        note = Message.objects.create(
+            ticket=ticket,
+            connection=ticket.connection,
+            from_me=True,
+            author=author,
+            kind=Message.Kind.NOTE,
+            body=body,
+            status=Message.Status.SENT,
+        )
         _announce(note, "message.new")
     return note
 
@@ -61,8 +82,10 @@ def note_add(*, ticket: Ticket, author, body: str) -> Message:
 def outbound_pending(*, connection_id: int) -> QuerySet[Message]:
     return (
         Message.objects.filter(connection_id=connection_id, status=Message.Status.QUEUED, from_me=True)
-        .exclude(kind__in=[Message.Kind.NOTE, Message.Kind.SYSTEM]).select_related("ticket__contact", "quoted").order_by("id")
-    )  # fmt: skip
+        .exclude(kind__in=[Message.Kind.NOTE, Message.Kind.SYSTEM])
+        .select_related("ticket__contact", "quoted")
+        .order_by("id")
+    )
 
 
 def message_mark_sent(*, message: Message, wa_id: str) -> None:
@@ -70,9 +93,10 @@ def message_mark_sent(*, message: Message, wa_id: str) -> None:
         message.wa_id, message.status, message.error = wa_id, Message.Status.SENT, ""
         message.save(update_fields=["wa_id", "status", "error"])
         Ticket.objects.filter(pk=message.ticket_id).update(
-            last_outbound_at=message.created_at, last_message_at=message.created_at,
+            last_outbound_at=message.created_at,
+            last_message_at=message.created_at,
             last_message_preview=message.preview(),
-        )  # fmt: skip
+        )
         _announce(message)
         webhook_emit(connection=message.connection, event="message.sent", payload=message_payload(message))
 

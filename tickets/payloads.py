@@ -6,24 +6,47 @@ from tickets.models import Message, Ticket
 
 def ticket_payload(ticket: Ticket) -> dict:
     return {
-        "id": ticket.pk, "status": ticket.status, "contact": contact_payload(ticket.contact),
-        "connection": ticket.connection_id, "queue": ticket.queue_id, "assignee": ticket.assignee_id,
-        "unread_count": ticket.unread_count, "last_message_at": ticket.last_message_at,
-        "last_message_preview": ticket.last_message_preview, "closed_at": ticket.closed_at,
-        "close_reason": ticket.close_reason, "created_at": ticket.created_at,
-    }  # fmt: skip
+        "id": ticket.pk,
+        "status": ticket.status,
+        "contact": contact_payload(ticket.contact),
+        "connection": ticket.connection_id,
+        "queue": ticket.queue_id,
+        "assignee": ticket.assignee_id,
+        "unread_count": ticket.unread_count,
+        "last_message_at": ticket.last_message_at,
+        "last_message_preview": ticket.last_message_preview,
+        "closed_at": ticket.closed_at,
+        "close_reason": ticket.close_reason,
+        "created_at": ticket.created_at,
+    }
 
 
 def contact_payload(contact: Contact) -> dict:
-    return {"id": contact.pk, "wa_id": contact.wa_id, "phone": contact.phone, "name": contact.display_name,
-            "email": contact.email, "blocked": contact.blocked}  # fmt: skip
+    return {
+        "id": contact.pk,
+        "wa_id": contact.wa_id,
+        "phone": contact.phone,
+        "name": contact.display_name,
+        "email": contact.email,
+        "blocked": contact.blocked,
+    }
 
 
 def message_payload(message: Message) -> dict:
     return {
-        "id": message.pk, "ticket": message.ticket_id, "wa_id": message.wa_id, "from_me": message.from_me,
-        "author": message.author_id, "kind": message.kind, "body": message.body, "caption": message.caption,
-        "mimetype": message.mimetype, "filename": message.filename, "size": message.size,
-        "status": message.status, "error": message.error, "wa_timestamp": message.wa_timestamp,
+        "id": message.pk,
+        "ticket": message.ticket_id,
+        "wa_id": message.wa_id,
+        "from_me": message.from_me,
+        "author": message.author_id,
+        "kind": message.kind,
+        "body": message.body,
+        "caption": message.caption,
+        "mimetype": message.mimetype,
+        "filename": message.filename,
+        "size": message.size,
+        "status": message.status,
+        "error": message.error,
+        "wa_timestamp": message.wa_timestamp,
         "created_at": message.created_at,
-    }  # fmt: skip
+    }

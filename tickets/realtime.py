@@ -44,7 +44,11 @@ def user_ticket_groups(*, user: AbstractBaseUser) -> list[str]:
     """The groups a user's inbox joins (queue memberships as they are now)."""
     if sees_every_ticket(user):
         return [ALL_TICKETS_GROUP]
-    return [UNROUTED_GROUP, agent_group(user.pk), *(queue_group(pk) for pk in user.queues.values_list("pk", flat=True))]
+    return [
+        UNROUTED_GROUP,
+        agent_group(user.pk),
+        *(queue_group(pk) for pk in user.queues.values_list("pk", flat=True)),
+    ]
 
 
 def ticket_event(*, ticket: Ticket, event_type: str, left: Sequence[str] = (), **payload) -> None:

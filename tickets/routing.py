@@ -49,7 +49,9 @@ def route_answer(*, ticket: Ticket, message: Message) -> None:
         ticket_event(ticket=ticket, event_type="ticket.changed", left=[UNROUTED_GROUP])
         if queue.greeting and not ticket.contact.blocked:
             message_send(ticket=ticket, author=None, body=render(queue.greeting, ticket=ticket))
-    elif not ticket.contact.blocked and timezone.now() - ticket.menu_sent_at >= timedelta(minutes=MENU_REPEAT_MINUTES):
+    elif not ticket.contact.blocked and timezone.now() - ticket.menu_sent_at >= timedelta(
+        minutes=MENU_REPEAT_MINUTES
+    ):
         _send_menu(ticket, queues)
 
 

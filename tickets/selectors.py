@@ -137,8 +137,10 @@ class _TextMatches(Func):
 
     def as_sql(self, compiler, connection, **extra):
         (body, body_params), (query, query_params) = (compiler.compile(e) for e in self.source_expressions)
-        sql = (f"to_tsvector('simple'::regconfig, helpdesk_unaccent({body})) @@ "
-               f"plainto_tsquery('simple'::regconfig, helpdesk_unaccent({query}))")  # fmt: skip
+        sql = (
+            f"to_tsvector('simple'::regconfig, helpdesk_unaccent({body})) @@ "
+            f"plainto_tsquery('simple'::regconfig, helpdesk_unaccent({query}))"
+        )
         return sql, (*body_params, *query_params)
 
 
@@ -159,9 +161,11 @@ def _search(text: str) -> Q:
 def ticket_for_page(*, user: AbstractBaseUser, pk: int) -> Ticket | None:
     """The ticket the user may open, with what its page shows."""
     return (
-        tickets_visible_to(user=user).select_related("contact", "connection", "queue", "assignee")
-        .filter(pk=pk).first()
-    )  # fmt: skip
+        tickets_visible_to(user=user)
+        .select_related("contact", "connection", "queue", "assignee")
+        .filter(pk=pk)
+        .first()
+    )
 
 
 def conversation_page(*, ticket: Ticket, cursor: str | None = None) -> KeysetPage:

@@ -14,8 +14,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from contacts.services import contact_upsert
-from contacts.services import contact_block
+from contacts.services import contact_block, contact_upsert
 from helpdesk.realtime import dashboard_changed, session_mark_read, session_wake
 from tickets.inbound import ticket_for_contact
 from tickets.media import CheckedMedia
@@ -38,7 +37,9 @@ def ticket_accept(*, ticket: Ticket, by: AbstractBaseUser) -> Ticket:
     return _assign(ticket, by, by=by, line=gettext_noop("%(agent)s accepted the ticket"))
 
 
-def ticket_assign(*, ticket: Ticket, assignee: AbstractBaseUser | None, by: AbstractBaseUser | None = None) -> Ticket:
+def ticket_assign(
+    *, ticket: Ticket, assignee: AbstractBaseUser | None, by: AbstractBaseUser | None = None
+) -> Ticket:
     """Give the ticket to ``assignee`` (None: to nobody); a pending ticket becomes open."""
     if assignee:
         line = gettext_noop("%(agent)s gave the ticket to %(assignee)s")
@@ -47,8 +48,14 @@ def ticket_assign(*, ticket: Ticket, assignee: AbstractBaseUser | None, by: Abst
     return _assign(ticket, assignee, by=by, line=line)
 
 
-def ticket_transfer(*, ticket: Ticket, queue: Queue | None = None, assignee: AbstractBaseUser | None = None,
-                    note: str = "", by: AbstractBaseUser | None = None) -> Ticket:  # fmt: skip
+def ticket_transfer(
+    *,
+    ticket: Ticket,
+    queue: Queue | None = None,
+    assignee: AbstractBaseUser | None = None,
+    note: str = "",
+    by: AbstractBaseUser | None = None,
+) -> Ticket:
     """Move the ticket to another queue and/or agent, with an optional internal note.
 
     To an agent: theirs, open. To a queue only: it waits there for one of its agents.
@@ -86,7 +93,9 @@ def ticket_return(*, ticket: Ticket, by: AbstractBaseUser | None) -> Ticket:
     return ticket
 
 
-def ticket_close(*, ticket: Ticket, by: AbstractBaseUser | None, reason: str, send_farewell: bool = True) -> Ticket:
+def ticket_close(
+    *, ticket: Ticket, by: AbstractBaseUser | None, reason: str, send_farewell: bool = True
+) -> Ticket:
     """Close the ticket, saying the connection's farewell unless told not to; one atomic change.
 
     Closing a closed ticket changes nothing.
@@ -101,7 +110,9 @@ def ticket_close(*, ticket: Ticket, by: AbstractBaseUser | None, reason: str, se
         ticket.closed_by = by
         ticket.close_reason = reason
         ticket.unread_count = 0
-        ticket.save(update_fields=["status", "closed_at", "closed_by", "close_reason", "unread_count", "updated_at"])
+        ticket.save(
+            update_fields=["status", "closed_at", "closed_by", "close_reason", "unread_count", "updated_at"]
+        )
         _system_line(ticket, by, gettext_noop("%(agent)s closed the ticket"))
         _changed(ticket)
         webhook_emit(connection=ticket.connection, event="ticket.closed", payload=ticket_payload(ticket))
@@ -124,7 +135,9 @@ def ticket_reopen(*, ticket: Ticket, by: AbstractBaseUser | None) -> Ticket:
         ticket.assignee = by
     try:
         with transaction.atomic():
-            ticket.save(update_fields=["status", "closed_at", "closed_by", "close_reason", "assignee", "updated_at"])
+            ticket.save(
+                update_fields=["status", "closed_at", "closed_by", "close_reason", "assignee", "updated_at"]
+            )
             _system_line(ticket, by, gettext_noop("%(agent)s reopened the ticket"))
             _changed(ticket)
     except IntegrityError:
@@ -159,9 +172,17 @@ def ticket_read(*, ticket: Ticket, by: AbstractBaseUser) -> None:
         session_mark_read(connection_id=ticket.connection_id, chat=ticket.contact.wa_id)
 
 
-def ticket_reply(*, ticket: Ticket, by: AbstractBaseUser, body: str = "", media: CheckedMedia | None = None,
-                 quoted: Message | None = None, internal: bool = False, signed: bool = False,
-                 voice: bool = False) -> Message:  # fmt: skip
+def ticket_reply(
+    *,
+    ticket: Ticket,
+    by: AbstractBaseUser,
+    body: str = "",
+    media: CheckedMedia | None = None,
+    quoted: Message | None = None,
+    internal: bool = False,
+    signed: bool = False,
+    voice: bool = False,
+) -> Message:
     """An agent answers: a note (never sent), or a message queued for the customer.
 
     Answering a waiting ticket accepts it. ``signed``: the agent's name in bold
@@ -171,7 +192,9 @@ def ticket_reply(*, ticket: Ticket, by: AbstractBaseUser, body: str = "", media:
     if internal:
         return note_add(ticket=ticket, author=by, body=body)
     if ticket.contact.blocked:
-        raise ActionRefused(_("%(contact)s is blocked: unblock them to write to them.") % {"contact": ticket.contact})
+        raise ActionRefused(
+            _("%(contact)s is blocked: unblock them to write to them.") % {"contact": ticket.contact}
+        )
     if ticket.status == Ticket.Status.CLOSED:
         raise ActionRefused(_("The ticket is closed: reopen it to answer."))
     if signed and body.strip():
@@ -179,8 +202,14 @@ def ticket_reply(*, ticket: Ticket, by: AbstractBaseUser, body: str = "", media:
     with transaction.atomic():
         if ticket.status == Ticket.Status.PENDING:
             ticket_accept(ticket=ticket, by=by)
-        return message_send(ticket=ticket, author=by, body=body, media=media, quoted=quoted,
-                            voice=voice and media is not None and media.kind == Message.Kind.AUDIO)  # fmt: skip
+        return message_send(
+            ticket=ticket,
+            author=by,
+            body=body,
+            media=media,
+            quoted=quoted,
+            voice=voice and media is not None and media.kind == Message.Kind.AUDIO,
+        )
 
 
 def message_retry(*, message: Message) -> Message:
@@ -192,11 +221,15 @@ def message_retry(*, message: Message) -> Message:
         message.status, message.error = Message.Status.QUEUED, ""
         message.save(update_fields=["status", "error"])
         session_wake(connection_id=message.connection_id)
-        ticket_event(ticket=message.ticket, event_type="message.status", message=message.pk, status=message.status)
+        ticket_event(
+            ticket=message.ticket, event_type="message.status", message=message.pk, status=message.status
+        )
     return message
 
 
-def _assign(ticket: Ticket, assignee: AbstractBaseUser | None, *, by: AbstractBaseUser | None, line: str) -> Ticket:
+def _assign(
+    ticket: Ticket, assignee: AbstractBaseUser | None, *, by: AbstractBaseUser | None, line: str
+) -> Ticket:
     with transaction.atomic():
         before = ticket_groups(ticket)
         ticket.assignee = assignee
@@ -221,8 +254,15 @@ def _system_line(ticket: Ticket, by: AbstractBaseUser | None, text: str, **value
     with translation.override(settings.LANGUAGE_CODE):
         values["agent"] = _name(by) if by is not None else _("The helpdesk")
         body = _(text) % values
-    line = Message.objects.create(ticket=ticket, connection_id=ticket.connection_id, from_me=True, author=by,
-                                  kind=Message.Kind.SYSTEM, body=body, status=Message.Status.SENT)  # fmt: skip
+    line = Message.objects.create(
+        ticket=ticket,
+        connection_id=ticket.connection_id,
+        from_me=True,
+        author=by,
+        kind=Message.Kind.SYSTEM,
+        body=body,
+        status=Message.Status.SENT,
+    )
     ticket_event(ticket=ticket, event_type="message.new", message=line.pk)
     return line
 
@@ -258,11 +298,15 @@ def conversation_start(*, connection: Connection, phone: str, by: AbstractBaseUs
     with transaction.atomic():
         contact = contact_upsert(wa_id=wa_id)
         if contact.blocked:
-            raise ActionRefused(_("%(contact)s is blocked: unblock them to write to them.") % {"contact": contact})
+            raise ActionRefused(
+                _("%(contact)s is blocked: unblock them to write to them.") % {"contact": contact}
+            )
         ticket, _new = ticket_for_contact(contact=contact, connection=connection)
         if ticket.assignee_id not in (None, by.pk):
-            raise ActionRefused(_("%(agent)s already has ticket #%(ticket)s with %(contact)s.")
-                                % {"agent": ticket.assignee, "ticket": ticket.pk, "contact": contact})  # fmt: skip
+            raise ActionRefused(
+                _("%(agent)s already has ticket #%(ticket)s with %(contact)s.")
+                % {"agent": ticket.assignee, "ticket": ticket.pk, "contact": contact}
+            )
         if ticket.assignee_id is None:
             ticket_accept(ticket=ticket, by=by)
         if body.strip():

@@ -42,7 +42,9 @@ class ConnectionAdminForm(forms.ModelForm):
         cleaned = super().clean()
         maximum = settings.MAX_WHATSAPP_CONNECTIONS
         if self.instance.pk is None and Connection.objects.count() >= maximum:
-            raise forms.ValidationError(str(ConnectionLimitReached(current=Connection.objects.count(), maximum=maximum)))
+            raise forms.ValidationError(
+                str(ConnectionLimitReached(current=Connection.objects.count(), maximum=maximum))
+            )
         return cleaned
 
 
@@ -111,13 +113,26 @@ class ConnectionAdmin(admin.ModelAdmin):
             return "—"
         return format_html(
             '<a href="{}">{}</a> · <a href="{}" target="_blank">{}</a>',
-            reverse("connection-detail", args=[connection.pk]), _("QR code, log and buttons"),
-            reverse("connection-snapshot", args=[connection.pk]), _("snapshot"),
-        )  # fmt: skip
+            reverse("connection-detail", args=[connection.pk]),
+            _("QR code, log and buttons"),
+            reverse("connection-snapshot", args=[connection.pk]),
+            _("snapshot"),
+        )
+
     readonly_fields = [
-        "status_badge", "live_page", "phone", "qr_generated_at", "qr_attempts", "last_seen_at", "lease_owner",
-        "lease_expires_at", "reconnect_attempts", "last_error", "created_at", "updated_at",
-    ]  # fmt: skip
+        "status_badge",
+        "live_page",
+        "phone",
+        "qr_generated_at",
+        "qr_attempts",
+        "last_seen_at",
+        "lease_owner",
+        "lease_expires_at",
+        "reconnect_attempts",
+        "last_error",
+        "created_at",
+        "updated_at",
+    ]
     fieldsets = [
         (None, {"fields": ["name", "enabled", "is_default", "queues"]}),
         (_("Session"), {"fields": readonly_fields[:-2]}),
@@ -130,7 +145,8 @@ class ConnectionAdmin(admin.ModelAdmin):
     def status_badge(self, connection: Connection) -> str:
         return format_html(
             '<span data-field="status" class="badge status-{}">{}</span>',
-            connection.status.lower(), connection.get_status_display(),
+            connection.status.lower(),
+            connection.get_status_display(),
         )
 
 
@@ -151,7 +167,16 @@ class ConnectionEventAdmin(admin.ModelAdmin):
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(admin.ModelAdmin):
-    list_display = ["at", "connection", "event", "attempt", "status_code", "duration_ms", "delivered", "error"]
+    list_display = [
+        "at",
+        "connection",
+        "event",
+        "attempt",
+        "status_code",
+        "duration_ms",
+        "delivered",
+        "error",
+    ]
     list_filter = ["delivered", "event", "connection"]
     search_fields = ["event_id", "url", "error"]
     list_select_related = ["connection"]
@@ -199,7 +224,8 @@ class DeadLetterAdmin(admin.ModelAdmin):
         results = [dead_letter_retry(dead_letter=letter) for letter in queryset.select_related("connection")]
         stored = sum(results)
         self.message_user(
-            request, _("%(stored)d of %(total)d stored; the others keep their new error.")
+            request,
+            _("%(stored)d of %(total)d stored; the others keep their new error.")
             % {"stored": stored, "total": len(results)},
             level=messages.SUCCESS if stored == len(results) else messages.WARNING,
-        )  # fmt: skip
+        )

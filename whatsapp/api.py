@@ -20,7 +20,12 @@ from whatsapp.services import (
     connection_request,
     event_payload,
 )
-from whatsapp.session_requests import BusUnavailable, SessionUnavailable, session_pairing_code, session_snapshot
+from whatsapp.session_requests import (
+    BusUnavailable,
+    SessionUnavailable,
+    session_pairing_code,
+    session_snapshot,
+)
 
 router = Router(tags=["connections"])
 
@@ -117,7 +122,6 @@ def connection_or_404(pk: int) -> Connection:
     return found_or_404(Connection.objects.all(), pk)
 
 
-
 def bus_unavailable() -> ApiError:
     """The answer when the bus (Redis) refuses or hangs: the session cannot be asked."""
     return ApiError(503, "BUS_UNAVAILABLE", "The realtime bus (Redis) is unavailable: try again in a moment.")
@@ -127,15 +131,22 @@ def _form_data(change: ConnectionChange) -> dict:
     return change.dict(exclude_unset=True)
 
 
-@router.get("/connections", auth=StaffToken("whatsapp.view_connection"), summary="List the connections",
-            response={200: ConnectionList, **COMMON_ERRORS})  # fmt: skip
+@router.get(
+    "/connections",
+    auth=StaffToken("whatsapp.view_connection"),
+    summary="List the connections",
+    response={200: ConnectionList, **COMMON_ERRORS},
+)
 def connections_list(request):
     return {"connections": [connection_payload(c) for c in Connection.objects.order_by("name")]}
 
 
-@router.post("/connections", auth=StaffToken("whatsapp.add_connection"),
-             summary="Add a connection; its session starts and shows a QR code",
-             response={201: ConnectionOut, **COMMON_ERRORS, 429: LimitReached})  # fmt: skip
+@router.post(
+    "/connections",
+    auth=StaffToken("whatsapp.add_connection"),
+    summary="Add a connection; its session starts and shows a QR code",
+    response={201: ConnectionOut, **COMMON_ERRORS, 429: LimitReached},
+)
 def connections_create(request, payload: ConnectionNew):
     form = ConnectionForm(_form_data(payload))
     if not form.is_valid():
@@ -143,23 +154,34 @@ def connections_create(request, payload: ConnectionNew):
     try:
         connection = connection_create(**form.cleaned_data)
     except ConnectionLimitReached as error:
-        raise ApiError(429, "MAX_ACCOUNT_LIMIT_REACHED", str(error), current=error.current, max=error.maximum) from None
+        raise ApiError(
+            429, "MAX_ACCOUNT_LIMIT_REACHED", str(error), current=error.current, max=error.maximum
+        ) from None
     connection_request(connection=connection, enabled=True)
     return Status(201, connection_payload(connection))
 
 
-@router.get("/connections/{int:id}", auth=StaffToken("whatsapp.view_connection"), summary="One connection",
-            response={200: ConnectionOut, **COMMON_ERRORS})  # fmt: skip
+@router.get(
+    "/connections/{int:id}",
+    auth=StaffToken("whatsapp.view_connection"),
+    summary="One connection",
+    response={200: ConnectionOut, **COMMON_ERRORS},
+)
 def connections_read(request, id: Id):
     return connection_payload(connection_or_404(id))
 
 
-@router.patch("/connections/{int:id}", auth=StaffToken("whatsapp.change_connection"),
-              summary="Change a connection's settings (the session keeps running)",
-              response={200: ConnectionOut, **COMMON_ERRORS})  # fmt: skip
+@router.patch(
+    "/connections/{int:id}",
+    auth=StaffToken("whatsapp.change_connection"),
+    summary="Change a connection's settings (the session keeps running)",
+    response={200: ConnectionOut, **COMMON_ERRORS},
+)
 def connections_update(request, id: Id, payload: ConnectionChange):
     connection = connection_or_404(id)
-    current = {name: ConnectionForm(instance=connection).initial.get(name) for name in ConnectionForm.Meta.fields}
+    current = {
+        name: ConnectionForm(instance=connection).initial.get(name) for name in ConnectionForm.Meta.fields
+    }
     form = ConnectionForm({**current, **_form_data(payload)}, instance=connection)
     if not form.is_valid():
         raise form_errors(form)
@@ -167,9 +189,12 @@ def connections_update(request, id: Id, payload: ConnectionChange):
     return connection_payload(connection)
 
 
-@router.delete("/connections/{int:id}", auth=StaffToken("whatsapp.delete_connection"),
-               summary="Delete a connection, its session and its browser profile",
-               response={200: Deleted, **COMMON_ERRORS, 409: Error})  # fmt: skip
+@router.delete(
+    "/connections/{int:id}",
+    auth=StaffToken("whatsapp.delete_connection"),
+    summary="Delete a connection, its session and its browser profile",
+    response={200: Deleted, **COMMON_ERRORS, 409: Error},
+)
 def connections_delete(request, id: Id):
     connection = connection_or_404(id)
     try:
@@ -186,33 +211,55 @@ def _action(name: str, enabled: bool | None, command: str, summary: str) -> None
         return connection_payload(connection)
 
     view.__name__ = f"connections_{name}"
-    router.post(f"/connections/{{int:id}}/{name}", summary=summary, response={200: ConnectionOut, **COMMON_ERRORS})(view)
+    router.post(
+        f"/connections/{{int:id}}/{name}", summary=summary, response={200: ConnectionOut, **COMMON_ERRORS}
+    )(view)
 
 
 _action("start", True, "", "Start the session")
 _action("stop", False, "", "Stop the session")
-_action("restart", True, Connection.Command.RESTART, "Restart the session (a logged-in phone needs no new QR)")
+_action(
+    "restart", True, Connection.Command.RESTART, "Restart the session (a logged-in phone needs no new QR)"
+)
 _action("logout", None, Connection.Command.LOGOUT, "Log the phone out: the next start shows a new QR code")
 
 
-@router.get("/connections/{int:id}/status", auth=StaffToken("whatsapp.view_connection"),
-            summary="The connection's status", response={200: StatusOut, **COMMON_ERRORS})  # fmt: skip
+@router.get(
+    "/connections/{int:id}/status",
+    auth=StaffToken("whatsapp.view_connection"),
+    summary="The connection's status",
+    response={200: StatusOut, **COMMON_ERRORS},
+)
 def connections_status(request, id: Id):
     connection = connection_or_404(id)
-    return {"id": id, "status": connection.status, "phone": connection.phone, "last_error": connection.last_error,
-            "last_seen_at": connection.last_seen_at}  # fmt: skip
+    return {
+        "id": id,
+        "status": connection.status,
+        "phone": connection.phone,
+        "last_error": connection.last_error,
+        "last_seen_at": connection.last_seen_at,
+    }
 
 
-@router.get("/connections/{int:id}/qr", auth=StaffToken("whatsapp.view_connection"),
-            summary="The QR code to scan, as text and as a PNG data URL",
-            response={200: QrOut, **COMMON_ERRORS, 409: Error})  # fmt: skip
+@router.get(
+    "/connections/{int:id}/qr",
+    auth=StaffToken("whatsapp.view_connection"),
+    summary="The QR code to scan, as text and as a PNG data URL",
+    response={200: QrOut, **COMMON_ERRORS, 409: Error},
+)
 def connections_qr(request, id: Id):
     connection = connection_or_404(id)
     if connection.status == Connection.Status.CONNECTED:
         raise ApiError(409, "ALREADY_CONNECTED", "This connection is logged in; there is no QR code.")
     if connection.status != Connection.Status.QR or not connection.qr_code:
-        raise ApiError(409, "QR_NOT_AVAILABLE", f"No QR code is shown now (status {connection.status}); start it.")
-    return {"code": connection.qr_code, "image": qr_data_url(connection.qr_code), "generated_at": connection.qr_generated_at}
+        raise ApiError(
+            409, "QR_NOT_AVAILABLE", f"No QR code is shown now (status {connection.status}); start it."
+        )
+    return {
+        "code": connection.qr_code,
+        "image": qr_data_url(connection.qr_code),
+        "generated_at": connection.qr_generated_at,
+    }
 
 
 def _session_running(connection: Connection, message: str) -> None:
@@ -221,9 +268,12 @@ def _session_running(connection: Connection, message: str) -> None:
         raise ApiError(409, "ACCOUNT_NOT_READY", message)
 
 
-@router.post("/connections/{int:id}/pairing-code", auth=StaffToken("whatsapp.change_connection"),
-             summary="A code to link the phone by number instead of QR",
-             response={200: PairingOut, **COMMON_ERRORS, 409: Error, 503: Error})  # fmt: skip
+@router.post(
+    "/connections/{int:id}/pairing-code",
+    auth=StaffToken("whatsapp.change_connection"),
+    summary="A code to link the phone by number instead of QR",
+    response={200: PairingOut, **COMMON_ERRORS, 409: Error, 503: Error},
+)
 def connections_pairing_code(request, id: Id, payload: PairingIn):
     connection = connection_or_404(id)
     form = PairingCodeForm(payload.dict())
@@ -240,18 +290,31 @@ def connections_pairing_code(request, id: Id, payload: PairingIn):
     return {"code": code}
 
 
-@router.get("/connections/{int:id}/logs", auth=StaffToken("whatsapp.view_connection"),
-            summary="The connection's log, newest first (100 lines)", response={200: EventList, **COMMON_ERRORS})  # fmt: skip
+@router.get(
+    "/connections/{int:id}/logs",
+    auth=StaffToken("whatsapp.view_connection"),
+    summary="The connection's log, newest first (100 lines)",
+    response={200: EventList, **COMMON_ERRORS},
+)
 def connections_logs(request, id: Id):
     connection = connection_or_404(id)
     return {"events": [event_payload(e) for e in connection.events.order_by("-at", "-id")[:100]]}
 
 
-@router.get("/connections/{int:id}/snapshot", auth=StaffToken("whatsapp.view_connection"),
-            summary="A PNG of the session's page, as it is now",
-            response={200: None, **COMMON_ERRORS, 409: Error, 503: Error},
-            openapi_extra={"responses": {"200": {"description": "image/png",
-                                                 "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}}}})  # fmt: skip
+@router.get(
+    "/connections/{int:id}/snapshot",
+    auth=StaffToken("whatsapp.view_connection"),
+    summary="A PNG of the session's page, as it is now",
+    response={200: None, **COMMON_ERRORS, 409: Error, 503: Error},
+    openapi_extra={
+        "responses": {
+            "200": {
+                "description": "image/png",
+                "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
+            }
+        }
+    },
+)
 def connections_snapshot(request, id: Id):
     connection = connection_or_404(id)
     message = "No browser runs for this connection."
@@ -265,9 +328,12 @@ def connections_snapshot(request, id: Id):
     return HttpResponse(png, content_type="image/png")
 
 
-@router.put("/connections/{int:id}/webhook", auth=StaffToken("whatsapp.change_connection"),
-            summary="Set the webhook URL and secret (the session keeps running)",
-            response={200: WebhookOut, **COMMON_ERRORS})  # fmt: skip
+@router.put(
+    "/connections/{int:id}/webhook",
+    auth=StaffToken("whatsapp.change_connection"),
+    summary="Set the webhook URL and secret (the session keeps running)",
+    response={200: WebhookOut, **COMMON_ERRORS},
+)
 def connections_webhook(request, id: Id, payload: WebhookIn):
     connection = connection_or_404(id)
     form = WebhookForm({"webhook_url": payload.url, "webhook_secret": payload.secret}, instance=connection)
@@ -275,4 +341,3 @@ def connections_webhook(request, id: Id, payload: WebhookIn):
         raise form_errors(form)
     form.save()
     return {"id": id, "url": connection.webhook_url, "secret_set": bool(connection.webhook_secret)}
-

@@ -79,7 +79,9 @@ def init_scripts() -> list[str]:
 
 async def bridge_call(page, name: str, *args):
     """Call one of our page-side helpers (``window.__helpdeskBridgeApi``, in bridge.js)."""
-    return await page.evaluate("([name, args]) => window.__helpdeskBridgeApi[name](...args)", [name, list(args)])
+    return await page.evaluate(
+        "([name, args]) => window.__helpdeskBridgeApi[name](...args)", [name, list(args)]
+    )
 
 
 async def wpp_call(page, name: str, *args):

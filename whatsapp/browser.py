@@ -2,6 +2,7 @@
 cannot start, and killed to the last process when it will not close."""
 
 import asyncio
+import contextlib
 import os
 import re
 import signal
@@ -46,30 +47,48 @@ async def browser_launch(playwright, *, profile: Path):
         # worker's stop signal, before the session closes its context and Chromium writes its
         # profile (a login scanned seconds earlier was lost). The session closes it (browser_close).
         return await playwright.chromium.launch_persistent_context(
-            str(profile), executable_path=executable, headless=True, args=browser_args(),
-            timeout=settings.WHATSAPP_LAUNCH_TIMEOUT * 1000, viewport={"width": 1280, "height": 800},
-            handle_sigint=False, handle_sigterm=False, handle_sighup=False,
-        )  # fmt: skip
+            str(profile),
+            executable_path=executable,
+            headless=True,
+            args=browser_args(),
+            timeout=settings.WHATSAPP_LAUNCH_TIMEOUT * 1000,
+            viewport={"width": 1280, "height": 800},
+            handle_sigint=False,
+            handle_sigterm=False,
+            handle_sighup=False,
+        )
     except Exception as error:  # Playwright raises its own Error with the browser's output inside
         raise BrowserLaunchError(browser_diagnosis(str(error), executable=executable)) from error
 
 
 DIAGNOSES = [
-    (re.compile(r"error while loading shared libraries: (\S+?):"),
-     "Chromium cannot start: the system library {0} is missing. Install Debian's chromium package "
-     "(apt-get install chromium), which brings its libraries."),
-    (re.compile(r"No usable sandbox|without --no-sandbox|setuid sandbox|namespace sandbox", re.I),
-     "Chromium's sandbox cannot start on this machine. Run the worker as a normal user with user "
-     "namespaces enabled (sysctl kernel.unprivileged_userns_clone=1)."),
-    (re.compile(r"Cannot allocate memory|ENOMEM|out of memory|Killed", re.I),
-     "Chromium ran out of memory while starting. Free memory or lower MAX_WHATSAPP_CONNECTIONS."),
-    (re.compile(r"profile.*(in use|locked)|SingletonLock|ProcessSingleton", re.I),
-     "The connection's browser profile is in use by another Chromium."),
-    (re.compile(r"ENOENT|no such file", re.I),
-     "No browser found at {exe}: install Chromium (apt-get install chromium) or set WHATSAPP_BROWSER_PATH."),
-    (re.compile(r"Timeout .*exceeded", re.I),
-     "Chromium did not start within WHATSAPP_LAUNCH_TIMEOUT; the machine may be overloaded."),
-]  # fmt: skip
+    (
+        re.compile(r"error while loading shared libraries: (\S+?):"),
+        "Chromium cannot start: the system library {0} is missing. Install Debian's chromium package "
+        "(apt-get install chromium), which brings its libraries.",
+    ),
+    (
+        re.compile(r"No usable sandbox|without --no-sandbox|setuid sandbox|namespace sandbox", re.I),
+        "Chromium's sandbox cannot start on this machine. Run the worker as a normal user with user "
+        "namespaces enabled (sysctl kernel.unprivileged_userns_clone=1).",
+    ),
+    (
+        re.compile(r"Cannot allocate memory|ENOMEM|out of memory|Killed", re.I),
+        "Chromium ran out of memory while starting. Free memory or lower MAX_WHATSAPP_CONNECTIONS.",
+    ),
+    (
+        re.compile(r"profile.*(in use|locked)|SingletonLock|ProcessSingleton", re.I),
+        "The connection's browser profile is in use by another Chromium.",
+    ),
+    (
+        re.compile(r"ENOENT|no such file", re.I),
+        "No browser found at {exe}: install Chromium (apt-get install chromium) or set WHATSAPP_BROWSER_PATH.",
+    ),
+    (
+        re.compile(r"Timeout .*exceeded", re.I),
+        "Chromium did not start within WHATSAPP_LAUNCH_TIMEOUT; the machine may be overloaded.",
+    ),
+]
 
 
 def browser_diagnosis(output: str, *, executable: str | None) -> str:
@@ -116,20 +135,17 @@ def browser_kill(*, profile: Path) -> int:
     """SIGKILL every process of the browser on this profile; returns how many there were."""
     pids = browser_pids(profile=profile)
     for pid in pids:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     return len(pids)
 
 
 async def browser_close(context, *, profile: Path) -> None:
     """Close through Playwright within WHATSAPP_CLOSE_TIMEOUT, then kill what is left."""
     if context is not None:
-        try:
+        # A hung or crashed browser: the kill below settles it.
+        with contextlib.suppress(Exception):
             await asyncio.wait_for(context.close(), timeout=settings.WHATSAPP_CLOSE_TIMEOUT)
-        except Exception:  # a hung or crashed browser: the kill below settles it
-            pass
     for _ in range(30):
         if not browser_pids(profile=profile):
             return

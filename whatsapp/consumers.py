@@ -34,5 +34,8 @@ class ConnectionsConsumer(AsyncJsonWebsocketConsumer):
     async def connection_changed(self, event: dict) -> None:
         message = {"connection": event["connection"], "event": event.get("event")}
         if event["connection"]["qr_code"]:
-            message["connection"] = {**event["connection"], "qr_image": qr_data_url(event["connection"]["qr_code"])}
+            message["connection"] = {
+                **event["connection"],
+                "qr_image": qr_data_url(event["connection"]["qr_code"]),
+            }
         await self.send_json(message)

@@ -45,8 +45,12 @@ def chat_batch_store(*, connection: Connection, chat: str, messages: list[Inboun
     except DATABASE_AWAY:
         raise
     except Exception:
-        logger.warning("a batch of %d failed: storing it message by message", len(messages), exc_info=True,
-                       extra={"connection_id": connection.pk})  # fmt: skip
+        logger.warning(
+            "a batch of %d failed: storing it message by message",
+            len(messages),
+            exc_info=True,
+            extra={"connection_id": connection.pk},
+        )
     stored = []
     for message in messages:
         try:
@@ -62,14 +66,19 @@ def dead_letter_create(*, connection: Connection, message: InboundMessage, error
     """Keep ``message`` aside with what went wrong, and say so in the connection's log."""
     with transaction.atomic():
         letter = DeadLetter.objects.create(
-            connection=connection, chat=message.chat, wa_id=message.id, payload=payload_kept(message.raw),
+            connection=connection,
+            chat=message.chat,
+            wa_id=message.id,
+            payload=payload_kept(message.raw),
             **_error_fields(error),
-        )  # fmt: skip
+        )
         connection_log(
-            connection=connection, kind=ConnectionEvent.Kind.ERROR, data={"dead_letter": letter.pk},
+            connection=connection,
+            kind=ConnectionEvent.Kind.ERROR,
+            data={"dead_letter": letter.pk},
             message=_("A message could not be stored and was kept as dead letter %(id)d: %(error)s")
             % {"id": letter.pk, "error": (text(str(error), 200).splitlines() or [type(error).__name__])[0]},
-        )  # fmt: skip
+        )
     return letter
 
 
@@ -103,8 +112,10 @@ def dead_letter_retry(*, dead_letter: DeadLetter) -> bool:
 def _error_fields(error: Exception) -> dict:
     """The error's type, message and last frames, as a dead letter keeps them."""
     frames = traceback.format_exception(error, limit=-TRACEBACK_FRAMES)
-    return {"error_type": f"{type(error).__module__}.{type(error).__qualname__}"[:200],
-            "error": text("".join(frames), 20_000)}  # fmt: skip
+    return {
+        "error_type": f"{type(error).__module__}.{type(error).__qualname__}"[:200],
+        "error": text("".join(frames), 20_000),
+    }
 
 
 def payload_kept(payload):

@@ -9,10 +9,13 @@ from whatsapp.webhooks import BlockedAddress, check_address
 
 class ConnectionForm(forms.ModelForm):
     webhook_url = forms.URLField(
-        label=_("webhook URL"), required=False, max_length=500, assume_scheme="https",
+        label=_("webhook URL"),
+        required=False,
+        max_length=500,
+        assume_scheme="https",
         validators=[URLValidator(schemes=["http", "https"])],
         help_text=_("Events are POSTed here, signed with the secret (docs/webhooks.md)."),
-    )  # fmt: skip
+    )
 
     class Meta:
         model = Connection
@@ -35,9 +38,10 @@ class ConnectionForm(forms.ModelForm):
 
 class PairingCodeForm(forms.Form):
     phone = forms.CharField(
-        label=_("Phone number"), validators=[phone_validator],
+        label=_("Phone number"),
+        validators=[phone_validator],
         help_text=_("The number of the phone that will be linked, with country code: 5511999990001."),
-    )  # fmt: skip
+    )
 
 
 class WebhookForm(ConnectionForm):

@@ -51,13 +51,19 @@ def lease_reserve(*, connection_id: int) -> bool:
     """Mark the connection as about to be run, unless someone holds it. True if reserved."""
     free = Q(lease_owner="") | _expired() | Q(lease_owner__in=_dead_local_owners(connection_id))
     return bool(
-        Connection.objects.filter(free, pk=connection_id).update(lease_owner=QUEUED, lease_expires_at=_expiry())
+        Connection.objects.filter(free, pk=connection_id).update(
+            lease_owner=QUEUED, lease_expires_at=_expiry()
+        )
     )
 
 
 def lease_acquire(*, connection_id: int, owner: str) -> bool:
     free = _free() | Q(lease_owner__in=_dead_local_owners(connection_id))
-    return bool(Connection.objects.filter(free, pk=connection_id).update(lease_owner=owner, lease_expires_at=_expiry()))
+    return bool(
+        Connection.objects.filter(free, pk=connection_id).update(
+            lease_owner=owner, lease_expires_at=_expiry()
+        )
+    )
 
 
 def lease_renew(*, connection_id: int, owner: str) -> bool:
@@ -71,7 +77,9 @@ def lease_renew(*, connection_id: int, owner: str) -> bool:
 
 
 def lease_release(*, connection_id: int, owner: str) -> None:
-    Connection.objects.filter(pk=connection_id, lease_owner=owner).update(lease_owner="", lease_expires_at=None)
+    Connection.objects.filter(pk=connection_id, lease_owner=owner).update(
+        lease_owner="", lease_expires_at=None
+    )
 
 
 def leases_queued_release() -> int:

@@ -42,7 +42,9 @@ def _counters() -> Counter:
     with _tally.lock:
         top = ConnectionEvent.objects.aggregate(top=Max("pk"))["top"] or 0
         if top > _tally.last_pk:
-            new = ConnectionEvent.objects.filter(pk__gt=_tally.last_pk, pk__lte=top, data__metric__in=list(COUNTERS))
+            new = ConnectionEvent.objects.filter(
+                pk__gt=_tally.last_pk, pk__lte=top, data__metric__in=list(COUNTERS)
+            )
             _tally.counts.update(dict(new.values_list("data__metric").annotate(n=Count("pk")).order_by()))
             _tally.last_pk = top
         return Counter(_tally.counts)
@@ -61,8 +63,17 @@ def metrics_text() -> str:
     for key, (name, help_text) in COUNTERS.items():
         lines += [f"# HELP {name} {help_text}", f"# TYPE {name} counter", f"{name} {counted.get(key, 0)}"]
 
-    lines += ["# HELP helpdesk_browser_memory_bytes PSS of each session's browser at its last heartbeat",
-              "# TYPE helpdesk_browser_memory_bytes gauge"]  # fmt: skip
-    running = Connection.objects.exclude(browser_memory=None).exclude(lease_owner="").values_list("pk", "name", "browser_memory")
-    lines += [f'helpdesk_browser_memory_bytes{{connection="{pk}",name="{_label(name)}"}} {memory}' for pk, name, memory in running]
+    lines += [
+        "# HELP helpdesk_browser_memory_bytes PSS of each session's browser at its last heartbeat",
+        "# TYPE helpdesk_browser_memory_bytes gauge",
+    ]
+    running = (
+        Connection.objects.exclude(browser_memory=None)
+        .exclude(lease_owner="")
+        .values_list("pk", "name", "browser_memory")
+    )
+    lines += [
+        f'helpdesk_browser_memory_bytes{{connection="{pk}",name="{_label(name)}"}} {memory}'
+        for pk, name, memory in running
+    ]
     return "\n".join(lines) + "\n"

@@ -21,7 +21,9 @@ class Connection(models.Model):
         LOGOUT = "logout", _("Log out")
 
     name = models.CharField(_("name"), max_length=100, unique=True)
-    phone = models.CharField(_("phone"), max_length=20, blank=True, help_text=_("Set when the phone logs in."))
+    phone = models.CharField(
+        _("phone"), max_length=20, blank=True, help_text=_("Set when the phone logs in.")
+    )
     status = models.CharField(_("status"), max_length=12, choices=Status, default=Status.STOPPED)
     enabled = models.BooleanField(_("enabled"), default=True, help_text=_("The session should be running."))
     qr_code = models.TextField(_("QR code"), blank=True)
@@ -32,20 +34,27 @@ class Connection(models.Model):
     lease_expires_at = models.DateTimeField(_("lease expires"), null=True, blank=True)
     reconnect_attempts = models.PositiveIntegerField(_("reconnect attempts"), default=0)
     command = models.CharField(
-        _("pending command"), max_length=10, choices=Command, blank=True,
+        _("pending command"),
+        max_length=10,
+        choices=Command,
+        blank=True,
         help_text=_("Asked of the running session; it clears this when done."),
-    )  # fmt: skip
+    )
     last_error = models.TextField(_("last error"), blank=True)
     browser_memory = models.PositiveBigIntegerField(
-        _("browser memory (bytes)"), null=True, blank=True, help_text=_("PSS of the browser, at the last heartbeat.")
+        _("browser memory (bytes)"),
+        null=True,
+        blank=True,
+        help_text=_("PSS of the browser, at the last heartbeat."),
     )
     is_default = models.BooleanField(_("default"), default=False)
     greeting = models.TextField(_("greeting message"), blank=True)
     farewell = models.TextField(_("farewell message"), blank=True)
     mark_chats_read = models.BooleanField(
-        _("mark chats read on the phone"), default=True,
+        _("mark chats read on the phone"),
+        default=True,
         help_text=_("When an agent opens a ticket, its chat is marked read in WhatsApp (blue ticks)."),
-    )  # fmt: skip
+    )
     queues = models.ManyToManyField(
         "tickets.Queue", blank=True, related_name="connections", verbose_name=_("queues")
     )

@@ -59,4 +59,6 @@ def profiles_orphaned(*, known_ids: set[int]) -> list[Path]:
     root = Path(settings.WHATSAPP_SESSIONS_DIR)
     if not root.is_dir():
         return []
-    return [p for p in root.iterdir() if p.is_dir() and (not p.name.isdigit() or int(p.name) not in known_ids)]
+    return [
+        p for p in root.iterdir() if p.is_dir() and (not p.name.isdigit() or int(p.name) not in known_ids)
+    ]

@@ -11,7 +11,11 @@ def connection_status_counts() -> list[tuple[str, str, int]]:
     Labels are plain strings in the active language, ready for a template or JSON.
     """
     counts = dict(Connection.objects.values_list("status").annotate(n=Count("pk")).order_by())
-    return [(status, str(label), counts[status]) for status, label in Connection.Status.choices if status in counts]
+    return [
+        (status, str(label), counts[status])
+        for status, label in Connection.Status.choices
+        if status in counts
+    ]
 
 
 def connection_list() -> QuerySet[Connection]:

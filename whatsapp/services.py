@@ -54,8 +54,9 @@ def connection_create(*, name: str, queues=(), **fields) -> Connection:
     return connection
 
 
-def connection_log(*, connection: Connection, message: str, kind: str = ConnectionEvent.Kind.INFO,
-                   data: dict | None = None) -> ConnectionEvent:  # fmt: skip
+def connection_log(
+    *, connection: Connection, message: str, kind: str = ConnectionEvent.Kind.INFO, data: dict | None = None
+) -> ConnectionEvent:
     """Add a line to the connection's log and show it live."""
     event = ConnectionEvent.objects.create(connection=connection, kind=kind, message=message, data=data or {})
     log = logger.error if kind == ConnectionEvent.Kind.ERROR else logger.info
@@ -64,8 +65,9 @@ def connection_log(*, connection: Connection, message: str, kind: str = Connecti
     return event
 
 
-def connection_transition(*, connection: Connection, to: str, message: str = "", data: dict | None = None,
-                          **fields) -> Connection:  # fmt: skip
+def connection_transition(
+    *, connection: Connection, to: str, message: str = "", data: dict | None = None, **fields
+) -> Connection:
     """Move the connection to status ``to`` (and set ``fields``), logging the change.
 
     A "transition" to the status it already has only updates the fields.
@@ -78,14 +80,21 @@ def connection_transition(*, connection: Connection, to: str, message: str = "",
         connection.save(update_fields=["status", "updated_at", *fields])
         if from_status != to:
             event = ConnectionEvent.objects.create(
-                connection=connection, kind=ConnectionEvent.Kind.STATE, from_status=from_status, to_status=to,
-                message=message, data=data or {},
-            )  # fmt: skip
+                connection=connection,
+                kind=ConnectionEvent.Kind.STATE,
+                from_status=from_status,
+                to_status=to,
+                message=message,
+                data=data or {},
+            )
             logger.info("%s → %s %s", from_status, to, message, extra={"connection_id": connection.pk})
             _publish(connection, event)
             dashboard_changed()
-            webhook_emit(connection=connection, event="connection.status",
-                         payload={"from": from_status, "to": to, "message": message})  # fmt: skip
+            webhook_emit(
+                connection=connection,
+                event="connection.status",
+                payload={"from": from_status, "to": to, "message": message},
+            )
         else:
             _publish(connection, None)
     return connection
@@ -121,6 +130,7 @@ def connection_delete(*, connection: Connection) -> None:
     """
     from whatsapp.lease import lease_is_live
     from whatsapp.profiles import profile_wipe
+
     connection_id, running = connection.pk, lease_is_live(connection)
     with transaction.atomic():
         connection.delete()
@@ -134,22 +144,33 @@ def _publish(connection: Connection, event: ConnectionEvent | None) -> None:
     payload = {"connection": connection_payload(connection)}
     if event is not None:
         payload["event"] = event_payload(event)
-    publish_on_commit(groups=[STAFF_GROUP, connection_group(connection.pk)], event_type="connection.changed",
-                      payload=payload)  # fmt: skip
+    publish_on_commit(
+        groups=[STAFF_GROUP, connection_group(connection.pk)],
+        event_type="connection.changed",
+        payload=payload,
+    )
 
 
 def connection_payload(connection: Connection) -> dict:
     return {
-        "id": connection.pk, "name": connection.name, "phone": connection.phone, "status": connection.status,
-        "status_label": str(connection.get_status_display()), "enabled": connection.enabled,
+        "id": connection.pk,
+        "name": connection.name,
+        "phone": connection.phone,
+        "status": connection.status,
+        "status_label": str(connection.get_status_display()),
+        "enabled": connection.enabled,
         "qr_code": connection.qr_code if connection.status == Connection.Status.QR else "",
         "qr_generated_at": connection.qr_generated_at.isoformat() if connection.qr_generated_at else None,
         "last_error": connection.last_error,
-    }  # fmt: skip
+    }
 
 
 def event_payload(event: ConnectionEvent) -> dict:
     return {
-        "id": event.pk, "at": event.at.isoformat(), "kind": event.kind, "from_status": event.from_status,
-        "to_status": event.to_status, "message": event.message,
-    }  # fmt: skip
+        "id": event.pk,
+        "at": event.at.isoformat(),
+        "kind": event.kind,
+        "from_status": event.from_status,
+        "to_status": event.to_status,
+        "message": event.message,
+    }

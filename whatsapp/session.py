@@ -16,6 +16,7 @@ is in the database; the bus only wakes it sooner, and the heartbeat polls.
 
 import asyncio
 import base64
+import contextlib
 import logging
 import random
 import signal
@@ -32,9 +33,21 @@ from playwright.async_api import async_playwright
 from contacts.services import contact_avatar_due, contact_avatar_set
 from helpdesk.realtime import Publisher, session_group
 from tickets.inbound import accepts_chat, chat_last_timestamp, message_is_new
-from tickets.outbound import client_message_id, message_ack, message_mark_failed, message_mark_sent, outbound_pending
+from tickets.outbound import (
+    client_message_id,
+    message_ack,
+    message_mark_failed,
+    message_mark_sent,
+    outbound_pending,
+)
 from whatsapp import bridge
-from whatsapp.browser import BrowserLaunchError, browser_close, browser_kill, browser_launch, browser_memory_bytes
+from whatsapp.browser import (
+    BrowserLaunchError,
+    browser_close,
+    browser_kill,
+    browser_launch,
+    browser_memory_bytes,
+)
 from whatsapp.dead_letters import chat_batch_store
 from whatsapp.lanes import ChatLanes
 from whatsapp.lease import lease_acquire, lease_owner_id, lease_release, lease_renew
@@ -49,8 +62,16 @@ Status = Connection.Status
 
 # How one browser run ended, and so what the session does next.
 STOP, RESTART, RETRY, LOGGED_OUT, QR_TIMEOUT, FAILED, LEASE_LOST, DELETED, WORKER_STOPPING = (
-    "stop", "restart", "retry", "logged_out", "qr_timeout", "failed", "lease_lost", "deleted", "worker_stopping",
-)  # fmt: skip
+    "stop",
+    "restart",
+    "retry",
+    "logged_out",
+    "qr_timeout",
+    "failed",
+    "lease_lost",
+    "deleted",
+    "worker_stopping",
+)
 
 
 def _read_file(field) -> bytes:
@@ -78,7 +99,12 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 db = sync_to_async  # every ORM call leaves the event loop for Django's thread
 
-WA_FILE_TYPES = {"image": "image", "audio": "audio", "video": "video", "sticker": "sticker"}  # else "document"
+WA_FILE_TYPES = {
+    "image": "image",
+    "audio": "audio",
+    "video": "video",
+    "sticker": "sticker",
+}  # else "document"
 AVATAR_RECHECK = 3600.0  # seconds before this session looks at a contact's picture date again
 CATCH_UP_MESSAGES = 500  # per chat, newest first, when catching up after a reconnect
 SENT_CHECK_MESSAGES = 50  # how far back a chat is searched for an earlier attempt of a message
@@ -151,10 +177,11 @@ class Session:
                 return FAILED
             delay = backoff_delay(self.attempts)
             await db(self._transition)(
-                Status.DISCONNECTED, f"Restarting in {delay:.0f} s (attempt {self.attempts} of "
-                f"{settings.WHATSAPP_MAX_ATTEMPTS})", reconnect_attempts=self.attempts,
+                Status.DISCONNECTED,
+                f"Restarting in {delay:.0f} s (attempt {self.attempts} of {settings.WHATSAPP_MAX_ATTEMPTS})",
+                reconnect_attempts=self.attempts,
                 data={"metric": "reconnect"},
-            )  # fmt: skip
+            )
             await self._sleep(delay)
 
     # -- one browser run -------------------------------------------------------------
@@ -167,13 +194,22 @@ class Session:
         leftovers = browser_kill(profile=self.profile)
         if leftovers:
             await db(self._log)(f"Killed {leftovers} browser processes left by an earlier run")
-        await db(self._transition)(Status.STARTING, "Starting the browser", qr_attempts=0, qr_code="",
-                                   data={"metric": "session_start"})  # fmt: skip
+        await db(self._transition)(
+            Status.STARTING,
+            "Starting the browser",
+            qr_attempts=0,
+            qr_code="",
+            data={"metric": "session_start"},
+        )
         try:
             self.context = await browser_launch(playwright, profile=self.profile)
         except BrowserLaunchError as error:
             await db(self._transition)(
-                Status.FAILED, str(error), last_error=str(error), enabled=False, data={"metric": "launch_failure"}
+                Status.FAILED,
+                str(error),
+                last_error=str(error),
+                enabled=False,
+                data={"metric": "launch_failure"},
             )
             return FAILED
         context = self.context
@@ -183,7 +219,9 @@ class Session:
                 self.events.put_nowait(("browser.closed", None))
 
         context.on("close", gone)
-        await context.expose_binding(bridge.BINDING, lambda _source, name, payload: self.events.put_nowait((name, payload)))
+        await context.expose_binding(
+            bridge.BINDING, lambda _source, name, payload: self.events.put_nowait((name, payload))
+        )
         for script in bridge.init_scripts():
             await context.add_init_script(script)
         self.page = context.pages[0] if context.pages else await context.new_page()
@@ -191,7 +229,9 @@ class Session:
         try:
             await self.page.goto(settings.WHATSAPP_WEB_URL, timeout=settings.WHATSAPP_AUTH_TIMEOUT * 1000)
         except Exception as error:
-            await db(self._log)(f"WhatsApp Web did not load: {error}".splitlines()[0], ConnectionEvent.Kind.ERROR)
+            await db(self._log)(
+                f"WhatsApp Web did not load: {error}".splitlines()[0], ConnectionEvent.Kind.ERROR
+            )
             return RETRY
         self.lanes = ChatLanes(self._ingest_chat, concurrency=settings.WHATSAPP_CHAT_CONCURRENCY)
         try:
@@ -240,13 +280,17 @@ class Session:
             elif name == "conn.logout":
                 return LOGGED_OUT
             elif name == "chat.new_message":
-                message = inbound_message(payload)  # what the page says is checked here, before anything reads it
+                message = inbound_message(
+                    payload
+                )  # what the page says is checked here, before anything reads it
                 if accepts_chat(message.chat):
                     self.lanes.put(message.chat, message)
             elif name == "chat.store_failed":
                 return RETRY  # the browser starts again and its catch-up imports what was not stored
             elif name == "chat.msg_ack_change":
-                await db(message_ack)(connection=await db(self._load)(), wa_ids=payload["ids"], ack=payload["ack"])
+                await db(message_ack)(
+                    connection=await db(self._load)(), wa_ids=payload["ids"], ack=payload["ack"]
+                )
             elif name == "browser.closed":
                 if self.worker_stopping:
                     return WORKER_STOPPING
@@ -277,15 +321,19 @@ class Session:
                 reconnects += 1
                 if reconnects > settings.WHATSAPP_MAX_ATTEMPTS:
                     await db(self._transition)(
-                        Status.FAILED, f"No connection after {settings.WHATSAPP_MAX_ATTEMPTS} attempts",
-                        last_error="No connection to WhatsApp", enabled=False,
-                    )  # fmt: skip
+                        Status.FAILED,
+                        f"No connection after {settings.WHATSAPP_MAX_ATTEMPTS} attempts",
+                        last_error="No connection to WhatsApp",
+                        enabled=False,
+                    )
                     return FAILED
                 await db(self._transition)(
                     Status.DISCONNECTED, "", reconnect_attempts=reconnects, data={"metric": "reconnect"}
                 )
-                await db(self._log)(f"Reconnecting (attempt {reconnects} of {settings.WHATSAPP_MAX_ATTEMPTS})",
-                                    data={"metric": "reconnect"})  # fmt: skip
+                await db(self._log)(
+                    f"Reconnecting (attempt {reconnects} of {settings.WHATSAPP_MAX_ATTEMPTS})",
+                    data={"metric": "reconnect"},
+                )
                 reconnect_at = loop.time() + backoff_delay(reconnects + 1)
                 try:
                     await self.page.reload(timeout=settings.WHATSAPP_AUTH_TIMEOUT * 1000)
@@ -299,8 +347,9 @@ class Session:
             return await db(self._qr_expired)()
         if self.restoring:
             self.restoring = False
-            await db(self._log)("The saved login no longer works: a new QR code is needed",
-                                data={"metric": "restore_failed"})  # fmt: skip
+            await db(self._log)(
+                "The saved login no longer works: a new QR code is needed", data={"metric": "restore_failed"}
+            )
         return await db(self._qr_shown)(code["fullCode"])
 
     async def _connected(self) -> None:
@@ -311,9 +360,15 @@ class Session:
         metric = {"metric": "restore_ok"} if self.restoring else None
         self.restoring = False
         await db(self._transition)(
-            Status.CONNECTED, f"Connected as +{phone}" if phone else "Connected", phone=phone, qr_code="",
-            qr_attempts=0, reconnect_attempts=0, last_error="", data=metric,
-        )  # fmt: skip
+            Status.CONNECTED,
+            f"Connected as +{phone}" if phone else "Connected",
+            phone=phone,
+            qr_code="",
+            qr_attempts=0,
+            reconnect_attempts=0,
+            last_error="",
+            data=metric,
+        )
         await db(profile_mark_used)(connection_id=self.connection_id)
         await self._catch_up()
         await self._send_queued()
@@ -351,7 +406,9 @@ class Session:
             chat, client_id = message.ticket.contact.wa_id, client_message_id(message)
             try:
                 earlier = await bridge.bridge_call(self.page, "messages", chat, SENT_CHECK_MESSAGES)
-                sent = next((m["id"] for m in earlier if m["fromMe"] and m["id"].endswith(f"_{client_id}")), None)
+                sent = next(
+                    (m["id"] for m in earlier if m["fromMe"] and m["id"].endswith(f"_{client_id}")), None
+                )
                 if sent is None:
                     result = await self._send(message, chat, client_id)
                     sent = result["id"] if isinstance(result.get("id"), str) else f"true_{chat}_{client_id}"
@@ -371,8 +428,12 @@ class Session:
             return await bridge.wpp_call(self.page, "chat.sendTextMessage", chat, message.body, options)
         data = await db(_read_file)(message.media)
         content = f"data:{message.mimetype};base64,{base64.b64encode(data).decode()}"
-        options.update(type=WA_FILE_TYPES.get(message.kind, "document"), mimetype=message.mimetype,
-                       filename=message.filename, caption=message.caption)  # fmt: skip
+        options.update(
+            type=WA_FILE_TYPES.get(message.kind, "document"),
+            mimetype=message.mimetype,
+            filename=message.filename,
+            caption=message.caption,
+        )
         if message.voice:
             options["isPtt"] = True  # a voice message, played like one the customer records
         return await bridge.wpp_call(self.page, "chat.sendFileMessage", chat, content, options)
@@ -387,12 +448,14 @@ class Session:
         """
         try:
             batch = [replace(message, download=await self._media(message)) for message in messages]
-            stored = await sync_to_async(self._store_chat, thread_sensitive=False, executor=self.chat_threads)(
-                chat, batch
-            )
+            stored = await sync_to_async(
+                self._store_chat, thread_sensitive=False, executor=self.chat_threads
+            )(chat, batch)
         except Exception as error:
             logger.exception("storing messages failed", extra=self.log_extra)
-            await db(self._log)(f"Storing messages failed: {error}".splitlines()[0], ConnectionEvent.Kind.ERROR)
+            await db(self._log)(
+                f"Storing messages failed: {error}".splitlines()[0], ConnectionEvent.Kind.ERROR
+            )
             self.events.put_nowait(("chat.store_failed", None))
             return
         self.stored += len(stored)
@@ -401,7 +464,9 @@ class Session:
 
     async def _media(self, message: InboundMessage) -> Download | None:
         """The message's file, downloaded only when the message is not stored yet."""
-        if not message.is_media or not await db(message_is_new)(connection_id=self.connection_id, message=message):
+        if not message.is_media or not await db(message_is_new)(
+            connection_id=self.connection_id, message=message
+        ):
             return None
         limit = int(settings.WHATSAPP_MAX_MEDIA_MB * 2**20)
         try:
@@ -465,9 +530,13 @@ class Session:
                 png = await self.page.screenshot(type="png", timeout=10000)
                 reply = {"png": base64.b64encode(png).decode()}
             elif request["action"] == "exists":
-                reply = {"exists": bool(await bridge.wpp_call(self.page, "contact.queryExists", request["wa_id"]))}
+                reply = {
+                    "exists": bool(await bridge.wpp_call(self.page, "contact.queryExists", request["wa_id"]))
+                }
             elif request["action"] == "pairing_code":
-                code = await bridge.wpp_call(self.page, "conn.genLinkDeviceCodeForPhoneNumber", request["phone"])
+                code = await bridge.wpp_call(
+                    self.page, "conn.genLinkDeviceCodeForPhoneNumber", request["phone"]
+                )
                 await db(self._log)(f"Pairing code requested for +{request['phone']}")
                 reply = {"code": code}
             elif request["action"] == "mark_read":
@@ -505,10 +574,8 @@ class Session:
 
     async def _sleep(self, seconds: float) -> None:
         """Wait out a backoff, ending early when an order or a worker stop arrives."""
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.events.get(), timeout=seconds)
-        except TimeoutError:
-            pass
 
     async def _close_browser(self) -> None:
         # Forget the browser first: the "close" event it fires now is ours, not a crash.
@@ -525,7 +592,9 @@ class Session:
     def _store_chat(self, chat: str, batch: list[InboundMessage]) -> list:
         """In a thread of ``chat_threads``."""
         connection = self._load()
-        return [] if connection is None else chat_batch_store(connection=connection, chat=chat, messages=batch)
+        return (
+            [] if connection is None else chat_batch_store(connection=connection, chat=chat, messages=batch)
+        )
 
     def _status(self) -> str:
         return Connection.objects.filter(pk=self.connection_id).values_list("status", flat=True).first()
@@ -554,17 +623,30 @@ class Session:
         if attempts > settings.WHATSAPP_QR_MAX_CODES:
             return self._qr_expired()
         connection_transition(
-            connection=connection, to=Status.QR, message="Waiting for the QR code to be scanned",
-            qr_code=full_code, qr_generated_at=timezone.now(), qr_attempts=attempts,
-        )  # fmt: skip
-        connection_log(connection=connection, message=f"QR code {attempts} of {settings.WHATSAPP_QR_MAX_CODES}",
-                       data={"metric": "qr_code"})  # fmt: skip
+            connection=connection,
+            to=Status.QR,
+            message="Waiting for the QR code to be scanned",
+            qr_code=full_code,
+            qr_generated_at=timezone.now(),
+            qr_attempts=attempts,
+        )
+        connection_log(
+            connection=connection,
+            message=f"QR code {attempts} of {settings.WHATSAPP_QR_MAX_CODES}",
+            data={"metric": "qr_code"},
+        )
         return None
 
     def _qr_expired(self) -> str:
         connection = self._load()
-        connection_transition(connection=connection, to=Status.STOPPED, message="QR not scanned",
-                              last_error="QR not scanned", qr_code="", enabled=False)  # fmt: skip
+        connection_transition(
+            connection=connection,
+            to=Status.STOPPED,
+            message="QR not scanned",
+            last_error="QR not scanned",
+            qr_code="",
+            enabled=False,
+        )
         return QR_TIMEOUT
 
     def _went_offline(self) -> None:
@@ -579,10 +661,16 @@ class Session:
             self._transition(Status.STOPPED, "Stopped", qr_code="")
         elif outcome == LOGGED_OUT:
             profile_wipe(connection_id=self.connection_id)
-            self._transition(Status.LOGGED_OUT, "The phone logged this device out; start it to scan a new QR code",
-                             enabled=False, qr_code="")  # fmt: skip
+            self._transition(
+                Status.LOGGED_OUT,
+                "The phone logged this device out; start it to scan a new QR code",
+                enabled=False,
+                qr_code="",
+            )
         elif outcome == WORKER_STOPPING:
-            self._transition(Status.DISCONNECTED, "The worker stopped; the session resumes when a worker runs")
+            self._transition(
+                Status.DISCONNECTED, "The worker stopped; the session resumes when a worker runs"
+            )
         if outcome != LEASE_LOST:
             lease_release(connection_id=self.connection_id, owner=self.owner)
         connection = self._load()

@@ -38,8 +38,12 @@ def session_start(*, connection_id: int) -> bool:
     """Reserve the lease and queue the session task; False when a live worker holds it."""
     if not lease_reserve(connection_id=connection_id):
         return False
-    async_task("whatsapp.session.session_run", connection_id, cluster=SESSIONS_CLUSTER,
-               task_name=f"session {connection_id}")  # fmt: skip
+    async_task(
+        "whatsapp.session.session_run",
+        connection_id,
+        cluster=SESSIONS_CLUSTER,
+        task_name=f"session {connection_id}",
+    )
     return True
 
 

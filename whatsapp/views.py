@@ -14,7 +14,12 @@ from whatsapp.models import Connection
 from whatsapp.qr import qr_data_url
 from whatsapp.selectors import connection_list as connections
 from whatsapp.services import ConnectionLimitReached, connection_create, connection_request
-from whatsapp.session_requests import BusUnavailable, SessionUnavailable, session_pairing_code, session_snapshot
+from whatsapp.session_requests import (
+    BusUnavailable,
+    SessionUnavailable,
+    session_pairing_code,
+    session_snapshot,
+)
 
 EVENTS_SHOWN = 50
 
@@ -22,8 +27,18 @@ EVENTS_SHOWN = 50
 ACTIONS = {
     "start": (gettext_lazy("Start"), True, "", gettext_lazy("Starting the session.")),
     "stop": (gettext_lazy("Stop"), False, "", gettext_lazy("Stopping the session.")),
-    "restart": (gettext_lazy("Restart"), True, Connection.Command.RESTART, gettext_lazy("Restarting the session.")),
-    "logout": (gettext_lazy("Log out"), None, Connection.Command.LOGOUT, gettext_lazy("Logging the phone out.")),
+    "restart": (
+        gettext_lazy("Restart"),
+        True,
+        Connection.Command.RESTART,
+        gettext_lazy("Restarting the session."),
+    ),
+    "logout": (
+        gettext_lazy("Log out"),
+        None,
+        Connection.Command.LOGOUT,
+        gettext_lazy("Logging the phone out."),
+    ),
 }
 
 
@@ -106,9 +121,10 @@ def connection_pairing_code(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, BUS_UNAVAILABLE_MESSAGE)
         else:
             messages.success(
-                request, _("On the phone, open Linked devices → Link with phone number and enter %(code)s")
+                request,
+                _("On the phone, open Linked devices → Link with phone number and enter %(code)s")
                 % {"code": code},
-            )  # fmt: skip
+            )
     return redirect("connection-detail", pk=pk)
 
 
@@ -121,7 +137,9 @@ def metrics(request: HttpRequest) -> HttpResponse:
         except ApiError as error:
             return error.response()
         if not has_permission(request.user, "whatsapp.view_connection"):
-            return ApiError(403, "FORBIDDEN", "This needs the permission whatsapp.view_connection.").response()
+            return ApiError(
+                403, "FORBIDDEN", "This needs the permission whatsapp.view_connection."
+            ).response()
     return HttpResponse(metrics_text(), content_type="text/plain; version=0.0.4")
 
 

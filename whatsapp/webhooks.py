@@ -33,8 +33,15 @@ from django_q.tasks import async_task, schedule
 
 from whatsapp.models import Connection, WebhookDelivery
 
-EVENTS = ["message.received", "message.sent", "message.ack", "ticket.created", "ticket.closed", "connection.status",
-          "audit.critical"]
+EVENTS = [
+    "message.received",
+    "message.sent",
+    "message.ack",
+    "ticket.created",
+    "ticket.closed",
+    "connection.status",
+    "audit.critical",
+]
 
 
 class BlockedAddress(Exception):
@@ -46,13 +53,16 @@ def webhook_emit(*, connection: Connection, event: str, payload: dict) -> None:
     if not connection.webhook_url:
         return
     envelope = {
-        "id": str(uuid.uuid4()), "event": event, "timestamp": timezone.now().isoformat(),
+        "id": str(uuid.uuid4()),
+        "event": event,
+        "timestamp": timezone.now().isoformat(),
         "connection": {"id": connection.pk, "name": connection.name, "phone": connection.phone},
         "payload": payload,
-    }  # fmt: skip
+    }
     envelope = json.loads(json.dumps(envelope, cls=DjangoJSONEncoder))
-    transaction.on_commit(lambda: async_task("whatsapp.webhooks.webhook_deliver", connection.pk, envelope, 1),
-                          robust=True)  # fmt: skip
+    transaction.on_commit(
+        lambda: async_task("whatsapp.webhooks.webhook_deliver", connection.pk, envelope, 1), robust=True
+    )
 
 
 def webhook_deliver(connection_id: int, envelope: dict, attempt: int) -> bool:
@@ -74,15 +84,29 @@ def webhook_deliver(connection_id: int, envelope: dict, attempt: int) -> bool:
         error = str(getattr(failure, "reason", failure))
     delivered = status_code is not None and 200 <= status_code < 300
     WebhookDelivery.objects.create(
-        connection=connection, event_id=envelope["id"], event=envelope["event"], envelope=envelope,
-        url=connection.webhook_url, attempt=attempt, status_code=status_code, error=error, delivered=delivered,
+        connection=connection,
+        event_id=envelope["id"],
+        event=envelope["event"],
+        envelope=envelope,
+        url=connection.webhook_url,
+        attempt=attempt,
+        status_code=status_code,
+        error=error,
+        delivered=delivered,
         duration_ms=int((time.monotonic() - started) * 1000),
-    )  # fmt: skip
+    )
     if not delivered and attempt < settings.WEBHOOK_MAX_ATTEMPTS and not error.startswith("Refused"):
         delay = settings.WEBHOOK_RETRY_BASE * 2 ** (attempt - 1)
-        schedule("whatsapp.webhooks.webhook_deliver", connection_id, envelope, attempt + 1,
-                 schedule_type=Schedule.ONCE, repeats=1, next_run=timezone.now() + timedelta(seconds=delay),
-                 name=f"webhook {envelope['id']} attempt {attempt + 1}")  # fmt: skip
+        schedule(
+            "whatsapp.webhooks.webhook_deliver",
+            connection_id,
+            envelope,
+            attempt + 1,
+            schedule_type=Schedule.ONCE,
+            repeats=1,
+            next_run=timezone.now() + timedelta(seconds=delay),
+            name=f"webhook {envelope['id']} attempt {attempt + 1}",
+        )
     return delivered
 
 
@@ -115,10 +139,13 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 def post(url: str, body: bytes, *, secret: str, event: dict) -> int:
     timestamp = str(int(time.time()))
     headers = {
-        "Content-Type": "application/json", "User-Agent": "helpdesk-webhooks/1",
-        "X-Helpdesk-Event": event["event"], "X-Helpdesk-Delivery": event["id"], "X-Helpdesk-Timestamp": timestamp,
+        "Content-Type": "application/json",
+        "User-Agent": "helpdesk-webhooks/1",
+        "X-Helpdesk-Event": event["event"],
+        "X-Helpdesk-Delivery": event["id"],
+        "X-Helpdesk-Timestamp": timestamp,
         "X-Helpdesk-Signature": signature(secret, timestamp, body),
-    }  # fmt: skip
+    }
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     opener = urllib.request.build_opener(_NoRedirects)
     with opener.open(request, timeout=settings.WEBHOOK_TIMEOUT) as response:

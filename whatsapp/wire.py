@@ -41,9 +41,17 @@ OCTET_STREAM = "application/octet-stream"
 
 # WhatsApp's message types (wa-js ``msg.type``) as the helpdesk's kinds (tickets.Message.Kind values).
 KINDS = {
-    "chat": "text", "image": "image", "ptt": "audio", "audio": "audio", "video": "video", "document": "document",
-    "sticker": "sticker", "location": "location", "vcard": "contact", "multi_vcard": "contact",
-}  # fmt: skip
+    "chat": "text",
+    "image": "image",
+    "ptt": "audio",
+    "audio": "audio",
+    "video": "video",
+    "document": "document",
+    "sticker": "sticker",
+    "location": "location",
+    "vcard": "contact",
+    "multi_vcard": "contact",
+}
 MEDIA_KINDS = {"image", "audio", "video", "document", "sticker"}
 
 CHAT_ID = re.compile(r"[0-9A-Za-z._:+-]{1,48}@[0-9a-z.]{1,15}")
@@ -152,7 +160,7 @@ def message_id(value: Any, payload: Any) -> str:
     if value and len(value) <= WA_ID_MAX:
         return value
     digest = hashlib.sha256((value or _canonical(payload)).encode("utf-8", "replace")).hexdigest()[:40]
-    return f"{value[:WA_ID_MAX - 41]}~{digest}" if value else f"unknown~{digest}"
+    return f"{value[: WA_ID_MAX - 41]}~{digest}" if value else f"unknown~{digest}"
 
 
 def mimetype_clean(value: Any) -> str:
@@ -168,7 +176,7 @@ def mimetype_clean(value: Any) -> str:
 
 
 def _mimetype_given(value: Any) -> str:
-    """"" when the payload gave none (another source may know it), else the checked type."""
+    """ "" when the payload gave none (another source may know it), else the checked type."""
     return mimetype_clean(value) if value not in (None, "") else ""
 
 
@@ -194,7 +202,9 @@ def _cut_utf8(value: str, max_bytes: int) -> str:
 def _body(kind: str | None, wa_type: Any, fields: dict) -> str:
     """The text an agent reads: locations and contact cards made readable, unknown kinds named."""
     if kind is None:
-        name = re.sub(r"[^\w.-]", "", text(wa_type, 40)) if isinstance(wa_type, str) else type(wa_type).__name__
+        name = (
+            re.sub(r"[^\w.-]", "", text(wa_type, 40)) if isinstance(wa_type, str) else type(wa_type).__name__
+        )
         marker = _("[unsupported message: %(kind)s]") % {"kind": name or "?"}
         body = text(fields.get("body"))
         return f"{marker}\n{body}"[:TEXT_MAX] if body else marker
@@ -224,7 +234,9 @@ def _number(value: Any) -> float | None:
 
 
 def _size(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= SIZE_MAX else None
+    return (
+        value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= SIZE_MAX else None
+    )
 
 
 def _timestamp(value: Any) -> datetime:

@@ -13,7 +13,7 @@ PERMISSIONS = [
     ("tickets", "view_queue"), ("tickets", "view_quickreply"), ("tickets", "add_quickreply"),
     ("tickets", "change_quickreply"), ("contacts", "view_contact"), ("contacts", "change_contact"),
     ("whatsapp", "view_connection"), ("whatsapp", "view_connectionevent"),
-]  # fmt: skip
+]
 
 
 def make_group(apps, schema_editor):

@@ -21,7 +21,9 @@ def test_the_api_fuzzed_at_length_as_a_superuser():
     started = time.monotonic()
     figures = fuzz(user=StaffFactory(is_superuser=True), examples=100)
 
-    report("schemathesis on the API as a superuser, 100 examples per operation",
-           f"{figures['operations']} operations, {figures['examples']} examples, {len(figures['failures'])} failures "
-           f"in {time.monotonic() - started:.0f} s")  # fmt: skip
+    report(
+        "schemathesis on the API as a superuser, 100 examples per operation",
+        f"{figures['operations']} operations, {figures['examples']} examples, {len(figures['failures'])} failures "
+        f"in {time.monotonic() - started:.0f} s",
+    )
     assert figures["failures"] == [], figures["failures"][:3]

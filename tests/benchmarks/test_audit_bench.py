@@ -20,8 +20,16 @@ from tests.factories import ConnectionFactory, QueueFactory
 from tickets.management.commands.audit import Command
 from tickets.models import Ticket
 
-pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("channel_layer")]
-TICKETS, ACTIVE, STALE = 1_000_000, 200_000, 100_000  # the active ones are the last ACTIVE ids, every other one stale
+pytestmark = [
+    pytest.mark.bench,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("channel_layer"),
+]
+TICKETS, ACTIVE, STALE = (
+    1_000_000,
+    200_000,
+    100_000,
+)  # the active ones are the last ACTIVE ids, every other one stale
 
 
 def seed(connection_id: int, queue_ids: list[int]) -> None:
@@ -44,9 +52,15 @@ def seed(connection_id: int, queue_ids: list[int]) -> None:
                       0, now() - interval '1 hour', 'Olá', now() - interval '1 hour',
                       CASE WHEN n > %(closed)s THEN '' ELSE 'agent' END, now() - interval '40 hours', now()
                FROM generate_series(1, %(total)s) AS n""",
-            {"first": first_contact, "active": ACTIVE, "connection": connection_id, "closed": TICKETS - ACTIVE,
-             "total": TICKETS, "queues": [*queue_ids, None]},
-        )  # fmt: skip
+            {
+                "first": first_contact,
+                "active": ACTIVE,
+                "connection": connection_id,
+                "closed": TICKETS - ACTIVE,
+                "total": TICKETS,
+                "queues": [*queue_ids, None],
+            },
+        )
         cursor.execute("ANALYZE contacts_contact; ANALYZE tickets_ticket")
 
 
@@ -92,9 +106,13 @@ def test_closing_100k_stale_tickets_among_a_million():
     seconds, statements, growth, closed = measured_close()
 
     assert Ticket.objects.filter(status="closed", close_reason="audit").count() == STALE
-    report("audit --close-stale, nothing stale (1,000,000 tickets)",
-           f"{empty_seconds:.2f} s, {empty_statements} statements, peak memory +{empty_growth:.0f} MiB")  # fmt: skip
-    report(f"audit --close-stale, {STALE:,} stale of 1,000,000 ({closed})",
-           f"{seconds:.2f} s, {statements} statements, peak memory +{growth:.0f} MiB")  # fmt: skip
+    report(
+        "audit --close-stale, nothing stale (1,000,000 tickets)",
+        f"{empty_seconds:.2f} s, {empty_statements} statements, peak memory +{empty_growth:.0f} MiB",
+    )
+    report(
+        f"audit --close-stale, {STALE:,} stale of 1,000,000 ({closed})",
+        f"{seconds:.2f} s, {statements} statements, peak memory +{growth:.0f} MiB",
+    )
     assert seconds <= 10
     assert growth - empty_growth <= 100

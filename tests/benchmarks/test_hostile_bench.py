@@ -13,12 +13,21 @@ from hypothesis import given
 
 from tests.benchmarks.test_sessions_bench import report
 from tests.tickets.test_inbound_media import media_root  # noqa: F401  (the fixture)
-from tests.whatsapp.test_hostile_input import BATCHES, a_connection_with_a_menu, hostile_batch_ingest, hostile_examples
+from tests.whatsapp.test_hostile_input import (
+    BATCHES,
+    a_connection_with_a_menu,
+    hostile_batch_ingest,
+    hostile_examples,
+)
 from tickets.models import Message
 from whatsapp.models import Connection, DeadLetter
 
 EXAMPLES = int(os.environ.get("BENCH_HOSTILE_EXAMPLES", "1000"))
-pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("channel_layer")]
+pytestmark = [
+    pytest.mark.bench,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("channel_layer"),
+]
 
 
 @pytest.mark.usefixtures("media_root")
@@ -31,13 +40,17 @@ def test_hostile_payloads_at_length(settings):
         connection = Connection.objects.first() or a_connection_with_a_menu()
         counts["examples"] += 1
         counts["payloads"] += len(batch)
-        hostile_batch_ingest(connection, [payload for payload, _ in batch], [download for _, download in batch])
+        hostile_batch_ingest(
+            connection, [payload for payload, _ in batch], [download for _, download in batch]
+        )
 
     started = time.perf_counter()
     run()
     elapsed = time.perf_counter() - started
     engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
-    stored = Message.objects.exclude(status=Message.Status.QUEUED).count() - counts["examples"]  # not the ordinary ones
+    stored = (
+        Message.objects.exclude(status=Message.Status.QUEUED).count() - counts["examples"]
+    )  # not the ordinary ones
     dead = DeadLetter.objects.count()
     report(
         f"hostile payloads, {engine}: {counts['examples']} examples, {counts['payloads']} payloads",

@@ -19,17 +19,88 @@ from tests.benchmarks.test_sessions_bench import report
 from tests.factories import ConnectionFactory, QueueFactory, StaffFactory, UserFactory
 from tickets.selectors import InboxFilters, Tab, inbox_page
 
-pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("channel_layer")]
+pytestmark = [
+    pytest.mark.bench,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("channel_layer"),
+]
 TICKETS, MESSAGES, BIG_TICKET_MESSAGES = 100_000, 1_000_000, 5_000
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "30"))
 DEEP_PAGES = 40  # "load more" after 2,000 rows
-FIRST_NAMES = ["Ana", "João", "Maria", "José", "Antônio", "Francisca", "Carlos", "Paulo", "Luíza", "Pedro",
-               "Lucas", "Juliana", "Márcia", "Rafael", "Beatriz", "Sebastião", "Fernanda", "Gabriel", "Letícia"]
-SURNAMES = ["Silva", "Santos", "Oliveira", "Souza", "Rodrigues", "Ferreira", "Alves", "Pereira", "Lima", "Gomes",
-            "Conceição", "Araújo", "Ribeiro", "Carvalho", "Gonçalves", "Melo", "Barbosa"]
-WORDS = ["olá", "bom", "dia", "preciso", "pedido", "entrega", "endereço", "boleto", "cartão", "pagamento", "prazo",
-         "frete", "troca", "obrigado", "não", "chegou", "ainda", "quando", "produto", "nota", "fiscal", "preço",
-         "dúvida", "atendimento", "cancelar", "hoje", "amanhã", "semana", "valor", "desconto", "cupom", "loja"]
+FIRST_NAMES = [
+    "Ana",
+    "João",
+    "Maria",
+    "José",
+    "Antônio",
+    "Francisca",
+    "Carlos",
+    "Paulo",
+    "Luíza",
+    "Pedro",
+    "Lucas",
+    "Juliana",
+    "Márcia",
+    "Rafael",
+    "Beatriz",
+    "Sebastião",
+    "Fernanda",
+    "Gabriel",
+    "Letícia",
+]
+SURNAMES = [
+    "Silva",
+    "Santos",
+    "Oliveira",
+    "Souza",
+    "Rodrigues",
+    "Ferreira",
+    "Alves",
+    "Pereira",
+    "Lima",
+    "Gomes",
+    "Conceição",
+    "Araújo",
+    "Ribeiro",
+    "Carvalho",
+    "Gonçalves",
+    "Melo",
+    "Barbosa",
+]
+WORDS = [
+    "olá",
+    "bom",
+    "dia",
+    "preciso",
+    "pedido",
+    "entrega",
+    "endereço",
+    "boleto",
+    "cartão",
+    "pagamento",
+    "prazo",
+    "frete",
+    "troca",
+    "obrigado",
+    "não",
+    "chegou",
+    "ainda",
+    "quando",
+    "produto",
+    "nota",
+    "fiscal",
+    "preço",
+    "dúvida",
+    "atendimento",
+    "cancelar",
+    "hoje",
+    "amanhã",
+    "semana",
+    "valor",
+    "desconto",
+    "cupom",
+    "loja",
+]
 RARE_WORD = "devolução"  # in one message of 1,000: a search that must look far
 GOALS = {"queries": 10, "p50": 0.050, "p95": 0.150}
 
@@ -44,9 +115,14 @@ def seed(*, connections: list[int], queues: list[int], agents: list[int]) -> Non
                       (%(first)s::text[])[1 + n %% %(nfirst)s] || ' ' || (%(last)s::text[])[1 + (n / 7) %% %(nlast)s],
                       '', '', '', false, false, '', now(), now()
                FROM generate_series(1, %(total)s) AS n""",
-            {"first": FIRST_NAMES, "nfirst": len(FIRST_NAMES), "last": SURNAMES, "nlast": len(SURNAMES),
-             "total": TICKETS},
-        )  # fmt: skip
+            {
+                "first": FIRST_NAMES,
+                "nfirst": len(FIRST_NAMES),
+                "last": SURNAMES,
+                "nlast": len(SURNAMES),
+                "total": TICKETS,
+            },
+        )
         cursor.execute(
             """INSERT INTO tickets_ticket (contact_id, connection_id, queue_id, assignee_id, status, unread_count,
                    last_message_at, last_message_preview, last_inbound_at, waiting_since, close_reason,
@@ -58,9 +134,14 @@ def seed(*, connections: list[int], queues: list[int], agents: list[int]) -> Non
                       now() - n * interval '1 minute', CASE WHEN n %% 10 < 6 THEN 'agent' ELSE '' END,
                       now() - n * interval '1 minute' - interval '1 day', now()
                FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM contacts_contact) AS c""",
-            {"connections": connections, "nconn": len(connections), "queues": [*queues, None],
-             "agents": agents, "nagents": len(agents)},
-        )  # fmt: skip
+            {
+                "connections": connections,
+                "nconn": len(connections),
+                "queues": [*queues, None],
+                "agents": agents,
+                "nagents": len(agents),
+            },
+        )
         cursor.execute("SELECT min(id), max(id) FROM tickets_ticket")
         first, last = cursor.fetchone()
         # The first BIG_TICKET_MESSAGES messages all go to the first ticket (the one opened below).
@@ -76,9 +157,16 @@ def seed(*, connections: list[int], queues: list[int], agents: list[int]) -> Non
                CROSS JOIN (SELECT %(words)s::text[] AS w) AS words
                JOIN tickets_ticket AS t
                  ON t.id = CASE WHEN n <= %(big)s THEN %(first)s ELSE %(first)s + n %% %(span)s END""",
-            {"words": WORDS, "nwords": len(WORDS), "rare": RARE_WORD, "total": MESSAGES, "big": BIG_TICKET_MESSAGES,
-             "first": first, "span": last - first + 1},
-        )  # fmt: skip
+            {
+                "words": WORDS,
+                "nwords": len(WORDS),
+                "rare": RARE_WORD,
+                "total": MESSAGES,
+                "big": BIG_TICKET_MESSAGES,
+                "first": first,
+                "span": last - first + 1,
+            },
+        )
         cursor.execute("ANALYZE contacts_contact; ANALYZE tickets_ticket; ANALYZE tickets_message")
 
 
@@ -108,7 +196,11 @@ def figures(samples: list[float], queries: int) -> tuple[float, float, str]:
     ordered = sorted(samples)
     p50, p95 = statistics.median(ordered), ordered[max(0, round(0.95 * len(ordered)) - 1)]
     met = queries <= GOALS["queries"] and p50 <= GOALS["p50"] and p95 <= GOALS["p95"]
-    return p50, p95, f"p50 {p50 * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms, {queries} queries{'' if met else ' (MISSED)'}"
+    return (
+        p50,
+        p95,
+        f"p50 {p50 * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms, {queries} queries{'' if met else ' (MISSED)'}",
+    )
 
 
 def deep_cursor(user, tab: Tab) -> str:
@@ -129,8 +221,10 @@ def test_agents_pages_on_100k_tickets_and_1m_messages(client):
     admin = StaffFactory(is_superuser=True)
     started = time.perf_counter()
     seed(connections=connections, queues=[q.pk for q in queues], agents=[a.pk for a in agents])
-    report(f"inbox bench: seeding {TICKETS:,} tickets, {MESSAGES:,} messages (and ANALYZE)",
-           f"{time.perf_counter() - started:.1f} s")  # fmt: skip
+    report(
+        f"inbox bench: seeding {TICKETS:,} tickets, {MESSAGES:,} messages (and ANALYZE)",
+        f"{time.perf_counter() - started:.1f} s",
+    )
     agent = agents[0]
     with db.cursor() as cursor:  # the ticket with many messages: open, the agent's, in their queue
         cursor.execute(
@@ -151,11 +245,9 @@ def test_agents_pages_on_100k_tickets_and_1m_messages(client):
             "full text, common word unaccented (q=endereco)": "/inbox/?tab=closed&q=endereco",
             f"full text, rare word (q={RARE_WORD})": "/inbox/?tab=closed&q=devolu%C3%A7%C3%A3o",
             "full text, rare word unaccented (q=devolucao)": "/inbox/?tab=closed&q=devolucao",
-            f"load more, tab=closed after {DEEP_PAGES * 50:,} rows":
-                f"/inbox/more/?tab=closed&cursor={deep_cursor(user, Tab.CLOSED)}",
-            f"load more, tab=waiting after {DEEP_PAGES * 50:,} rows":
-                f"/inbox/more/?tab=waiting&cursor={deep_cursor(user, Tab.WAITING)}",
-        }  # fmt: skip
+            f"load more, tab=closed after {DEEP_PAGES * 50:,} rows": f"/inbox/more/?tab=closed&cursor={deep_cursor(user, Tab.CLOSED)}",
+            f"load more, tab=waiting after {DEEP_PAGES * 50:,} rows": f"/inbox/more/?tab=waiting&cursor={deep_cursor(user, Tab.WAITING)}",
+        }
         for name, path in pages.items():
             _p50, _p95, line = figures(*timed(client, path))
             report(f"{who}: {name}", line)

@@ -27,7 +27,11 @@ from tickets.inbound import chat_messages_ingest
 from whatsapp.lanes import ChatLanes
 from whatsapp.wire import InboundMessage
 
-pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("channel_layer")]
+pytestmark = [
+    pytest.mark.bench,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("channel_layer"),
+]
 COUNT = 2000
 
 
@@ -38,7 +42,9 @@ def raw_insert_rate() -> float:
         cursor.execute("CREATE TABLE bench_rows (id integer PRIMARY KEY, body text)")
         started = time.perf_counter()
         for n in range(COUNT):
-            cursor.execute("INSERT INTO bench_rows (id, body) VALUES (%s, %s)", [n, "Olá"])  # autocommit: one per row
+            cursor.execute(
+                "INSERT INTO bench_rows (id, body) VALUES (%s, %s)", [n, "Olá"]
+            )  # autocommit: one per row
         elapsed = time.perf_counter() - started
         cursor.execute("DROP TABLE bench_rows")
     return COUNT / elapsed
@@ -100,8 +106,9 @@ def seed_and_analyse() -> None:
     (autovacuum's ANALYZE): without statistics the planner's guesses change the figures."""
     connection = ConnectionFactory()
     for n in range(200):
-        chat_messages_ingest(connection=connection, chat=f"55118{n:08d}@c.us",
-                             messages=[inbound(n, chat=f"55118{n:08d}@c.us")])  # fmt: skip
+        chat_messages_ingest(
+            connection=connection, chat=f"55118{n:08d}@c.us", messages=[inbound(n, chat=f"55118{n:08d}@c.us")]
+        )
     one_chat = [inbound(n) for n in range(200)]
     chat_messages_ingest(connection=connection, chat=inbound(0).chat, messages=one_chat)
     with db.cursor() as cursor:
@@ -113,6 +120,7 @@ def test_ingest_rate_against_the_raw_insert_rate():
     raw = raw_insert_rate()
     report(f"[{vendor}] raw single-row INSERT (autocommit)", f"{raw:.0f} rows/s")
     seed_and_analyse()
+
     def new_contacts(first: int) -> list[dict]:
         return [inbound(n, chat=f"55119{n:08d}@c.us") for n in range(first, first + COUNT)]
 
@@ -123,7 +131,14 @@ def test_ingest_rate_against_the_raw_insert_rate():
         ("each message a new contact and ticket, one at a time", new_contacts(1000), False),
         ("messages to one open ticket, one at a time", one_chat(1000), False),
         ("each message a new contact and ticket, through the lanes", new_contacts(1000 + COUNT), True),
-        ("2,000 messages of one chat waiting at once (a catch-up), through the lanes", one_chat(1000 + COUNT), True),
+        (
+            "2,000 messages of one chat waiting at once (a catch-up), through the lanes",
+            one_chat(1000 + COUNT),
+            True,
+        ),
     ]:
         rate, queries = ingest_rate(messages, lanes=lanes)
-        report(f"[{vendor}] ingest, {label}", f"{rate:.0f} msg/s = {rate / raw:.2f} × raw; {queries:.2f} queries/msg")
+        report(
+            f"[{vendor}] ingest, {label}",
+            f"{rate:.0f} msg/s = {rate / raw:.2f} × raw; {queries:.2f} queries/msg",
+        )

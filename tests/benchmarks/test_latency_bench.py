@@ -60,8 +60,15 @@ def test_latency_to_the_agents_inbox_at_50_messages_per_second(engine, simulator
         for n in range(COUNT):
             time.sleep(max(0.0, started + n / RATE - time.monotonic()))
             stamp = time.time()
-            _, answer = simulator.post("/_sim/messages", {"account": ACCOUNT, "from": f"55319{n % CUSTOMERS:08d}",
-                                                          "name": "Cliente", "body": f"mensagem {n}"})  # fmt: skip
+            _, answer = simulator.post(
+                "/_sim/messages",
+                {
+                    "account": ACCOUNT,
+                    "from": f"55319{n % CUSTOMERS:08d}",
+                    "name": "Cliente",
+                    "body": f"mensagem {n}",
+                },
+            )
             sent_at[answer["id"]] = stamp
 
     sender = threading.Thread(target=send_steadily)
@@ -73,5 +80,7 @@ def test_latency_to_the_agents_inbox_at_50_messages_per_second(engine, simulator
     wa_ids = dict(Message.objects.filter(pk__in=arrivals, from_me=False).values_list("pk", "wa_id"))
     latencies = sorted(arrivals[pk] - sent_at[wa_id] for pk, wa_id in wa_ids.items())
     p99 = latencies[max(0, round(0.99 * len(latencies)) - 1)]
-    report(f"simulator message → agent's inbox page (websocket, Chromium) at {RATE} msg/s",
-           f"p50 {statistics.median(latencies) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms (n={len(latencies)})")  # fmt: skip
+    report(
+        f"simulator message → agent's inbox page (websocket, Chromium) at {RATE} msg/s",
+        f"p50 {statistics.median(latencies) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms (n={len(latencies)})",
+    )

@@ -55,7 +55,9 @@ def process_tree_pss(pid: int) -> int:
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            children.setdefault(int(stat.read_text().rsplit(")", 1)[1].split()[1]), []).append(int(stat.parent.name))
+            children.setdefault(int(stat.read_text().rsplit(")", 1)[1].split()[1]), []).append(
+                int(stat.parent.name)
+            )
         except OSError:
             continue
     total, todo = 0, [pid]
@@ -108,8 +110,10 @@ def test_worker_restart_brings_ten_connections_back(engine, simulator, settings)
     engine.let_login_settle()
     together = sum(browser_memory_bytes(profile=sessions_dir / str(c.pk)) for c in connections)
     report("memory (PSS) of one session's browser tree, alone", f"{alone / 2**20:.0f} MiB")
-    report(f"memory (PSS) of each further session ({count} running)",
-           f"{(together - alone) / (count - 1) / 2**20:.0f} MiB ({together / 2**20:.0f} MiB for all {count})")  # fmt: skip
+    report(
+        f"memory (PSS) of each further session ({count} running)",
+        f"{(together - alone) / (count - 1) / 2**20:.0f} MiB ({together / 2**20:.0f} MiB for all {count})",
+    )
 
     samples = []
     for _ in range(3):
@@ -140,5 +144,7 @@ def test_start_stop_cycles_leave_nothing(engine, simulator):
     wait_until(lambda: not engine.chromium(), timeout=15, message="browsers to exit")
     after = process_tree_pss(worker.pid)
     report(f"{CYCLES} start/stop cycles: Chromium processes left", str(len(engine.chromium())))
-    report(f"{CYCLES} start/stop cycles: worker memory (PSS, browsers excluded)",
-           f"{before / 2**20:.0f} MiB before, {after / 2**20:.0f} MiB after ({(after - before) / 2**20:+.0f} MiB)")  # fmt: skip
+    report(
+        f"{CYCLES} start/stop cycles: worker memory (PSS, browsers excluded)",
+        f"{before / 2**20:.0f} MiB before, {after / 2**20:.0f} MiB after ({(after - before) / 2**20:+.0f} MiB)",
+    )

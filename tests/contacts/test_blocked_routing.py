@@ -31,7 +31,9 @@ def test_a_blocked_contact_gets_no_greeting_or_menu_but_their_messages_are_kept(
 
 def test_a_contact_blocked_after_the_menu_gets_no_repeat_nor_queue_greeting():
     connection = ConnectionFactory()
-    connection.queues.add(QueueFactory(name="A", ordering=1, greeting="A aqui"), QueueFactory(name="B", ordering=2))
+    connection.queues.add(
+        QueueFactory(name="A", ordering=1, greeting="A aqui"), QueueFactory(name="B", ordering=2)
+    )
     ticket = message_ingest(connection=connection, message=inbound(1)).ticket
     contact_block(contact=ticket.contact, blocked=True)
     Ticket.objects.filter(pk=ticket.pk).update(menu_sent_at=timezone.now() - timedelta(minutes=6))
@@ -56,11 +58,16 @@ def test_a_blocked_contact_gets_no_farewell(agent):
 
 def test_the_audit_closes_a_blocked_contacts_stale_ticket_without_a_farewell():
     connection = ConnectionFactory(status=Connection.Status.CONNECTED, farewell="Bye")
-    blocked = TicketFactory(connection=connection, contact=ContactFactory(blocked=True),
-                            last_message_at=timezone.now() - timedelta(hours=30))  # fmt: skip
+    blocked = TicketFactory(
+        connection=connection,
+        contact=ContactFactory(blocked=True),
+        last_message_at=timezone.now() - timedelta(hours=30),
+    )
     reached = TicketFactory(connection=connection, last_message_at=timezone.now() - timedelta(hours=30))
 
-    result = tickets_close_stale(before=timezone.now() - timedelta(hours=24), ignore_waiting=False, farewell=True)
+    result = tickets_close_stale(
+        before=timezone.now() - timedelta(hours=24), ignore_waiting=False, farewell=True
+    )
 
     assert (result.closed, result.farewells_queued) == (2, 1)
     assert (said(blocked), said(reached)) == ([], ["Bye"])

@@ -25,8 +25,9 @@ def test_the_page_shows_the_details_and_the_tickets(agent_client, contact):
 
 
 def test_the_name_and_email_are_changed(agent_client, contact):
-    response = agent_client.post(reverse("contact-edit", args=[contact.pk]),
-                                 {"name": "Maria Souza", "email": "maria@example.com"})  # fmt: skip
+    response = agent_client.post(
+        reverse("contact-edit", args=[contact.pk]), {"name": "Maria Souza", "email": "maria@example.com"}
+    )
 
     assert response.status_code == 302
     contact.refresh_from_db()
@@ -34,8 +35,9 @@ def test_the_name_and_email_are_changed(agent_client, contact):
 
 
 def test_a_bad_email_is_a_form_error_that_keeps_what_was_typed(agent_client, contact):
-    response = agent_client.post(reverse("contact-edit", args=[contact.pk]),
-                                 {"name": "Maria Souza", "email": "maria-at-example"})  # fmt: skip
+    response = agent_client.post(
+        reverse("contact-edit", args=[contact.pk]), {"name": "Maria Souza", "email": "maria-at-example"}
+    )
 
     assert response.status_code == 400
     assert "email" in response.context["form"].errors

@@ -17,8 +17,9 @@ from whatsapp.models import Connection
 def test_a_bad_number_is_a_field_error_that_keeps_what_was_typed(agent_client, phone):
     connection = ConnectionFactory(status=Connection.Status.CONNECTED)
 
-    response = agent_client.post(reverse("conversation-new"), {"connection": connection.pk, "phone": phone,
-                                                                "body": "Oi, tudo bem?"})  # fmt: skip
+    response = agent_client.post(
+        reverse("conversation-new"), {"connection": connection.pk, "phone": phone, "body": "Oi, tudo bem?"}
+    )
 
     assert response.status_code == 400
     assert "phone" in response.context["form"].errors
@@ -30,7 +31,9 @@ def test_a_bad_number_is_a_field_error_that_keeps_what_was_typed(agent_client, p
 def test_a_connection_that_is_not_connected_is_a_form_error(agent_client):
     connection = ConnectionFactory(name="Vendas", status=Connection.Status.DISCONNECTED)
 
-    response = agent_client.post(reverse("conversation-new"), {"connection": connection.pk, "phone": "5511988887777"})
+    response = agent_client.post(
+        reverse("conversation-new"), {"connection": connection.pk, "phone": "5511988887777"}
+    )
 
     assert response.status_code == 400
     assert response.context["form"].non_field_errors() == ["Vendas is not connected."]
@@ -42,7 +45,9 @@ def test_a_session_that_does_not_answer_is_a_form_error(agent_client, channel_la
     monkeypatch.setattr(session_requests, "REPLY_TIMEOUT", 0.2)
     connection = ConnectionFactory(name="Vendas", status=Connection.Status.CONNECTED)  # no session runs
 
-    response = agent_client.post(reverse("conversation-new"), {"connection": connection.pk, "phone": "5511988887777"})
+    response = agent_client.post(
+        reverse("conversation-new"), {"connection": connection.pk, "phone": "5511988887777"}
+    )
 
     assert response.context["form"].non_field_errors() == ["Vendas does not answer; try again shortly."]
     assert not Ticket.objects.exists()
@@ -56,14 +61,24 @@ def test_the_agent_writes_first_and_lands_on_their_ticket(engine, simulator, age
     client.force_login(agent)
 
     nobody = client.post(reverse("conversation-new"), {"connection": connection.pk, "phone": "5511900000000"})
-    started = client.post(reverse("conversation-new"), {"connection": connection.pk, "phone": "+55 11 95555-4444",
-                                                         "body": "Promoção!"})  # fmt: skip
+    started = client.post(
+        reverse("conversation-new"),
+        {"connection": connection.pk, "phone": "+55 11 95555-4444", "body": "Promoção!"},
+    )
 
     assert nobody.context["form"].non_field_errors() == ["+5511900000000 has no WhatsApp."]
     ticket = Ticket.objects.get()
     assert started.url == reverse("ticket", args=[ticket.pk])
-    assert (ticket.contact.wa_id, ticket.assignee, ticket.status) == ("5511955554444@c.us", agent, Ticket.Status.OPEN)
-    wait_until(lambda: Message.objects.filter(body="Promoção!", status="sent").exists(), timeout=20, message="the send")
+    assert (ticket.contact.wa_id, ticket.assignee, ticket.status) == (
+        "5511955554444@c.us",
+        agent,
+        Ticket.Status.OPEN,
+    )
+    wait_until(
+        lambda: Message.objects.filter(body="Promoção!", status="sent").exists(),
+        timeout=20,
+        message="the send",
+    )
     outbox = simulator.get(f"/_sim/outbox?account={phone}")["messages"]
     assert [(m["to"], m["body"]) for m in outbox] == [("5511955554444@c.us", "Promoção!")]
 
@@ -72,14 +87,21 @@ def test_the_agent_writes_first_and_lands_on_their_ticket(engine, simulator, age
 def test_a_colleagues_conversation_or_a_blocked_contact_is_refused(engine, simulator, agent, client):
     engine.start_worker()
     connection = connected(engine, "5511855505678")
-    TicketFactory(connection=connection, assignee=UserFactory(username="bia"), status=Ticket.Status.OPEN,
-                  contact=ContactFactory(name="Ana", phone="5511955554444"))  # fmt: skip
+    TicketFactory(
+        connection=connection,
+        assignee=UserFactory(username="bia"),
+        status=Ticket.Status.OPEN,
+        contact=ContactFactory(name="Ana", phone="5511955554444"),
+    )
     ContactFactory(name="Rui", phone="5511955553333", blocked=True)
     client.force_login(agent)
 
-    taken = client.post(reverse("conversation-new"), {"connection": connection.pk, "phone": "5511955554444",
-                                                       "body": "Oi"})  # fmt: skip
-    blocked = client.post(reverse("conversation-new"), {"connection": connection.pk, "phone": "5511955553333"})
+    taken = client.post(
+        reverse("conversation-new"), {"connection": connection.pk, "phone": "5511955554444", "body": "Oi"}
+    )
+    blocked = client.post(
+        reverse("conversation-new"), {"connection": connection.pk, "phone": "5511955553333"}
+    )
 
     ticket = Ticket.objects.get()
     assert taken.context["form"].non_field_errors() == [f"bia already has ticket #{ticket.pk} with Ana."]

@@ -14,7 +14,10 @@ def test_contacts_are_searched_by_name_whatsapp_name_or_number(staff_client):
     ContactFactory(name="", push_name="João Lima", phone="5521977776666")
 
     def found(query: str) -> list[str]:
-        return [c.display_name for c in staff_client.get(reverse("contact-list"), {"q": query}).context["page"].items]
+        return [
+            c.display_name
+            for c in staff_client.get(reverse("contact-list"), {"q": query}).context["page"].items
+        ]
 
     assert found("souza") == ["Maria Souza"]
     assert found("LIMA") == ["João Lima"]
@@ -36,8 +39,11 @@ def test_load_more_pages_newest_first_without_repeats(staff_client, monkeypatch)
 
     seen, cursor, pages = [], None, 0
     while True:
-        response = staff_client.get(reverse("contact-list"), {"cursor": cursor} if cursor else {},
-                                    **({"HTTP_HX_REQUEST": "true"} if cursor else {}))  # fmt: skip
+        response = staff_client.get(
+            reverse("contact-list"),
+            {"cursor": cursor} if cursor else {},
+            **({"HTTP_HX_REQUEST": "true"} if cursor else {}),
+        )
         page = response.context["page"]
         seen += page.items
         pages += 1
@@ -74,7 +80,9 @@ def test_the_list_runs_a_fixed_number_of_queries_for_an_agent(agent_client, agen
     queue = QueueFactory()
     queue.members.add(agent)
     TicketFactory.create_batch(20, queue=queue)
-    TicketFactory.create_batch(5, queue=QueueFactory())  # another queue's contacts, filtered in the same query
+    TicketFactory.create_batch(
+        5, queue=QueueFactory()
+    )  # another queue's contacts, filtered in the same query
 
     # session, user, whether they see every ticket, the page of contacts
     with django_assert_num_queries(4):

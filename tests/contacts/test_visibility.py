@@ -22,7 +22,7 @@ def mine_and_theirs(agent):
 
 
 def test_an_agent_sees_the_contacts_of_the_tickets_they_may_see(agent, staff, mine_and_theirs):
-    mine, theirs = mine_and_theirs
+    mine, _theirs = mine_and_theirs
     unrouted = TicketFactory(queue=None).contact  # a ticket no queue took yet: everyone's
     assigned = TicketFactory(queue=QueueFactory(), assignee=agent).contact
     ContactFactory()  # no ticket at all
@@ -37,7 +37,10 @@ def test_another_queues_contact_is_a_404_on_every_page(agent_client, mine_and_th
     assert agent_client.get(reverse("contact", args=[mine.pk])).status_code == 200
     assert agent_client.get(reverse("contact", args=[theirs.pk])).status_code == 404
     assert agent_client.get(reverse("contact-edit", args=[theirs.pk])).status_code == 404
-    assert agent_client.post(reverse("contact-edit", args=[theirs.pk]), {"name": "X", "email": ""}).status_code == 404
+    assert (
+        agent_client.post(reverse("contact-edit", args=[theirs.pk]), {"name": "X", "email": ""}).status_code
+        == 404
+    )
     assert agent_client.get(reverse("contact-block", args=[theirs.pk])).status_code == 404
     assert agent_client.post(reverse("contact-block", args=[theirs.pk]), {"blocked": "1"}).status_code == 404
 

@@ -19,8 +19,13 @@ from schemathesis.core.failures import Failure, FailureGroup
 from helpdesk.models import ApiToken
 from tests.factories import ConnectionFactory, ContactFactory, MessageFactory, TicketFactory
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
-          allow_header_conformance]  # fmt: skip
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    allow_header_conformance,
+]
 
 
 def seed() -> None:
@@ -62,8 +67,14 @@ def _fuzz_operation(operation, *, key: str, examples: int, figures: dict) -> Non
     figures["operations"] += 1
 
     @given(case=operation.as_strategy())
-    @settings(max_examples=examples, derandomize=True, deadline=None, database=None,
-              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))  # fmt: skip
+    @settings(
+        max_examples=examples,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     def call(case) -> None:
         figures["examples"] += 1
         headers = {"Authorization": f"Bearer {key}"}

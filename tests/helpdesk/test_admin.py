@@ -6,8 +6,11 @@ from tests.factories import ConnectionEventFactory, MessageFactory, TicketFactor
 from tickets.models import Ticket
 
 MODELS = [model._meta for model in admin.site._registry]
-ADMIN_PAGES = [(f"admin:{meta.app_label}_{meta.model_name}_{page}", meta.label) for meta in MODELS
-               for page in ("changelist", "add")]  # fmt: skip
+ADMIN_PAGES = [
+    (f"admin:{meta.app_label}_{meta.model_name}_{page}", meta.label)
+    for meta in MODELS
+    for page in ("changelist", "add")
+]
 
 
 @pytest.mark.parametrize("url_name", [name for name, _ in ADMIN_PAGES])
@@ -29,8 +32,13 @@ def test_every_admin_page_sends_an_anonymous_user_to_the_login(client, db, url_n
 
 def test_adding_a_second_open_ticket_shows_a_form_error(staff_client):
     existing = TicketFactory(status=Ticket.Status.OPEN)
-    form = {"contact": existing.contact.pk, "connection": existing.connection.pk, "status": "pending",
-            "messages-TOTAL_FORMS": 0, "messages-INITIAL_FORMS": 0}  # fmt: skip
+    form = {
+        "contact": existing.contact.pk,
+        "connection": existing.connection.pk,
+        "status": "pending",
+        "messages-TOTAL_FORMS": 0,
+        "messages-INITIAL_FORMS": 0,
+    }
 
     response = staff_client.post(reverse("admin:tickets_ticket_add"), form)
 
@@ -45,7 +53,9 @@ def test_bulk_close_then_reopen(staff_client, staff):
     selected = [ticket.pk for ticket in tickets]
 
     staff_client.post(changelist, {"action": "close_tickets", "_selected_action": selected})
-    assert set(Ticket.objects.values_list("status", "closed_by", "close_reason")) == {("closed", staff.pk, "admin")}
+    assert set(Ticket.objects.values_list("status", "closed_by", "close_reason")) == {
+        ("closed", staff.pk, "admin")
+    }
 
     staff_client.post(changelist, {"action": "reopen_tickets", "_selected_action": selected})
     assert set(Ticket.objects.values_list("status", flat=True)) == {"open"}

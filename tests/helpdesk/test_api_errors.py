@@ -65,4 +65,6 @@ def test_the_docs_page_loads_nothing_from_another_host(staff_client):
     html = staff_client.get("/api/docs/").content.decode()
 
     assert "swagger-ui-bundle.js" in html and "/api/openapi.json" in html
-    assert [url for url in re.findall(r'(?:src|href)="([^"]*)"', html) if url.startswith(("http", "//"))] == []
+    assert [
+        url for url in re.findall(r'(?:src|href)="([^"]*)"', html) if url.startswith(("http", "//"))
+    ] == []

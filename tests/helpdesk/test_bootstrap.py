@@ -47,8 +47,15 @@ def test_the_var_folder_the_database_and_its_wal_are_private(tmp_path):
         "for name in ('', '-wal', '-shm'):\n"
         "    print(oct(stat.S_IMODE(os.stat(connection.settings_dict['NAME'] + name).st_mode)))\n"
     )
-    run = subprocess.run([sys.executable, "-c", code], env=env, check=True, cwd=Path(__file__).parents[2], timeout=60,
-                         capture_output=True, text=True)  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        check=True,
+        cwd=Path(__file__).parents[2],
+        timeout=60,
+        capture_output=True,
+        text=True,
+    )
 
     assert run.stdout.split() == ["0o600"] * 3  # the database, its WAL and its shared memory
     assert _mode(var) == 0o700 and _mode(var / "secret_key") == 0o600

@@ -28,7 +28,9 @@ def test_an_anonymous_websocket_is_closed_with_the_sign_in_code():
 
 
 def test_a_websocket_from_another_site_is_refused(agent_client):
-    connected, _ = async_to_sync(websocket("/ws/dashboard/", agent_client, origin="https://evil.example").connect)()
+    connected, _ = async_to_sync(
+        websocket("/ws/dashboard/", agent_client, origin="https://evil.example").connect
+    )()
 
     assert connected is False
 
@@ -52,7 +54,9 @@ def test_an_agent_sees_their_figures_change_when_a_ticket_closes(agent_client, a
 
 
 def test_staff_also_see_the_connections_by_status(staff_client, staff):
-    ticket = TicketFactory(status=Ticket.Status.PENDING, connection=ConnectionFactory(status=Connection.Status.QR))
+    ticket = TicketFactory(
+        status=Ticket.Status.PENDING, connection=ConnectionFactory(status=Connection.Status.QR)
+    )
 
     async def conversation() -> dict:
         communicator = websocket("/ws/dashboard/", staff_client)

@@ -58,7 +58,9 @@ def admin_login(base: str) -> str:
     data = urllib.parse.urlencode(
         {"csrfmiddlewaretoken": token, "username": "admin", "password": ADMIN_PASSWORD, "next": "/admin/"}
     ).encode()
-    request = urllib.request.Request(f"{base}/admin/login/?next=/admin/", data=data, headers={"Referer": base})
+    request = urllib.request.Request(
+        f"{base}/admin/login/?next=/admin/", data=data, headers={"Referer": base}
+    )
     return opener.open(request, timeout=10).read().decode()
 
 
@@ -91,12 +93,20 @@ def test_launcher_serves_the_admin_and_leaves_no_process_after_ctrl_c(tmp_path):
     """`make demo`: the simulator too. Ctrl-C stops everything within the close timeout, Redis last."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY")}
-    env.update(HELPDESK_VAR_DIR=str(tmp_path / "var"), HELPDESK_ADMIN_PASSWORD=ADMIN_PASSWORD, PORT=str(port),
-               WHATSAPP_CLOSE_TIMEOUT=str(CLOSE_TIMEOUT))  # fmt: skip
+    env.update(
+        HELPDESK_VAR_DIR=str(tmp_path / "var"),
+        HELPDESK_ADMIN_PASSWORD=ADMIN_PASSWORD,
+        PORT=str(port),
+        WHATSAPP_CLOSE_TIMEOUT=str(CLOSE_TIMEOUT),
+    )
     launcher = subprocess.Popen(
         [sys.executable, "manage.py", "serve", "--simulator-port", str(free_port())],
-        cwd=settings.BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     output: list[str] = []
     ready = threading.Event()
 
@@ -111,8 +121,11 @@ def test_launcher_serves_the_admin_and_leaves_no_process_after_ctrl_c(tmp_path):
         assert ready.wait(timeout=90), "".join(output)
         children = descendants(launcher.pid)
         assert len(children) >= 5, "expected Redis, the web server, the two workers and the simulator"
-        direct = {pid for pid in children if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1]
-                  == str(launcher.pid)}  # fmt: skip
+        direct = {
+            pid
+            for pid in children
+            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1] == str(launcher.pid)
+        }
         redis = {pid for pid in direct if "redis-server" in command_line(pid)}
         assert len(redis) == 1 and any("wa_simulator" in command_line(pid) for pid in direct)
 
@@ -128,7 +141,9 @@ def test_launcher_serves_the_admin_and_leaves_no_process_after_ctrl_c(tmp_path):
         watching.set()
         assert took < CLOSE_TIMEOUT, f"Ctrl-C took {took:.1f} s"
         (redis_pid,) = redis
-        assert died[redis_pid] >= max(at for pid, at in died.items() if pid != redis_pid), "Redis stopped first"
+        assert died[redis_pid] >= max(at for pid, at in died.items() if pid != redis_pid), (
+            "Redis stopped first"
+        )
     finally:
         if launcher.poll() is None:
             launcher.kill()

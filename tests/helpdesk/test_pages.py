@@ -59,7 +59,10 @@ def test_home_shows_staff_the_connections_by_status(staff_client):
 
     response = staff_client.get(reverse("home"))
 
-    assert response.context["connections"] == [("QR", "Waiting for QR scan", 1), ("CONNECTED", "Connected", 2)]
+    assert response.context["connections"] == [
+        ("QR", "Waiting for QR scan", 1),
+        ("CONNECTED", "Connected", 2),
+    ]
 
 
 def test_home_runs_a_fixed_number_of_queries(staff_client, django_assert_num_queries):

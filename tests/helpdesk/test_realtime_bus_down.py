@@ -54,7 +54,9 @@ def _closed_port() -> int:
 
 
 @pytest.mark.django_db
-def test_a_silent_redis_does_not_hold_the_commit(settings, silent_redis, django_capture_on_commit_callbacks, caplog):
+def test_a_silent_redis_does_not_hold_the_commit(
+    settings, silent_redis, django_capture_on_commit_callbacks, caplog
+):
     _layer_settings(settings, f"redis://127.0.0.1:{silent_redis}/0")
     get_channel_layer()
     started = time.monotonic()
@@ -65,7 +67,9 @@ def test_a_silent_redis_does_not_hold_the_commit(settings, silent_redis, django_
 
 
 @pytest.mark.django_db
-def test_a_refused_redis_is_logged_and_the_commit_goes_on(settings, django_capture_on_commit_callbacks, caplog):
+def test_a_refused_redis_is_logged_and_the_commit_goes_on(
+    settings, django_capture_on_commit_callbacks, caplog
+):
     _layer_settings(settings, f"redis://127.0.0.1:{_closed_port()}/0")
     started = time.monotonic()
     with django_capture_on_commit_callbacks(execute=True):

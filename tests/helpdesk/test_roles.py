@@ -49,7 +49,9 @@ def test_a_staff_api_token_needs_the_permission_of_each_call(client, bare_staff)
     auth = {"HTTP_AUTHORIZATION": f"Bearer {key}"}
 
     deleting = client.delete(f"/api/connections/{connection.pk}", **auth)
-    webhook = client.put(f"/api/connections/{connection.pk}/webhook", data="{}", content_type="application/json", **auth)
+    webhook = client.put(
+        f"/api/connections/{connection.pk}/webhook", data="{}", content_type="application/json", **auth
+    )
     reading = client.get(f"/api/tickets/{hidden.pk}", **auth)
 
     assert (deleting.status_code, deleting.json()["error_code"]) == (403, "FORBIDDEN")

@@ -55,18 +55,29 @@ def test_settings_are_read_from_the_environment(tmp_path):
     assert values["MEDIA_ROOT"] == str(tmp_path / "files")
     database = values["DATABASES"]["default"]
     assert (database["ENGINE"], database["HOST"], database["PORT"], database["NAME"]) == (
-        "django.db.backends.postgresql", "db.internal", 5433, "helpdesk",
-    )  # fmt: skip
-    assert values["CHANNEL_LAYERS"]["default"]["CONFIG"]["hosts"][0]["address"] == "redis://cache.internal:6380/2"
+        "django.db.backends.postgresql",
+        "db.internal",
+        5433,
+        "helpdesk",
+    )
+    assert (
+        values["CHANNEL_LAYERS"]["default"]["CONFIG"]["hosts"][0]["address"]
+        == "redis://cache.internal:6380/2"
+    )
 
 
 def test_embedded_defaults_keep_everything_under_the_var_dir(tmp_path):
-    values = read_settings(["DEBUG", "TIME_ZONE", "DATABASES", "CHANNEL_LAYERS", "MEDIA_ROOT"], env={}, tmp_path=tmp_path)
+    values = read_settings(
+        ["DEBUG", "TIME_ZONE", "DATABASES", "CHANNEL_LAYERS", "MEDIA_ROOT"], env={}, tmp_path=tmp_path
+    )
 
     assert values["DEBUG"] is False
     assert values["TIME_ZONE"] == "America/Sao_Paulo"
     assert values["DATABASES"]["default"]["NAME"] == str(tmp_path / "db.sqlite3")
-    assert values["CHANNEL_LAYERS"]["default"]["CONFIG"]["hosts"][0]["address"] == f"unix://{tmp_path / 'redis.sock'}"
+    assert (
+        values["CHANNEL_LAYERS"]["default"]["CONFIG"]["hosts"][0]["address"]
+        == f"unix://{tmp_path / 'redis.sock'}"
+    )
     assert values["MEDIA_ROOT"] == str(tmp_path / "media")
 
 

@@ -11,9 +11,13 @@ APPS = ["helpdesk", "contacts", "tickets", "whatsapp"]
 
 
 def test_web_processes_never_import_playwright():
-    code = ("import os, sys, django; os.environ['DJANGO_SETTINGS_MODULE'] = 'helpdesk.settings'; django.setup(); "
-            "import helpdesk.urls, helpdesk.asgi; print('playwright' in sys.modules)")  # fmt: skip
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=settings.BASE_DIR)
+    code = (
+        "import os, sys, django; os.environ['DJANGO_SETTINGS_MODULE'] = 'helpdesk.settings'; django.setup(); "
+        "import helpdesk.urls, helpdesk.asgi; print('playwright' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=settings.BASE_DIR
+    )
 
     assert result.stdout.strip() == "False", result.stderr
 
@@ -50,9 +54,9 @@ def test_no_import_circle():
     def visit(module: str, path: list[str]) -> None:
         for imported in graph[module]:
             if imported in path:
-                circles.append(path[path.index(imported):] + [imported])
+                circles.append([*path[path.index(imported) :], imported])
             elif imported not in done:
-                visit(imported, path + [imported])
+                visit(imported, [*path, imported])
         done.add(module)
 
     done: set[str] = set()

@@ -32,8 +32,12 @@ def live_owner() -> str:
 
 def healthy_connection(**fields) -> Connection:
     now = timezone.now()
-    defaults = {"status": Connection.Status.CONNECTED, "last_seen_at": now, "lease_owner": live_owner(),
-                "lease_expires_at": now + timedelta(minutes=1)}  # fmt: skip
+    defaults = {
+        "status": Connection.Status.CONNECTED,
+        "last_seen_at": now,
+        "lease_owner": live_owner(),
+        "lease_expires_at": now + timedelta(minutes=1),
+    }
     return ConnectionFactory(**{**defaults, **fields})
 
 

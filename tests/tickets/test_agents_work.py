@@ -19,7 +19,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 PHONE, CUSTOMER = "5531999990021", "5511988880021"
 # A 1x1 PNG: what a drop of a screenshot would carry.
-PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
 
 
 def unfocused(page) -> None:
@@ -49,11 +51,15 @@ def test_two_agents_share_a_queue_and_one_answers(engine, simulator, web, browse
         unfocused(page)
     a, b, c = pages["ana"], pages["bruno"], pages["carla"]
 
-    simulator.post("/_sim/messages", {"account": PHONE, "from": CUSTOMER, "name": "Maria", "body": "Preciso de ajuda"})
+    simulator.post(
+        "/_sim/messages", {"account": PHONE, "from": CUSTOMER, "name": "Maria", "body": "Preciso de ajuda"}
+    )
 
     for page in (a, b):  # live in both Waiting tabs, with a notification
         expect(page.locator(".ticket-row").filter(has_text="Preciso de ajuda")).to_be_visible(timeout=15_000)
-        wait_until(lambda page=page: page.evaluate("window.helpdeskNotified || 0") >= 1, message="a notification")
+        wait_until(
+            lambda page=page: page.evaluate("window.helpdeskNotified || 0") >= 1, message="a notification"
+        )
     expect(c.locator(".ticket-row")).to_have_count(0)
     ticket = Ticket.objects.get()
     assert ticket.unread_count == 1
@@ -64,15 +70,19 @@ def test_two_agents_share_a_queue_and_one_answers(engine, simulator, web, browse
     assert a.url.endswith(f"/inbox/{ticket.pk}/?tab=waiting")
     wait_until(lambda: Ticket.objects.get().unread_count == 0, message="the unread count to reset")
     chat = f"{CUSTOMER}@c.us"
-    wait_until(lambda: phone_account(simulator)["unread"].get(chat) == 0, message="the phone to show the chat read")
+    wait_until(
+        lambda: phone_account(simulator)["unread"].get(chat) == 0, message="the phone to show the chat read"
+    )
 
     # Ana answers (Enter sends): the ticket is hers, it leaves Bruno's Waiting tab.
     a.locator("#composer-body").fill("Olá Maria, já vejo")
     a.locator("#composer-body").press("Enter")
     expect(b.locator(".ticket-row")).to_have_count(0, timeout=10_000)
     expect(a.locator("#composer-body")).to_have_value("")
-    wait_until(lambda: any(m["body"] == "*Ana:*\nOlá Maria, já vejo" for m in outbox(simulator)),
-               message="the signed answer on the customer's phone")  # fmt: skip
+    wait_until(
+        lambda: any(m["body"] == "*Ana:*\nOlá Maria, já vejo" for m in outbox(simulator)),
+        message="the signed answer on the customer's phone",
+    )
     assert Ticket.objects.get().assignee == ana
 
     # An image dropped on the conversation, then a quick reply found by "/".

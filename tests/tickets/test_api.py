@@ -17,15 +17,21 @@ def test_tickets_are_listed_filtered_and_paged_by_cursor(api):
 
     assert len(first["results"]) == 50 and len(second["results"]) == 5 and second["next_cursor"] is None
     assert {t["id"] for t in first["results"]}.isdisjoint(t["id"] for t in second["results"])
-    assert [t["contact"]["name"] for t in api("GET", "tickets?search=fechado").json()["results"]] == ["Zé Fechado"]
+    assert [t["contact"]["name"] for t in api("GET", "tickets?search=fechado").json()["results"]] == [
+        "Zé Fechado"
+    ]
     assert api("GET", "tickets?queue=abc").json()["error_code"] == "BAD_REQUEST"
 
 
 def test_a_ticket_and_its_messages(api):
     message = MessageFactory(body="Olá")
 
-    assert api("GET", f"tickets/{message.ticket_id}").json()["contact"]["wa_id"] == message.ticket.contact.wa_id
-    assert [m["body"] for m in api("GET", f"tickets/{message.ticket_id}/messages").json()["results"]] == ["Olá"]
+    assert (
+        api("GET", f"tickets/{message.ticket_id}").json()["contact"]["wa_id"] == message.ticket.contact.wa_id
+    )
+    assert [m["body"] for m in api("GET", f"tickets/{message.ticket_id}/messages").json()["results"]] == [
+        "Olá"
+    ]
     assert api("GET", "tickets/999").status_code == 404
 
 
@@ -47,13 +53,19 @@ def test_close_reopen_assign_transfer(api):
 
     assert api("POST", f"tickets/{ticket.pk}/assign", {"user": agent.pk}).json()["status"] == "open"
     transferred = api("POST", f"tickets/{ticket.pk}/transfer", {"queue": queue.pk}).json()
-    assert (transferred["queue"], transferred["assignee"], transferred["status"]) == (queue.pk, None, "pending")
+    assert (transferred["queue"], transferred["assignee"], transferred["status"]) == (
+        queue.pk,
+        None,
+        "pending",
+    )
     closed = api("POST", f"tickets/{ticket.pk}/close").json()
     assert (closed["status"], closed["close_reason"]) == ("closed", "api")
     TicketFactory(contact=ticket.contact, connection=ticket.connection, status="open")
     refused = api("POST", f"tickets/{ticket.pk}/reopen")
     assert (refused.status_code, refused.json()["error_code"]) == (409, "TICKET_ALREADY_OPEN")
-    assert api("POST", f"tickets/{ticket.pk}/assign", {"user": 999}).json()["error_code"] == "VALIDATION_ERROR"
+    assert (
+        api("POST", f"tickets/{ticket.pk}/assign", {"user": 999}).json()["error_code"] == "VALIDATION_ERROR"
+    )
 
 
 def test_contacts_are_searched(api):
@@ -70,8 +82,11 @@ def test_writing_from_a_connection_that_is_not_connected(api):
     connection = Connection.objects.create(name="Vendas")
 
     refused = api("POST", f"connections/{connection.pk}/messages", {"to": "5511988887777", "body": "Oi"})
-    queued = api("POST", f"connections/{connection.pk}/messages",
-                 {"to": "+55 11 98888-7777", "body": "Oi", "queue_if_offline": True})  # fmt: skip
+    queued = api(
+        "POST",
+        f"connections/{connection.pk}/messages",
+        {"to": "+55 11 98888-7777", "body": "Oi", "queue_if_offline": True},
+    )
     bad = api("POST", f"connections/{connection.pk}/messages", {"to": "12", "body": "Oi"})
 
     assert (refused.status_code, refused.json()["error_code"]) == (409, "ACCOUNT_NOT_READY")

@@ -31,8 +31,12 @@ def test_everything_fine_is_ok_and_exit_status_0():
 
 def test_a_connection_stuck_in_starting_past_its_timeouts_is_a_warning(settings):
     connection = healthy_connection(name="Stuck", status=Connection.Status.STARTING)
-    ConnectionEventFactory(connection=connection, kind=ConnectionEvent.Kind.STATE, to_status="STARTING",
-                           at=timezone.now() - timedelta(minutes=10))  # fmt: skip
+    ConnectionEventFactory(
+        connection=connection,
+        kind=ConnectionEvent.Kind.STATE,
+        to_status="STARTING",
+        at=timezone.now() - timedelta(minutes=10),
+    )
 
     status, report = audit()
 
@@ -56,7 +60,9 @@ def test_connected_with_a_stale_heartbeat_is_critical_and_fix_restarts_it():
 
 
 def test_a_lease_held_by_a_dead_process_means_no_worker_runs_the_connection():
-    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    finished = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
     dead_pid = int(finished.stdout)
     owner = f"{socket.gethostname()}:{dead_pid}:gone"
     healthy_connection(name="Orphaned", lease_owner=owner)
@@ -75,7 +81,10 @@ def test_a_browser_that_does_not_exist_is_diagnosed_and_critical(settings):
     status, report = audit("--browser")
 
     assert status == 2
-    assert "[CRITICAL] The browser does not start: No browser at /nonexistent/chromium: install Chromium" in report
+    assert (
+        "[CRITICAL] The browser does not start: No browser at /nonexistent/chromium: install Chromium"
+        in report
+    )
     assert "Traceback" not in report
 
 
@@ -113,7 +122,12 @@ def test_json_and_markdown_and_an_output_file(tmp_path):
     _status, text = audit("--format", "json")
     document = json.loads(text)
     assert document["status"] == "CRITICAL"
-    assert [s["key"] for s in document["sections"]] == ["infrastructure", "connections", "profiles", "tickets"]
+    assert [s["key"] for s in document["sections"]] == [
+        "infrastructure",
+        "connections",
+        "profiles",
+        "tickets",
+    ]
     assert document["summary"]["findings"]["CRITICAL"] == 1
 
     _status, markdown = audit("--format", "markdown")
@@ -133,11 +147,14 @@ def test_a_wrong_option_or_date_is_an_error_not_a_report():
         audit("--keep-since", "2026-13-45")
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--bogus"], "AuditError: unrecognized arguments: --bogus"),
-    (["--format", "xml"], "AuditError: argument --format: invalid choice: 'xml'"),
-    (["--keep-since", "yesterday"], "AuditError: --keep-since: not a date or date-time: yesterday"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--bogus"], "AuditError: unrecognized arguments: --bogus"),
+        (["--format", "xml"], "AuditError: argument --format: invalid choice: 'xml'"),
+        (["--keep-since", "yesterday"], "AuditError: --keep-since: not a date or date-time: yesterday"),
+    ],
+)
 def test_from_the_shell_a_wrong_option_is_one_line_and_exit_status_2(args, message):
     finished = subprocess.run([sys.executable, "manage.py", "audit", *args], capture_output=True, text=True)
 
@@ -151,7 +168,9 @@ def test_a_task_nobody_takes_for_minutes_means_no_worker_runs(settings):
     from django_q.models import OrmQ
 
     healthy_connection()
-    OrmQ.objects.create(key=settings.Q_CLUSTER["name"], payload="x", lock=timezone.now() - timedelta(minutes=10))
+    OrmQ.objects.create(
+        key=settings.Q_CLUSTER["name"], payload="x", lock=timezone.now() - timedelta(minutes=10)
+    )
 
     status, report = audit()
 

@@ -40,7 +40,11 @@ def test_stale_tickets_close_with_a_system_line_and_a_second_run_closes_nothing(
 
     assert result.closed == 1
     old.refresh_from_db()
-    assert (old.status, old.close_reason, old.closed_by) == (Ticket.Status.CLOSED, Ticket.CloseReason.AUDIT, None)
+    assert (old.status, old.close_reason, old.closed_by) == (
+        Ticket.Status.CLOSED,
+        Ticket.CloseReason.AUDIT,
+        None,
+    )
     assert Ticket.objects.get(pk=fresh.pk).status == Ticket.Status.PENDING
     assert Ticket.objects.get(pk=closed_long_ago.pk).close_reason == ""
     line = Message.objects.get(ticket=old)
@@ -88,7 +92,9 @@ def test_a_message_committed_between_the_selection_and_the_update_keeps_its_tick
     close_batch = stale._close_batch
 
     def customer_writes_first(ids, condition):
-        Ticket.objects.filter(pk=writes.pk).update(last_message_at=timezone.now(), last_inbound_at=timezone.now())
+        Ticket.objects.filter(pk=writes.pk).update(
+            last_message_at=timezone.now(), last_inbound_at=timezone.now()
+        )
         return close_batch(ids, condition)
 
     monkeypatch.setattr(stale, "_close_batch", customer_writes_first)
@@ -130,7 +136,9 @@ def test_a_concurrent_message_that_commits_first_wins_on_postgresql():
 
 @pytest.mark.django_db
 def test_farewells_go_only_through_connected_connections_and_the_rest_are_counted():
-    online = ConnectionFactory(status=Connection.Status.CONNECTED, farewell="Bye {{name}}, ticket {{protocol}}")
+    online = ConnectionFactory(
+        status=Connection.Status.CONNECTED, farewell="Bye {{name}}, ticket {{protocol}}"
+    )
     offline = ConnectionFactory(status=Connection.Status.DISCONNECTED, farewell="Bye")
     silent = ConnectionFactory(status=Connection.Status.CONNECTED, farewell="")
     reached = quiet_ticket(30, connection=online, contact=ContactFactory(name="Ana"))
@@ -141,7 +149,11 @@ def test_farewells_go_only_through_connected_connections_and_the_rest_are_counte
 
     assert (result.closed, result.farewells_queued, result.farewells_unsent) == (3, 1, 1)
     farewell = Message.objects.get(kind=Message.Kind.TEXT)
-    assert (farewell.ticket_id, farewell.status, farewell.from_me) == (reached.pk, Message.Status.QUEUED, True)
+    assert (farewell.ticket_id, farewell.status, farewell.from_me) == (
+        reached.pk,
+        Message.Status.QUEUED,
+        True,
+    )
     assert farewell.body == f"Bye Ana, ticket {reached.pk}"
 
 
@@ -153,8 +165,9 @@ def test_queries_grow_with_batches_not_with_tickets(farewell):
     def queries_to_close(count: int, batch_size: int) -> int:
         TicketFactory.create_batch(count, connection=connection, last_message_at=timezone.now() - 30 * HOURS)
         with CaptureQueriesContext(db) as queries:
-            result = tickets_close_stale(before=cutoff(), ignore_waiting=False, batch_size=batch_size,
-                                         farewell=farewell)  # fmt: skip
+            result = tickets_close_stale(
+                before=cutoff(), ignore_waiting=False, batch_size=batch_size, farewell=farewell
+            )
         assert (result.closed, result.batches) == (count, 2)
         return len(queries)
 
@@ -180,7 +193,9 @@ def test_an_agents_inbox_hears_the_closed_tickets_of_its_queues_only(agent_clien
 
     received = async_to_sync(run)()
 
-    assert [(event["type"], event["tickets"]) for event in received] == [("tickets.closed", [first.pk, second.pk])]
+    assert [(event["type"], event["tickets"]) for event in received] == [
+        ("tickets.closed", [first.pk, second.pk])
+    ]
 
 
 @pytest.mark.django_db

@@ -17,7 +17,13 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("healthy_machine")]
 
 
 def report(**fields) -> AuditReport:
-    defaults = {"created_at": timezone.now(), "trigger": "command", "status": "OK", "data": {}, "markdown": "# Audit"}
+    defaults = {
+        "created_at": timezone.now(),
+        "trigger": "command",
+        "status": "OK",
+        "data": {},
+        "markdown": "# Audit",
+    }
     return AuditReport.objects.create(**{**defaults, **fields})
 
 
@@ -25,15 +31,19 @@ def test_the_migration_schedules_the_audit_hourly():
     schedule = Schedule.objects.get(name="tickets: audit")
 
     assert (schedule.func, schedule.schedule_type, schedule.minutes) == (
-        "tickets.audit.service.audit_scheduled", "I", 60,
-    )  # fmt: skip
+        "tickets.audit.service.audit_scheduled",
+        "I",
+        60,
+    )
 
 
 @pytest.mark.parametrize("auto_close, status", [(False, Ticket.Status.PENDING), (True, Ticket.Status.CLOSED)])
 def test_the_scheduled_run_writes_a_report_and_closes_only_with_auto_close(settings, auto_close, status):
     settings.AUDIT_AUTO_CLOSE = auto_close
     settings.WHATSAPP_BROWSER_PATH = "/nonexistent/chromium"  # the scheduled run checks the browser too
-    ticket = TicketFactory(connection=healthy_connection(), last_message_at=timezone.now() - timedelta(hours=30))
+    ticket = TicketFactory(
+        connection=healthy_connection(), last_message_at=timezone.now() - timedelta(hours=30)
+    )
 
     outcome = audit_scheduled()
 
@@ -41,13 +51,17 @@ def test_the_scheduled_run_writes_a_report_and_closes_only_with_auto_close(setti
     assert outcome == f"audit report {row.pk}: CRITICAL"
     assert (row.trigger, row.status, row.criticals, row.stale_tickets) == ("schedule", "CRITICAL", 1, 1)
     assert row.closed_tickets == (1 if auto_close else 0)
-    assert row.data["sections"][0]["data"]["browser"]["diagnosis"].startswith("No browser at /nonexistent/chromium")
+    assert row.data["sections"][0]["data"]["browser"]["diagnosis"].startswith(
+        "No browser at /nonexistent/chromium"
+    )
     assert "## Infrastructure — CRITICAL" in row.markdown
     assert Ticket.objects.get(pk=ticket.pk).status == status
 
 
 def test_a_critical_report_goes_to_the_webhooks_as_audit_critical(django_capture_on_commit_callbacks):
-    healthy_connection(status="FAILED", last_error="Chromium crashed", webhook_url="https://hooks.example.com/x")
+    healthy_connection(
+        status="FAILED", last_error="Chromium crashed", webhook_url="https://hooks.example.com/x"
+    )
     healthy_connection(name="No hook")
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -80,7 +94,9 @@ def test_the_audits_pages_are_for_staff_only(agent_client):
 
 def test_staff_see_the_latest_status_and_read_a_report_escaped(staff_client):
     report(status="OK", created_at=timezone.now() - timedelta(hours=1))
-    latest = report(status="CRITICAL", criticals=2, markdown="# Audit\n- **CRITICAL**: <script>alert(1)</script>")
+    latest = report(
+        status="CRITICAL", criticals=2, markdown="# Audit\n- **CRITICAL**: <script>alert(1)</script>"
+    )
 
     listing = staff_client.get(reverse("audit-list")).content.decode()
     detail = staff_client.get(reverse("audit-detail", args=[latest.pk])).content.decode()

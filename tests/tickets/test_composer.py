@@ -29,7 +29,9 @@ def test_refused_files_say_why_and_keep_the_typed_text(web, page):
     drop_file(page, ".ticket-body", "huge.pdf", "application/pdf", size=17 * 2**20)  # over the 16 MB default
     expect(page.locator("#composer-error")).to_contain_text("larger than 16 MB")
 
-    drop_file(page, ".ticket-body", "photo.jpg", "image/jpeg", b"this is no picture")  # only the server can tell
+    drop_file(
+        page, ".ticket-body", "photo.jpg", "image/jpeg", b"this is no picture"
+    )  # only the server can tell
     page.locator("#composer").get_by_role("button", name="Send").click()
     expect(page.locator("#composer-error")).to_contain_text("photo.jpg is not a real image file")
 
@@ -43,7 +45,9 @@ def test_a_voice_note_recorded_in_the_page_reaches_the_phone_as_a_voice_message(
     connection = connection_create(name="Voice")
     connection_request(connection=connection, enabled=True)
     engine.connect(connection, phone="5531999990031")
-    simulator.post("/_sim/messages", {"account": "5531999990031", "from": "5511988880031", "body": "Pode mandar áudio?"})
+    simulator.post(
+        "/_sim/messages", {"account": "5531999990031", "from": "5511988880031", "body": "Pode mandar áudio?"}
+    )
     ticket = wait_until(lambda: Ticket.objects.first(), message="the customer's ticket")
     open_ticket(page, web, ticket, agent)
 
@@ -51,11 +55,15 @@ def test_a_voice_note_recorded_in_the_page_reaches_the_phone_as_a_voice_message(
     page.wait_for_timeout(1000)  # a second of the fake microphone's tone
     page.locator("#composer-record").click()
 
-    sent = wait_until(lambda: simulator.get("/_sim/outbox?account=5531999990031")["messages"],
-                      message="the voice note on the phone")  # fmt: skip
+    sent = wait_until(
+        lambda: simulator.get("/_sim/outbox?account=5531999990031")["messages"],
+        message="the voice note on the phone",
+    )
     assert sent[0]["media"]["ptt"] is True
     assert sent[0]["media"]["mimetype"] in ("audio/webm", "audio/ogg")
-    note = wait_until(lambda: Message.objects.filter(kind=Message.Kind.AUDIO, status=Message.Status.SENT).first(),
-                      message="the voice note marked sent")  # fmt: skip
+    note = wait_until(
+        lambda: Message.objects.filter(kind=Message.Kind.AUDIO, status=Message.Status.SENT).first(),
+        message="the voice note marked sent",
+    )
     assert note.voice is True
     expect(page.locator("#messages audio.media")).to_be_visible()

@@ -16,13 +16,21 @@ from whatsapp.wire import InboundMessage, inbound_message
 CUSTOMER = "5511988887777@c.us"
 
 
-def wa_payload(number: int, *, chat: str = CUSTOMER, body: str = "Olá", from_me: bool = False, **fields) -> dict:
+def wa_payload(
+    number: int, *, chat: str = CUSTOMER, body: str = "Olá", from_me: bool = False, **fields
+) -> dict:
     """A message in the bridge's plain form (bridge.js's ``plainMessage``), with ``fields`` changed."""
     return {
-        "id": f"{str(from_me).lower()}_{chat}_MSG{number:06d}", "from": "5511999990001@c.us" if from_me else chat,
-        "to": chat if from_me else "5511999990001@c.us", "fromMe": from_me, "type": "chat", "body": body,
-        "t": int(time.time()) + number, "notifyName": "Maria", **fields,
-    }  # fmt: skip
+        "id": f"{str(from_me).lower()}_{chat}_MSG{number:06d}",
+        "from": "5511999990001@c.us" if from_me else chat,
+        "to": chat if from_me else "5511999990001@c.us",
+        "fromMe": from_me,
+        "type": "chat",
+        "body": body,
+        "t": int(time.time()) + number,
+        "notifyName": "Maria",
+        **fields,
+    }
 
 
 def inbound(number: int, **options) -> InboundMessage:
@@ -55,8 +63,9 @@ def test_a_batch_with_replayed_and_repeated_messages_stores_only_the_new_ones_in
     connection = ConnectionFactory()
     message_ingest(connection=connection, message=inbound(2))
 
-    stored = chat_messages_ingest(connection=connection, chat=CUSTOMER,
-                                  messages=[inbound(n, body=f"m{n}") for n in (1, 2, 3, 3, 4)])  # fmt: skip
+    stored = chat_messages_ingest(
+        connection=connection, chat=CUSTOMER, messages=[inbound(n, body=f"m{n}") for n in (1, 2, 3, 3, 4)]
+    )
 
     assert [message.body for message in stored] == ["m1", "m3", "m4"]
     ticket = Ticket.objects.get()
@@ -79,9 +88,15 @@ def test_a_message_to_an_open_ticket_costs_three_queries():
     with CaptureQueriesContext(db) as one:
         message_ingest(connection=connection, message=inbound(2))
     with CaptureQueriesContext(db) as batch:
-        chat_messages_ingest(connection=connection, chat=CUSTOMER, messages=[inbound(n) for n in range(3, 13)])
+        chat_messages_ingest(
+            connection=connection, chat=CUSTOMER, messages=[inbound(n) for n in range(3, 13)]
+        )
 
-    assert statements(one) == ["SELECT", "UPDATE", "INSERT"]  # the ticket and contact, the counters, the message
+    assert statements(one) == [
+        "SELECT",
+        "UPDATE",
+        "INSERT",
+    ]  # the ticket and contact, the counters, the message
     assert statements(batch) == ["SELECT", "UPDATE", "INSERT"]  # ten messages cost the same
     assert Ticket.objects.get().unread_count == 12
 
@@ -136,7 +151,9 @@ def test_status_broadcasts_and_groups_are_ignored(settings):
     assert message_ingest(connection=connection, message=inbound(1, chat="status@broadcast")) is None
     assert message_ingest(connection=connection, message=inbound(2, chat="120363025@g.us")) is None
     settings.WHATSAPP_ACCEPT_GROUPS = True
-    assert message_ingest(connection=connection, message=inbound(3, chat="120363025@g.us")).ticket.contact.is_group
+    assert message_ingest(
+        connection=connection, message=inbound(3, chat="120363025@g.us")
+    ).ticket.contact.is_group
 
 
 @pytest.mark.django_db
@@ -162,8 +179,13 @@ def test_a_connection_with_one_queue_routes_new_tickets_to_it():
 @pytest.mark.django_db
 def test_acks_move_a_message_forward_only():
     ticket = TicketFactory()
-    sent = Message.objects.create(ticket=ticket, connection=ticket.connection, from_me=True, wa_id="true_x_1",
-                                  status=Message.Status.SENT)  # fmt: skip
+    sent = Message.objects.create(
+        ticket=ticket,
+        connection=ticket.connection,
+        from_me=True,
+        wa_id="true_x_1",
+        status=Message.Status.SENT,
+    )
 
     message_ack(connection=ticket.connection, wa_ids=["true_x_1"], ack=3)
     message_ack(connection=ticket.connection, wa_ids=["true_x_1"], ack=2)
@@ -176,8 +198,12 @@ def test_acks_move_a_message_forward_only():
 def test_locations_and_contact_cards_are_stored_readably():
     connection = ConnectionFactory()
 
-    location = message_ingest(connection=connection, message=inbound(1, type="location", lat=-23.55, lng=-46.63))
-    card = message_ingest(connection=connection, message=inbound(2, type="vcard", vcard="BEGIN:VCARD\nFN:Ana"))
+    location = message_ingest(
+        connection=connection, message=inbound(1, type="location", lat=-23.55, lng=-46.63)
+    )
+    card = message_ingest(
+        connection=connection, message=inbound(2, type="vcard", vcard="BEGIN:VCARD\nFN:Ana")
+    )
 
     assert (location.kind, location.body) == ("location", "-23.55, -46.63")
     assert (card.kind, card.body) == ("contact", "BEGIN:VCARD\nFN:Ana")

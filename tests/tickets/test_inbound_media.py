@@ -21,17 +21,36 @@ def media_root(settings, tmp_path) -> Path:
 
 
 def document(number: int, filename, mimetype="application/pdf", data: bytes = b"%PDF-1.4 hello"):
-    message = inbound(number, type="document", body="", filename=filename, mimetype=mimetype, size=len(data),
-                      isMedia=True)  # fmt: skip
-    reply = {"mimetype": mimetype, "size": len(data), "data": base64.b64encode(data).decode()}  # the bridge's answer
+    message = inbound(
+        number, type="document", body="", filename=filename, mimetype=mimetype, size=len(data), isMedia=True
+    )
+    reply = {
+        "mimetype": mimetype,
+        "size": len(data),
+        "data": base64.b64encode(data).decode(),
+    }  # the bridge's answer
     return replace(message, download=download_read(reply))
 
 
 @pytest.mark.parametrize(
     "name",
-    ["..", "../x", "../../../../etc/passwd", "/etc/passwd", "a\\..\\..\\b.pdf", "x" * 300 + ".pdf",
-     "ção" * 100 + ".pdf", "😀" * 80, "!!!", "...", "\x00", "con.pdf", "a/", " "],
-)  # fmt: skip
+    [
+        "..",
+        "../x",
+        "../../../../etc/passwd",
+        "/etc/passwd",
+        "a\\..\\..\\b.pdf",
+        "x" * 300 + ".pdf",
+        "ção" * 100 + ".pdf",
+        "😀" * 80,
+        "!!!",
+        "...",
+        "\x00",
+        "con.pdf",
+        "a/",
+        " ",
+    ],
+)
 def test_a_document_with_a_hostile_name_is_stored_inside_the_media_folder(media_root, name):
     connection = ConnectionFactory()
 

@@ -3,9 +3,9 @@
 import pytest
 from playwright.sync_api import expect
 
+from helpdesk.selectors import preferences_of
 from tests.browser import sign_in
 from tests.factories import ContactFactory, QueueFactory, TicketFactory, UserFactory
-from helpdesk.selectors import preferences_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

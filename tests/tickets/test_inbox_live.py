@@ -95,8 +95,9 @@ def test_agents_hear_when_a_ticket_leaves_their_queue_or_is_given_to_them(agent_
     received = conversation(agent_client, changes)
 
     assert [(event["type"], event["ticket"]) for event in received] == [
-        ("ticket.changed", leaving.pk), ("ticket.changed", coming.pk),
-    ]  # fmt: skip
+        ("ticket.changed", leaving.pk),
+        ("ticket.changed", coming.pk),
+    ]
 
 
 def test_joining_a_queue_applies_to_an_open_inbox_without_a_reload(agent_client, agent, settings):

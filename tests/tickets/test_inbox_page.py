@@ -24,8 +24,10 @@ def test_a_new_customer_appears_in_the_inbox_live(engine, simulator, web, page):
     expect(page.get_by_text("No tickets here.")).to_be_visible()
     page.evaluate("window.sameDocument = true")
 
-    simulator.post("/_sim/messages", {"account": "5531999990007", "from": "5511988887777", "name": "Maria",
-                                      "body": "Preciso de ajuda"})  # fmt: skip
+    simulator.post(
+        "/_sim/messages",
+        {"account": "5531999990007", "from": "5511988887777", "name": "Maria", "body": "Preciso de ajuda"},
+    )
 
     row = page.locator(".ticket-row").filter(has_text="Preciso de ajuda")
     expect(row).to_be_visible(timeout=15_000)

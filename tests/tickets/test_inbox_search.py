@@ -30,7 +30,9 @@ def test_staff_find_tickets_by_name_number_and_message_text(staff_client):
 def test_the_waiting_tab_shows_the_longest_wait_first_and_pages_with_a_cursor(staff_client):
     tickets = TicketFactory.create_batch(55)  # made one after another: each waits less than the one before
     first = staff_client.get(reverse("inbox"), {"tab": "waiting"}).context["page"]
-    rest = staff_client.get(reverse("inbox-more"), {"tab": "waiting", "cursor": first.next_cursor}).context["page"]
+    rest = staff_client.get(reverse("inbox-more"), {"tab": "waiting", "cursor": first.next_cursor}).context[
+        "page"
+    ]
 
     assert [t.pk for t in first.items + rest.items] == [t.pk for t in tickets]
     assert rest.next_cursor is None

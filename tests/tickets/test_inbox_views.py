@@ -38,8 +38,11 @@ def ticket_urls(ticket: Ticket, message: Message) -> list[tuple[str, str]]:
         ("post", reverse("message-retry", args=[ticket.pk, message.pk])),
         ("post", reverse("ticket-reply", args=[ticket.pk])),
         ("get", reverse("ticket-transfer", args=[ticket.pk])),
-        *(("post", reverse("ticket-action", args=[ticket.pk, action])) for action in ("accept", "return", "close", "reopen")),
-    ]  # fmt: skip
+        *(
+            ("post", reverse("ticket-action", args=[ticket.pk, action]))
+            for action in ("accept", "return", "close", "reopen")
+        ),
+    ]
 
 
 def test_another_queues_agent_gets_404_on_every_url_of_a_ticket(client, ticket):
@@ -49,7 +52,10 @@ def test_another_queues_agent_gets_404_on_every_url_of_a_ticket(client, ticket):
     QueueFactory().members.add(outsider)
     client.force_login(outsider)
 
-    answers = {url: getattr(client, method)(url, {"body": "x"}).status_code for method, url in ticket_urls(ticket, message)}
+    answers = {
+        url: getattr(client, method)(url, {"body": "x"}).status_code
+        for method, url in ticket_urls(ticket, message)
+    }
 
     assert set(answers.values()) == {404}, answers
     ticket.refresh_from_db()
@@ -58,16 +64,24 @@ def test_another_queues_agent_gets_404_on_every_url_of_a_ticket(client, ticket):
 
 def test_anonymous_visitors_are_sent_to_sign_in_from_every_url(client, ticket):
     message = MessageFactory(ticket=ticket)
-    urls = [*ticket_urls(ticket, message), ("get", reverse("inbox")), ("get", reverse("inbox-more")),
-            ("get", reverse("inbox-counts")), ("get", reverse("inbox-filters")), ("post", reverse("inbox-mute")),
-            ("get", reverse("quick-replies"))]  # fmt: skip
+    urls = [
+        *ticket_urls(ticket, message),
+        ("get", reverse("inbox")),
+        ("get", reverse("inbox-more")),
+        ("get", reverse("inbox-counts")),
+        ("get", reverse("inbox-filters")),
+        ("post", reverse("inbox-mute")),
+        ("get", reverse("quick-replies")),
+    ]
 
     answers = {url: getattr(client, method)(url).status_code for method, url in urls}
 
     assert set(answers.values()) == {302}, answers
 
 
-def test_opening_a_ticket_reads_it_with_a_fixed_number_of_queries(agent_client, ticket, django_assert_num_queries):
+def test_opening_a_ticket_reads_it_with_a_fixed_number_of_queries(
+    agent_client, ticket, django_assert_num_queries
+):
     MessageFactory.create_batch(30, ticket=ticket)
     url = reverse("ticket", args=[ticket.pk])
 
@@ -86,7 +100,9 @@ def test_opening_a_ticket_reads_it_with_a_fixed_number_of_queries(agent_client, 
 def test_the_conversation_pages_upwards_without_repeating(agent_client, ticket):
     messages = MessageFactory.create_batch(45, ticket=ticket)
 
-    first = agent_client.get(reverse("ticket", args=[ticket.pk]), HTTP_HX_REQUEST="true").context["conversation"]
+    first = agent_client.get(reverse("ticket", args=[ticket.pk]), HTTP_HX_REQUEST="true").context[
+        "conversation"
+    ]
     older = agent_client.get(reverse("ticket-messages", args=[ticket.pk]), {"cursor": first.next_cursor})
 
     shown = [m.pk for m in first.items] + [m.pk for m in older.context["conversation"].items]
@@ -97,7 +113,9 @@ def test_answering_a_waiting_ticket_accepts_it_and_signs_with_the_agents_name(ag
     agent.first_name = "Ana"
     agent.save()
 
-    response = agent_client.post(reverse("ticket-reply", args=[ticket.pk]), {"body": "Olá!"}, HTTP_HX_REQUEST="true")
+    response = agent_client.post(
+        reverse("ticket-reply", args=[ticket.pk]), {"body": "Olá!"}, HTTP_HX_REQUEST="true"
+    )
 
     assert response.status_code == 200
     ticket.refresh_from_db()
@@ -119,7 +137,9 @@ def test_an_agent_who_turned_the_signature_off_sends_the_text_as_typed(agent_cli
 
 
 def test_an_internal_note_is_never_queued(agent_client, ticket):
-    agent_client.post(reverse("ticket-reply", args=[ticket.pk]), {"body": "VIP", "internal": "on"}, HTTP_HX_REQUEST="true")
+    agent_client.post(
+        reverse("ticket-reply", args=[ticket.pk]), {"body": "VIP", "internal": "on"}, HTTP_HX_REQUEST="true"
+    )
 
     note = ticket.messages.get()
     assert (note.kind, note.status) == (Message.Kind.NOTE, Message.Status.SENT)
@@ -127,15 +147,21 @@ def test_an_internal_note_is_never_queued(agent_client, ticket):
     assert ticket.status == Ticket.Status.PENDING  # a note does not accept the ticket
 
 
-@pytest.mark.parametrize(("name", "data", "status", "error"), [
-    ("photo.jpg", b"not a picture at all", 400, "is not a real image file"),
-    ("tool.bin", b"\x7fELF\x02\x01\x01" + b"\0" * 32, 400, "Programs cannot be sent"),
-])  # fmt: skip
-def test_a_refused_file_says_why_beside_the_composer_and_queues_nothing(agent_client, ticket, name, data, status, error):
+@pytest.mark.parametrize(
+    ("name", "data", "status", "error"),
+    [
+        ("photo.jpg", b"not a picture at all", 400, "is not a real image file"),
+        ("tool.bin", b"\x7fELF\x02\x01\x01" + b"\0" * 32, 400, "Programs cannot be sent"),
+    ],
+)
+def test_a_refused_file_says_why_beside_the_composer_and_queues_nothing(
+    agent_client, ticket, name, data, status, error
+):
     upload = ContentFile(data, name=name)
 
-    response = agent_client.post(reverse("ticket-reply", args=[ticket.pk]), {"body": "veja", "media": upload},
-                                 HTTP_HX_REQUEST="true")  # fmt: skip
+    response = agent_client.post(
+        reverse("ticket-reply", args=[ticket.pk]), {"body": "veja", "media": upload}, HTTP_HX_REQUEST="true"
+    )
 
     assert response.status_code == status
     assert response["HX-Retarget"] == "#composer-error"
@@ -145,8 +171,11 @@ def test_a_refused_file_says_why_beside_the_composer_and_queues_nothing(agent_cl
 
 def test_a_file_over_the_limit_is_refused_with_413(agent_client, ticket, settings):
     settings.WHATSAPP_MAX_MEDIA_MB = 0.001
-    response = agent_client.post(reverse("ticket-reply", args=[ticket.pk]),
-                                 {"media": ContentFile(JPEG * 30, name="big.jpg")}, HTTP_HX_REQUEST="true")  # fmt: skip
+    response = agent_client.post(
+        reverse("ticket-reply", args=[ticket.pk]),
+        {"media": ContentFile(JPEG * 30, name="big.jpg")},
+        HTTP_HX_REQUEST="true",
+    )
 
     assert response.status_code == 413
     assert "WhatsApp media may be at most" in response.content.decode()
@@ -155,22 +184,29 @@ def test_a_file_over_the_limit_is_refused_with_413(agent_client, ticket, setting
 def test_a_blocked_contact_gets_no_answer_and_the_agent_is_told(agent_client, support):
     ticket = TicketFactory(queue=support, contact=ContactFactory(blocked=True, name="Spam"))
 
-    response = agent_client.post(reverse("ticket-reply", args=[ticket.pk]), {"body": "oi"}, HTTP_HX_REQUEST="true")
+    response = agent_client.post(
+        reverse("ticket-reply", args=[ticket.pk]), {"body": "oi"}, HTTP_HX_REQUEST="true"
+    )
 
     assert response.status_code == 400
     assert "Spam is blocked" in response.content.decode()
     assert not ticket.messages.exists()
 
 
-@pytest.mark.parametrize(("action", "status", "line"), [
-    ("accept", Ticket.Status.OPEN, "{agent} accepted the ticket"),
-    ("close", Ticket.Status.CLOSED, "{agent} closed the ticket"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("action", "status", "line"),
+    [
+        ("accept", Ticket.Status.OPEN, "{agent} accepted the ticket"),
+        ("close", Ticket.Status.CLOSED, "{agent} closed the ticket"),
+    ],
+)
 def test_each_action_changes_the_ticket_and_says_so_in_the_conversation(
     agent_client, agent, ticket, action, status, line, django_assert_max_num_queries
 ):
     with django_assert_max_num_queries(10):
-        response = agent_client.post(reverse("ticket-action", args=[ticket.pk, action]), HTTP_HX_REQUEST="true")
+        response = agent_client.post(
+            reverse("ticket-action", args=[ticket.pk, action]), HTTP_HX_REQUEST="true"
+        )
 
     assert response.status_code == 200
     ticket.refresh_from_db()
@@ -190,22 +226,27 @@ def test_returning_to_waiting_and_reopening(agent_client, agent, ticket):
     ticket.refresh_from_db()
     assert (ticket.status, ticket.assignee) == (Ticket.Status.OPEN, agent)
     assert list(ticket.messages.values_list("body", flat=True)) == [
-        f"{agent.username} returned the ticket to waiting", f"{agent.username} closed the ticket",
+        f"{agent.username} returned the ticket to waiting",
+        f"{agent.username} closed the ticket",
         f"{agent.username} reopened the ticket",
-    ]  # fmt: skip
+    ]
 
 
 def test_transfer_to_an_agent_gives_it_to_them_with_the_note(agent_client, agent, ticket):
     sales, bruno = QueueFactory(name="Sales"), UserFactory(username="bruno")
 
-    agent_client.post(reverse("ticket-transfer", args=[ticket.pk]),
-                      {"queue": sales.pk, "assignee": bruno.pk, "note": "quer desconto"}, HTTP_HX_REQUEST="true")  # fmt: skip
+    agent_client.post(
+        reverse("ticket-transfer", args=[ticket.pk]),
+        {"queue": sales.pk, "assignee": bruno.pk, "note": "quer desconto"},
+        HTTP_HX_REQUEST="true",
+    )
 
     ticket.refresh_from_db()
     assert (ticket.queue, ticket.assignee, ticket.status) == (sales, bruno, Ticket.Status.OPEN)
     assert list(ticket.messages.values_list("kind", "body")) == [
-        (Message.Kind.SYSTEM, f"{agent.username} transferred to Sales, bruno"), (Message.Kind.NOTE, "quer desconto"),
-    ]  # fmt: skip
+        (Message.Kind.SYSTEM, f"{agent.username} transferred to Sales, bruno"),
+        (Message.Kind.NOTE, "quer desconto"),
+    ]
 
 
 def test_retry_queues_a_failed_message_once(agent_client, ticket):
@@ -230,36 +271,47 @@ def test_media_is_shown_inline_only_when_it_is_a_picture_or_sound(agent_client, 
 
     assert (inline["Content-Type"], inline["Content-Disposition"].split(";")[0]) == ("image/jpeg", "inline")
     assert (download["Content-Type"], download["Content-Disposition"].split(";")[0]) == (
-        "application/octet-stream", "attachment")  # fmt: skip
+        "application/octet-stream",
+        "attachment",
+    )
     assert b"".join(inline.streaming_content) == JPEG
 
 
 def test_quick_replies_are_listed_for_the_composer(agent_client):
     QuickReply.objects.create(shortcut="hours", body="8 to 18")
 
-    assert agent_client.get(reverse("quick-replies")).json() == {"results": [{"shortcut": "hours", "body": "8 to 18"}]}
+    assert agent_client.get(reverse("quick-replies")).json() == {
+        "results": [{"shortcut": "hours", "body": "8 to 18"}]
+    }
 
 
 def test_blocking_from_the_ticket_page_says_so_and_stops_replies(agent_client, agent, ticket):
     agent_client.post(reverse("ticket-action", args=[ticket.pk, "block"]), HTTP_HX_REQUEST="true")
-    refused = agent_client.post(reverse("ticket-reply", args=[ticket.pk]), {"body": "oi"}, HTTP_HX_REQUEST="true")
+    refused = agent_client.post(
+        reverse("ticket-reply", args=[ticket.pk]), {"body": "oi"}, HTTP_HX_REQUEST="true"
+    )
     agent_client.post(reverse("ticket-action", args=[ticket.pk, "unblock"]), HTTP_HX_REQUEST="true")
 
     assert refused.status_code == 400
     ticket.contact.refresh_from_db()
     assert ticket.contact.blocked is False
     assert list(ticket.messages.values_list("body", flat=True)) == [
-        f"{agent.username} blocked the contact", f"{agent.username} unblocked the contact",
-    ]  # fmt: skip
+        f"{agent.username} blocked the contact",
+        f"{agent.username} unblocked the contact",
+    ]
 
 
 def test_the_side_panel_edits_the_contact_and_returns_to_the_ticket(agent_client, ticket):
     back = reverse("ticket", args=[ticket.pk])
 
-    response = agent_client.post(reverse("contact-edit", args=[ticket.contact.pk]),
-                                 {"name": "Maria Souza", "email": "maria@example.com", "next": back})  # fmt: skip
-    elsewhere = agent_client.post(reverse("contact-edit", args=[ticket.contact.pk]),
-                                  {"name": "Maria", "email": "", "next": "https://evil.example/"})  # fmt: skip
+    response = agent_client.post(
+        reverse("contact-edit", args=[ticket.contact.pk]),
+        {"name": "Maria Souza", "email": "maria@example.com", "next": back},
+    )
+    elsewhere = agent_client.post(
+        reverse("contact-edit", args=[ticket.contact.pk]),
+        {"name": "Maria", "email": "", "next": "https://evil.example/"},
+    )
 
     assert response.url == back
     assert elsewhere.url == reverse("contact", args=[ticket.contact.pk])

@@ -19,7 +19,7 @@ PDF = b"%PDF-1.7\n" + b"x" * 100
         (b"OggS" + b"\0" * 50, "voice.ogg", "audio/ogg", "audio", "audio/ogg"),
         (b"name;phone\nAna;5511", "list.csv", "text/csv", "document", "text/csv"),
     ],
-)  # fmt: skip
+)
 def test_files_are_typed_by_their_bytes(data, name, declared, kind, mimetype):
     checked = media_check(data=data, filename=name, declared_type=declared)
 
@@ -34,7 +34,7 @@ def test_files_are_typed_by_their_bytes(data, name, declared, kind, mimetype):
         (b"just text", "photo.png", "", "not a real image"),
         (b"MZ\x90\x00", "invoice.pdf", "application/pdf", "Programs"),
     ],
-)  # fmt: skip
+)
 def test_a_file_that_is_not_what_it_claims_is_refused(data, name, declared, reason):
     with pytest.raises(MediaRefused, match=reason):
         media_check(data=data, filename=name, declared_type=declared)
@@ -65,8 +65,12 @@ def test_files_through_the_api(api, settings, tmp_path):
     ticket = TicketFactory()
 
     def upload(data, name, content_type):
-        return api("POST", f"tickets/{ticket.pk}/messages", {"body": "veja",
-                   "media": SimpleUploadedFile(name, data, content_type=content_type)}, multipart=True)  # fmt: skip
+        return api(
+            "POST",
+            f"tickets/{ticket.pk}/messages",
+            {"body": "veja", "media": SimpleUploadedFile(name, data, content_type=content_type)},
+            multipart=True,
+        )
 
     sent = upload(JPEG, "foto.jpg", "image/jpeg")
     fake = upload(b"text", "foto.jpg", "image/jpeg")
@@ -83,7 +87,9 @@ def test_files_through_the_api(api, settings, tmp_path):
 @pytest.mark.django_db
 def test_a_note_and_a_quoted_reply_through_the_api(api):
     ticket = TicketFactory()
-    received = Message.objects.create(ticket=ticket, connection=ticket.connection, wa_id="false_x_1", body="?")
+    received = Message.objects.create(
+        ticket=ticket, connection=ticket.connection, wa_id="false_x_1", body="?"
+    )
 
     note = api("POST", f"tickets/{ticket.pk}/messages", {"body": "ligar amanhã", "internal": True})
     reply = api("POST", f"tickets/{ticket.pk}/messages", {"body": "Sim!", "quoted": received.pk})

@@ -31,12 +31,16 @@ def test_a_new_ticket_is_greeted_once_with_the_name_and_protocol():
 
 def test_several_queues_ask_the_customer_to_pick_one():
     connection = ConnectionFactory(greeting="Bem-vindo!")
-    sales, support = QueueFactory(name="Vendas", ordering=1), QueueFactory(name="Suporte", ordering=2,
-                                                                             greeting="Suporte aqui, {{name}}.")  # fmt: skip
+    sales, support = (
+        QueueFactory(name="Vendas", ordering=1),
+        QueueFactory(name="Suporte", ordering=2, greeting="Suporte aqui, {{name}}."),
+    )
     connection.queues.add(sales, support)
 
     ticket = message_ingest(connection=connection, message=inbound(1, body="oi")).ticket
-    message_ingest(connection=connection, message=inbound(2, body="quero ajuda"))  # not an answer: no repeat yet
+    message_ingest(
+        connection=connection, message=inbound(2, body="quero ajuda")
+    )  # not an answer: no repeat yet
     message_ingest(connection=connection, message=inbound(3, body="2"))
 
     ticket.refresh_from_db()

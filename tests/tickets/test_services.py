@@ -28,7 +28,12 @@ def test_reopening_assigns_the_ticket_to_whoever_reopens_it(agent):
     ticket_reopen(ticket=ticket, by=agent)
 
     ticket.refresh_from_db()
-    assert (ticket.status, ticket.assignee, ticket.closed_at, ticket.close_reason) == ("open", agent, None, "")
+    assert (ticket.status, ticket.assignee, ticket.closed_at, ticket.close_reason) == (
+        "open",
+        agent,
+        None,
+        "",
+    )
 
 
 @pytest.mark.django_db

@@ -57,8 +57,11 @@ def test_the_limit_answers_429_with_the_figures(api, settings):
 
     assert response.status_code == 429
     assert response.json() | {"message": ""} == {
-        "error_code": "MAX_ACCOUNT_LIMIT_REACHED", "current": 2, "max": 2, "message": ""
-    }  # fmt: skip
+        "error_code": "MAX_ACCOUNT_LIMIT_REACHED",
+        "current": 2,
+        "max": 2,
+        "message": "",
+    }
 
 
 def test_bad_input_is_explained(api):
@@ -101,7 +104,10 @@ def test_status_and_logs(api):
     event = ConnectionEventFactory(message="Browser launched")
 
     assert api("GET", f"connections/{event.connection_id}/status").json()["status"] == "STOPPED"
-    assert api("GET", f"connections/{event.connection_id}/logs").json()["events"][0]["message"] == "Browser launched"
+    assert (
+        api("GET", f"connections/{event.connection_id}/logs").json()["events"][0]["message"]
+        == "Browser launched"
+    )
 
 
 def test_a_snapshot_without_a_running_session_is_refused(api, channel_layer, monkeypatch):

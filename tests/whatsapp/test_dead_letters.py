@@ -8,7 +8,13 @@ from tests.factories import ConnectionFactory
 from tests.tickets.test_inbound import CUSTOMER, inbound, wa_payload
 from tickets import inbound as tickets_inbound
 from tickets.models import Message
-from whatsapp.dead_letters import PAYLOAD_MAX, chat_batch_store, dead_letter_retry, payload_bounded, payload_kept
+from whatsapp.dead_letters import (
+    PAYLOAD_MAX,
+    chat_batch_store,
+    dead_letter_retry,
+    payload_bounded,
+    payload_kept,
+)
 from whatsapp.models import ConnectionEvent, DeadLetter
 from whatsapp.wire import inbound_message
 
@@ -106,7 +112,9 @@ def test_a_letter_whose_message_was_stored_meanwhile_is_resolved_without_a_secon
 
 def test_a_media_message_retried_is_stored_saying_its_file_was_not_kept(broken_storage):
     connection = ConnectionFactory()
-    document = inbound(1, type="document", body="boom", filename="nota.pdf", mimetype="application/pdf", isMedia=True)
+    document = inbound(
+        1, type="document", body="boom", filename="nota.pdf", mimetype="application/pdf", isMedia=True
+    )
     chat_batch_store(connection=connection, chat=CUSTOMER, messages=[document])
     broken_storage()
 
@@ -119,8 +127,14 @@ def test_a_media_message_retried_is_stored_saying_its_file_was_not_kept(broken_s
 
 def test_a_hostile_payload_is_kept_as_json_both_databases_accept():
     connection = ConnectionFactory()
-    payload = {"id": "x\x00y", "body": "a" * 200_000, "t": float("nan"), "size": 10**30, "deep": [[[[[[[1]]]]]]],
-               "\x00key": list(range(500))}  # fmt: skip
+    payload = {
+        "id": "x\x00y",
+        "body": "a" * 200_000,
+        "t": float("nan"),
+        "size": 10**30,
+        "deep": [[[[[[[1]]]]]]],
+        "\x00key": list(range(500)),
+    }
 
     letter = DeadLetter.objects.create(connection=connection, payload=payload_kept(payload), error_type="x")
 

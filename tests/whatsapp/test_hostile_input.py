@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.factories import ConnectionFactory, QueueFactory
-from tests.tickets.test_inbound_media import media_root  # noqa: F401  (the fixture)
 from tests.tickets.test_inbound import inbound
+from tests.tickets.test_inbound_media import media_root  # noqa: F401  (the fixture)
 from tickets.inbound import accepts_chat, message_ingest
 from tickets.models import Message
 from whatsapp.dead_letters import chat_batch_store
@@ -29,23 +29,56 @@ from whatsapp.models import Connection, DeadLetter
 from whatsapp.wire import KINDS, download_read, inbound_message
 
 ANYTHING = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=20), st.lists(st.integers(), max_size=3),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.text(max_size=20),
+    st.lists(st.integers(), max_size=3),
     st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
-)  # fmt: skip
+)
 HOSTILE_TEXT = st.one_of(
-    st.sampled_from(["²", "¹", "١", "２", "1" * 5000, "1", "2", "\x00", "a\x00b", "\ud800", "x" * 200_000, ""]),
+    st.sampled_from(
+        ["²", "¹", "١", "２", "1" * 5000, "1", "2", "\x00", "a\x00b", "\ud800", "x" * 200_000, ""]
+    ),
     st.text(max_size=300),
-)  # fmt: skip
+)
 FILE_NAMES = st.one_of(
-    st.sampled_from(["..", "../x", "../../etc/passwd", "/etc/passwd", "C:\\x\\..\\y.pdf", "a" * 300 + ".pdf",
-                     "é" * 200, "😀" * 100 + ".jpg", "\x00.pdf", " ", ".", "fatura\u202egpj.exe", "nota.pdf"]),
+    st.sampled_from(
+        [
+            "..",
+            "../x",
+            "../../etc/passwd",
+            "/etc/passwd",
+            "C:\\x\\..\\y.pdf",
+            "a" * 300 + ".pdf",
+            "é" * 200,
+            "😀" * 100 + ".jpg",
+            "\x00.pdf",
+            " ",
+            ".",
+            "fatura\u202egpj.exe",
+            "nota.pdf",
+        ]
+    ),
     st.text(max_size=400),
-)  # fmt: skip
+)
 MIME_TYPES = st.one_of(
-    st.sampled_from(["image/jpeg", "application/pdf", "audio/ogg; codecs=opus", "x/" + "y" * 300, "jpeg", "", "/",
-                     "text/plain; charset=" + "u" * 120, "a" * 150]),
+    st.sampled_from(
+        [
+            "image/jpeg",
+            "application/pdf",
+            "audio/ogg; codecs=opus",
+            "x/" + "y" * 300,
+            "jpeg",
+            "",
+            "/",
+            "text/plain; charset=" + "u" * 120,
+            "a" * 150,
+        ]
+    ),
     st.text(max_size=150),
-)  # fmt: skip
+)
 KIND_NAMES = st.sampled_from([*KINDS, "sticker-pack", "poll_creation", "revoked", ""])
 CHATS = ["5511911110001@c.us", "5511911110002@c.us", "5511911110003@c.us"]
 ids = itertools.count(1)
@@ -57,25 +90,56 @@ def wa_payloads(draw) -> dict:
     sometimes with any key missing or of any type."""
     number = next(ids)
     if draw(st.integers(0, 9)) < 2:  # anything at all
-        chat = draw(st.one_of(st.sampled_from(["status@broadcast", "1203630@g.us", "../@c.us", *CHATS]), ANYTHING))
-        return draw(st.fixed_dictionaries({}, optional={
-            "id": st.one_of(st.just(f"false_{chat}_HYP{number:08d}"), HOSTILE_TEXT, ANYTHING),
-            "from": st.just(chat), "to": ANYTHING, "fromMe": ANYTHING, "type": st.one_of(KIND_NAMES, ANYTHING),
-            "body": st.one_of(HOSTILE_TEXT, ANYTHING), "caption": ANYTHING, "t": ANYTHING, "notifyName": ANYTHING,
-            "mimetype": ANYTHING, "filename": ANYTHING, "size": ANYTHING, "isMedia": ANYTHING, "quoted": ANYTHING,
-            "lat": ANYTHING, "lng": ANYTHING, "vcard": ANYTHING,
-        }))  # fmt: skip
+        chat = draw(
+            st.one_of(st.sampled_from(["status@broadcast", "1203630@g.us", "../@c.us", *CHATS]), ANYTHING)
+        )
+        return draw(
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "id": st.one_of(st.just(f"false_{chat}_HYP{number:08d}"), HOSTILE_TEXT, ANYTHING),
+                    "from": st.just(chat),
+                    "to": ANYTHING,
+                    "fromMe": ANYTHING,
+                    "type": st.one_of(KIND_NAMES, ANYTHING),
+                    "body": st.one_of(HOSTILE_TEXT, ANYTHING),
+                    "caption": ANYTHING,
+                    "t": ANYTHING,
+                    "notifyName": ANYTHING,
+                    "mimetype": ANYTHING,
+                    "filename": ANYTHING,
+                    "size": ANYTHING,
+                    "isMedia": ANYTHING,
+                    "quoted": ANYTHING,
+                    "lat": ANYTHING,
+                    "lng": ANYTHING,
+                    "vcard": ANYTHING,
+                },
+            )
+        )
     chat = draw(st.sampled_from(CHATS))
-    kind = draw(st.one_of(st.sampled_from(["chat", "document", "image", "ptt", "location", "vcard"]), KIND_NAMES))
+    kind = draw(
+        st.one_of(st.sampled_from(["chat", "document", "image", "ptt", "location", "vcard"]), KIND_NAMES)
+    )
     return {
-        "id": f"false_{chat}_HYP{number:08d}", "from": chat, "to": "5511999990001@c.us", "fromMe": False,
-        "type": kind, "body": draw(HOSTILE_TEXT), "caption": draw(HOSTILE_TEXT), "notifyName": draw(HOSTILE_TEXT),
-        "t": draw(st.one_of(st.integers(), st.floats(), st.just(None))), "filename": draw(FILE_NAMES),
-        "mimetype": draw(MIME_TYPES), "size": draw(st.one_of(st.integers(), st.none())),
-        "isMedia": kind in ("document", "image", "ptt"), "quoted": draw(st.one_of(HOSTILE_TEXT, st.none())),
-        "lat": draw(st.one_of(st.floats(), st.none())), "lng": draw(st.one_of(st.floats(), st.none())),
+        "id": f"false_{chat}_HYP{number:08d}",
+        "from": chat,
+        "to": "5511999990001@c.us",
+        "fromMe": False,
+        "type": kind,
+        "body": draw(HOSTILE_TEXT),
+        "caption": draw(HOSTILE_TEXT),
+        "notifyName": draw(HOSTILE_TEXT),
+        "t": draw(st.one_of(st.integers(), st.floats(), st.just(None))),
+        "filename": draw(FILE_NAMES),
+        "mimetype": draw(MIME_TYPES),
+        "size": draw(st.one_of(st.integers(), st.none())),
+        "isMedia": kind in ("document", "image", "ptt"),
+        "quoted": draw(st.one_of(HOSTILE_TEXT, st.none())),
+        "lat": draw(st.one_of(st.floats(), st.none())),
+        "lng": draw(st.one_of(st.floats(), st.none())),
         "vcard": draw(st.one_of(HOSTILE_TEXT, st.none())),
-    }  # fmt: skip
+    }
 
 
 @st.composite
@@ -90,10 +154,15 @@ def downloads(draw) -> dict:
 def hostile_batch_ingest(connection: Connection, payloads: list[dict], downloads: list[dict]) -> None:
     """What the session does with a lane's batches, then the checks every example must pass."""
     messages = [inbound_message(payload) for payload in payloads]
-    messages = [replace(m, download=download_read(d)) if m.is_media else m for m, d in zip(messages, downloads)]
+    messages = [
+        replace(m, download=download_read(d)) if m.is_media else m
+        for m, d in zip(messages, downloads, strict=False)
+    ]
     for chat in dict.fromkeys(message.chat for message in messages):
         if accepts_chat(chat):
-            chat_batch_store(connection=connection, chat=chat, messages=[m for m in messages if m.chat == chat])
+            chat_batch_store(
+                connection=connection, chat=chat, messages=[m for m in messages if m.chat == chat]
+            )
     for message in messages:
         kept = Message.objects.filter(connection=connection, wa_id=message.id).exists() or (
             DeadLetter.objects.filter(connection=connection, wa_id=message.id).exists()
@@ -101,7 +170,9 @@ def hostile_batch_ingest(connection: Connection, payloads: list[dict], downloads
         assert kept or not accepts_chat(message.chat), message
     # Checked at the wire, every message with a usable chat is storable: a dead letter is only for one without.
     assert not DeadLetter.objects.filter(connection=connection).exclude(chat="").exists()
-    after = message_ingest(connection=connection, message=inbound(next(ids), chat=CHATS[0], body="still here"))
+    after = message_ingest(
+        connection=connection, message=inbound(next(ids), chat=CHATS[0], body="still here")
+    )
     assert after is not None and after.body == "still here"
 
 
@@ -114,9 +185,18 @@ def a_connection_with_a_menu() -> Connection:
 
 def hostile_examples(count: int):
     """The property test, with ``count`` examples, fixed (derandomized) so a run is repeatable."""
-    return settings(max_examples=count, deadline=None, derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                           HealthCheck.data_too_large, HealthCheck.large_base_example])  # fmt: skip
+    return settings(
+        max_examples=count,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.large_base_example,
+        ],
+    )
 
 
 BATCHES = st.lists(st.tuples(wa_payloads(), downloads()), min_size=1, max_size=6)

@@ -17,7 +17,14 @@ PDF = base64.b64encode(b"%PDF-1.4 hostile").decode()
 
 
 def send(simulator, body: str = "", *, media: dict | None = None, fields: dict | None = None) -> str:
-    payload = {"account": PHONE, "from": CUSTOMER, "name": "Mallory", "body": body, "media": media, "fields": fields}
+    payload = {
+        "account": PHONE,
+        "from": CUSTOMER,
+        "name": "Mallory",
+        "body": body,
+        "media": media,
+        "fields": fields,
+    }
     status, answer = simulator.post("/_sim/messages", {key: value for key, value in payload.items() if value})
     assert status == 201, answer
     return answer["id"]
@@ -43,10 +50,14 @@ def test_hostile_messages_neither_restart_the_session_nor_hold_up_the_next_one(e
         send(simulator, media=document("é" * 200, mimetype="x/" + "y" * 300)),
         send(simulator, "a\x00b", fields={"type": "sticker-pack", "t": "soon", "notifyName": 5}),
     ]
-    unstorable = send(simulator, "no chat", fields={"from": "../../x"})  # no WhatsApp id: kept as a dead letter
+    unstorable = send(
+        simulator, "no chat", fields={"from": "../../x"}
+    )  # no WhatsApp id: kept as a dead letter
     ordinary = send(simulator, "tudo bem?")
 
-    stored = wait_until(lambda: Message.objects.filter(wa_id=ordinary).first(), timeout=30, message="the next one")
+    stored = wait_until(
+        lambda: Message.objects.filter(wa_id=ordinary).first(), timeout=30, message="the next one"
+    )
     assert stored.ticket == Message.objects.get(wa_id=first).ticket
     assert Message.objects.filter(wa_id__in=hostile).count() == len(hostile)
     letter = DeadLetter.objects.get()
@@ -56,7 +67,9 @@ def test_hostile_messages_neither_restart_the_session_nor_hold_up_the_next_one(e
     starts = connection.events.filter(kind=ConnectionEvent.Kind.STATE, to_status=Connection.Status.STARTING)
     assert starts.count() == 1  # the first start: no restart
     errors = connection.events.filter(kind=ConnectionEvent.Kind.ERROR)
-    assert list(errors.values_list("data", flat=True)) == [{"dead_letter": letter.pk}]  # the only error: said so
+    assert list(errors.values_list("data", flat=True)) == [
+        {"dead_letter": letter.pk}
+    ]  # the only error: said so
     assert stored.ticket.queue is None  # "²" and "¹" are no menu answers
     sticker = Message.objects.get(wa_id=hostile[-1])
     assert sticker.body.startswith("[unsupported message: sticker-pack]") and "\x00" not in sticker.body

@@ -99,7 +99,9 @@ def test_a_starting_worker_takes_back_what_a_stopped_worker_had_reserved(monkeyp
     held = ConnectionFactory(enabled=True)
     assert lease_acquire(connection_id=held.pk, owner="otherhost:1:1:live")
     queued: list[int] = []
-    monkeypatch.setattr(tasks, "async_task", lambda func, connection_id, **options: queued.append(connection_id))
+    monkeypatch.setattr(
+        tasks, "async_task", lambda func, connection_id, **options: queued.append(connection_id)
+    )
     monkeypatch.setattr(os, "execv", lambda *args: None)  # the cluster itself is not started here
 
     call_command("session_worker")

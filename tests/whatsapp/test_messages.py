@@ -29,7 +29,9 @@ def connected(engine, phone: str) -> Connection:
 
 
 def write(simulator, phone: str, body: str, sender: str = CUSTOMER) -> str:
-    status, answer = simulator.post("/_sim/messages", {"account": phone, "from": sender, "name": "Maria", "body": body})
+    status, answer = simulator.post(
+        "/_sim/messages", {"account": phone, "from": sender, "name": "Maria", "body": body}
+    )
     assert status == 201, answer
     return answer["id"]
 
@@ -67,7 +69,9 @@ def test_messages_sent_while_the_worker_was_down_are_imported_once(engine, simul
     wait_until(lambda: Message.objects.count() == 21, timeout=30, message="21 messages")
     assert sorted(stored_bodies()) == sorted(["before", *[f"while away {n}" for n in range(20)]])
     report = connection.events.filter(message="Imported 20 messages that arrived while disconnected")
-    wait_until(report.exists, timeout=10, message="the catch-up's report")  # written once its last batch is in
+    wait_until(
+        report.exists, timeout=10, message="the catch-up's report"
+    )  # written once its last batch is in
 
 
 def test_a_reply_reaches_the_phone_and_its_acks_come_back(engine, simulator, agent, phone):
@@ -103,7 +107,9 @@ def test_a_reply_queued_while_disconnected_is_sent_once_after_reconnecting(engin
     simulator.post("/_sim/network", {"account": phone, "online": True})
 
     engine.wait_for_status(connection, Connection.Status.CONNECTED)
-    wait_until(lambda: Message.objects.get(pk=reply.pk).status == "sent", timeout=20, message="the queued reply")
+    wait_until(
+        lambda: Message.objects.get(pk=reply.pk).status == "sent", timeout=20, message="the queued reply"
+    )
     outbox = simulator.get(f"/_sim/outbox?account={phone}")["messages"]
     assert [m["body"] for m in outbox].count("Já volto") == 1
 
@@ -112,10 +118,21 @@ PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8).decode()
 
 
 def send_image(simulator, phone: str, *, download_seconds: float = 0) -> str:
-    status, answer = simulator.post("/_sim/messages", {
-        "account": phone, "from": CUSTOMER, "name": "Maria", "body": "a foto",
-        "media": {"mimetype": "image/png", "filename": "foto.png", "data": PNG, "delay": download_seconds},
-    })  # fmt: skip
+    status, answer = simulator.post(
+        "/_sim/messages",
+        {
+            "account": phone,
+            "from": CUSTOMER,
+            "name": "Maria",
+            "body": "a foto",
+            "media": {
+                "mimetype": "image/png",
+                "filename": "foto.png",
+                "data": PNG,
+                "delay": download_seconds,
+            },
+        },
+    )
     assert status == 201, answer
     return answer["id"]
 
@@ -127,7 +144,12 @@ def test_an_image_is_downloaded_and_stored_with_its_details(engine, simulator, p
     send_image(simulator, phone)
 
     message = wait_until(lambda: Message.objects.first(), timeout=20, message="the image")
-    assert (message.kind, message.caption, message.mimetype, message.filename) == ("image", "a foto", "image/png", "foto.png")
+    assert (message.kind, message.caption, message.mimetype, message.filename) == (
+        "image",
+        "a foto",
+        "image/png",
+        "foto.png",
+    )
     assert message.size == len(base64.b64decode(PNG))
     assert (tmp_path / "media" / message.media.name).read_bytes() == base64.b64decode(PNG)
 
@@ -166,7 +188,9 @@ def test_the_api_writes_to_a_new_number_and_refuses_one_without_whatsapp(engine,
 
     assert (nobody.status_code, nobody.json()["error_code"]) == (422, "NOT_ON_WHATSAPP")
     assert sent.status_code == 201
-    wait_until(lambda: Message.objects.get(pk=sent.json()["id"]).status == "sent", timeout=20, message="the send")
+    wait_until(
+        lambda: Message.objects.get(pk=sent.json()["id"]).status == "sent", timeout=20, message="the send"
+    )
     outbox = simulator.get(f"/_sim/outbox?account={phone}")["messages"]
     assert [(m["to"], m["body"]) for m in outbox] == [("5511955554444@c.us", "Promoção!")]
 
@@ -177,13 +201,18 @@ def test_a_file_and_a_quoted_reply_reach_the_phone(engine, simulator, phone, age
     connected(engine, phone)
     question = write(simulator, phone, "Tem o boleto?")
     received = wait_until(lambda: Message.objects.filter(wa_id=question).first(), message="the question")
-    pdf = media_check(data=b"%PDF-1.7\n" + b"x" * 2000, filename="boleto.pdf", declared_type="application/pdf")
+    pdf = media_check(
+        data=b"%PDF-1.7\n" + b"x" * 2000, filename="boleto.pdf", declared_type="application/pdf"
+    )
 
     with_file = message_send(ticket=received.ticket, author=agent, body="Segue", media=pdf)
     quoting = message_send(ticket=received.ticket, author=agent, body="Está aí em cima", quoted=received)
 
-    wait_until(lambda: Message.objects.filter(pk__in=[with_file.pk, quoting.pk], status="sent").count() == 2,
-               timeout=20, message="both sent")  # fmt: skip
+    wait_until(
+        lambda: Message.objects.filter(pk__in=[with_file.pk, quoting.pk], status="sent").count() == 2,
+        timeout=20,
+        message="both sent",
+    )
     outbox = simulator.get(f"/_sim/outbox?account={phone}")["messages"]
     assert [(m["body"], m.get("media"), m["quoted"]) for m in outbox] == [
         ("Segue", {"mimetype": "application/pdf", "filename": "boleto.pdf", "size": 2009}, ""),
@@ -196,7 +225,9 @@ def test_the_profile_picture_is_asked_for_once_a_day_not_per_message(engine, sim
     connected(engine, phone)
 
     write(simulator, phone, "um")
-    contact = wait_until(lambda: Contact.objects.exclude(avatar_fetched_at=None).first(), message="the picture")
+    contact = wait_until(
+        lambda: Contact.objects.exclude(avatar_fetched_at=None).first(), message="the picture"
+    )
     first_check = contact.avatar_fetched_at
     write(simulator, phone, "dois")
     wait_until(lambda: Message.objects.count() == 2, message="the second message")

@@ -25,8 +25,9 @@ def test_metrics_need_an_admin_or_a_staff_token(client, agent, staff):
 
 
 def test_metrics_count_states_events_and_memory(client, staff):
-    running = ConnectionFactory(name='Vendas "SP"', status=Connection.Status.CONNECTED, lease_owner="h:1:a",
-                                browser_memory=123456)  # fmt: skip
+    running = ConnectionFactory(
+        name='Vendas "SP"', status=Connection.Status.CONNECTED, lease_owner="h:1:a", browser_memory=123456
+    )
     ConnectionFactory(status=Connection.Status.QR)
     ConnectionEventFactory.create_batch(3, connection=running, data={"metric": "qr_code"})
     ConnectionEventFactory(connection=running, data={"metric": "launch_failure"})

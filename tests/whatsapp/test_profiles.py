@@ -61,14 +61,19 @@ def test_housekeeping_removes_profiles_of_deleted_connections():
 @pytest.mark.parametrize(
     ("output", "expected"),
     [
-        ("chromium: error while loading shared libraries: libnss3.so: cannot open shared object file",
-         "the system library libnss3.so is missing"),
+        (
+            "chromium: error while loading shared libraries: libnss3.so: cannot open shared object file",
+            "the system library libnss3.so is missing",
+        ),
         ("[FATAL:zygote_host_impl_linux.cc] No usable sandbox!", "sandbox cannot start"),
         ("Running as root without --no-sandbox is not supported", "sandbox cannot start"),
         ("Failed to launch: Cannot allocate memory", "ran out of memory"),
         ("spawn /opt/chrome ENOENT", "No browser found at /usr/bin/chromium"),
-        ("Browser closed.\n==== logs ====\n<launching> something odd", "Chromium could not start: Browser closed."),
+        (
+            "Browser closed.\n==== logs ====\n<launching> something odd",
+            "Chromium could not start: Browser closed.",
+        ),
     ],
-)  # fmt: skip
+)
 def test_launch_failures_are_explained_in_words_an_admin_can_act_on(output, expected):
     assert expected in browser_diagnosis(output, executable="/usr/bin/chromium")

@@ -21,13 +21,28 @@ def test_records_older_than_their_retention_are_removed_in_batches(settings, mon
     connection = ConnectionFactory()
     now = timezone.now()
     for days in (31, 32, 33, 29):
-        ConnectionEvent.objects.create(connection=connection, message=f"{days} days ago", at=now - timedelta(days=days))
+        ConnectionEvent.objects.create(
+            connection=connection, message=f"{days} days ago", at=now - timedelta(days=days)
+        )
     for days in (11, 9):
-        WebhookDelivery.objects.create(connection=connection, event_id=uuid.uuid4(), event="x", envelope={},
-                                       url="http://127.0.0.1/", attempt=1, at=now - timedelta(days=days))  # fmt: skip
+        WebhookDelivery.objects.create(
+            connection=connection,
+            event_id=uuid.uuid4(),
+            event="x",
+            envelope={},
+            url="http://127.0.0.1/",
+            attempt=1,
+            at=now - timedelta(days=days),
+        )
     for days, success in ((8, True), (8, False), (6, False)):
-        Task.objects.create(id=uuid.uuid4().hex, name=f"t{days}{success}", func="f", started=now - timedelta(days=days),
-                            stopped=now - timedelta(days=days), success=success)  # fmt: skip
+        Task.objects.create(
+            id=uuid.uuid4().hex,
+            name=f"t{days}{success}",
+            func="f",
+            started=now - timedelta(days=days),
+            stopped=now - timedelta(days=days),
+            success=success,
+        )
     week_ago = now - timedelta(days=8)
     spent = Schedule.objects.create(func="f", schedule_type=Schedule.ONCE, repeats=0, next_run=week_ago)
     pending = Schedule.objects.create(func="f", schedule_type=Schedule.ONCE, repeats=1, next_run=week_ago)

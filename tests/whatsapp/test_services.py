@@ -40,8 +40,10 @@ def test_the_admin_explains_the_limit_on_the_add_form(staff_client, settings):
     settings.MAX_WHATSAPP_CONNECTIONS = 1
     connection_create(name="Only one")
 
-    response = staff_client.post("/admin/whatsapp/connection/add/", {"name": "Second", "enabled": "on",
-                                                                      "events-TOTAL_FORMS": 0, "events-INITIAL_FORMS": 0})
+    response = staff_client.post(
+        "/admin/whatsapp/connection/add/",
+        {"name": "Second", "enabled": "on", "events-TOTAL_FORMS": 0, "events-INITIAL_FORMS": 0},
+    )
 
     assert response.status_code == 200
     assert "at most 1 WhatsApp connections" in response.content.decode()

@@ -26,7 +26,9 @@ def started(name: str = "Vendas") -> Connection:
 
 
 def states(connection: Connection) -> list[str]:
-    return list(connection.events.filter(kind="state").order_by("at", "id").values_list("to_status", flat=True))
+    return list(
+        connection.events.filter(kind="state").order_by("at", "id").values_list("to_status", flat=True)
+    )
 
 
 def test_scan_connects_and_a_restarted_worker_restores_without_a_qr(engine):
@@ -47,8 +49,12 @@ def test_scan_connects_and_a_restarted_worker_restores_without_a_qr(engine):
     connection.refresh_from_db()
     assert str(worker_pid) not in connection.lease_owner
     figures = metrics_text()
-    for line in ("helpdesk_session_starts_total 2", "helpdesk_qr_scans_total 1", "helpdesk_restores_ok_total 1",
-                 'helpdesk_connections{status="CONNECTED"} 1'):  # fmt: skip
+    for line in (
+        "helpdesk_session_starts_total 2",
+        "helpdesk_qr_scans_total 1",
+        "helpdesk_restores_ok_total 1",
+        'helpdesk_connections{status="CONNECTED"} 1',
+    ):
         assert line in figures
 
 
@@ -85,7 +91,9 @@ def test_a_killed_browser_is_detected_and_restarted(engine):
     for pid in first:
         os.kill(pid, signal.SIGKILL)
 
-    wait_until(lambda: connection.events.filter(kind="error").exists(), timeout=20, message="the crash to be seen")
+    wait_until(
+        lambda: connection.events.filter(kind="error").exists(), timeout=20, message="the crash to be seen"
+    )
     engine.wait_for_status(connection, Status.CONNECTED)
     assert set(engine.chromium()).isdisjoint(first)
     assert connection.events.filter(kind="error", message__icontains="closed unexpectedly").exists()
@@ -100,7 +108,11 @@ def test_two_workers_never_drive_one_connection(engine):
         async_task("whatsapp.session.session_run", connection.pk, cluster=SESSIONS_CLUSTER)
 
     engine.wait_for_status(connection, Status.QR)
-    wait_until(lambda: "session ended: held elsewhere" in engine.logs(), timeout=20, message="the second task to give up")
+    wait_until(
+        lambda: "session ended: held elsewhere" in engine.logs(),
+        timeout=20,
+        message="the second task to give up",
+    )
 
     assert connection.events.filter(message="Starting the browser").count() == 1
     assert len(engine.browser_roots()) == 1
@@ -162,7 +174,9 @@ def test_deleting_a_connection_stops_its_session_and_removes_its_profile(engine)
 
     connection_delete(connection=connection)
 
-    wait_until(lambda: not engine.chromium() and not profile.exists(), timeout=20, message="session and profile gone")
+    wait_until(
+        lambda: not engine.chromium() and not profile.exists(), timeout=20, message="session and profile gone"
+    )
 
 
 def test_a_stop_half_a_second_after_the_scan_keeps_the_login_five_times_in_a_row(engine):

@@ -76,7 +76,9 @@ def queued(monkeypatch):
     return tasks
 
 
-def test_a_signed_event_is_retried_until_the_receiver_takes_it(receiver, queued, django_capture_on_commit_callbacks):
+def test_a_signed_event_is_retried_until_the_receiver_takes_it(
+    receiver, queued, django_capture_on_commit_callbacks
+):
     hook = receiver([500, 500, 200])
     connection = ConnectionFactory(webhook_url=hook.url, webhook_secret=SECRET)
 
@@ -89,13 +91,19 @@ def test_a_signed_event_is_retried_until_the_receiver_takes_it(receiver, queued,
     assert [d.status_code for d in WebhookDelivery.objects.order_by("attempt")] == [500, 500, 200]
     assert WebhookDelivery.objects.filter(delivered=True).count() == 1
     headers, body = hook.requests[-1]
-    expected = "sha256=" + hmac.new(SECRET.encode(), headers["X-Helpdesk-Timestamp"].encode() + b"." + body,
-                                    hashlib.sha256).hexdigest()  # fmt: skip
+    expected = (
+        "sha256="
+        + hmac.new(
+            SECRET.encode(), headers["X-Helpdesk-Timestamp"].encode() + b"." + body, hashlib.sha256
+        ).hexdigest()
+    )
     assert headers["X-Helpdesk-Signature"] == expected
     envelope = json.loads(body)
     assert (envelope["event"], envelope["connection"]["id"], envelope["payload"]["body"]) == (
-        "message.received", connection.pk, "Olá",
-    )  # fmt: skip
+        "message.received",
+        connection.pk,
+        "Olá",
+    )
     assert len({json.loads(b)["id"] for _, b in hook.requests}) == 1  # the same event each time
 
 
@@ -119,7 +127,9 @@ def test_retries_back_off_and_stop_after_the_last_attempt(receiver, settings):
     run_tasks([])
 
     assert WebhookDelivery.objects.count() == 3
-    assert 9 <= (first_retry.next_run - WebhookDelivery.objects.order_by("at").first().at).total_seconds() <= 11
+    assert (
+        9 <= (first_retry.next_run - WebhookDelivery.objects.order_by("at").first().at).total_seconds() <= 11
+    )
 
 
 def test_link_local_and_private_addresses_are_refused(settings):
@@ -137,7 +147,9 @@ def test_link_local_and_private_addresses_are_refused(settings):
 def test_the_webhook_is_set_through_the_api_without_touching_the_session(api):
     connection = ConnectionFactory(status="CONNECTED")
 
-    ok = api("PUT", f"connections/{connection.pk}/webhook", {"url": "https://crm.example.com/hook", "secret": "x"})
+    ok = api(
+        "PUT", f"connections/{connection.pk}/webhook", {"url": "https://crm.example.com/hook", "secret": "x"}
+    )
     bad = api("PUT", f"connections/{connection.pk}/webhook", {"url": "ftp://crm.example.com/hook"})
 
     assert ok.json() == {"id": connection.pk, "url": "https://crm.example.com/hook", "secret_set": True}

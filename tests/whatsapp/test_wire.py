@@ -21,7 +21,11 @@ def test_an_ordinary_message_is_read_as_sent():
     message = inbound_message(wa_payload(1, body="Olá", caption="", quoted="false_x_1"))
 
     assert (message.chat, message.kind, message.body, message.push_name) == (CUSTOMER, "text", "Olá", "Maria")
-    assert message.id == f"false_{CUSTOMER}_MSG000001" and not message.from_me and message.quoted_id == "false_x_1"
+    assert (
+        message.id == f"false_{CUSTOMER}_MSG000001"
+        and not message.from_me
+        and message.quoted_id == "false_x_1"
+    )
     assert abs(message.timestamp.timestamp() - time.time()) < 5
 
 
@@ -65,8 +69,10 @@ def test_a_long_file_name_is_cut_to_255_bytes_keeping_its_extension(name):
         ("image/jpeg", "image/jpeg"),
         ("IMAGE/PNG", "image/png"),
         ("audio/ogg; codecs=opus", "audio/ogg; codecs=opus"),
-        ("application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-         "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+        (
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        ),
         ("text/plain; charset=" + "x" * 200, "text/plain"),  # the parameters do not fit: the type does
         ("x/" + "y" * 200, "application/octet-stream"),
         ("jpeg", "application/octet-stream"),
@@ -75,14 +81,16 @@ def test_a_long_file_name_is_cut_to_255_bytes_keeping_its_extension(name):
         ("<script>/x", "application/octet-stream"),
         (7, "application/octet-stream"),
     ],
-)  # fmt: skip
+)
 def test_mime_types_look_like_mime_types_and_fit_the_column(value, expected):
     assert mimetype_clean(value) == expected
     assert len(mimetype_clean(value)) <= MIMETYPE_MAX
 
 
 def test_text_loses_nul_bytes_and_lone_surrogates_and_is_cut():
-    message = inbound_message(wa_payload(1, body="a\x00b\ud800c", caption="x" * 100_000, notifyName="N" * 500))
+    message = inbound_message(
+        wa_payload(1, body="a\x00b\ud800c", caption="x" * 100_000, notifyName="N" * 500)
+    )
 
     assert message.body == "abc"
     assert len(message.caption) == 65_536
@@ -96,7 +104,9 @@ def test_ids_too_long_for_the_column_are_shortened_and_stay_distinct():
 
     assert len(first.id) <= WA_ID_MAX and len(second.id) <= WA_ID_MAX
     assert first.id != second.id
-    assert first.id == inbound_message(wa_payload(1, id="false_x_" + "A" * 300)).id  # heard again: the same id
+    assert (
+        first.id == inbound_message(wa_payload(1, id="false_x_" + "A" * 300)).id
+    )  # heard again: the same id
 
 
 def test_a_message_without_an_id_gets_one_from_its_content():
@@ -144,7 +154,9 @@ def test_timestamps_that_are_not_plausible_become_now(t):
 
 
 def test_a_plausible_timestamp_is_kept():
-    assert inbound_message(wa_payload(1, t=1_700_000_000)).timestamp == datetime.fromtimestamp(1_700_000_000, UTC)
+    assert inbound_message(wa_payload(1, t=1_700_000_000)).timestamp == datetime.fromtimestamp(
+        1_700_000_000, UTC
+    )
 
 
 @pytest.mark.parametrize("size", [-1, 2**64, "12", 1.5, True])

@@ -21,9 +21,13 @@ Status = Connection.Status
 
 def connections_section(*, fix: bool = False) -> Section:
     section = Section("connections", _("Connections"))
-    entered = ConnectionEvent.objects.filter(
-        connection=OuterRef("pk"), kind=ConnectionEvent.Kind.STATE, to_status=OuterRef("status")
-    ).order_by("-at", "-id").values("at")[:1]  # when it entered its present state
+    entered = (
+        ConnectionEvent.objects.filter(
+            connection=OuterRef("pk"), kind=ConnectionEvent.Kind.STATE, to_status=OuterRef("status")
+        )
+        .order_by("-at", "-id")
+        .values("at")[:1]
+    )  # when it entered its present state
     now = timezone.now()
     section.data["connections"] = []
     for connection in Connection.objects.annotate(entered_at=Subquery(entered)):
@@ -32,29 +36,49 @@ def connections_section(*, fix: bool = False) -> Section:
         problems = _problems(connection, in_state=(now - since).total_seconds(), worker=worker, now=now)
         heartbeat = (
             _("%(ago)s ago") % {"ago": duration((now - connection.last_seen_at).total_seconds())}
-            if connection.last_seen_at else _("never")
-        )  # fmt: skip
+            if connection.last_seen_at
+            else _("never")
+        )
         section.evidence.append(
-            _("%(name)s: %(status)s for %(since)s; last heartbeat %(heartbeat)s; "
-              "worker %(owner)s (%(alive)s)%(error)s")
-            % {"name": connection.name, "status": connection.status, "since": duration((now - since).total_seconds()),
-               "heartbeat": heartbeat, "owner": connection.lease_owner or _("none"),
-               "alive": _("alive") if worker else _("not running"),
-               "error": (_("; last error: %(error)s") % {"error": connection.last_error})
-               if connection.last_error else ""}
-        )  # fmt: skip
+            _(
+                "%(name)s: %(status)s for %(since)s; last heartbeat %(heartbeat)s; "
+                "worker %(owner)s (%(alive)s)%(error)s"
+            )
+            % {
+                "name": connection.name,
+                "status": connection.status,
+                "since": duration((now - since).total_seconds()),
+                "heartbeat": heartbeat,
+                "owner": connection.lease_owner or _("none"),
+                "alive": _("alive") if worker else _("not running"),
+                "error": (_("; last error: %(error)s") % {"error": connection.last_error})
+                if connection.last_error
+                else "",
+            }
+        )
         fixed = False
         for level, text in problems:
             section.flag(level, f"{connection.name}: {text}")
         if fix and problems:
             connection_request(connection=connection, enabled=True, command=Connection.Command.RESTART)
-            section.evidence.append(_("%(name)s: restarted (as with the Restart button).") % {"name": connection.name})
+            section.evidence.append(
+                _("%(name)s: restarted (as with the Restart button).") % {"name": connection.name}
+            )
             fixed = True
-        section.data["connections"].append({
-            "id": connection.pk, "name": connection.name, "status": connection.status, "since": since,
-            "last_heartbeat": connection.last_seen_at, "lease_owner": connection.lease_owner, "worker_alive": worker,
-            "last_error": connection.last_error, "problems": [text for _level, text in problems], "restarted": fixed,
-        })  # fmt: skip
+        section.data["connections"].append(
+            {
+                "id": connection.pk,
+                "name": connection.name,
+                "status": connection.status,
+                "since": since,
+                "last_heartbeat": connection.last_seen_at,
+                "lease_owner": connection.lease_owner,
+                "worker_alive": worker,
+                "last_error": connection.last_error,
+                "problems": [text for _level, text in problems],
+                "restarted": fixed,
+            }
+        )
     if not section.data["connections"]:
         section.flag(Level.WARNING, _("No WhatsApp connection is configured."))
     return section
@@ -67,11 +91,21 @@ def _problems(connection: Connection, *, in_state: float, worker: bool, now) -> 
     qr_limit = settings.WHATSAPP_AUTH_TIMEOUT * settings.WHATSAPP_QR_MAX_CODES
     heartbeat_limit = timedelta(seconds=2 * settings.WHATSAPP_HEARTBEAT)
     if connection.status == Status.STARTING and in_state > starting_limit:
-        found.append((Level.WARNING, _("STARTING for %(for)s, longer than its timeouts (%(limit)s).")
-                      % {"for": duration(in_state), "limit": duration(starting_limit)}))  # fmt: skip
+        found.append(
+            (
+                Level.WARNING,
+                _("STARTING for %(for)s, longer than its timeouts (%(limit)s).")
+                % {"for": duration(in_state), "limit": duration(starting_limit)},
+            )
+        )
     if connection.status == Status.QR and in_state > qr_limit:
-        found.append((Level.WARNING, _("waiting for a QR scan for %(for)s, longer than its timeouts (%(limit)s).")
-                      % {"for": duration(in_state), "limit": duration(qr_limit)}))  # fmt: skip
+        found.append(
+            (
+                Level.WARNING,
+                _("waiting for a QR scan for %(for)s, longer than its timeouts (%(limit)s).")
+                % {"for": duration(in_state), "limit": duration(qr_limit)},
+            )
+        )
     if connection.status == Status.CONNECTED and (
         connection.last_seen_at is None or now - connection.last_seen_at > heartbeat_limit
     ):
@@ -80,6 +114,11 @@ def _problems(connection: Connection, *, in_state: float, worker: bool, now) -> 
         error = connection.last_error or _("no error recorded")
         found.append((Level.CRITICAL, _("FAILED: %(error)s") % {"error": error}))
     if connection.enabled and not worker:
-        found.append((Level.CRITICAL, _("enabled, but no worker runs it (lease owner: %(owner)s).")
-                      % {"owner": connection.lease_owner or _("none")}))  # fmt: skip
+        found.append(
+            (
+                Level.CRITICAL,
+                _("enabled, but no worker runs it (lease owner: %(owner)s).")
+                % {"owner": connection.lease_owner or _("none")},
+            )
+        )
     return found

@@ -28,13 +28,19 @@ def profiles_section(*, prune: bool = False) -> Section:
             continue
         size, age = folder_size(path), _age_days(path)
         section.data["profiles"].append({"connection": pk, "path": str(path), "bytes": size, "age_days": age})
-        section.evidence.append(_("%(name)s: %(path)s, %(size)s, last used %(age)s days ago")
-                                % {"name": name, "path": path, "size": mib(size),
-                                   "age": "?" if age is None else f"{age:.0f}"})  # fmt: skip
+        section.evidence.append(
+            _("%(name)s: %(path)s, %(size)s, last used %(age)s days ago")
+            % {"name": name, "path": path, "size": mib(size), "age": "?" if age is None else f"{age:.0f}"}
+        )
         if age is not None and age > settings.WHATSAPP_PROFILE_MAX_AGE_DAYS:
-            section.flag(Level.WARNING, _("%(name)s: the profile was last used %(age).0f days ago; WhatsApp may "
-                                          "have forgotten it (WHATSAPP_PROFILE_MAX_AGE_DAYS=%(max)d).")
-                         % {"name": name, "age": age, "max": settings.WHATSAPP_PROFILE_MAX_AGE_DAYS})  # fmt: skip
+            section.flag(
+                Level.WARNING,
+                _(
+                    "%(name)s: the profile was last used %(age).0f days ago; WhatsApp may "
+                    "have forgotten it (WHATSAPP_PROFILE_MAX_AGE_DAYS=%(max)d)."
+                )
+                % {"name": name, "age": age, "max": settings.WHATSAPP_PROFILE_MAX_AGE_DAYS},
+            )
     known = {pk for pk, _name in connections}
     if prune and profiles_orphaned(known_ids=known):
         removed = profiles_housekeeping()
@@ -43,8 +49,11 @@ def profiles_section(*, prune: bool = False) -> Section:
     orphans = profiles_orphaned(known_ids=known)
     section.data["orphans"] = [str(path) for path in orphans]
     for path in orphans:
-        section.flag(Level.WARNING, _("%(path)s (%(size)s) belongs to no connection.")
-                     % {"path": path, "size": mib(folder_size(path))})  # fmt: skip
+        section.flag(
+            Level.WARNING,
+            _("%(path)s (%(size)s) belongs to no connection.")
+            % {"path": path, "size": mib(folder_size(path))},
+        )
     return section
 
 

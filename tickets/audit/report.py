@@ -24,29 +24,43 @@ class Report:
         """The figures an AuditReport row keeps in columns of its own."""
         tickets = next((s.data for s in self.sections if s.key == "tickets"), {})
         return {
-            "findings": {level.name: sum(1 for s in self.sections for f in s.findings if f.level == level)
-                         for level in (Level.WARNING, Level.CRITICAL)},
-            "open": tickets.get("open", 0), "pending": tickets.get("pending", 0),
-            "stale": tickets.get("stale", 0), "closed": tickets.get("closed", {}).get("closed", 0),
-        }  # fmt: skip
+            "findings": {
+                level.name: sum(1 for s in self.sections for f in s.findings if f.level == level)
+                for level in (Level.WARNING, Level.CRITICAL)
+            },
+            "open": tickets.get("open", 0),
+            "pending": tickets.get("pending", 0),
+            "stale": tickets.get("stale", 0),
+            "closed": tickets.get("closed", {}).get("closed", 0),
+        }
 
 
 def report_json(report: Report) -> str:
     document = {
-        "status": report.level.name, "generated_at": report.generated_at, "trigger": report.trigger,
+        "status": report.level.name,
+        "generated_at": report.generated_at,
+        "trigger": report.trigger,
         "summary": report.summary(),
         "sections": [
-            {"key": s.key, "title": s.title, "status": s.level.name, "evidence": s.evidence,
-             "findings": [{"status": f.level.name, "text": f.text} for f in s.findings], "data": s.data}
+            {
+                "key": s.key,
+                "title": s.title,
+                "status": s.level.name,
+                "evidence": s.evidence,
+                "findings": [{"status": f.level.name, "text": f.text} for f in s.findings],
+                "data": s.data,
+            }
             for s in report.sections
         ],
-    }  # fmt: skip
+    }
     return json.dumps(document, cls=DjangoJSONEncoder, indent=2, ensure_ascii=False)
 
 
 def report_text(report: Report) -> str:
-    lines = [_("Audit of %(when)s: %(status)s") % {"when": report.generated_at.isoformat(timespec="seconds"),
-                                                  "status": report.level.name}]  # fmt: skip
+    lines = [
+        _("Audit of %(when)s: %(status)s")
+        % {"when": report.generated_at.isoformat(timespec="seconds"), "status": report.level.name}
+    ]
     for section in report.sections:
         lines += ["", f"== {section.title}: {section.level.name} =="]
         lines += [f"  {line}" for line in section.evidence]
@@ -55,9 +69,12 @@ def report_text(report: Report) -> str:
 
 
 def report_markdown(report: Report) -> str:
-    lines = [f"# {_('Audit')} — {report.level.name}", "",
-             _("Generated %(when)s (%(trigger)s).") % {"when": report.generated_at.isoformat(timespec="seconds"),
-                                                       "trigger": report.trigger}]  # fmt: skip
+    lines = [
+        f"# {_('Audit')} — {report.level.name}",
+        "",
+        _("Generated %(when)s (%(trigger)s).")
+        % {"when": report.generated_at.isoformat(timespec="seconds"), "trigger": report.trigger},
+    ]
     for section in report.sections:
         lines += ["", f"## {section.title} — {section.level.name}", ""]
         lines += [f"- **{finding.level.name}**: {finding.text}" for finding in section.findings]

@@ -19,20 +19,35 @@ from whatsapp.models import Connection
 from whatsapp.webhooks import webhook_emit
 
 
-def audit_policy(*, keep_since: datetime | None = None, ignore_waiting: bool | None = None, close: bool = False,
-                 farewell: bool = False) -> Policy:  # fmt: skip
+def audit_policy(
+    *,
+    keep_since: datetime | None = None,
+    ignore_waiting: bool | None = None,
+    close: bool = False,
+    farewell: bool = False,
+) -> Policy:
     """The closing policy from the options, falling back on AUDIT_CLOSE_AFTER and AUDIT_IGNORE_WAITING."""
     if keep_since is not None:
         before, why = keep_since, _("last message before %(when)s") % {"when": keep_since.isoformat()}
     else:
         hours = settings.AUDIT_CLOSE_AFTER
-        before, why = timezone.now() - timedelta(hours=hours), _("no message for %(hours)s h") % {"hours": hours}
+        before, why = (
+            timezone.now() - timedelta(hours=hours),
+            _("no message for %(hours)s h") % {"hours": hours},
+        )
     waiting = settings.AUDIT_IGNORE_WAITING if ignore_waiting is None else ignore_waiting
     return Policy(before=before, why=why, ignore_waiting=waiting, close=close, farewell=farewell)
 
 
-def audit_run(*, policy: Policy, trigger: str = AuditReport.Trigger.COMMAND, fix: bool = False,
-              prune_profiles: bool = False, browser: bool = True, batch_size: int = 2000) -> Report:  # fmt: skip
+def audit_run(
+    *,
+    policy: Policy,
+    trigger: str = AuditReport.Trigger.COMMAND,
+    fix: bool = False,
+    prune_profiles: bool = False,
+    browser: bool = True,
+    batch_size: int = 2000,
+) -> Report:
     """Every section, in order; fixing, pruning and closing only as asked."""
     report = Report(generated_at=timezone.now(), trigger=trigger)
     report.sections = [
@@ -49,16 +64,26 @@ def audit_save(*, report: Report) -> AuditReport:
     summary = report.summary()
     with transaction.atomic():
         row = AuditReport.objects.create(
-            created_at=report.generated_at, trigger=report.trigger, status=report.level.name,
-            warnings=summary["findings"]["WARNING"], criticals=summary["findings"]["CRITICAL"],
-            open_tickets=summary["open"], pending_tickets=summary["pending"], stale_tickets=summary["stale"],
-            closed_tickets=summary["closed"], data=json.loads(report_json(report)), markdown=report_markdown(report),
-        )  # fmt: skip
+            created_at=report.generated_at,
+            trigger=report.trigger,
+            status=report.level.name,
+            warnings=summary["findings"]["WARNING"],
+            criticals=summary["findings"]["CRITICAL"],
+            open_tickets=summary["open"],
+            pending_tickets=summary["pending"],
+            stale_tickets=summary["stale"],
+            closed_tickets=summary["closed"],
+            data=json.loads(report_json(report)),
+            markdown=report_markdown(report),
+        )
         if report.level == Level.CRITICAL:
             findings = [f.text for s in report.sections for f in s.findings if f.level == Level.CRITICAL]
             for connection in Connection.objects.exclude(webhook_url=""):
-                webhook_emit(connection=connection, event="audit.critical",
-                             payload={"report": row.pk, "summary": summary, "findings": findings})  # fmt: skip
+                webhook_emit(
+                    connection=connection,
+                    event="audit.critical",
+                    payload={"report": row.pk, "summary": summary, "findings": findings},
+                )
     return row
 
 
@@ -70,7 +95,9 @@ def audit_reports_prune() -> int:
 
 def audit_scheduled() -> str:
     """The django-q2 task (schedule made by a migration): audit, close only if AUDIT_AUTO_CLOSE, save, prune."""
-    report = audit_run(policy=audit_policy(close=settings.AUDIT_AUTO_CLOSE), trigger=AuditReport.Trigger.SCHEDULE)
+    report = audit_run(
+        policy=audit_policy(close=settings.AUDIT_AUTO_CLOSE), trigger=AuditReport.Trigger.SCHEDULE
+    )
     row = audit_save(report=report)
     audit_reports_prune()
     return f"audit report {row.pk}: {row.status}"

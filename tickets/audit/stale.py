@@ -53,15 +53,18 @@ def stale_q(*, before: datetime, ignore_waiting: bool) -> Q:
     return condition & ~waiting_q() if ignore_waiting else condition
 
 
-def tickets_close_stale(*, before: datetime, ignore_waiting: bool, batch_size: int = 2000,
-                        farewell: bool = False) -> CloseResult:  # fmt: skip
+def tickets_close_stale(
+    *, before: datetime, ignore_waiting: bool, batch_size: int = 2000, farewell: bool = False
+) -> CloseResult:
     """Close every stale ticket (``close_reason=audit``), batch by batch; a second run closes nothing."""
     condition = stale_q(before=before, ignore_waiting=ignore_waiting)
     connections = {c.pk: c for c in Connection.objects.only("pk", "status", "farewell")} if farewell else {}
     result, last_id, woken = CloseResult(), 0, set()
     while True:
         ids = list(
-            Ticket.objects.filter(condition, pk__gt=last_id).order_by("pk").values_list("pk", flat=True)[:batch_size]
+            Ticket.objects.filter(condition, pk__gt=last_id)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch_size]
         )
         if not ids:
             break
@@ -83,10 +86,16 @@ def _close_batch(ids: list[int], condition: Q) -> list[dict]:
     now = timezone.now()
     closed = _update_returning(
         Ticket.objects.filter(condition, pk__in=ids),
-        {"status": Ticket.Status.CLOSED, "closed_at": now, "closed_by": None, "unread_count": 0, "updated_at": now,
-         "close_reason": Ticket.CloseReason.AUDIT},
+        {
+            "status": Ticket.Status.CLOSED,
+            "closed_at": now,
+            "closed_by": None,
+            "unread_count": 0,
+            "updated_at": now,
+            "close_reason": Ticket.CloseReason.AUDIT,
+        },
         returning=["id", "connection_id", "queue_id", "assignee_id", "last_message_at", "created_at"],
-    )  # fmt: skip
+    )
     _insert_system_lines(closed, now)
     tickets_closed_event(rows=closed)
     return closed
@@ -101,8 +110,10 @@ def _update_returning(queryset, values: dict, *, returning: list[str]) -> list[d
     compiler.pre_sql_setup()
     sql, params = compiler.as_sql()
     with db.cursor() as cursor:
-        cursor.execute(f"{sql} RETURNING {', '.join(db.ops.quote_name(column) for column in returning)}", params)
-        rows = [dict(zip(returning, row)) for row in cursor.fetchall()]
+        cursor.execute(
+            f"{sql} RETURNING {', '.join(db.ops.quote_name(column) for column in returning)}", params
+        )
+        rows = [dict(zip(returning, row, strict=False)) for row in cursor.fetchall()]
     for row in rows:
         row["pk"] = row["id"]
         row["last_message_at"], row["created_at"] = _aware(row["last_message_at"]), _aware(row["created_at"])
@@ -111,7 +122,7 @@ def _update_returning(queryset, values: dict, *, returning: list[str]) -> list[d
 
 def _aware(value) -> datetime | None:
     """A datetime from a raw cursor: PostgreSQL gives an aware one, SQLite the UTC text Django stored."""
-    if value is None or isinstance(value, datetime) and timezone.is_aware(value):
+    if value is None or (isinstance(value, datetime) and timezone.is_aware(value)):
         return value
     parsed = value if isinstance(value, datetime) else parse_datetime(value)
     return timezone.make_aware(parsed, UTC)
@@ -125,8 +136,18 @@ def _insert_system_lines(closed: list[dict], now: datetime) -> None:
         return
     line = _("Closed by the audit: no message for %(hours)d h")
     varying = [(row["pk"], row["connection_id"], line % {"hours": _hours_quiet(row, now)}) for row in closed]
-    constant = {"from_me": True, "kind": Message.Kind.SYSTEM, "status": Message.Status.SENT, "created_at": now,
-                "caption": "", "media": "", "mimetype": "", "filename": "", "error": "", "voice": False}  # fmt: skip
+    constant = {
+        "from_me": True,
+        "kind": Message.Kind.SYSTEM,
+        "status": Message.Status.SENT,
+        "created_at": now,
+        "caption": "",
+        "media": "",
+        "mimetype": "",
+        "filename": "",
+        "error": "",
+        "voice": False,
+    }
     fields = [Message._meta.get_field(name) for name in ["ticket_id", "connection_id", "body", *constant]]
     constants = [field.get_db_prep_save(constant[field.name], db) for field in fields[3:]]
     columns = ", ".join(db.ops.quote_name(field.column) for field in fields)
@@ -136,21 +157,25 @@ def _insert_system_lines(closed: list[dict], now: datetime) -> None:
             cursor.execute(
                 f"{into} SELECT t, c, b, {', '.join(['%s'] * len(constants))} "
                 "FROM unnest(%s::bigint[], %s::bigint[], %s::text[]) AS rows(t, c, b)",
-                [*constants, *(list(column) for column in zip(*varying))],
+                [*constants, *(list(column) for column in zip(*varying, strict=False))],
             )
             return
         row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
         for start in range(0, len(varying), INSERT_ROWS):
             chunk = varying[start : start + INSERT_ROWS]
-            cursor.execute(f"{into} VALUES {', '.join([row_sql] * len(chunk))}",
-                           [value for row in chunk for value in (*row, *constants)])  # fmt: skip
+            cursor.execute(
+                f"{into} VALUES {', '.join([row_sql] * len(chunk))}",
+                [value for row in chunk for value in (*row, *constants)],
+            )
 
 
 def _hours_quiet(row: dict, now: datetime) -> float:
     return (now - (row["last_message_at"] or row["created_at"])).total_seconds() / 3600
 
 
-def _farewell(closed: list[dict], connections: dict[int, Connection], result: CloseResult, woken: set) -> None:
+def _farewell(
+    closed: list[dict], connections: dict[int, Connection], result: CloseResult, woken: set
+) -> None:
     """Queue the connection's farewell for each closed ticket whose connection is CONNECTED; count the rest."""
     sendable = []
     for row in closed:
@@ -164,14 +189,21 @@ def _farewell(closed: list[dict], connections: dict[int, Connection], result: Cl
     if not sendable:
         return
     # a blocked contact is sent nothing (docs/decisions.md)
-    tickets = list(Ticket.objects.filter(pk__in=sendable).exclude(contact__blocked=True).select_related("contact"))
+    tickets = list(
+        Ticket.objects.filter(pk__in=sendable).exclude(contact__blocked=True).select_related("contact")
+    )
     Message.objects.bulk_create(
         [
-            Message(ticket_id=ticket.pk, connection_id=ticket.connection_id, from_me=True, kind=Message.Kind.TEXT,
-                    status=Message.Status.QUEUED,
-                    body=render(connections[ticket.connection_id].farewell, ticket=ticket))
+            Message(
+                ticket_id=ticket.pk,
+                connection_id=ticket.connection_id,
+                from_me=True,
+                kind=Message.Kind.TEXT,
+                status=Message.Status.QUEUED,
+                body=render(connections[ticket.connection_id].farewell, ticket=ticket),
+            )
             for ticket in tickets
-        ],  # fmt: skip
+        ],
         batch_size=1000,
     )
     result.farewells_queued += len(tickets)

@@ -14,7 +14,7 @@ def add_schedule(apps, schema_editor):
         name=NAME,
         defaults={"func": "tickets.audit.service.audit_scheduled", "schedule_type": "I",
                   "minutes": settings.AUDIT_SCHEDULE, "repeats": -1},
-    )  # fmt: skip
+    )
 
 
 def remove_schedule(apps, schema_editor):

@@ -12,8 +12,14 @@ from helpdesk.services import preferences_update
 from tickets.forms import InboxFilterForm
 from tickets.models import Queue
 from tickets.selectors import (
-    InboxFilters, customer_wrote_to, inbox_counts, inbox_page, inbox_row, inbox_tabs, tickets_visible_to,
-)  # fmt: skip
+    InboxFilters,
+    customer_wrote_to,
+    inbox_counts,
+    inbox_page,
+    inbox_row,
+    inbox_tabs,
+    tickets_visible_to,
+)
 from whatsapp.models import Connection
 
 
@@ -28,10 +34,13 @@ def inbox_context(request: HttpRequest, filters: InboxFilters) -> dict:
     except BadCursor:
         page = inbox_page(user=request.user, filters=filters)
     return {
-        "filters": filters, "page": page, "tabs": inbox_tabs(user=request.user),
-        "counts": inbox_counts(user=request.user), "query": _list_query(request),
+        "filters": filters,
+        "page": page,
+        "tabs": inbox_tabs(user=request.user),
+        "counts": inbox_counts(user=request.user),
+        "query": _list_query(request),
         "muted": preferences_of(user=request.user).notifications_muted,
-    }  # fmt: skip
+    }
 
 
 def inbox(request: HttpRequest) -> HttpResponse:
@@ -45,7 +54,9 @@ def inbox_more(request: HttpRequest) -> HttpResponse:
         page = inbox_page(user=request.user, filters=filters, cursor=request.GET.get("cursor"))
     except BadCursor:
         return HttpResponse(status=400)
-    return render(request, "tickets/_rows.html", {"filters": filters, "page": page, "query": _list_query(request)})
+    return render(
+        request, "tickets/_rows.html", {"filters": filters, "page": page, "query": _list_query(request)}
+    )
 
 
 def inbox_row_view(request: HttpRequest, pk: int) -> HttpResponse:
@@ -58,9 +69,15 @@ def inbox_row_view(request: HttpRequest, pk: int) -> HttpResponse:
     ticket = inbox_row(user=request.user, filters=filters, pk=pk)
     if ticket is None and not tickets_visible_to(user=request.user).filter(pk=pk).exists():
         raise Http404  # not theirs to see at all (it moved away: the page drops the row)
-    response = HttpResponse("") if ticket is None else render(
-        request, "tickets/_row.html", {"ticket": ticket, "filters": filters, "query": _list_query(request)}
-    )  # fmt: skip
+    response = (
+        HttpResponse("")
+        if ticket is None
+        else render(
+            request,
+            "tickets/_row.html",
+            {"ticket": ticket, "filters": filters, "query": _list_query(request)},
+        )
+    )
     message = request.GET.get("message", "")
     if message.isascii() and message.isdigit() and _notifies(request, pk, int(message)):
         response["X-Notify"] = "1"
@@ -69,15 +86,22 @@ def inbox_row_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 def inbox_counts_view(request: HttpRequest) -> HttpResponse:
     filters = inbox_filters(request)
-    context = {"filters": filters, "tabs": inbox_tabs(user=request.user), "counts": inbox_counts(user=request.user),
-               "query": _list_query(request)}  # fmt: skip
+    context = {
+        "filters": filters,
+        "tabs": inbox_tabs(user=request.user),
+        "counts": inbox_counts(user=request.user),
+        "query": _list_query(request),
+    }
     return render(request, "tickets/_tabs.html", context)
 
 
 def inbox_filter_options(request: HttpRequest) -> HttpResponse:
     """The filters' choices, loaded when the filter box opens (the list itself needs none)."""
-    context = {"filters": inbox_filters(request), "queues": Queue.objects.all(),
-               "connections": Connection.objects.only("pk", "name")}  # fmt: skip
+    context = {
+        "filters": inbox_filters(request),
+        "queues": Queue.objects.all(),
+        "connections": Connection.objects.only("pk", "name"),
+    }
     if sees_every_ticket(request.user):
         context["agents"] = get_user_model().objects.filter(is_active=True).order_by("username")
     return render(request, "tickets/_filter_options.html", context)
@@ -101,4 +125,3 @@ def _list_query(request: HttpRequest) -> str:
     query.pop("cursor", None)
     query.pop("message", None)
     return query.urlencode()
-

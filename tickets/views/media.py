@@ -9,8 +9,21 @@ from tickets.views.ticket import ticket_or_404
 
 # Shown in the page; anything else is downloaded as bytes. A customer chooses the
 # MIME type of what they send: "text/html" or "image/svg+xml" must never render here.
-INLINE_TYPES = {"image/jpeg", "image/png", "image/webp", "image/gif", "audio/ogg", "audio/mpeg", "audio/mp4",
-                "audio/aac", "audio/amr", "audio/webm", "video/mp4", "video/3gpp", "video/webm"}  # fmt: skip
+INLINE_TYPES = {
+    "image/jpeg",
+    "image/png",
+    "image/webp",
+    "image/gif",
+    "audio/ogg",
+    "audio/mpeg",
+    "audio/mp4",
+    "audio/aac",
+    "audio/amr",
+    "audio/webm",
+    "video/mp4",
+    "video/3gpp",
+    "video/webm",
+}
 
 
 def message_media(request: HttpRequest, pk: int, message_pk: int) -> FileResponse:
@@ -21,8 +34,12 @@ def message_media(request: HttpRequest, pk: int, message_pk: int) -> FileRespons
     mimetype = message.mimetype.split(";")[0].strip().lower()
     inline = mimetype in INLINE_TYPES
     name = message.filename or posixpath.basename(message.media.name)
-    response = FileResponse(message.media.open("rb"), as_attachment=not inline, filename=name,
-                            content_type=mimetype if inline else "application/octet-stream")  # fmt: skip
+    response = FileResponse(
+        message.media.open("rb"),
+        as_attachment=not inline,
+        filename=name,
+        content_type=mimetype if inline else "application/octet-stream",
+    )
     response["Content-Security-Policy"] = "sandbox; default-src 'none'"
     response["Cache-Control"] = "private, max-age=3600"
     return response

@@ -1,5 +1,7 @@
 """A ticket: its page (beside the inbox list), its conversation, the composer and the actions."""
 
+import contextlib
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -15,12 +17,24 @@ from tickets.forms import CloseForm, ReplyForm, TransferForm
 from tickets.media import MediaRefused, media_check
 from tickets.models import QuickReply, Ticket
 from tickets.selectors import (
-    contact_other_tickets, conversation_message, conversation_page, ticket_for_page, tickets_visible_to,
-)  # fmt: skip
+    contact_other_tickets,
+    conversation_message,
+    conversation_page,
+    ticket_for_page,
+    tickets_visible_to,
+)
 from tickets.services import (
-    ActionRefused, message_retry, ticket_accept, ticket_contact_block, ticket_close, ticket_read, ticket_reopen, ticket_reply, ticket_return,
+    ActionRefused,
+    message_retry,
+    ticket_accept,
+    ticket_close,
+    ticket_contact_block,
+    ticket_read,
+    ticket_reopen,
+    ticket_reply,
+    ticket_return,
     ticket_transfer,
-)  # fmt: skip
+)
 from tickets.views.inbox import inbox_context, inbox_filters
 
 
@@ -37,13 +51,17 @@ def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
     ticket = ticket_or_404(request.user, pk)
     ticket_read(ticket=ticket, by=request.user)
     context = {
-        "ticket": ticket, "conversation": conversation_page(ticket=ticket),
+        "ticket": ticket,
+        "conversation": conversation_page(ticket=ticket),
         "other_tickets": contact_other_tickets(user=request.user, ticket=ticket),
-        "max_media_mb": settings.WHATSAPP_MAX_MEDIA_MB, "max_media_bytes": int(settings.WHATSAPP_MAX_MEDIA_MB * 2**20),
-    }  # fmt: skip
+        "max_media_mb": settings.WHATSAPP_MAX_MEDIA_MB,
+        "max_media_bytes": int(settings.WHATSAPP_MAX_MEDIA_MB * 2**20),
+    }
     if request.htmx and not request.htmx.history_restore_request:
         return render(request, "tickets/_pane.html", context)
-    return render(request, "tickets/inbox.html", {**inbox_context(request, inbox_filters(request)), **context})
+    return render(
+        request, "tickets/inbox.html", {**inbox_context(request, inbox_filters(request)), **context}
+    )
 
 
 def ticket_head(request: HttpRequest, pk: int) -> HttpResponse:
@@ -75,20 +93,29 @@ def ticket_reply_view(request: HttpRequest, pk: int) -> HttpResponse:
     ticket = ticket_or_404(request.user, pk)
     form = ReplyForm(request.POST, request.FILES)
     if not form.is_valid():
-        return _composer_error(request, " ".join(error for errors in form.errors.values() for error in errors))
+        return _composer_error(
+            request, " ".join(error for errors in form.errors.values() for error in errors)
+        )
     data, upload = form.cleaned_data, form.cleaned_data.get("media")
     try:
         media = None
         if upload is not None:
-            media = media_check(data=upload.read(), filename=upload.name, declared_type=upload.content_type or "")
+            media = media_check(
+                data=upload.read(), filename=upload.name, declared_type=upload.content_type or ""
+            )
         quoted = None
         if data.get("quoted"):
             quoted = ticket.messages.filter(pk=data["quoted"]).exclude(wa_id=None).first()
         message = ticket_reply(
-            ticket=ticket, by=request.user, body=data.get("body") or "", media=media, quoted=quoted,
-            internal=data.get("internal", False), signed=preferences_of(user=request.user).signature,
+            ticket=ticket,
+            by=request.user,
+            body=data.get("body") or "",
+            media=media,
+            quoted=quoted,
+            internal=data.get("internal", False),
+            signed=preferences_of(user=request.user).signature,
             voice=data.get("voice", False),
-        )  # fmt: skip
+        )
     except MediaRefused as refused:
         return _composer_error(request, str(refused), status=413 if refused.too_large else 400)
     except ActionRefused as refused:
@@ -113,8 +140,12 @@ def ticket_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         elif action == "close":
             farewell = CloseForm(request.POST)
             farewell.is_valid()
-            ticket_close(ticket=ticket, by=request.user, reason=Ticket.CloseReason.AGENT,
-                         send_farewell=farewell.cleaned_data.get("farewell", False))  # fmt: skip
+            ticket_close(
+                ticket=ticket,
+                by=request.user,
+                reason=Ticket.CloseReason.AGENT,
+                send_farewell=farewell.cleaned_data.get("farewell", False),
+            )
         elif action == "reopen":
             ticket_reopen(ticket=ticket, by=request.user)
         elif action in ("block", "unblock"):
@@ -130,8 +161,13 @@ def ticket_transfer_view(request: HttpRequest, pk: int) -> HttpResponse:
     ticket = ticket_or_404(request.user, pk)
     form = TransferForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        ticket_transfer(ticket=ticket, queue=form.cleaned_data["queue"], assignee=form.cleaned_data["assignee"],
-                        note=form.cleaned_data["note"], by=request.user)  # fmt: skip
+        ticket_transfer(
+            ticket=ticket,
+            queue=form.cleaned_data["queue"],
+            assignee=form.cleaned_data["assignee"],
+            note=form.cleaned_data["note"],
+            by=request.user,
+        )
         return _after_action(request, pk, "")
     return render(request, "tickets/_transfer.html", {"ticket": ticket, "form": form})
 
@@ -142,10 +178,9 @@ def message_retry_view(request: HttpRequest, pk: int, message_pk: int) -> HttpRe
     message = conversation_message(ticket=ticket, pk=message_pk)
     if message is None:
         raise Http404
-    try:
+    # Already queued again (a double click): the message shows its status as it is.
+    with contextlib.suppress(ActionRefused):
         message_retry(message=message)
-    except ActionRefused:
-        pass  # already queued again (a double click): the message shows its status as it is
     return render(request, "tickets/_message.html", {"ticket": ticket, "message": message})
 
 
@@ -157,8 +192,12 @@ def quick_replies(request: HttpRequest) -> JsonResponse:
 
 def _after_action(request: HttpRequest, pk: int, error: str) -> HttpResponse:
     """The header as it is now; the inbox when the ticket left what the user may see."""
-    ticket = tickets_visible_to(user=request.user).filter(pk=pk).select_related(
-        "contact", "connection", "queue", "assignee").first()  # fmt: skip
+    ticket = (
+        tickets_visible_to(user=request.user)
+        .filter(pk=pk)
+        .select_related("contact", "connection", "queue", "assignee")
+        .first()
+    )
     if ticket is None:
         if not request.htmx:
             return redirect("inbox")

@@ -180,9 +180,13 @@ def control_messages(world: World, payload: dict):
     if not isinstance(fields, dict) or {"id", "to"} & set(fields):
         raise BadRequest("fields must be an object of message fields other than id and to")
     message_id = world.inbound(
-        account_phone=digits(payload["account"]), sender=digits(payload["from"]),
-        name=str(payload.get("name", "")), body=str(payload.get("body", "")), media=media, fields=fields,
-    )  # fmt: skip
+        account_phone=digits(payload["account"]),
+        sender=digits(payload["from"]),
+        name=str(payload.get("name", "")),
+        body=str(payload.get("body", "")),
+        media=media,
+        fields=fields,
+    )
     return 201, {"id": message_id}
 
 

@@ -156,25 +156,47 @@ class World:
                     if not message["id"]["fromMe"] and not message.get("_delivered"):
                         self._deliver(account, message)
 
-    def inbound(self, *, account_phone: str, sender: str, name: str, body: str, media: dict | None,
-                fields: dict | None = None) -> str:  # fmt: skip
+    def inbound(
+        self,
+        *,
+        account_phone: str,
+        sender: str,
+        name: str,
+        body: str,
+        media: dict | None,
+        fields: dict | None = None,
+    ) -> str:
         """A customer writes to the account; returns the WhatsApp message id. ``fields`` replace
         the message's own (a test's hostile type, time or name, as a modified client could send)."""
         account = self._account(account_phone)
         chat = wid(sender)
         serialized = f"false_{chat}_{secrets.token_hex(10).upper()}"
         message = {
-            "id": {"fromMe": False, "remote": chat, "id": serialized.rsplit("_", 1)[1], "_serialized": serialized},
-            "from": chat, "to": wid(account.phone), "notifyName": name, "t": int(time.time()),
-            "type": "chat", "body": body, "ack": 1,
-        }  # fmt: skip
+            "id": {
+                "fromMe": False,
+                "remote": chat,
+                "id": serialized.rsplit("_", 1)[1],
+                "_serialized": serialized,
+            },
+            "from": chat,
+            "to": wid(account.phone),
+            "notifyName": name,
+            "t": int(time.time()),
+            "type": "chat",
+            "body": body,
+            "ack": 1,
+        }
         if media:
             kind = media["mimetype"].split("/")[0]
             message.update(
                 type={"image": "image", "audio": "ptt", "video": "video"}.get(kind, "document"),
-                body="", caption=body, mimetype=media["mimetype"], filename=media.get("filename", ""),
-                size=len(base64.b64decode(media["data"])), isMedia=True,
-            )  # fmt: skip
+                body="",
+                caption=body,
+                mimetype=media["mimetype"],
+                filename=media.get("filename", ""),
+                size=len(base64.b64decode(media["data"])),
+                isMedia=True,
+            )
             self.media[serialized] = media
         message.update(fields or {})
         account.chats.setdefault(chat, []).append(message)
@@ -200,8 +222,16 @@ class World:
 
     # -- what a linked page asks of its account --------------------------------
 
-    def send(self, phone: str, *, to: str, body: str = "", media: dict | None = None, quoted: str = "",
-             message_id: str = "") -> dict:  # fmt: skip
+    def send(
+        self,
+        phone: str,
+        *,
+        to: str,
+        body: str = "",
+        media: dict | None = None,
+        quoted: str = "",
+        message_id: str = "",
+    ) -> dict:
         account = self._account(phone)
         chat = to if "@" in to else wid(to)
         serialized = f"true_{chat}_{message_id or secrets.token_hex(10).upper()}"
@@ -213,16 +243,24 @@ class World:
             sent["media"]["size"] = len(base64.b64decode(media["data"]))
         account.outbox.append(sent)
         account.chats.setdefault(chat, []).append(
-            {"id": {"fromMe": True, "remote": chat, "_serialized": serialized}, "from": wid(phone), "to": chat,
-             "t": sent["t"], "type": "document" if media else "chat", "body": body, "ack": 1}
-        )  # fmt: skip
+            {
+                "id": {"fromMe": True, "remote": chat, "_serialized": serialized},
+                "from": wid(phone),
+                "to": chat,
+                "t": sent["t"],
+                "type": "document" if media else "chat",
+                "body": body,
+                "ack": 1,
+            }
+        )
         return {"id": serialized, "ack": 1, "from": wid(phone), "to": chat}
 
     def chats(self, phone: str) -> list[dict]:
         account = self._account(phone)
         return [
             {"id": chat, "t": messages[-1]["t"], "unreadCount": account.unread.get(chat, 0)}
-            for chat, messages in account.chats.items() if messages
+            for chat, messages in account.chats.items()
+            if messages
         ]
 
     def messages(self, phone: str, chat: str, count: int) -> list[dict]:
@@ -263,12 +301,19 @@ class World:
         """What the control API's GET /_sim/accounts shows."""
         return {
             "accounts": [
-                {"phone": a.phone, "online": a.online, "devices": sorted(a.devices),
-                 "chats": sorted(a.chats), "outbox": len(a.outbox), "unread": a.unread}
+                {
+                    "phone": a.phone,
+                    "online": a.online,
+                    "devices": sorted(a.devices),
+                    "chats": sorted(a.chats),
+                    "outbox": len(a.outbox),
+                    "unread": a.unread,
+                }
                 for a in self.accounts.values()
             ],
             "pending_codes": [
                 {"device": d.token, "ref": d.code["ref"], "fullCode": d.code["fullCode"]}
-                for d in self.devices.values() if d.code and d.push
+                for d in self.devices.values()
+                if d.code and d.push
             ],
-        }  # fmt: skip
+        }

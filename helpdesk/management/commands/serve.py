@@ -22,14 +22,27 @@ class Command(BaseCommand):
 
     def handle(self, *, host: str, port: int, simulator_port: int | None, **options) -> None:
         admin_line = prepare()
-        launcher = Launcher(host=host, port=port, base_dir=settings.BASE_DIR,
-                            stop_timeout=settings.WHATSAPP_CLOSE_TIMEOUT)  # fmt: skip
+        launcher = Launcher(
+            host=host, port=port, base_dir=settings.BASE_DIR, stop_timeout=settings.WHATSAPP_CLOSE_TIMEOUT
+        )
         if settings.EMBEDDED_REDIS:
-            launcher.add("redis", embedded_redis_start(socket_path=settings.REDIS_SOCKET, **CHILD_OPTIONS),
-                         stop_signal=signal.SIGTERM)  # fmt: skip
+            launcher.add(
+                "redis",
+                embedded_redis_start(socket_path=settings.REDIS_SOCKET, **CHILD_OPTIONS),
+                stop_signal=signal.SIGTERM,
+            )
         if simulator_port:
-            launcher.spawn("simulator", [sys.executable, str(settings.BASE_DIR / "manage.py"), "wa_simulator",
-                                         "--port", str(simulator_port)], stop_signal=signal.SIGTERM)  # fmt: skip
+            launcher.spawn(
+                "simulator",
+                [
+                    sys.executable,
+                    str(settings.BASE_DIR / "manage.py"),
+                    "wa_simulator",
+                    "--port",
+                    str(simulator_port),
+                ],
+                stop_signal=signal.SIGTERM,
+            )
         url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
 
         def on_ready() -> None:

@@ -48,17 +48,33 @@ class Command(BaseCommand):
         return parser
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--format", choices=sorted(RENDERERS), default="text", help="text, markdown or json")
-        parser.add_argument("--output", metavar="FILE", help="write the report to FILE instead of the terminal")
+        parser.add_argument(
+            "--format", choices=sorted(RENDERERS), default="text", help="text, markdown or json"
+        )
+        parser.add_argument(
+            "--output", metavar="FILE", help="write the report to FILE instead of the terminal"
+        )
         parser.add_argument("--fix", action="store_true", help="restart the flagged connections")
-        parser.add_argument("--prune-profiles", action="store_true",
-                            help="remove browser profiles no connection owns and no browser uses")  # fmt: skip
+        parser.add_argument(
+            "--prune-profiles",
+            action="store_true",
+            help="remove browser profiles no connection owns and no browser uses",
+        )
         parser.add_argument("--close-stale", action="store_true", help="close the stale tickets")
-        parser.add_argument("--keep-since", metavar="DATETIME",
-                            help="stale: every ticket whose last message is older (ISO date or time)")  # fmt: skip
-        parser.add_argument("--ignore-waiting", action=BooleanOptionalAction, default=None,
-                            help="keep tickets whose last message is the customer's")  # fmt: skip
-        parser.add_argument("--farewell", action="store_true", help="send the farewell to closed tickets' customers")
+        parser.add_argument(
+            "--keep-since",
+            metavar="DATETIME",
+            help="stale: every ticket whose last message is older (ISO date or time)",
+        )
+        parser.add_argument(
+            "--ignore-waiting",
+            action=BooleanOptionalAction,
+            default=None,
+            help="keep tickets whose last message is the customer's",
+        )
+        parser.add_argument(
+            "--farewell", action="store_true", help="send the farewell to closed tickets' customers"
+        )
         parser.add_argument("--save", action="store_true", help="keep the report as an AuditReport")
         parser.add_argument("--no-browser", action="store_true", help="skip the browser launch check")
         parser.add_argument("--batch-size", type=int, default=2000, help="tickets closed per transaction")
@@ -78,15 +94,26 @@ class Command(BaseCommand):
             try:
                 keep_since = parse_when(options["keep_since"])
             except ValueError:
-                message = _("--keep-since: not a date or date-time: %(value)s") % {"value": options["keep_since"]}
+                message = _("--keep-since: not a date or date-time: %(value)s") % {
+                    "value": options["keep_since"]
+                }
                 raise AuditError(message) from None
         if options["batch_size"] < 1:
             raise AuditError(_("--batch-size must be at least 1"))
-        policy = audit_policy(keep_since=keep_since, ignore_waiting=options["ignore_waiting"],
-                              close=options["close_stale"], farewell=options["farewell"])  # fmt: skip
-        report = audit_run(policy=policy, trigger=AuditReport.Trigger.COMMAND, fix=options["fix"],
-                           prune_profiles=options["prune_profiles"], browser=not options["no_browser"],
-                           batch_size=options["batch_size"])  # fmt: skip
+        policy = audit_policy(
+            keep_since=keep_since,
+            ignore_waiting=options["ignore_waiting"],
+            close=options["close_stale"],
+            farewell=options["farewell"],
+        )
+        report = audit_run(
+            policy=policy,
+            trigger=AuditReport.Trigger.COMMAND,
+            fix=options["fix"],
+            prune_profiles=options["prune_profiles"],
+            browser=not options["no_browser"],
+            batch_size=options["batch_size"],
+        )
         if options["save"]:
             audit_save(report=report)
         rendered = RENDERERS[options["format"]](report)

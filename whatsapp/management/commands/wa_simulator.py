@@ -6,7 +6,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 
 class Command(BaseCommand):
-    help = "Run the WhatsApp Web simulator: the page the sessions open, and the phones' control API at /_sim/."
+    help = (
+        "Run the WhatsApp Web simulator: the page the sessions open, and the phones' control API at /_sim/."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
@@ -23,6 +25,8 @@ class Command(BaseCommand):
                 raise CommandError(f"Cannot listen on {host}:{port}: {error.strerror}") from None
         from whatsapp.simulator.app import application  # reads the environment when imported
 
-        self.stdout.write(f"WhatsApp simulator at http://{host}:{port}/ (phones at http://{host}:{port}/_sim/)")
+        self.stdout.write(
+            f"WhatsApp simulator at http://{host}:{port}/ (phones at http://{host}:{port}/_sim/)"
+        )
         self.stdout.flush()
         Server(application=application, endpoints=[f"tcp:port={port}:interface={host}"]).run()
