@@ -26,10 +26,12 @@ bench: setup
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# ruff: the formatter and the linter, configured in pyproject.toml. CI runs it before the tests.
+# ruff (the formatter and the linter) and mypy (the type hints of the apps, with django-stubs),
+# configured in pyproject.toml. CI runs it before the tests.
 lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 setup: $(VENV)/.installed node_modules/.installed browser
 
