@@ -2,7 +2,7 @@
 
 import re
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from contacts.models import Contact
@@ -12,7 +12,7 @@ from tickets.selectors import tickets_visible_to
 NUMBER = re.compile(r"^[\d\s+\-().]+$")
 
 
-def contacts_visible_to(*, user: AbstractBaseUser) -> QuerySet[Contact]:
+def contacts_visible_to(*, user: User) -> QuerySet[Contact]:
     """Who sees every ticket sees every contact; an agent, the contacts with at least one ticket
     they may see (docs/decisions.md, "Who sees which contact"). One query: an EXISTS, no join."""
     contacts = Contact.objects.all()
@@ -21,7 +21,7 @@ def contacts_visible_to(*, user: AbstractBaseUser) -> QuerySet[Contact]:
     return contacts.filter(Exists(tickets_visible_to(user=user).filter(contact=OuterRef("pk"))))
 
 
-def contact_search(*, user: AbstractBaseUser, query: str = "") -> QuerySet[Contact]:
+def contact_search(*, user: User, query: str = "") -> QuerySet[Contact]:
     """The user's contacts whose name or WhatsApp name contain ``query``, or whose number contains
     its digits when ``query`` is a number (spaces, +, dashes and brackets ignored)."""
     contacts = contacts_visible_to(user=user)

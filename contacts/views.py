@@ -1,7 +1,7 @@
 """The contacts pages: the list (search, "load more") and a contact's page (details, tickets,
 edit, block). Only the contacts the user may see exist here (contacts_visible_to): any other is a 404."""
 
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 
@@ -9,6 +9,7 @@ from contacts.forms import ContactForm, ConversationForm
 from contacts.models import Contact
 from contacts.selectors import contact_search, contacts_visible_to
 from contacts.services import contact_block, contact_update
+from helpdesk.http import AuthenticatedHttpRequest
 from helpdesk.keyset import BadCursor, keyset_page
 from tickets.selectors import tickets_visible_to
 from tickets.services import ActionRefused, conversation_start
@@ -16,7 +17,7 @@ from tickets.services import ActionRefused, conversation_start
 PAGE_SIZE = 50
 
 
-def contact_list(request: HttpRequest) -> HttpResponse:
+def contact_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Newest first; htmx's "load more" asks for the rows after ``cursor``. A bad cursor: the first page."""
     query = request.GET.get("q", "").strip()
     contacts = contact_search(user=request.user, query=query)
@@ -28,12 +29,12 @@ def contact_list(request: HttpRequest) -> HttpResponse:
     return render(request, template, {"page": page, "query": query})
 
 
-def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def contact_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     contact = _contact_or_404(request, pk)
     return _detail(request, contact, ContactForm(instance=contact))
 
 
-def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def contact_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """A bad email is shown on the contact's page as a form error, with what was typed kept."""
     contact = _contact_or_404(request, pk)
     if request.method != "POST":
@@ -50,7 +51,7 @@ def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("contact", contact.pk)
 
 
-def contact_block_view(request: HttpRequest, pk: int) -> HttpResponse:
+def contact_block_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """POST ``blocked=1`` blocks, ``blocked=0`` unblocks."""
     contact = _contact_or_404(request, pk)
     if request.method != "POST":
@@ -59,7 +60,7 @@ def contact_block_view(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("contact", contact.pk)
 
 
-def conversation_new(request: HttpRequest) -> HttpResponse:
+def conversation_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Start a conversation: the ticket is the agent's, and they land on it."""
     form = ConversationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -73,11 +74,13 @@ def conversation_new(request: HttpRequest) -> HttpResponse:
     return render(request, "contacts/conversation_form.html", {"form": form}, status=status)
 
 
-def _contact_or_404(request: HttpRequest, pk: int) -> Contact:
+def _contact_or_404(request: AuthenticatedHttpRequest, pk: int) -> Contact:
     return get_object_or_404(contacts_visible_to(user=request.user), pk=pk)
 
 
-def _detail(request: HttpRequest, contact: Contact, form: ContactForm, status: int = 200) -> HttpResponse:
+def _detail(
+    request: AuthenticatedHttpRequest, contact: Contact, form: ContactForm, status: int = 200
+) -> HttpResponse:
     tickets = (
         tickets_visible_to(user=request.user)
         .filter(contact=contact)

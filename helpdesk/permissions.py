@@ -8,14 +8,16 @@ Roles are Django's model permissions, as in the admin: a user (or a group such a
 
 from functools import wraps
 
-from django.contrib.auth.models import AbstractBaseUser, Permission
+from django.contrib.auth.models import AnonymousUser, Permission, User
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 
 EVERY_TICKET = "tickets.view_ticket"
+# Where has_permission remembers the user's permissions, as Django's ModelBackend keeps its _perm_cache.
+_CACHE = "_helpdesk_permissions"
 
 
-def has_permission(user: AbstractBaseUser, permission: str) -> bool:
+def has_permission(user: User | AnonymousUser, permission: str) -> bool:
     """Whether ``user`` holds ``permission`` ("app_label.codename"), from their groups or their own.
 
     One query per request at most (remembered on the user object), where Django's
@@ -25,12 +27,13 @@ def has_permission(user: AbstractBaseUser, permission: str) -> bool:
         return False
     if user.is_superuser:
         return True
-    if not hasattr(user, "_helpdesk_permissions"):
+    if not hasattr(user, _CACHE):
         held = Permission.objects.filter(Q(user=user) | Q(group__user=user)).values_list(
             "content_type__app_label", "codename"
         )
-        user._helpdesk_permissions = {f"{app_label}.{codename}" for app_label, codename in held}
-    return permission in user._helpdesk_permissions
+        setattr(user, _CACHE, {f"{app_label}.{codename}" for app_label, codename in held})
+    held_permissions: set[str] = getattr(user, _CACHE)
+    return permission in held_permissions
 
 
 def permission_required(permission: str):
@@ -48,6 +51,6 @@ def permission_required(permission: str):
     return decorate
 
 
-def sees_every_ticket(user: AbstractBaseUser) -> bool:
+def sees_every_ticket(user: User) -> bool:
     """Admins and supervisors (``tickets.view_ticket``) see every ticket; agents, their queues'."""
     return has_permission(user, EVERY_TICKET)

@@ -10,7 +10,7 @@ same selectors as a reload would.
 
 from collections.abc import Sequence
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from helpdesk.permissions import sees_every_ticket
 from helpdesk.realtime import publish_many_on_commit, publish_on_commit
@@ -40,7 +40,7 @@ def groups_of(*, queue_id: int | None, assignee_id: int | None) -> list[str]:
     return groups
 
 
-def user_ticket_groups(*, user: AbstractBaseUser) -> list[str]:
+def user_ticket_groups(*, user: User) -> list[str]:
     """The groups a user's inbox joins (queue memberships as they are now)."""
     if sees_every_ticket(user):
         return [ALL_TICKETS_GROUP]

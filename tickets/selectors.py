@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from enum import StrEnum
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import connection as db_connection
 from django.db.models import BooleanField, Count, Exists, F, Func, OuterRef, Q, QuerySet, Subquery, Value
 
@@ -16,7 +16,7 @@ CONVERSATION_PAGE = 40
 UNSENT_KINDS = [Message.Kind.NOTE, Message.Kind.SYSTEM]  # shown in the conversation, never sent
 
 
-def tickets_visible_to(*, user: AbstractBaseUser) -> QuerySet[Ticket]:
+def tickets_visible_to(*, user: User) -> QuerySet[Ticket]:
     """Admins and supervisors see every ticket; an agent sees the tickets of their queues, the
     ones assigned to them, and the ones no queue has taken yet (docs/decisions.md).
 
@@ -30,7 +30,7 @@ def tickets_visible_to(*, user: AbstractBaseUser) -> QuerySet[Ticket]:
     return tickets.filter(Q(queue_id__in=my_queues) | Q(assignee_id=user.pk) | Q(queue__isnull=True))
 
 
-def ticket_counts(*, user: AbstractBaseUser) -> dict[str, int]:
+def ticket_counts(*, user: User) -> dict[str, int]:
     """How many pending and open tickets the user can see, in one query."""
     return tickets_visible_to(user=user).aggregate(
         pending=Count("pk", filter=Q(status=Ticket.Status.PENDING)),
@@ -45,7 +45,7 @@ class Tab(StrEnum):
     CLOSED = "closed"
 
 
-def inbox_tabs(*, user: AbstractBaseUser) -> list[Tab]:
+def inbox_tabs(*, user: User) -> list[Tab]:
     return [tab for tab in Tab if tab != Tab.ALL or sees_every_ticket(user)]
 
 
@@ -60,7 +60,7 @@ class InboxFilters:
     search: str = ""
 
 
-def _tab_tickets(user: AbstractBaseUser, tab: Tab) -> QuerySet[Ticket]:
+def _tab_tickets(user: User, tab: Tab) -> QuerySet[Ticket]:
     visible = tickets_visible_to(user=user)
     if tab == Tab.MINE:
         return visible.filter(status=Ticket.Status.OPEN, assignee_id=user.pk)
@@ -76,7 +76,7 @@ def _tab_order(tab: Tab) -> tuple[str, bool]:
     return ("waiting_since", False) if tab == Tab.WAITING else ("last_message_at", True)
 
 
-def inbox_tickets(*, user: AbstractBaseUser, filters: InboxFilters) -> QuerySet[Ticket]:
+def inbox_tickets(*, user: User, filters: InboxFilters) -> QuerySet[Ticket]:
     """The tickets of a tab after its filters, with what a row shows (unordered)."""
     tickets = _tab_tickets(user, filters.tab)
     if filters.queue:
@@ -93,14 +93,14 @@ def inbox_tickets(*, user: AbstractBaseUser, filters: InboxFilters) -> QuerySet[
     )
 
 
-def inbox_page(*, user: AbstractBaseUser, filters: InboxFilters, cursor: str | None = None) -> KeysetPage:
+def inbox_page(*, user: User, filters: InboxFilters, cursor: str | None = None) -> KeysetPage:
     """One page of a tab (``BadCursor`` for a cursor that does not parse)."""
     key, descending = _tab_order(filters.tab)
     tickets = inbox_tickets(user=user, filters=filters)
     return keyset_page(tickets, key=key, descending=descending, cursor=cursor, size=INBOX_PAGE)
 
 
-def inbox_row(*, user: AbstractBaseUser, filters: InboxFilters, pk: int) -> Ticket | None:
+def inbox_row(*, user: User, filters: InboxFilters, pk: int) -> Ticket | None:
     """The ticket as a row of this tab, or None when it does not belong there (any more)."""
     return inbox_tickets(user=user, filters=filters).filter(pk=pk).first()
 
@@ -111,7 +111,7 @@ def inbox_sort_value(ticket: Ticket, tab: Tab) -> str:
     return f"{getattr(ticket, key).isoformat()}|{ticket.pk:020d}"
 
 
-def customer_wrote_to(*, user: AbstractBaseUser, ticket: int, message: int) -> bool:
+def customer_wrote_to(*, user: User, ticket: int, message: int) -> bool:
     """Whether ``message`` is the customer's, on a ticket that is the user's or waits where they work:
     what a notification is for."""
     concerned = Q(status=Ticket.Status.OPEN, assignee_id=user.pk) | Q(status=Ticket.Status.PENDING)
@@ -119,7 +119,7 @@ def customer_wrote_to(*, user: AbstractBaseUser, ticket: int, message: int) -> b
     return tickets_visible_to(user=user).filter(concerned, Exists(theirs), pk=ticket).exists()
 
 
-def inbox_counts(*, user: AbstractBaseUser) -> dict[str, int]:
+def inbox_counts(*, user: User) -> dict[str, int]:
     """The tabs' counts that say how much work waits (not Closed), in one query."""
     counts = {
         Tab.MINE: Count("pk", filter=Q(status=Ticket.Status.OPEN, assignee_id=user.pk)),
@@ -158,7 +158,7 @@ def _search(text: str) -> Q:
     return by_contact | Exists(messages)
 
 
-def ticket_for_page(*, user: AbstractBaseUser, pk: int) -> Ticket | None:
+def ticket_for_page(*, user: User, pk: int) -> Ticket | None:
     """The ticket the user may open, with what its page shows."""
     return (
         tickets_visible_to(user=user)
@@ -178,7 +178,7 @@ def conversation_message(*, ticket: Ticket, pk: int) -> Message | None:
     return ticket.messages.select_related("author", "quoted").filter(pk=pk).first()
 
 
-def contact_other_tickets(*, user: AbstractBaseUser, ticket: Ticket) -> list[Ticket]:
+def contact_other_tickets(*, user: User, ticket: Ticket) -> list[Ticket]:
     """The contact's other tickets the user may see, newest first (the side panel)."""
     others = tickets_visible_to(user=user).filter(contact_id=ticket.contact_id).exclude(pk=ticket.pk)
     return list(others.select_related("connection").order_by("-created_at")[:20])

@@ -7,7 +7,7 @@ commits. The inbox page, the JSON API and the admin call the same function.
 """
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
@@ -32,14 +32,12 @@ class ActionRefused(Exception):
     """The action cannot be done now; the message says why, for the user."""
 
 
-def ticket_accept(*, ticket: Ticket, by: AbstractBaseUser) -> Ticket:
+def ticket_accept(*, ticket: Ticket, by: User) -> Ticket:
     """``by`` takes the ticket: assigned to them, open."""
     return _assign(ticket, by, by=by, line=gettext_noop("%(agent)s accepted the ticket"))
 
 
-def ticket_assign(
-    *, ticket: Ticket, assignee: AbstractBaseUser | None, by: AbstractBaseUser | None = None
-) -> Ticket:
+def ticket_assign(*, ticket: Ticket, assignee: User | None, by: User | None = None) -> Ticket:
     """Give the ticket to ``assignee`` (None: to nobody); a pending ticket becomes open."""
     if assignee:
         line = gettext_noop("%(agent)s gave the ticket to %(assignee)s")
@@ -52,9 +50,9 @@ def ticket_transfer(
     *,
     ticket: Ticket,
     queue: Queue | None = None,
-    assignee: AbstractBaseUser | None = None,
+    assignee: User | None = None,
     note: str = "",
-    by: AbstractBaseUser | None = None,
+    by: User | None = None,
 ) -> Ticket:
     """Move the ticket to another queue and/or agent, with an optional internal note.
 
@@ -80,7 +78,7 @@ def ticket_transfer(
     return ticket
 
 
-def ticket_return(*, ticket: Ticket, by: AbstractBaseUser | None) -> Ticket:
+def ticket_return(*, ticket: Ticket, by: User | None) -> Ticket:
     """Back to waiting in its queue, for whichever of its agents comes first."""
     if ticket.status != Ticket.Status.OPEN:
         return ticket
@@ -93,9 +91,7 @@ def ticket_return(*, ticket: Ticket, by: AbstractBaseUser | None) -> Ticket:
     return ticket
 
 
-def ticket_close(
-    *, ticket: Ticket, by: AbstractBaseUser | None, reason: str, send_farewell: bool = True
-) -> Ticket:
+def ticket_close(*, ticket: Ticket, by: User | None, reason: str, send_farewell: bool = True) -> Ticket:
     """Close the ticket, saying the connection's farewell unless told not to; one atomic change.
 
     Closing a closed ticket changes nothing.
@@ -119,7 +115,7 @@ def ticket_close(
     return ticket
 
 
-def ticket_reopen(*, ticket: Ticket, by: AbstractBaseUser | None) -> Ticket:
+def ticket_reopen(*, ticket: Ticket, by: User | None) -> Ticket:
     """Reopen a closed ticket, assigned to ``by`` when nobody holds it.
 
     Raises ValidationError when the contact already has another ticket that is
@@ -146,7 +142,7 @@ def ticket_reopen(*, ticket: Ticket, by: AbstractBaseUser | None) -> Ticket:
     return ticket
 
 
-def ticket_contact_block(*, ticket: Ticket, by: AbstractBaseUser, blocked: bool) -> Ticket:
+def ticket_contact_block(*, ticket: Ticket, by: User, blocked: bool) -> Ticket:
     """Block (or unblock) the ticket's contact from its page, saying so in the conversation."""
     if ticket.contact.blocked == blocked:
         return ticket
@@ -160,7 +156,7 @@ def ticket_contact_block(*, ticket: Ticket, by: AbstractBaseUser, blocked: bool)
     return ticket
 
 
-def ticket_read(*, ticket: Ticket, by: AbstractBaseUser) -> None:
+def ticket_read(*, ticket: Ticket, by: User) -> None:
     """``by`` opened the ticket: its unread count goes to 0 (one UPDATE), and the chat is
     marked read on the phone unless the connection is set not to."""
     if not ticket.unread_count:
@@ -175,7 +171,7 @@ def ticket_read(*, ticket: Ticket, by: AbstractBaseUser) -> None:
 def ticket_reply(
     *,
     ticket: Ticket,
-    by: AbstractBaseUser,
+    by: User,
     body: str = "",
     media: CheckedMedia | None = None,
     quoted: Message | None = None,
@@ -227,9 +223,7 @@ def message_retry(*, message: Message) -> Message:
     return message
 
 
-def _assign(
-    ticket: Ticket, assignee: AbstractBaseUser | None, *, by: AbstractBaseUser | None, line: str
-) -> Ticket:
+def _assign(ticket: Ticket, assignee: User | None, *, by: User | None, line: str) -> Ticket:
     with transaction.atomic():
         before = ticket_groups(ticket)
         ticket.assignee = assignee
@@ -247,7 +241,7 @@ def _changed(ticket: Ticket, *, left: list[str] = ()) -> None:
     dashboard_changed()
 
 
-def _system_line(ticket: Ticket, by: AbstractBaseUser | None, text: str, **values) -> Message:
+def _system_line(ticket: Ticket, by: User | None, text: str, **values) -> Message:
     """A line in the conversation saying what happened, never sent. ``text`` is marked
     with gettext_noop and written in the helpdesk's language (LANGUAGE_CODE): it is a
     record, like a log line, the same for every reader."""
@@ -267,7 +261,7 @@ def _system_line(ticket: Ticket, by: AbstractBaseUser | None, text: str, **value
     return line
 
 
-def _name(user: AbstractBaseUser) -> str:
+def _name(user: User) -> str:
     return user.get_full_name() or user.get_username()
 
 
@@ -280,7 +274,7 @@ def phone_wa_id(phone: str) -> str:
     return f"{digits}@c.us"
 
 
-def conversation_start(*, connection: Connection, phone: str, by: AbstractBaseUser, body: str = "") -> Ticket:
+def conversation_start(*, connection: Connection, phone: str, by: User, body: str = "") -> Ticket:
     """``by`` writes first to a number: WhatsApp is asked whether it exists, then the contact's
     ticket on ``connection`` (a new one, or the one already under way) is theirs and ``body``, if
     any, is queued. Refused (ActionRefused) when the connection cannot ask, the number has no

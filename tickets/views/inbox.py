@@ -1,10 +1,11 @@
 """The inbox: tabs, filters, rows, each piece also served alone for htmx and the live updates."""
 
 from django.contrib.auth import get_user_model
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
+from helpdesk.http import AuthenticatedHttpRequest
 from helpdesk.keyset import BadCursor
 from helpdesk.permissions import sees_every_ticket
 from helpdesk.selectors import preferences_of
@@ -23,11 +24,11 @@ from tickets.selectors import (
 from whatsapp.models import Connection
 
 
-def inbox_filters(request: HttpRequest) -> InboxFilters:
+def inbox_filters(request: AuthenticatedHttpRequest) -> InboxFilters:
     return InboxFilterForm(request.GET).filters(tabs=inbox_tabs(user=request.user))
 
 
-def inbox_context(request: HttpRequest, filters: InboxFilters) -> dict:
+def inbox_context(request: AuthenticatedHttpRequest, filters: InboxFilters) -> dict:
     """What the list pane shows; the ticket page renders it too, so a reload keeps both."""
     try:
         page = inbox_page(user=request.user, filters=filters, cursor=request.GET.get("cursor"))
@@ -43,11 +44,11 @@ def inbox_context(request: HttpRequest, filters: InboxFilters) -> dict:
     }
 
 
-def inbox(request: HttpRequest) -> HttpResponse:
+def inbox(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, "tickets/inbox.html", inbox_context(request, inbox_filters(request)))
 
 
-def inbox_more(request: HttpRequest) -> HttpResponse:
+def inbox_more(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The next rows of the list ("load more")."""
     filters = inbox_filters(request)
     try:
@@ -59,7 +60,7 @@ def inbox_more(request: HttpRequest) -> HttpResponse:
     )
 
 
-def inbox_row_view(request: HttpRequest, pk: int) -> HttpResponse:
+def inbox_row_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """One row as the tab shows it now, for a live event; empty when it left the tab.
 
     ``X-Notify`` says the browser should notify: a new message of the customer's
@@ -84,7 +85,7 @@ def inbox_row_view(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
-def inbox_counts_view(request: HttpRequest) -> HttpResponse:
+def inbox_counts_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     filters = inbox_filters(request)
     context = {
         "filters": filters,
@@ -95,7 +96,7 @@ def inbox_counts_view(request: HttpRequest) -> HttpResponse:
     return render(request, "tickets/_tabs.html", context)
 
 
-def inbox_filter_options(request: HttpRequest) -> HttpResponse:
+def inbox_filter_options(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The filters' choices, loaded when the filter box opens (the list itself needs none)."""
     context = {
         "filters": inbox_filters(request),
@@ -108,18 +109,18 @@ def inbox_filter_options(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def inbox_mute(request: HttpRequest) -> HttpResponse:
+def inbox_mute(request: AuthenticatedHttpRequest) -> HttpResponse:
     muted = preferences_update(user=request.user, notifications_muted=request.POST.get("muted") == "1")
     return render(request, "tickets/_mute.html", {"muted": muted.notifications_muted})
 
 
-def _notifies(request: HttpRequest, pk: int, message: int) -> bool:
+def _notifies(request: AuthenticatedHttpRequest, pk: int, message: int) -> bool:
     return not preferences_of(user=request.user).notifications_muted and customer_wrote_to(
         user=request.user, ticket=pk, message=message
     )
 
 
-def _list_query(request: HttpRequest) -> str:
+def _list_query(request: AuthenticatedHttpRequest) -> str:
     """The list's query string without the cursor, kept in every link of the page."""
     query = request.GET.copy()
     query.pop("cursor", None)

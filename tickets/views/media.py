@@ -2,8 +2,9 @@
 
 import posixpath
 
-from django.http import FileResponse, Http404, HttpRequest
+from django.http import FileResponse, Http404
 
+from helpdesk.http import AuthenticatedHttpRequest
 from tickets.selectors import conversation_message
 from tickets.views.ticket import ticket_or_404
 
@@ -26,7 +27,7 @@ INLINE_TYPES = {
 }
 
 
-def message_media(request: HttpRequest, pk: int, message_pk: int) -> FileResponse:
+def message_media(request: AuthenticatedHttpRequest, pk: int, message_pk: int) -> FileResponse:
     ticket = ticket_or_404(request.user, pk)
     message = conversation_message(ticket=ticket, pk=message_pk)
     if message is None or not message.media:

@@ -3,14 +3,15 @@
 import contextlib
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_htmx.http import retarget
 
+from helpdesk.http import AuthenticatedHttpRequest
 from helpdesk.keyset import BadCursor
 from helpdesk.selectors import preferences_of
 from tickets.forms import CloseForm, ReplyForm, TransferForm
@@ -38,7 +39,7 @@ from tickets.services import (
 from tickets.views.inbox import inbox_context, inbox_filters
 
 
-def ticket_or_404(user: AbstractBaseUser, pk: int) -> Ticket:
+def ticket_or_404(user: User, pk: int) -> Ticket:
     """The ticket if the user may see it; otherwise a 404, as if it did not exist."""
     ticket = ticket_for_page(user=user, pk=pk)
     if ticket is None:
@@ -46,7 +47,7 @@ def ticket_or_404(user: AbstractBaseUser, pk: int) -> Ticket:
     return ticket
 
 
-def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def ticket_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Opening a ticket reads it: its unread count goes to 0, the phone shows the chat read."""
     ticket = ticket_or_404(request.user, pk)
     ticket_read(ticket=ticket, by=request.user)
@@ -64,12 +65,12 @@ def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def ticket_head(request: HttpRequest, pk: int) -> HttpResponse:
+def ticket_head(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """The ticket's header and actions as they are now (after a live ticket.changed)."""
     return render(request, "tickets/_head.html", {"ticket": ticket_or_404(request.user, pk)})
 
 
-def conversation_older(request: HttpRequest, pk: int) -> HttpResponse:
+def conversation_older(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     ticket = ticket_or_404(request.user, pk)
     try:
         conversation = conversation_page(ticket=ticket, cursor=request.GET.get("cursor"))
@@ -78,7 +79,7 @@ def conversation_older(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "tickets/_messages.html", {"ticket": ticket, "conversation": conversation})
 
 
-def conversation_message_view(request: HttpRequest, pk: int, message_pk: int) -> HttpResponse:
+def conversation_message_view(request: AuthenticatedHttpRequest, pk: int, message_pk: int) -> HttpResponse:
     ticket = ticket_or_404(request.user, pk)
     message = conversation_message(ticket=ticket, pk=message_pk)
     if message is None:
@@ -87,7 +88,7 @@ def conversation_message_view(request: HttpRequest, pk: int, message_pk: int) ->
 
 
 @require_POST
-def ticket_reply_view(request: HttpRequest, pk: int) -> HttpResponse:
+def ticket_reply_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """The composer. A refusal (a file too big or not what it claims, a blocked contact)
     answers with the reason beside the composer; the typed text stays where it is."""
     ticket = ticket_or_404(request.user, pk)
@@ -128,7 +129,7 @@ def ticket_reply_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-def ticket_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+def ticket_action(request: AuthenticatedHttpRequest, pk: int, action: str) -> HttpResponse:
     """Accept, return to waiting, close (with or without the farewell), reopen, block or unblock the contact."""
     ticket = ticket_or_404(request.user, pk)
     error = ""
@@ -157,7 +158,7 @@ def ticket_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     return _after_action(request, pk, error)
 
 
-def ticket_transfer_view(request: HttpRequest, pk: int) -> HttpResponse:
+def ticket_transfer_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     ticket = ticket_or_404(request.user, pk)
     form = TransferForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -173,7 +174,7 @@ def ticket_transfer_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-def message_retry_view(request: HttpRequest, pk: int, message_pk: int) -> HttpResponse:
+def message_retry_view(request: AuthenticatedHttpRequest, pk: int, message_pk: int) -> HttpResponse:
     ticket = ticket_or_404(request.user, pk)
     message = conversation_message(ticket=ticket, pk=message_pk)
     if message is None:
@@ -184,13 +185,13 @@ def message_retry_view(request: HttpRequest, pk: int, message_pk: int) -> HttpRe
     return render(request, "tickets/_message.html", {"ticket": ticket, "message": message})
 
 
-def quick_replies(request: HttpRequest) -> JsonResponse:
+def quick_replies(request: AuthenticatedHttpRequest) -> JsonResponse:
     """The canned answers the composer offers after "/" (filtered in the browser)."""
     replies = QuickReply.objects.values("shortcut", "body")
     return JsonResponse({"results": list(replies)})
 
 
-def _after_action(request: HttpRequest, pk: int, error: str) -> HttpResponse:
+def _after_action(request: AuthenticatedHttpRequest, pk: int, error: str) -> HttpResponse:
     """The header as it is now; the inbox when the ticket left what the user may see."""
     ticket = (
         tickets_visible_to(user=request.user)
@@ -209,6 +210,6 @@ def _after_action(request: HttpRequest, pk: int, error: str) -> HttpResponse:
     return render(request, "tickets/_head.html", {"ticket": ticket, "error": error})
 
 
-def _composer_error(request: HttpRequest, text: str, *, status: int = 400) -> HttpResponse:
+def _composer_error(request: AuthenticatedHttpRequest, text: str, *, status: int = 400) -> HttpResponse:
     response = render(request, "tickets/_composer_error.html", {"error": text}, status=status)
     return retarget(response, "#composer-error")
