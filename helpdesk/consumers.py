@@ -1,5 +1,7 @@
+from channels.consumer import AsyncConsumer
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.contrib.auth.models import User
 
 from helpdesk.realtime import DASHBOARD_GROUP
 from helpdesk.selectors import dashboard_figures
@@ -7,6 +9,13 @@ from helpdesk.selectors import dashboard_figures
 # Close codes in the 4000 range are ours; 4401 and 4403 mirror HTTP 401 and 403.
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
+
+
+def signed_in_user(consumer: AsyncConsumer) -> User | None:
+    """The user signed in on the socket, None for a visitor (AnonymousUser). AuthMiddlewareStack
+    puts a lazy proxy in the scope; isinstance looks through it to the user it stands for."""
+    user = consumer.scope.get("user")
+    return user if isinstance(user, User) else None
 
 
 async def refuse(consumer, code: int) -> None:
@@ -24,10 +33,11 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
     """
 
     async def connect(self) -> None:
-        self.user = self.scope["user"]
-        if not self.user.is_authenticated:
+        user = signed_in_user(self)
+        if user is None:
             await refuse(self, CLOSE_UNAUTHENTICATED)
             return
+        self.user = user
         await self.channel_layer.group_add(DASHBOARD_GROUP, self.channel_name)
         await self.accept()
 

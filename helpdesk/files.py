@@ -25,7 +25,8 @@ def files_removed_on_failure() -> Iterator[None]:
         yield
     except BaseException:
         for field in saved:
-            field.storage.delete(field.name)
+            if field.name:  # always, once saved: FieldFile.save sets the name the storage chose
+                field.storage.delete(field.name)
         raise
     finally:
         _saved.reset(token)

@@ -15,7 +15,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypedDict
 
 PR_SET_PDEATHSIG = 1
 LAST = {"redis"}  # the bus the others publish their last events on
@@ -28,7 +30,13 @@ def _die_with_parent() -> None:
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-CHILD_OPTIONS = {"preexec_fn": _die_with_parent}
+class ChildOptions(TypedDict):
+    """subprocess.Popen's keyword arguments every child gets."""
+
+    preexec_fn: Callable[[], None]
+
+
+CHILD_OPTIONS = ChildOptions(preexec_fn=_die_with_parent)
 
 
 def _group_alive(pgid: int) -> bool:

@@ -15,20 +15,30 @@ import asyncio
 import logging
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import BaseChannelLayer, get_channel_layer
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
 DASHBOARD_GROUP = "dashboard"
 
 
+def channel_layer() -> BaseChannelLayer:
+    """The bus settings.CHANNEL_LAYERS names. Channels answers None only when no layer is
+    configured: said here as the misconfiguration it is, not as an AttributeError on None later."""
+    layer = get_channel_layer()
+    if layer is None:
+        raise ImproperlyConfigured("CHANNEL_LAYERS has no default layer")
+    return layer
+
+
 async def _send(groups: list[str], message: dict) -> None:
     """Send to each group, bounded by REALTIME_PUBLISH_TIMEOUT: a Redis that accepts the
     connection and never answers must not hold a commit (the layer itself has no socket
     timeout, its blocking reads need none). On timeout or error the event is dropped and logged."""
-    layer = get_channel_layer()
     try:
+        layer = channel_layer()
         async with asyncio.timeout(settings.REALTIME_PUBLISH_TIMEOUT):
             for group in groups:
                 await layer.group_send(group, message)

@@ -6,7 +6,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
-from helpdesk.consumers import CLOSE_UNAUTHENTICATED, refuse
+from helpdesk.consumers import CLOSE_UNAUTHENTICATED, refuse, signed_in_user
 from tickets.realtime import user_ticket_groups
 
 RECENT_EVENTS = 200  # how many events are remembered to drop the copy a second group brings
@@ -30,8 +30,8 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
     """
 
     async def connect(self) -> None:
-        user = self.scope["user"]
-        if not user.is_authenticated:
+        user = signed_in_user(self)
+        if user is None:
             await refuse(self, CLOSE_UNAUTHENTICATED)
             return
         self.user_id = user.pk

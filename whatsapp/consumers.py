@@ -1,7 +1,7 @@
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from helpdesk.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, refuse
+from helpdesk.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, refuse, signed_in_user
 from helpdesk.permissions import has_permission
 from whatsapp.qr import qr_data_url
 from whatsapp.services import STAFF_GROUP, connection_group
@@ -15,8 +15,8 @@ class ConnectionsConsumer(AsyncJsonWebsocketConsumer):
     """
 
     async def connect(self) -> None:
-        user = self.scope["user"]
-        if not user.is_authenticated:
+        user = signed_in_user(self)
+        if user is None:
             await refuse(self, CLOSE_UNAUTHENTICATED)
             return
         if not await database_sync_to_async(has_permission)(user, "whatsapp.view_connection"):

@@ -24,14 +24,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 from asgiref.sync import sync_to_async
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 from playwright.async_api import async_playwright
 
 from contacts.services import contact_avatar_due, contact_avatar_set
-from helpdesk.realtime import Publisher, session_group
+from helpdesk.realtime import Publisher, channel_layer, session_group
 from tickets.inbound import accepts_chat, chat_last_timestamp, message_is_new
 from tickets.outbound import (
     client_message_id,
@@ -547,13 +546,13 @@ class Session:
         except Exception as error:
             reply = {"error": str(error).splitlines()[0]}
         if "reply_to" in request:  # a request nobody waits for (mark_read) has none
-            await get_channel_layer().send(request["reply_to"], {"type": "session.reply", **reply})
+            await channel_layer().send(request["reply_to"], {"type": "session.reply", **reply})
 
     # -- outside world -------------------------------------------------------------------
 
     async def _listen(self) -> None:
         """Forward bus messages for this session into the event queue; retry if Redis is away."""
-        layer = get_channel_layer()
+        layer = channel_layer()
         while True:
             try:
                 channel = await layer.new_channel()

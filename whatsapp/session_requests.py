@@ -9,11 +9,10 @@ import asyncio
 import base64
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 from redis.exceptions import RedisError
 
-from helpdesk.realtime import session_group
+from helpdesk.realtime import channel_layer, session_group
 from whatsapp.models import Connection
 
 
@@ -51,7 +50,7 @@ def _ask_sync(connection_id: int, action: str, arguments: dict) -> dict:
 
 
 async def _ask(connection_id: int, action: str, timeout: float, arguments: dict) -> dict:
-    layer = get_channel_layer()
+    layer = channel_layer()
     reply_to = await layer.new_channel()
     request = {"type": "session.request", "action": action, "reply_to": reply_to, **arguments}
     try:
