@@ -21,7 +21,7 @@ class ContactTicketInline(admin.TabularInline):
     """The contact's history: every ticket, newest first, each a link to its page."""
 
     model = Ticket
-    fields = ["status", "connection", "queue", "assignee", "last_message_preview", "last_message_at"]
+    fields = ("status", "connection", "queue", "assignee", "last_message_preview", "last_message_at")
     readonly_fields = fields
     show_change_link = True
     extra = 0

@@ -19,7 +19,7 @@ class MessageInline(admin.TabularInline):
     """The conversation, read-only: messages are written by the sessions and agents."""
 
     model = Message
-    fields = ["created_at", "from_me", "author", "kind", "body", "caption", "media", "status", "error"]
+    fields = ("created_at", "from_me", "author", "kind", "body", "caption", "media", "status", "error")
     readonly_fields = fields
     extra = 0
     can_delete = False

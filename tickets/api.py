@@ -2,6 +2,7 @@
 
 import json
 from datetime import datetime
+from typing import TypeVar
 
 import pydantic
 from django.contrib.auth import get_user_model
@@ -33,6 +34,8 @@ from tickets.services import (
 from whatsapp.api import bus_unavailable, connection_or_404
 from whatsapp.models import Connection
 from whatsapp.session_requests import BusUnavailable, SessionUnavailable, session_number_exists
+
+SchemaT = TypeVar("SchemaT", bound=Schema)
 
 router = Router(tags=["tickets"])
 
@@ -252,7 +255,7 @@ def tickets_reply(request, id: Id):
     return Status(201, message_payload(_reply(ticket, request.user, body=body, quoted=quoted)))
 
 
-def _json_body(request, schema: type[Schema]) -> Schema:
+def _json_body(request, schema: type[SchemaT]) -> SchemaT:
     """The JSON body validated as ``schema`` (for the reply, whose body may also be multipart)."""
     try:
         data = json.loads(request.body)
@@ -261,7 +264,7 @@ def _json_body(request, schema: type[Schema]) -> Schema:
     try:
         return schema.model_validate(data)
     except pydantic.ValidationError as invalid:
-        raise RequestInvalid(invalid.errors(include_url=False)) from None
+        raise RequestInvalid([dict(error) for error in invalid.errors(include_url=False)]) from None
 
 
 def _reply(ticket: Ticket, user, **message) -> Message:

@@ -38,7 +38,9 @@ class ReplyForm(forms.Form):
     body = forms.CharField(required=False, strip=False, max_length=65536)
     internal = forms.BooleanField(required=False)
     quoted = forms.IntegerField(min_value=1, max_value=MAX_ID, required=False)
-    media = forms.FileField(required=False)
+    # The form's metaclass takes declared fields off the class, so Form.media (the assets) stays as it
+    # is; the stubs see a class attribute replacing it.
+    media = forms.FileField(required=False)  # type: ignore[assignment]
     voice = forms.BooleanField(required=False)  # the file is a voice note recorded in the page
 
     def clean(self):

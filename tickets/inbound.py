@@ -138,13 +138,13 @@ def _ticket_and_new_messages(connection: Connection, chat: str, messages: Batch)
         .annotate(any_stored=any_stored)
         .first()
     )
-    contact = (
-        ticket.contact
-        if ticket
-        else Contact.objects.filter(wa_id=chat).annotate(any_stored=any_stored).first()
-    )
-    found = ticket or contact  # whichever carries the any_stored answer
-    if found is not None and found.any_stored:  # a replay, whole or in part (rare)
+    contact: Contact | None
+    if ticket:
+        contact, replay = ticket.contact, ticket.any_stored
+    else:
+        contact = Contact.objects.filter(wa_id=chat).annotate(any_stored=any_stored).first()
+        replay = contact is not None and contact.any_stored
+    if replay:  # a replay, whole or in part (rare)
         known = set(_stored(connection, messages).values_list("wa_id", flat=True))
         messages = [message for message in messages if message.id not in known]
     return ticket, contact, messages
@@ -201,6 +201,7 @@ def media_filename(message: Message) -> str:
     if name.strip("._"):
         return name
     extension = mimetypes.guess_extension(message.mimetype.split(";")[0]) or ""
+    assert message.wa_id is not None, "a received message has WhatsApp's id"
     key = re.sub(r"[^-\w]", "", message.wa_id.rsplit("_", 1)[-1])[-40:]
     return f"file-{key}{extension}"
 
@@ -257,6 +258,7 @@ def _ticket_touch(ticket: Ticket, messages: list[Message], *, reopened: bool) ->
     newest = None if ticket.pk is None else ticket.last_message_at  # a new ticket's default is not a message
     for message in messages:
         at = message.wa_timestamp
+        assert at is not None, "a received message has WhatsApp's time"
         if newest is None or at >= newest:
             ticket.last_message_at = newest = at
             ticket.last_message_preview = message.preview()

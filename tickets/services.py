@@ -6,6 +6,8 @@ transferred to Sales"), and the realtime events, sent when the transaction
 commits. The inbox page, the JSON API and the admin call the same function.
 """
 
+from collections.abc import Sequence
+
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
@@ -236,7 +238,7 @@ def _assign(ticket: Ticket, assignee: User | None, *, by: User | None, line: str
     return ticket
 
 
-def _changed(ticket: Ticket, *, left: list[str] = ()) -> None:
+def _changed(ticket: Ticket, *, left: Sequence[str] = ()) -> None:
     ticket_event(ticket=ticket, event_type="ticket.changed", left=left)
     dashboard_changed()
 

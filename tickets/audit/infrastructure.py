@@ -44,16 +44,18 @@ def _database(section: Section) -> None:
         db.ensure_connection()
         version = ".".join(str(part) for part in db.get_database_version())
         by_status = dict(Ticket.objects.order_by().values_list("status").annotate(n=Count("pk")))
-        counts = {
-            "contacts": Contact.objects.count(),
-            "messages": Message.objects.count(),
-            "tickets": {status: by_status.get(status, 0) for status in Ticket.Status.values},
-        }
+        counts = {"contacts": Contact.objects.count(), "messages": Message.objects.count()}
+        by_ticket_status = {status: by_status.get(status, 0) for status in Ticket.Status.values}
     except Exception as error:  # the database itself is what is being checked
         section.flag(Level.CRITICAL, _("The database does not answer: %(error)s") % {"error": error})
         return
-    section.data["database"] = {"engine": db.vendor, "version": version, **counts}
-    tickets = ", ".join(f"{status} {n}" for status, n in counts["tickets"].items())
+    section.data["database"] = {
+        "engine": db.vendor,
+        "version": version,
+        **counts,
+        "tickets": by_ticket_status,
+    }
+    tickets = ", ".join(f"{status} {n}" for status, n in by_ticket_status.items())
     section.evidence.append(
         _(
             "Database: %(engine)s %(version)s, reachable; %(contacts)d contacts, tickets: %(tickets)s, "
@@ -71,13 +73,13 @@ def _database(section: Section) -> None:
 
 def _memory(section: Section) -> None:
     available = _meminfo().get("MemAvailable")
-    sessions = [
+    found = [
         (name, browser_memory_bytes(profile=profile_path(connection_id=pk)) or stored)
         for pk, name, stored in Connection.objects.exclude(lease_owner="").values_list(
             "pk", "name", "browser_memory"
         )
     ]  # measured here when the browser runs on this machine, else as its session last measured it
-    sessions = [(name, size) for name, size in sessions if size]
+    sessions = [(name, size) for name, size in found if size]
     per_session = max((size for _name, size in sessions), default=SESSION_MEMORY_GUESS)
     fit = available // per_session if available else None
     section.data["memory"] = {"available": available, "sessions": dict(sessions), "more_sessions_fit": fit}

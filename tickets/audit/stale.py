@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from django.db import connection as db
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Field, Q
 from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -59,7 +59,7 @@ def tickets_close_stale(
     """Close every stale ticket (``close_reason=audit``), batch by batch; a second run closes nothing."""
     condition = stale_q(before=before, ignore_waiting=ignore_waiting)
     connections = {c.pk: c for c in Connection.objects.only("pk", "status", "farewell")} if farewell else {}
-    result, last_id, woken = CloseResult(), 0, set()
+    result, last_id, woken = CloseResult(), 0, set[int]()
     while True:
         ids = list(
             Ticket.objects.filter(condition, pk__gt=last_id)
@@ -125,7 +125,17 @@ def _aware(value) -> datetime | None:
     if value is None or (isinstance(value, datetime) and timezone.is_aware(value)):
         return value
     parsed = value if isinstance(value, datetime) else parse_datetime(value)
+    if parsed is None:
+        raise ValueError(f"not a datetime: {value!r}")
     return timezone.make_aware(parsed, UTC)
+
+
+def _column(name: str) -> tuple[Field, str]:
+    """Message's field ``name`` and its column (get_field may also answer a relation that has none)."""
+    field = Message._meta.get_field(name)
+    if not isinstance(field, Field) or field.column is None:
+        raise TypeError(f"Message.{name} is not a column")
+    return field, field.column
 
 
 def _insert_system_lines(closed: list[dict], now: datetime) -> None:
@@ -148,9 +158,9 @@ def _insert_system_lines(closed: list[dict], now: datetime) -> None:
         "error": "",
         "voice": False,
     }
-    fields = [Message._meta.get_field(name) for name in ["ticket_id", "connection_id", "body", *constant]]
-    constants = [field.get_db_prep_save(constant[field.name], db) for field in fields[3:]]
-    columns = ", ".join(db.ops.quote_name(field.column) for field in fields)
+    fields = [_column(name) for name in ["ticket_id", "connection_id", "body", *constant]]
+    constants = [field.get_db_prep_save(constant[field.name], db) for field, _column_name in fields[3:]]
+    columns = ", ".join(db.ops.quote_name(column) for _field, column in fields)
     into = f"INSERT INTO {db.ops.quote_name(Message._meta.db_table)} ({columns})"
     with db.cursor() as cursor:
         if db.vendor == "postgresql":
@@ -174,7 +184,7 @@ def _hours_quiet(row: dict, now: datetime) -> float:
 
 
 def _farewell(
-    closed: list[dict], connections: dict[int, Connection], result: CloseResult, woken: set
+    closed: list[dict], connections: dict[int, Connection], result: CloseResult, woken: set[int]
 ) -> None:
     """Queue the connection's farewell for each closed ticket whose connection is CONNECTED; count the rest."""
     sendable = []

@@ -32,7 +32,7 @@ def initials(name: str) -> str:
 @register.filter
 def whatsapp_text(text: str) -> SafeString:
     """WhatsApp's own formatting (*bold*, _italic_, ~strike~) on escaped text, lines kept."""
-    html = escape(text)
+    html: str = escape(text)
     for pattern, replacement in WHATSAPP_STYLES:
         html = pattern.sub(replacement, html)
     return mark_safe(html.replace("\n", "<br>"))

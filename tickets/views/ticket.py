@@ -95,7 +95,7 @@ def ticket_reply_view(request: AuthenticatedHttpRequest, pk: int) -> HttpRespons
     form = ReplyForm(request.POST, request.FILES)
     if not form.is_valid():
         return _composer_error(
-            request, " ".join(error for errors in form.errors.values() for error in errors)
+            request, " ".join(str(error) for errors in form.errors.values() for error in errors)
         )
     data, upload = form.cleaned_data, form.cleaned_data.get("media")
     try:

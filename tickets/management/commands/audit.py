@@ -44,7 +44,9 @@ class Command(BaseCommand):
 
     def create_parser(self, prog_name: str, subcommand: str, **kwargs) -> CommandParser:
         parser = super().create_parser(prog_name, subcommand, **kwargs)
-        parser.error = _refuse
+        # argparse's only hook for its errors is this method, and Django builds the parser: replaced
+        # on the instance, which mypy refuses for any method.
+        parser.error = _refuse  # type: ignore[method-assign]
         return parser
 
     def add_arguments(self, parser: CommandParser) -> None:
