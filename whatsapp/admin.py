@@ -26,7 +26,7 @@ class ConnectionEventInline(admin.TabularInline):
 
     model = ConnectionEvent
     formset = NewestEventsFormSet
-    fields = ["at", "kind", "from_status", "to_status", "message"]
+    fields = ("at", "kind", "from_status", "to_status", "message")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -135,7 +135,7 @@ class ConnectionAdmin(admin.ModelAdmin):
     ]
     fieldsets = [
         (None, {"fields": ["name", "enabled", "is_default", "queues"]}),
-        (_("Session"), {"fields": readonly_fields[:-2]}),
+        (_("Session"), {"fields": tuple(readonly_fields[:-2])}),
         (_("Messages"), {"fields": ["greeting", "farewell"]}),
         (_("Webhook"), {"fields": ["webhook_url", "webhook_secret"]}),
         (_("History"), {"fields": ["created_at", "updated_at"]}),

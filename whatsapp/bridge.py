@@ -48,7 +48,7 @@ BINDING = "__helpdeskBridge"  # the function the page calls to reach Python (exp
 READY_EVENT = "bridge.ready"  # sent once by our script with the state WPP already has
 
 # wa-js reads this before it loads: no analytics, no link previews fetched by third parties.
-WPP_CONFIG = {
+WPP_CONFIG: dict[str, object] = {
     "disableGoogleAnalytics": True,
     "googleAnalyticsId": None,
     "linkPreviewApiServers": [],

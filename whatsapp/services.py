@@ -109,7 +109,7 @@ def connection_request(*, connection: Connection, enabled: bool | None = None, c
     """
     from whatsapp.tasks import session_enqueue  # tasks import services
 
-    updates = {}
+    updates: dict[str, bool | str] = {}
     if enabled is not None:
         updates["enabled"] = enabled
     if command:

@@ -111,7 +111,7 @@ def connection_pairing_code(request: HttpRequest, pk: int) -> HttpResponse:
     connection = get_object_or_404(Connection, pk=pk)
     form = PairingCodeForm(request.POST)
     if not form.is_valid():
-        messages.error(request, form.errors["phone"][0])
+        messages.error(request, str(form.errors["phone"][0]))
     else:
         try:
             code = session_pairing_code(connection_id=connection.pk, phone=form.cleaned_data["phone"])

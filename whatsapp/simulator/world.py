@@ -237,10 +237,11 @@ class World:
         serialized = f"true_{chat}_{message_id or secrets.token_hex(10).upper()}"
         sent = {"id": serialized, "to": chat, "body": body, "ack": 1, "t": int(time.time()), "quoted": quoted}
         if media:
-            sent["media"] = {key: media[key] for key in ("mimetype", "filename") if key in media}
+            sent_media = {key: media[key] for key in ("mimetype", "filename") if key in media}
             if media.get("ptt"):
-                sent["media"]["ptt"] = True  # sent as a voice message
-            sent["media"]["size"] = len(base64.b64decode(media["data"]))
+                sent_media["ptt"] = True  # sent as a voice message
+            sent_media["size"] = len(base64.b64decode(media["data"]))
+            sent["media"] = sent_media
         account.outbox.append(sent)
         account.chats.setdefault(chat, []).append(
             {
