@@ -22,12 +22,13 @@ import random
 import signal
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from pathlib import Path
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
-from playwright.async_api import async_playwright
+from playwright.async_api import BrowserContext, Page, async_playwright
 
 from contacts.services import contact_avatar_due, contact_avatar_set
 from helpdesk.realtime import Publisher, channel_layer, session_group
@@ -114,9 +115,9 @@ class Session:
         self.connection_id = connection_id
         self.owner = lease_owner_id()
         self.events: asyncio.Queue = asyncio.Queue()
-        self.context = None
-        self.page = None
-        self.profile = None
+        self.context: BrowserContext | None = None
+        self.page: Page | None = None
+        self.profile: Path | None = None
         self.attempts = 0  # consecutive runs that ended badly; reset once connected
         self.restoring = False  # this run started on a profile that was logged in
         self.avatars_checked: dict[str, float] = {}  # wa_id -> loop time of the last check
@@ -239,6 +240,7 @@ class Session:
             self.lanes.close()  # a message not stored yet is imported again by the next catch-up
 
     async def _watch(self) -> str:
+        assert self.page is not None and self.lanes is not None, "watched while the browser runs"
         loop = asyncio.get_running_loop()
         ready_by = loop.time() + settings.WHATSAPP_AUTH_TIMEOUT
         next_beat = loop.time() + settings.WHATSAPP_HEARTBEAT
@@ -256,7 +258,7 @@ class Session:
             if name == "bridge.ready":
                 ready = True
                 if payload["mainReady"]:
-                    outcome = await self._connected()
+                    await self._connected()
                 elif payload["authCode"]:
                     outcome = await self._show_qr(payload["authCode"])
             elif name == "conn.auth_code_change":
@@ -268,14 +270,14 @@ class Session:
             elif name == "conn.main_ready":
                 ready = True
                 reconnect_at, reconnects = None, 0
-                outcome = await self._connected()
+                await self._connected()
             elif name == "conn.online":
                 if payload is False:
                     reconnect_at = reconnect_at or loop.time() + backoff_delay(reconnects + 1)
                     await db(self._went_offline)()
                 elif await db(self._status)() == Status.DISCONNECTED:
                     reconnect_at, reconnects = None, 0
-                    outcome = await self._connected()
+                    await self._connected()
             elif name == "conn.logout":
                 return LOGGED_OUT
             elif name == "chat.new_message":
@@ -287,9 +289,8 @@ class Session:
             elif name == "chat.store_failed":
                 return RETRY  # the browser starts again and its catch-up imports what was not stored
             elif name == "chat.msg_ack_change":
-                await db(message_ack)(
-                    connection=await db(self._load)(), wa_ids=payload["ids"], ack=payload["ack"]
-                )
+                if (connection := await db(self._load)()) is not None:
+                    await db(message_ack)(connection=connection, wa_ids=payload["ids"], ack=payload["ack"])
             elif name == "browser.closed":
                 if self.worker_stopping:
                     return WORKER_STOPPING
@@ -375,7 +376,10 @@ class Session:
     async def _catch_up(self) -> None:
         """Import what arrived while no session was looking: every chat with messages newer
         than the newest one stored, by timestamp (not only unread chats)."""
+        assert self.lanes is not None, "caught up while the browser runs"
         connection = await db(self._load)()
+        if connection is None:  # deleted: nothing to import for it
+            return
         stored_before = self.stored
         try:
             for chat in await bridge.bridge_call(self.page, "chats"):
@@ -420,7 +424,7 @@ class Session:
             await db(message_mark_sent)(message=message, wa_id=sent)
 
     async def _send(self, message, chat: str, client_id: str) -> dict:
-        options = {"messageId": client_id}
+        options: dict[str, str | bool] = {"messageId": client_id}
         if message.quoted_id and message.quoted.wa_id:
             options["quotedMsg"] = message.quoted.wa_id
         if not message.media:
@@ -514,6 +518,7 @@ class Session:
         if not await db(lease_renew)(connection_id=self.connection_id, owner=self.owner):
             await db(self._log)("Another worker took this connection over", ConnectionEvent.Kind.ERROR)
             return LEASE_LOST
+        assert self.page is not None and self.profile is not None, "beats while the browser runs"
         try:
             await asyncio.wait_for(self.page.evaluate("1"), timeout=10)
         except Exception:
@@ -524,7 +529,9 @@ class Session:
 
     async def _answer(self, request: dict) -> None:
         """Answer a question from the web (whatsapp/session_requests.py) on its reply channel."""
+        reply: dict[str, object]
         try:
+            assert self.page is not None, "requests are answered while the browser runs"
             if request["action"] == "snapshot":  # the page as it is: no new tab, no reload
                 png = await self.page.screenshot(type="png", timeout=10000)
                 reply = {"png": base64.b64encode(png).decode()}
@@ -595,7 +602,7 @@ class Session:
             [] if connection is None else chat_batch_store(connection=connection, chat=chat, messages=batch)
         )
 
-    def _status(self) -> str:
+    def _status(self) -> str | None:
         return Connection.objects.filter(pk=self.connection_id).values_list("status", flat=True).first()
 
     def _transition(self, status: str, message: str, data: dict | None = None, **fields) -> None:
@@ -618,6 +625,8 @@ class Session:
 
     def _qr_shown(self, full_code: str) -> str | None:
         connection = self._load()
+        if connection is None:
+            return DELETED
         attempts = connection.qr_attempts + 1
         if attempts > settings.WHATSAPP_QR_MAX_CODES:
             return self._qr_expired()
@@ -638,6 +647,8 @@ class Session:
 
     def _qr_expired(self) -> str:
         connection = self._load()
+        if connection is None:
+            return DELETED
         connection_transition(
             connection=connection,
             to=Status.STOPPED,
