@@ -37,7 +37,7 @@ from whatsapp.services import connection_create, connection_request
 
 pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True)]
 RATE, COUNT, CUSTOMERS = 50, 500, 20
-ACCOUNT = "5531999990001"
+ACCOUNT, TICKET_ACCOUNT = "5531999990001", "5531999990002"  # a phone per test
 SECONDS = float(os.environ.get("BENCH_LATENCY_SECONDS", "60"))
 ANSWERS = int(os.environ.get("BENCH_ANSWERS", "100"))
 SENDERS = 4
@@ -72,7 +72,9 @@ def test_latency_to_the_agents_inbox_at_50_messages_per_second(engine, simulator
     page.add_init_script(RECORD_ARRIVALS)
     page.goto(f"{web}/inbox/")
     page.wait_for_function("window.inboxOpen === true")
-    sent_at = send_steadily(simulator, count=COUNT, sender=lambda n: f"55319{n % CUSTOMERS:08d}")
+    sent_at = send_steadily(
+        simulator, account=ACCOUNT, count=COUNT, sender=lambda n: f"55319{n % CUSTOMERS:08d}"
+    )
     page.wait_for_function(f"Object.keys(window.arrivals).length >= {COUNT}", timeout=120_000)
     arrivals = {int(pk): at / 1000 for pk, at in page.evaluate("window.arrivals").items()}
 
@@ -81,7 +83,7 @@ def test_latency_to_the_agents_inbox_at_50_messages_per_second(engine, simulator
     report(f"simulator message → agent's inbox page (websocket, Chromium) at {RATE} msg/s", spread(latencies))
 
 
-def send_steadily(simulator, *, count: int, sender) -> dict[str, float]:
+def send_steadily(simulator, *, account: str, count: int, sender) -> dict[str, float]:
     """Send ``count`` customer messages at ``RATE`` a second, each at its time on a fixed schedule;
     {WhatsApp id: wall-clock time sent}. Fails when the rate achieved is not ``RATE``.
 
@@ -99,7 +101,7 @@ def send_steadily(simulator, *, count: int, sender) -> dict[str, float]:
             due = started + n / RATE
             time.sleep(max(0.0, due - time.monotonic()))
             now, stamp = time.monotonic(), time.time()
-            body = {"account": ACCOUNT, "from": sender(n), "name": "Cliente", "body": f"mensagem {n}"}
+            body = {"account": account, "from": sender(n), "name": "Cliente", "body": f"mensagem {n}"}
             control.request("POST", "/_sim/messages", json.dumps(body), {"Content-Type": "application/json"})
             response = control.getresponse()
             answer = json.loads(response.read())
@@ -155,9 +157,11 @@ def test_latency_to_the_agents_open_ticket_and_back_to_the_phone(engine, simulat
     connection = connection_create(name="Latency")
     connection.queues.add(queue)
     connection_request(connection=connection, enabled=True)
-    engine.connect(connection, phone=ACCOUNT)
+    engine.connect(connection, phone=TICKET_ACCOUNT)
     customer = "5531900000777"
-    simulator.post("/_sim/messages", {"account": ACCOUNT, "from": customer, "name": "Cliente", "body": "Oi"})
+    simulator.post(
+        "/_sim/messages", {"account": TICKET_ACCOUNT, "from": customer, "name": "Cliente", "body": "Oi"}
+    )
     wait_until(
         lambda: Ticket.objects.filter(contact__phone=customer).exists(), message="the customer's ticket"
     )
@@ -169,7 +173,7 @@ def test_latency_to_the_agents_open_ticket_and_back_to_the_phone(engine, simulat
     page.evaluate(RECORD_SHOWN)
     count = round(RATE * SECONDS)
 
-    sent_at = send_steadily(simulator, count=count, sender=lambda n: customer)
+    sent_at = send_steadily(simulator, account=TICKET_ACCOUNT, count=count, sender=lambda n: customer)
     with contextlib.suppress(PlaywrightTimeout):  # a message never shown is reported, then fails the test
         page.wait_for_function(f"Object.keys(window.shown).length >= {count}", timeout=60_000)
 
@@ -194,7 +198,7 @@ def test_latency_to_the_agents_open_ticket_and_back_to_the_phone(engine, simulat
             lambda text=text: next(
                 (
                     m
-                    for m in simulator.get(f"/_sim/outbox?account={ACCOUNT}")["messages"]
+                    for m in simulator.get(f"/_sim/outbox?account={TICKET_ACCOUNT}")["messages"]
                     if m["body"].endswith(text)
                 ),
                 None,
