@@ -194,7 +194,7 @@ def test_latency_to_the_agents_open_ticket_and_back_to_the_phone(engine, simulat
         f"simulator message → agent's open ticket page shows it (Chromium) at {RATE} msg/s for {SECONDS:.0f} s",
         f"{spread(latencies)}; {stored} of {count} stored, {len(latencies)} shown",
     )
-    assert len(latencies) == stored == count, f"{stored} of {count} stored, {len(latencies)} shown"
+    shown_all = len(latencies) == stored == count  # checked at the end: the answers are measured anyway
 
     composer = page.locator("#composer-body")
     latencies = []
@@ -221,3 +221,4 @@ def test_latency_to_the_agents_open_ticket_and_back_to_the_phone(engine, simulat
         f"agent's answer (ticket page, Enter) → the simulator's phone has it, {ANSWERS} one after another",
         spread(latencies),
     )
+    assert shown_all, f"{stored} of {count} customer messages stored, fewer shown (reported above)"
