@@ -200,5 +200,5 @@ def test_ingest_rate_against_the_raw_insert_rate_of_the_same_shape():
         rates = rates[1:]
         report(
             f"[{vendor}] ingest, {label}",
-            f"{spread(rates)} = {statistics.median(rates) / raw[shape]:.2f} × raw {shape}; {queries:.2f} queries/msg",
+            f"{spread(rates)} = {statistics.median(rates) / raw[shape]:.2f} × raw {shape}; {queries:.3g} queries/msg",
         )
