@@ -119,7 +119,14 @@ REDIS_URL = env.str("REDIS_URL", default=f"unix://{REDIS_SOCKET}")
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": None}], "prefix": "helpdesk"},
+        # capacity: events waiting for one websocket consumer before channels_redis drops the next
+        # ones silently (its default, 100, lost one message in ten on an open ticket page at 50
+        # messages a second on two busy cores: tests/benchmarks/test_latency_bench.py).
+        "CONFIG": {
+            "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
+            "prefix": "helpdesk",
+            "capacity": env.int("CHANNEL_CAPACITY", default=2000),
+        },
     },
 }
 # Upper bound of one realtime publish (helpdesk/realtime.py): events are best effort.

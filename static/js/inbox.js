@@ -35,7 +35,7 @@
 
   async function refreshRow(ticketId, messageId) {
     const params = new URLSearchParams(query());
-    if (messageId) params.set("message", messageId);
+    if (messageId && !muted()) params.set("message", messageId); // muted: no need to ask whether to notify
     const { response, text } = await fetchText(`/inbox/${ticketId}/row/?${params}`);
     if (!response.ok && response.status !== 404) return; // 404: no longer this user's to see
     document.getElementById(`row-${ticketId}`)?.remove();

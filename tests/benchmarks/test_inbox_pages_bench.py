@@ -13,7 +13,8 @@ import time
 
 import pytest
 from django.db import connection as db
-from django.test.utils import CaptureQueriesContext
+from django.template import Template
+from django.test.utils import CaptureQueriesContext, _TestState
 
 from tests.benchmarks.test_sessions_bench import report
 from tests.factories import ConnectionFactory, QueueFactory, StaffFactory, UserFactory
@@ -170,36 +171,41 @@ def seed(*, connections: list[int], queues: list[int], agents: list[int]) -> Non
         cursor.execute("ANALYZE contacts_contact; ANALYZE tickets_ticket; ANALYZE tickets_message")
 
 
-def timed(client, path: str, **headers) -> tuple[list[float], int]:
-    """(seconds of each request after a warm-up, queries of the last one).
+def timed(client, path: str, **headers) -> tuple[list[float], int, list[float]]:
+    """(seconds of each request after a warm-up, queries of the last one, CPU seconds of each request).
+
+    The CPU time (``time.process_time``: this process only, waits for PostgreSQL excluded)
+    says what a request costs the server when the two cores are shared with other work.
 
     With ``BENCH_EXPLAIN=1``, prints the plan of the last request's slowest query.
     """
     for _ in range(3):
         assert client.get(path, **headers).status_code == 200, path
-    samples = []
+    samples, cpu = [], []
     for _ in range(REQUESTS):
         with CaptureQueriesContext(db) as queries:
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
             response = client.get(path, **headers)
             samples.append(time.perf_counter() - started)
+            cpu.append(time.process_time() - started_cpu)
         assert response.status_code == 200, path
     if os.environ.get("BENCH_EXPLAIN"):
         slowest = max(queries.captured_queries, key=lambda query: float(query["time"]))
         with db.cursor() as cursor:
             cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + slowest["sql"])
             print(path, slowest["time"], slowest["sql"], *(row[0] for row in cursor.fetchall()), sep="\n")
-    return samples, len(queries)
+    return samples, len(queries), cpu
 
 
-def figures(samples: list[float], queries: int) -> tuple[float, float, str]:
+def figures(samples: list[float], queries: int, cpu: list[float]) -> tuple[float, float, str]:
     ordered = sorted(samples)
     p50, p95 = statistics.median(ordered), ordered[max(0, round(0.95 * len(ordered)) - 1)]
     met = queries <= GOALS["queries"] and p50 <= GOALS["p50"] and p95 <= GOALS["p95"]
     return (
         p50,
         p95,
-        f"p50 {p50 * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms, {queries} queries{'' if met else ' (MISSED)'}",
+        f"p50 {p50 * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms, {queries} queries, "
+        f"CPU p50 {statistics.median(cpu) * 1000:.1f} ms{'' if met else ' (MISSED)'}",
     )
 
 
@@ -210,6 +216,18 @@ def deep_cursor(user, tab: Tab) -> str:
     return cursor
 
 
+@pytest.fixture
+def rendering_as_in_production(monkeypatch):
+    """Templates rendered without the test environment's instrumentation.
+
+    Under pytest every template render (each row's include too) sends a signal that the
+    test client answers by copying the context: more than half of what the pages measured
+    here used to cost was that, not the helpdesk.
+    """
+    monkeypatch.setattr(Template, "_render", _TestState.saved_data.template_render)
+
+
+@pytest.mark.usefixtures("rendering_as_in_production")
 def test_agents_pages_on_100k_tickets_and_1m_messages(client):
     if db.vendor != "postgresql":
         pytest.skip("the published figures are PostgreSQL's (DATABASE_URL)")

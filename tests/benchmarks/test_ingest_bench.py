@@ -1,5 +1,13 @@
 """Ingest throughput (``make bench``): messages per second through the ingest service,
-beside the raw single-row INSERT rate of the same database in the same run.
+each beside the raw INSERT rate of the same shape, on the same database in the same run.
+
+Like with like: a message stored alone (its own transaction, one after another) is
+compared with single-row INSERTs committed one by one; new chats through the lanes
+(a transaction each, ``WHATSAPP_CHAT_CONCURRENCY`` at a time) with single-row INSERTs
+committed from as many connections at once; a catch-up (one chat's messages as one
+batch) with the same rows in one INSERT and one transaction. Each figure is the median
+of ``BENCH_SAMPLES`` runs after a warm-up run, with its range, and every run checks
+that every message was stored.
 
 Messages go in as a session stores them: from its event loop, each chat's
 batch in a thread of the session's pool (``chat_messages_ingest``), realtime
@@ -9,6 +17,8 @@ hand a busy chat's waiting messages over as one batch. Run it on PostgreSQL
 (DATABASE_URL) for the published figures; the database is printed with each row.
 """
 
+import os
+import statistics
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -17,13 +27,14 @@ import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
 from django.db import connection as db
-from django.db import connections
+from django.db import connections, transaction
 
 from helpdesk.realtime import Publisher
 from tests.benchmarks.test_sessions_bench import report
 from tests.factories import ConnectionFactory
 from tests.tickets.test_inbound import inbound
 from tickets.inbound import chat_messages_ingest
+from tickets.models import Message
 from whatsapp.lanes import ChatLanes
 from whatsapp.wire import InboundMessage
 
@@ -33,26 +44,48 @@ pytestmark = [
     pytest.mark.usefixtures("channel_layer"),
 ]
 COUNT = 2000
+SAMPLES = int(os.environ.get("BENCH_SAMPLES", "3"))
 
 
-def raw_insert_rate() -> float:
-    """A plain table, as durable as ours: a temporary one skips the write-ahead log and
-    its flush at each commit, which is most of what a single-row INSERT costs."""
-    with db.cursor() as cursor:
-        cursor.execute("CREATE TABLE bench_rows (id integer PRIMARY KEY, body text)")
-        started = time.perf_counter()
-        for n in range(COUNT):
-            cursor.execute(
-                "INSERT INTO bench_rows (id, body) VALUES (%s, %s)", [n, "Olá"]
-            )  # autocommit: one per row
+def raw_rate(shape: str, first: int) -> float:
+    """COUNT rows per second into a plain table (``bench_rows``), in the shape of an ingest figure.
+
+    A plain table, as durable as ours: a temporary one skips the write-ahead log and its
+    flush at each commit, which is most of what a single-row INSERT costs. Shapes:
+    "single" (one INSERT and its commit per row, one after another), "parallel" (the
+    same from ``WHATSAPP_CHAT_CONCURRENCY`` connections at once), "batch" (every row in
+    one INSERT and one transaction).
+    """
+    ids = list(range(first, first + COUNT))
+
+    def insert_one_by_one(chunk: list[int]) -> None:
+        with connections["default"].cursor() as cursor:
+            for n in chunk:  # autocommit: one commit per row
+                cursor.execute("INSERT INTO bench_rows (id, body) VALUES (%s, %s)", [n, "Olá"])
+
+    started = time.perf_counter()
+    if shape == "single":
+        insert_one_by_one(ids)
+    elif shape == "parallel":
+        workers = settings.WHATSAPP_CHAT_CONCURRENCY
+        pool = ThreadPoolExecutor(workers)
+        for done in [pool.submit(insert_one_by_one, ids[n::workers]) for n in range(workers)]:
+            done.result()
         elapsed = time.perf_counter() - started
-        cursor.execute("DROP TABLE bench_rows")
-    return COUNT / elapsed
+        close_connections(pool, workers)
+        return COUNT / elapsed
+    else:
+        with transaction.atomic(), db.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO bench_rows (id, body) SELECT n, 'Olá' FROM unnest(%s::integer[]) AS n", [ids]
+            )
+    return COUNT / (time.perf_counter() - started)
 
 
 def ingest_rate(messages: list[InboundMessage], *, lanes: bool) -> tuple[float, float]:
     """(messages per second, SQL statements per message). Without lanes, one message at a
-    time, each waiting for the previous one: the cost of a single message."""
+    time, each waiting for the previous one: the cost of a single message. Fails unless
+    every message was stored."""
     connection = ConnectionFactory()
     workers = settings.WHATSAPP_CHAT_CONCURRENCY
     pool = ThreadPoolExecutor(workers)
@@ -85,6 +118,8 @@ def ingest_rate(messages: list[InboundMessage], *, lanes: bool) -> tuple[float, 
 
     elapsed = async_to_sync(ingest_all)()
     close_connections(pool, workers)
+    stored = Message.objects.filter(connection=connection).count()
+    assert stored == len(messages), f"{stored} of {len(messages)} messages stored"
     return len(messages) / elapsed, queries / len(messages)
 
 
@@ -115,30 +150,55 @@ def seed_and_analyse() -> None:
         cursor.execute("ANALYZE")
 
 
-def test_ingest_rate_against_the_raw_insert_rate():
-    vendor = db.vendor
-    raw = raw_insert_rate()
-    report(f"[{vendor}] raw single-row INSERT (autocommit)", f"{raw:.0f} rows/s")
-    seed_and_analyse()
+def spread(rates: list[float]) -> str:
+    return f"{statistics.median(rates):.0f} /s (min {min(rates):.0f}, max {max(rates):.0f}, n={len(rates)})"
 
-    def new_contacts(first: int) -> list[dict]:
+
+def test_ingest_rate_against_the_raw_insert_rate_of_the_same_shape():
+    vendor = db.vendor
+    seed_and_analyse()
+    with db.cursor() as cursor:
+        cursor.execute("CREATE TABLE bench_rows (id integer PRIMARY KEY, body text)")
+    raw = {}
+    for shape, label in [
+        ("single", "single-row INSERTs, a commit each, one after another"),
+        (
+            "parallel",
+            f"single-row INSERTs, a commit each, {settings.WHATSAPP_CHAT_CONCURRENCY} connections at once",
+        ),
+        ("batch", f"{COUNT:,} rows in one INSERT, one transaction"),
+    ]:
+        rates = [raw_rate(shape, first=(run + 10 * len(raw)) * COUNT) for run in range(SAMPLES + 1)][1:]
+        raw[shape] = statistics.median(rates)
+        report(f"[{vendor}] raw: {label}", spread(rates))
+    with db.cursor() as cursor:
+        cursor.execute("DROP TABLE bench_rows")
+
+    def new_contacts(first: int) -> list[InboundMessage]:
         return [inbound(n, chat=f"55119{n:08d}@c.us") for n in range(first, first + COUNT)]
 
-    def one_chat(first: int) -> list[dict]:
+    def one_chat(first: int) -> list[InboundMessage]:
         return [inbound(n) for n in range(first, first + COUNT)]
 
-    for label, messages, lanes in [
-        ("each message a new contact and ticket, one at a time", new_contacts(1000), False),
-        ("messages to one open ticket, one at a time", one_chat(1000), False),
-        ("each message a new contact and ticket, through the lanes", new_contacts(1000 + COUNT), True),
+    first = 1000
+    for label, messages_from, lanes, shape in [
+        ("each message a new contact and ticket, one at a time", new_contacts, False, "single"),
+        ("messages to one open ticket, one at a time", one_chat, False, "single"),
+        ("each message a new contact and ticket, through the lanes", new_contacts, True, "parallel"),
         (
-            "2,000 messages of one chat waiting at once (a catch-up), through the lanes",
-            one_chat(1000 + COUNT),
+            f"{COUNT:,} messages of one chat waiting at once (a catch-up), through the lanes",
+            one_chat,
             True,
+            "batch",
         ),
     ]:
-        rate, queries = ingest_rate(messages, lanes=lanes)
+        rates, queries = [], 0.0
+        for _run in range(SAMPLES + 1):  # the first is the warm-up
+            rate, queries = ingest_rate(messages_from(first), lanes=lanes)
+            rates.append(rate)
+            first += COUNT
+        rates = rates[1:]
         report(
             f"[{vendor}] ingest, {label}",
-            f"{rate:.0f} msg/s = {rate / raw:.2f} × raw; {queries:.2f} queries/msg",
+            f"{spread(rates)} = {statistics.median(rates) / raw[shape]:.2f} × raw {shape}; {queries:.3g} queries/msg",
         )

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from tests.processes import wait_until
+from tests.processes import chromium_pids, wait_until
 from whatsapp.browser import browser_memory_bytes
 from whatsapp.models import Connection
 from whatsapp.services import connection_create, connection_request
@@ -127,11 +127,45 @@ def test_worker_restart_brings_ten_connections_back(engine, simulator, settings)
     report(f"worker restart → {count} connections CONNECTED again", summary(samples))
 
 
+def browser_processes(mark: str, var_dir: Path) -> dict[int, str]:
+    """Every live process started for the worker's sessions (Chromium and its helpers, its crashpad
+    handler, Playwright's driver), by pid with its program: the processes that inherited
+    the worker's ``BENCH_PROCESS_MARK`` environment variable and are not Python.
+
+    The environment, not only the profile in the command line nor the parent: Chromium's crashpad
+    handler has neither (its database is elsewhere, and it detaches, its parent becoming init).
+    And the profile too: the processes Chromium's zygote forks do not keep the environment.
+    """
+    needle = f"\0BENCH_PROCESS_MARK={mark}\0".encode()
+    found = {}
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if needle not in b"\0" + (proc / "environ").read_bytes():
+                continue
+            program = Path(os.readlink(proc / "exe")).name
+        except OSError:  # gone meanwhile, or a zombie (no exe)
+            continue
+        if not program.startswith("python"):
+            found[int(proc.name)] = program
+    for pid in chromium_pids(var_dir):
+        found.setdefault(pid, "chromium")
+    return found
+
+
 def test_start_stop_cycles_leave_nothing(engine, simulator):
-    worker = engine.start_worker()
+    mark = f"cycles-{os.getpid()}-{time.time_ns()}"
+    worker = engine.start_worker(BENCH_PROCESS_MARK=mark)
     connection = connection_create(name="Cycles")
     connection_request(connection=connection, enabled=True)
     engine.connect(connection)
+    running = browser_processes(mark, engine.var_dir)
+    report(
+        "one running session: processes started for it (Chromium, crashpad handler, Playwright driver)",
+        f"{len(running)}: "
+        + ", ".join(
+            sorted(f"{name} ×{list(running.values()).count(name)}" for name in set(running.values()))
+        ),
+    )
     engine.let_login_settle()
     connection_request(connection=connection, enabled=False)
     timed_until(connection, Status.STOPPED)
@@ -141,9 +175,15 @@ def test_start_stop_cycles_leave_nothing(engine, simulator):
         timed_until(connection, Status.CONNECTED)
         connection_request(connection=connection, enabled=False)
         timed_until(connection, Status.STOPPED)
-    wait_until(lambda: not engine.chromium(), timeout=15, message="browsers to exit")
+    deadline = time.monotonic() + 15  # a browser told to close may take a moment to exit
+    while browser_processes(mark, engine.var_dir) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = browser_processes(mark, engine.var_dir)
     after = process_tree_pss(worker.pid)
-    report(f"{CYCLES} start/stop cycles: Chromium processes left", str(len(engine.chromium())))
+    report(
+        f"{CYCLES} start/stop cycles: processes started for the sessions still alive 15 s after the last stop",
+        f"{len(left)}" + (f": {sorted(left.items())}" if left else ""),
+    )
     report(
         f"{CYCLES} start/stop cycles: worker memory (PSS, browsers excluded)",
         f"{before / 2**20:.0f} MiB before, {after / 2**20:.0f} MiB after ({(after - before) / 2**20:+.0f} MiB)",

@@ -97,6 +97,21 @@ def test_opening_a_ticket_reads_it_with_a_fixed_number_of_queries(
     assert ticket.unread_count == 0
 
 
+def test_a_live_row_asks_whether_to_notify_without_reading_the_preferences(
+    agent_client, ticket, django_assert_num_queries
+):
+    message = MessageFactory(ticket=ticket, from_me=False)
+    url = reverse("inbox-row", args=[ticket.pk])
+
+    # session, user, whether they see every ticket, the row, whether the customer wrote it to them
+    # (the page, which knows whether the user muted notifications, asks only when they did not)
+    with django_assert_num_queries(5):
+        response = agent_client.get(url, {"tab": "waiting", "message": message.pk})
+
+    assert response["X-Notify"] == "1"
+    assert f'id="row-{ticket.pk}"' in response.content.decode()
+
+
 def test_the_conversation_pages_upwards_without_repeating(agent_client, ticket):
     messages = MessageFactory.create_batch(45, ticket=ticket)
 

@@ -1,6 +1,7 @@
 """Small helpers for the inbox's templates."""
 
 import re
+from datetime import datetime
 
 from django import template
 from django.utils.html import escape
@@ -21,6 +22,13 @@ WHATSAPP_STYLES = [
 def sort_key(ticket, tab: str) -> str:
     """Where the row stands in its tab (the page inserts live rows in this order)."""
     return inbox_sort_value(ticket, Tab(tab))
+
+
+@register.filter
+def isoformat(moment: datetime) -> str:
+    """The instant as ISO 8601 for a ``datetime`` attribute, as stored (UTC): ``date:'c'`` converts it to
+    the local zone first, which costs a tenth of a row's rendering for the same instant."""
+    return moment.isoformat()
 
 
 @register.filter

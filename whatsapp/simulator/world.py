@@ -235,7 +235,16 @@ class World:
         account = self._account(phone)
         chat = to if "@" in to else wid(to)
         serialized = f"true_{chat}_{message_id or secrets.token_hex(10).upper()}"
-        sent = {"id": serialized, "to": chat, "body": body, "ack": 1, "t": int(time.time()), "quoted": quoted}
+        received_at = time.time()  # to the microsecond, for latency measurements (tests/benchmarks)
+        sent = {
+            "id": serialized,
+            "to": chat,
+            "body": body,
+            "ack": 1,
+            "t": int(received_at),
+            "quoted": quoted,
+            "received_at": received_at,
+        }
         if media:
             sent_media = {key: media[key] for key in ("mimetype", "filename") if key in media}
             if media.get("ptt"):
