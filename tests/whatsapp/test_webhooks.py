@@ -24,13 +24,14 @@ class Receiver:
     """An HTTP server answering the given status codes in turn, keeping what it got."""
 
     def __init__(self, statuses: list[int]) -> None:
-        self.statuses, self.requests = list(statuses), []
+        self.statuses, self.requests, self.paths = list(statuses), [], []
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.requests.append((dict(self.headers), body))
+                receiver.paths.append(self.path)
                 self.send_response(receiver.statuses.pop(0) if receiver.statuses else 200)
                 self.end_headers()
 
