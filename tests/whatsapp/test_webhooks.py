@@ -153,7 +153,12 @@ def test_the_webhook_is_set_through_the_api_without_touching_the_session(api):
     )
     bad = api("PUT", f"connections/{connection.pk}/webhook", {"url": "ftp://crm.example.com/hook"})
 
-    assert ok.json() == {"id": connection.pk, "url": "https://crm.example.com/hook", "secret_set": True}
+    assert ok.json() == {
+        "id": connection.pk,
+        "url": "https://crm.example.com/hook",
+        "secret_set": True,
+        "secret": None,
+    }
     assert bad.status_code == 400
     connection.refresh_from_db()
     assert (connection.status, connection.command) == ("CONNECTED", "")
