@@ -7,7 +7,7 @@ import pytest
 from django_q.models import Schedule
 
 from tests.factories import ConnectionFactory
-from tests.whatsapp.test_webhooks import Receiver
+from tests.whatsapp.webhook_helpers import Receiver
 from whatsapp.models import WebhookDelivery
 from whatsapp.webhooks import webhook_deliver
 
