@@ -1,9 +1,15 @@
 """A webhook pointing inside (private, loopback, link-local, mapped) is refused when saved."""
 
+import datetime
 import ipaddress
 import socket
+import ssl
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from django_q.models import Schedule
 
 from tests.factories import ConnectionFactory
@@ -200,3 +206,57 @@ def test_the_pinned_connection_keeps_the_url_host_in_the_host_header(settings, r
     assert headers["Host"] == f"{HOOK_HOST}:{port}"
     assert local_receiver.paths == ["/hook?x=1"]
     assert resolver["lookups"] == 1
+
+
+@pytest.fixture
+def tls_receiver(tmp_path, monkeypatch):
+    """An HTTPS server on 127.0.0.1 with a certificate for HOOK_HOST only, trusted by the sender here;
+    it records the name the client asked for (SNI)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, HOOK_HOST)])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(HOOK_HOST)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    made = Receiver([])
+    names = []
+    server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_side.load_cert_chain(cert_file, key_file)
+    server_side.sni_callback = lambda sock, server_name, context: names.append(server_name)
+    made.server.socket = server_side.wrap_socket(made.server.socket, server_side=True)
+    made.names = names
+    trusting = ssl.create_default_context(cafile=str(cert_file))
+    monkeypatch.setattr(ssl, "create_default_context", lambda *args, **kwargs: trusting)
+    yield made
+    made.close()
+
+
+@pytest.mark.django_db
+def test_https_to_the_pinned_address_asks_for_the_url_host_and_checks_its_certificate(
+    settings, resolver, tls_receiver
+):
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True  # the receiver is on loopback
+    resolver["answers"] = [["127.0.0.1"]]
+    port = tls_receiver.server.server_port
+    connection = ConnectionFactory(webhook_url=f"https://{HOOK_HOST}:{port}/hook", webhook_secret="s")
+
+    assert webhook_deliver(connection.pk, ENVELOPE, 1) is True
+
+    assert tls_receiver.names == [HOOK_HOST]
+    assert tls_receiver.requests[0][0]["Host"] == f"{HOOK_HOST}:{port}"
