@@ -1,6 +1,9 @@
+import asyncio
+import contextlib
 import json
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -90,3 +93,57 @@ def channel_layer(settings, redis_url):
         }
     }
     return get_channel_layer()
+
+
+@pytest.fixture
+def restartable_redis(settings):
+    """A Redis of this test's own, which the test may stop and start again; this process's
+    channel layer uses it (so do the children the test starts with its ``url``)."""
+    from tests.processes import RestartableRedis
+
+    socket_dir = Path(tempfile.mkdtemp(prefix="hd-own-redis-"))
+    redis = RestartableRedis(socket_dir / "redis.sock")
+    redis.start()
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                **django_settings.CHANNEL_LAYERS["default"]["CONFIG"],
+                "hosts": [{"address": redis.url, "socket_timeout": None}],
+            },
+        }
+    }
+    settings.REALTIME_PUBLISH_TIMEOUT = 1
+    yield redis
+    redis.stop()
+    shutil.rmtree(socket_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def silent_redis():
+    """A TCP server that accepts connections and reads forever, never answering."""
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    holder = {}
+
+    async def handle(reader, writer):
+        while await reader.read(4096):
+            pass
+
+    async def serve():
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        holder["port"] = server.sockets[0].getsockname()[1]
+        ready.set()
+        async with server:
+            await server.serve_forever()
+
+    def run() -> None:
+        with contextlib.suppress(asyncio.CancelledError):
+            loop.run_until_complete(serve())
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    ready.wait(5)
+    yield holder["port"]
+    loop.call_soon_threadsafe(lambda: [task.cancel() for task in asyncio.all_tasks(loop)])
+    thread.join(5)

@@ -17,8 +17,11 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import redis
 from django.conf import settings
 from django.db import connection
+
+from helpdesk.embedded_redis import embedded_redis_start
 
 BASE_DIR = Path(settings.BASE_DIR)
 
@@ -186,3 +189,27 @@ def chromium_pids(var_dir: Path) -> list[int]:
         except OSError:
             continue
     return found
+
+
+class RestartableRedis:
+    """A redis-server of the test's own on a unix socket, to stop and start again at the same address
+    (the shared Redis of the run is never stopped)."""
+
+    def __init__(self, socket_path: Path) -> None:
+        self.socket_path = socket_path
+        self.url = f"unix://{socket_path}"
+        self.process = None
+
+    def start(self) -> None:
+        self.process = embedded_redis_start(socket_path=self.socket_path)
+
+    def wait_for_groups(self, timeout: float = 30) -> None:
+        """Until a consumer has joined a group (channels_redis keeps each group as a key)."""
+        client = redis.Redis(unix_socket_path=str(self.socket_path))
+        wait_until(lambda: client.keys("*group*"), timeout=timeout, message="a websocket joined its groups")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None

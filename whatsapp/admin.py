@@ -9,8 +9,10 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from whatsapp.dead_letters import dead_letter_retry
+from whatsapp.forms import WebhookSecretFields
 from whatsapp.models import Connection, ConnectionEvent, DeadLetter, WebhookDelivery
 from whatsapp.services import ConnectionLimitReached, connection_create, connection_delete, connection_request
+from whatsapp.views import webhook_secret_page
 from whatsapp.webhooks import webhook_redeliver
 
 EVENTS_SHOWN = 50
@@ -36,7 +38,7 @@ class ConnectionEventInline(admin.TabularInline):
         return False
 
 
-class ConnectionAdminForm(forms.ModelForm):
+class ConnectionAdminForm(WebhookSecretFields):
     def clean(self):
         """Say so on the form when the limit is already reached (saving re-checks it atomically)."""
         cleaned = super().clean()
@@ -77,6 +79,24 @@ class ConnectionAdmin(admin.ModelAdmin):
         fields = {f: getattr(obj, f) for f in form.cleaned_data if f not in ("name", "queues")}
         created = connection_create(name=obj.name, **fields)
         obj.pk, obj._state = created.pk, created._state
+
+    def save_form(self, request, form, change):
+        connection = super().save_form(request, form, change)
+        request.webhook_secret_generated = form.new_secret  # shown once by response_add / response_change
+        return connection
+
+    def response_add(self, request, obj, post_url_continue=None):
+        return self._secret_page(request, obj) or super().response_add(request, obj, post_url_continue)
+
+    def response_change(self, request, obj):
+        return self._secret_page(request, obj) or super().response_change(request, obj)
+
+    def _secret_page(self, request, connection: Connection):
+        secret = getattr(request, "webhook_secret_generated", "")
+        if not secret:
+            return None
+        back = reverse("admin:whatsapp_connection_change", args=[connection.pk])
+        return webhook_secret_page(request, connection=connection, secret=secret, back=back)
 
     def save_related(self, request, form, formsets, change) -> None:
         super().save_related(request, form, formsets, change)
@@ -137,7 +157,7 @@ class ConnectionAdmin(admin.ModelAdmin):
         (None, {"fields": ["name", "enabled", "is_default", "queues"]}),
         (_("Session"), {"fields": tuple(readonly_fields[:-2])}),
         (_("Messages"), {"fields": ["greeting", "farewell"]}),
-        (_("Webhook"), {"fields": ["webhook_url", "webhook_secret"]}),
+        (_("Webhook"), {"fields": ["webhook_url", "webhook_secret", "rotate_webhook_secret"]}),
         (_("History"), {"fields": ["created_at", "updated_at"]}),
     ]
 

@@ -5,7 +5,7 @@ from datetime import datetime
 from django.db.models import ProtectedError
 from django.http import HttpResponse
 from ninja import Router, Schema, Status
-from pydantic import StrictBool, StrictStr
+from pydantic import Field, StrictBool, StrictStr
 
 from helpdesk.api import COMMON_ERRORS, Error, Id, RowId, StaffToken
 from helpdesk.api_common import ApiError, form_errors, found_or_404
@@ -41,6 +41,7 @@ class ConnectionChange(Schema):
     farewell: StrictStr | None = None
     webhook_url: StrictStr | None = None
     webhook_secret: StrictStr | None = None
+    rotate_webhook_secret: StrictBool | None = None
 
 
 class ConnectionNew(ConnectionChange):
@@ -57,6 +58,9 @@ class ConnectionOut(Schema):
     qr_code: str
     qr_generated_at: str | None
     last_error: str
+    webhook_secret: str | None = Field(
+        None, description="Only in the answer that generated it (left blank, or rotated): shown once."
+    )
 
 
 class ConnectionList(Schema):
@@ -109,13 +113,15 @@ class EventList(Schema):
 
 class WebhookIn(Schema):
     url: StrictStr = ""
-    secret: StrictStr = ""
+    secret: StrictStr = Field("", description="Left blank: kept, or generated when the webhook has none.")
+    rotate: StrictBool = Field(False, description="Generate a new secret (the old one stops working).")
 
 
 class WebhookOut(Schema):
     id: int
     url: str
     secret_set: bool
+    secret: str | None = Field(None, description="The generated secret, in this answer only.")
 
 
 def connection_or_404(pk: int) -> Connection:
@@ -158,7 +164,7 @@ def connections_create(request, payload: ConnectionNew):
             429, "MAX_ACCOUNT_LIMIT_REACHED", str(error), current=error.current, max=error.maximum
         ) from None
     connection_request(connection=connection, enabled=True)
-    return Status(201, connection_payload(connection))
+    return Status(201, {**connection_payload(connection), "webhook_secret": form.new_secret or None})
 
 
 @router.get(
@@ -186,7 +192,7 @@ def connections_update(request, id: Id, payload: ConnectionChange):
     if not form.is_valid():
         raise form_errors(form)
     form.save()
-    return connection_payload(connection)
+    return {**connection_payload(connection), "webhook_secret": form.new_secret or None}
 
 
 @router.delete(
@@ -336,8 +342,20 @@ def connections_snapshot(request, id: Id):
 )
 def connections_webhook(request, id: Id, payload: WebhookIn):
     connection = connection_or_404(id)
-    form = WebhookForm({"webhook_url": payload.url, "webhook_secret": payload.secret}, instance=connection)
+    form = WebhookForm(
+        {
+            "webhook_url": payload.url,
+            "webhook_secret": payload.secret,
+            "rotate_webhook_secret": payload.rotate,
+        },
+        instance=connection,
+    )
     if not form.is_valid():
         raise form_errors(form)
     form.save()
-    return {"id": id, "url": connection.webhook_url, "secret_set": bool(connection.webhook_secret)}
+    return {
+        "id": id,
+        "url": connection.webhook_url,
+        "secret_set": bool(connection.webhook_secret),
+        "secret": form.new_secret or None,
+    }

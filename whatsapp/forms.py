@@ -4,10 +4,45 @@ from django.utils.translation import gettext_lazy as _
 
 from contacts.models import phone_validator
 from whatsapp.models import Connection
-from whatsapp.webhooks import BlockedAddress, check_address
+from whatsapp.webhooks import BlockedAddress, check_address, webhook_secret_new
 
 
-class ConnectionForm(forms.ModelForm):
+class WebhookSecretFields(forms.ModelForm):
+    """The webhook secret, write-only: never rendered back, kept when left blank, generated when a
+    webhook has none (an empty key signs with nothing) or when a new one is asked for. A generated
+    secret is ``new_secret`` after validation: the page shows it once, nothing stores it elsewhere."""
+
+    webhook_secret = forms.CharField(
+        label=_("webhook secret"),
+        required=False,
+        max_length=200,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=_(
+            "Left blank: the current secret is kept (one is generated for a new webhook). "
+            "A generated secret is shown once."
+        ),
+    )
+    rotate_webhook_secret = forms.BooleanField(
+        label=_("Generate a new webhook secret"),
+        required=False,
+        help_text=_("The old one stops working at once: give the new one to the receiver."),
+    )
+    new_secret = ""
+
+    def clean(self):
+        data = super().clean()
+        rotate = data.pop("rotate_webhook_secret", False)  # an order, not a field of the connection
+        if data.get("webhook_secret"):
+            return data
+        if rotate or (data.get("webhook_url") and not self.instance.webhook_secret):
+            self.new_secret = data["webhook_secret"] = webhook_secret_new()
+        else:
+            data["webhook_secret"] = self.instance.webhook_secret
+        return data
+
+
+class ConnectionForm(WebhookSecretFields):
     webhook_url = forms.URLField(
         label=_("webhook URL"),
         required=False,
@@ -20,7 +55,6 @@ class ConnectionForm(forms.ModelForm):
     class Meta:
         model = Connection
         fields = ["name", "is_default", "queues", "greeting", "farewell", "webhook_url", "webhook_secret"]
-        widgets = {"webhook_secret": forms.PasswordInput(render_value=True)}
 
     def clean_webhook_url(self) -> str:
         """Refuse private, loopback, link-local and reserved targets when saved, not only at delivery.

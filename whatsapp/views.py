@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -61,8 +62,26 @@ def connection_new(request: HttpRequest) -> HttpResponse:
             form.add_error(None, str(error))
         else:
             connection_request(connection=connection, enabled=True)
-            return redirect("connection-detail", pk=connection.pk)
+            return _after_save(request, connection, form)
     return render(request, "whatsapp/connection_form.html", {"form": form})
+
+
+def webhook_secret_page(
+    request: HttpRequest, *, connection: Connection, secret: str, back: str
+) -> HttpResponse:
+    """The one time a generated webhook secret is shown (the page's settings and the admin)."""
+    response = render(
+        request, "whatsapp/webhook_secret.html", {"connection": connection, "secret": secret, "back": back}
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _after_save(request: HttpRequest, connection: Connection, form: ConnectionForm) -> HttpResponse:
+    if form.new_secret:
+        back = reverse("connection-detail", kwargs={"pk": connection.pk})
+        return webhook_secret_page(request, connection=connection, secret=form.new_secret, back=back)
+    return redirect("connection-detail", pk=connection.pk)
 
 
 @permission_required("whatsapp.view_connection")
@@ -85,12 +104,12 @@ def connection_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """Save the connection's settings; the running session is not disturbed."""
     connection = get_object_or_404(Connection, pk=pk)
     form = ConnectionForm(request.POST, instance=connection)
-    if form.is_valid():
-        form.save()
-        messages.success(request, _("Settings saved."))
-    else:
+    if not form.is_valid():
         messages.error(request, "; ".join(f"{field}: {errors[0]}" for field, errors in form.errors.items()))
-    return redirect("connection-detail", pk=pk)
+        return redirect("connection-detail", pk=pk)
+    form.save()
+    messages.success(request, _("Settings saved."))
+    return _after_save(request, connection, form)
 
 
 @permission_required("whatsapp.change_connection")

@@ -9,18 +9,22 @@ a ``WebhookDelivery`` row. The receiver checks
 
 Only http and https are called, never following redirects, and never an
 address in a private, loopback, link-local or otherwise reserved range unless
-WEBHOOK_ALLOW_PRIVATE_ADDRESSES is on: a webhook must not reach inside.
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES is on: a webhook must not reach inside. The
+host is resolved once per attempt, every address checked, and the connection
+made to the checked address (the Host header and TLS name stay the URL's).
 """
 
 import hashlib
 import hmac
+import http.client
 import ipaddress
 import json
+import secrets
 import socket
+import ssl
 import time
-import urllib.error
-import urllib.request
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -74,14 +78,12 @@ def webhook_deliver(connection_id: int, envelope: dict, attempt: int) -> bool:
     started = time.monotonic()
     status_code, error = None, ""
     try:
-        check_address(connection.webhook_url)
-        status_code = post(connection.webhook_url, body, secret=connection.webhook_secret, event=envelope)
+        target = target_resolve(connection.webhook_url)
+        status_code = post(target, body, secret=connection.webhook_secret, event=envelope)
     except BlockedAddress as blocked:
         error = str(blocked)
-    except urllib.error.HTTPError as failure:
-        status_code = failure.code
-    except (urllib.error.URLError, OSError, ValueError) as failure:
-        error = str(getattr(failure, "reason", failure))
+    except (OSError, ValueError, http.client.HTTPException) as failure:
+        error = str(failure) or type(failure).__name__
     delivered = status_code is not None and 200 <= status_code < 300
     WebhookDelivery.objects.create(
         connection=connection,
@@ -119,24 +121,81 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
 
 
-def check_address(url: str) -> None:
+def webhook_secret_new() -> str:
+    """A secret for a webhook whose owner left it blank: an empty key would sign with nothing."""
+    return secrets.token_urlsafe(32)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a delivery goes: the URL's parts and the one address that was checked, which is the
+    address connected to (resolving the name again could answer another one: DNS rebinding)."""
+
+    scheme: str
+    host: str
+    port: int
+    path: str
+    address: str
+
+
+def target_resolve(url: str) -> Target:
+    """Resolve the URL's host once and check every address it has; raise BlockedAddress if one is
+    private, loopback, link-local or reserved (an IPv4 address inside IPv6 is judged as IPv4)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise BlockedAddress("Refused: only http and https URLs are called")
-    if settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES:
-        return
-    for info in socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP):
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global or address.is_multicast:
-            raise BlockedAddress(f"Refused: {parts.hostname} is {address}, a private or reserved address")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    # A scoped IPv6 address ends in "%<zone>"; the zone is not part of the address judged.
+    addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+    if not settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES:
+        for address in addresses:
+            if not _public(address):
+                raise BlockedAddress(f"Refused: {parts.hostname} is {address}, a private or reserved address")
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return Target(parts.scheme, parts.hostname, port, path, str(addresses[0]))
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None  # a 3xx is an answer, not an invitation to call another address
+def check_address(url: str) -> None:
+    """Refuse an internal target (the form calls this when a webhook is saved)."""
+    target_resolve(url)
 
 
-def post(url: str, body: bytes, *, secret: str, event: dict) -> int:
+def _public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = address.ipv4_mapped or address.sixtofour
+        if embedded is not None:
+            return _public(embedded)
+    return address.is_global and not address.is_multicast
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """HTTP to ``address`` while the Host header names the URL's host."""
+
+    def __init__(self, target: Target, timeout: float) -> None:
+        super().__init__(target.host, target.port, timeout=timeout)
+        self.address = target.address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self.address, self.port), self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """HTTPS to ``address``; SNI and the certificate check use the URL's host name."""
+
+    def __init__(self, target: Target, timeout: float) -> None:
+        self.tls = ssl.create_default_context()
+        super().__init__(target.host, target.port, timeout=timeout, context=self.tls)
+        self.address = target.address
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = self.tls.wrap_socket(sock, server_hostname=self.host)
+
+
+def post(target: Target, body: bytes, *, secret: str, event: dict) -> int:
+    """POST the event to the checked address; http.client follows no redirect (a 3xx is an
+    answer like any other that is not 2xx: retried, never an invitation to call another address)."""
     timestamp = str(int(time.time()))
     headers = {
         "Content-Type": "application/json",
@@ -146,7 +205,10 @@ def post(url: str, body: bytes, *, secret: str, event: dict) -> int:
         "X-Helpdesk-Timestamp": timestamp,
         "X-Helpdesk-Signature": signature(secret, timestamp, body),
     }
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-    opener = urllib.request.build_opener(_NoRedirects)
-    with opener.open(request, timeout=settings.WEBHOOK_TIMEOUT) as response:
-        return response.status
+    pinned = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
+    connection = pinned(target, settings.WEBHOOK_TIMEOUT)
+    try:
+        connection.request("POST", target.path, body=body, headers=headers)
+        return connection.getresponse().status
+    finally:
+        connection.close()

@@ -1,8 +1,9 @@
 // The composer: what only a browser can do. Enter sends and Shift+Enter adds a line;
 // files come from the button, a drop or a paste and are checked before upload;
 // "/" opens the quick replies; Reply quotes a message; Record sends a voice note.
-// Sending itself is htmx (the form's hx-post): a refusal lands in #composer-error
-// and the typed text stays; a success ("composer-sent") empties the form.
+// Sending itself is htmx (the form's hx-post): a refusal (the view's, or the server's
+// size limit) lands in #composer-error and the typed text stays; a success
+// ("composer-sent") empties the form.
 (function () {
   const PROGRAMS = [[0x7f, 0x45, 0x4c, 0x46], [0x4d, 0x5a], [0x23, 0x21, 0x2f]];
   let quickReplies = null;
@@ -180,6 +181,14 @@
     if (recording) record(recording);
   });
   document.body.addEventListener("composer-sent", reset);
+  // A body over the server's size limit is refused before the view runs (helpdesk/uploads.py): a plain
+  // text 413 that would otherwise land in the conversation. It goes where refusals go; the text stays.
+  document.body.addEventListener("htmx:beforeSwap", (event) => {
+    const { requestConfig, xhr } = event.detail; // detail.elt is the target here, not the form
+    if (requestConfig?.elt?.id !== "composer" || xhr.status !== 413 || xhr.getResponseHeader("HX-Retarget")) return;
+    event.detail.shouldSwap = false;
+    error(xhr.responseText);
+  });
   document.body.addEventListener("htmx:beforeRequest", (event) => {
     if (event.detail.elt.id === "composer") error("");
   });

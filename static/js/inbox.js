@@ -1,6 +1,7 @@
 // The inbox, live. Pages are rendered on the server; an event (ids only) makes this
 // script fetch just the pieces it concerns: the ticket's row (or its removal from
 // the tab), the tabs' counts, and on the open ticket its header or one message.
+// After the websocket was lost and came back, it reads them all again (catchUp).
 (function () {
   const inbox = document.getElementById("inbox");
   const rows = document.getElementById("inbox-rows");
@@ -87,6 +88,33 @@
     document.body.dispatchEvent(new Event("inbox-changed"));
     const ticket = openTicket();
     if (ticket) refreshHead(ticket);
+  }
+
+  async function catchUpMessages(ticket) {
+    // The newest page of the conversation, merged in: what is missing is added at the end, what is
+    // shown is replaced (a status may have moved); older pages already loaded and the composer stay.
+    const { response, text } = await fetchText(ticket.dataset.messagesUrl);
+    if (!response.ok || openTicket() !== ticket) return;
+    const template = document.createElement("template");
+    template.innerHTML = text;
+    const list = document.getElementById("messages");
+    const atBottom = isAtBottom();
+    [...template.content.children].filter((element) => element.matches(".day, .msg[id]")).forEach((element) => {
+      const shown = element.id && document.getElementById(element.id);
+      if (shown) shown.replaceWith(element);
+      else list.append(element); // a day already shown is removed again by dedupeDays
+      htmx.process(element);
+    });
+    dedupeDays();
+    if (atBottom) scrollToBottom();
+  }
+
+  function catchUp() {
+    // The websocket came back (live.js): events sent while it was down were lost. Read again what
+    // they would have changed: the rows, the tabs' counts, the open ticket's header and messages.
+    refreshList();
+    const ticket = openTicket();
+    if (ticket) catchUpMessages(ticket);
   }
 
   function closedTogether(ids) {
@@ -224,5 +252,6 @@
   scrollToBottom();
   dedupeDays();
   markCurrent();
+  document.body.addEventListener("helpdesk:reconnected", catchUp);
   helpdeskLive("/ws/inbox/", onEvent);
 })();

@@ -29,6 +29,16 @@ def test_refused_files_say_why_and_keep_the_typed_text(web, page):
     drop_file(page, ".ticket-body", "huge.pdf", "application/pdf", size=17 * 2**20)  # over the 16 MB default
     expect(page.locator("#composer-error")).to_contain_text("larger than 16 MB")
 
+    # A page whose own check is bypassed (or out of date): the server stops reading at the limit.
+    page.evaluate("document.getElementById('composer').dataset.maxBytes = String(64 * 2 ** 20)")
+    drop_file(page, ".ticket-body", "huge.pdf", "application/pdf", size=17 * 2**20)
+    expect(page.locator("#composer-error")).to_have_text("")
+    page.locator("#composer").get_by_role("button", name="Send").click()
+    expect(page.locator("#composer-error")).to_have_text(
+        "The file is larger than 16 MB, the most WhatsApp takes: nothing was sent.", timeout=20_000
+    )
+    expect(page.locator("#messages .msg")).to_have_count(0)
+
     drop_file(
         page, ".ticket-body", "photo.jpg", "image/jpeg", b"this is no picture"
     )  # only the server can tell

@@ -193,7 +193,7 @@ def test_a_file_over_the_limit_is_refused_with_413(agent_client, ticket, setting
     )
 
     assert response.status_code == 413
-    assert "WhatsApp media may be at most" in response.content.decode()
+    assert "the most WhatsApp takes: nothing was sent" in response.content.decode()
 
 
 def test_a_blocked_contact_gets_no_answer_and_the_agent_is_told(agent_client, support):

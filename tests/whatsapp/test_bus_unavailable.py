@@ -3,8 +3,20 @@
 import socket
 import time
 
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.urls import reverse
+
 from tests.factories import ConnectionFactory
 from whatsapp.models import Connection
+from whatsapp.views import BUS_UNAVAILABLE_MESSAGE
+
+
+@pytest.fixture
+def channel_layer_warm(restartable_redis):
+    """The layer has talked to Redis before it stops: its pooled connections are the stale ones."""
+    async_to_sync(get_channel_layer().group_send)("warm-up", {"type": "warm.up"})
 
 
 def _refusing_layer(settings) -> None:
@@ -49,3 +61,49 @@ def test_sending_to_a_number_with_redis_refusing_answers_503(api, settings):
 
     assert (response.status_code, response.json()["error_code"]) == (503, "BUS_UNAVAILABLE")
     assert "Redis" in response.json()["message"]
+
+
+def _asked_with_the_bus_down(api, staff_client, connection) -> list:
+    """Every place the web asks a session through the bus: the API's three and the page's two."""
+    return [
+        api("GET", f"connections/{connection.pk}/snapshot"),
+        api("POST", f"connections/{connection.pk}/pairing-code", {"phone": "5511988887777"}),
+        api("POST", f"connections/{connection.pk}/messages", {"to": "5511988887777", "body": "hi"}),
+        staff_client.get(reverse("connection-snapshot", args=[connection.pk])),
+        staff_client.post(
+            reverse("connection-pairing-code", args=[connection.pk]), {"phone": "5511988887777"}, follow=True
+        ),
+    ]
+
+
+def _bus_unavailable(answers: list) -> None:
+    *api_answers, page_snapshot, page_pairing = answers
+    for answer in api_answers:
+        assert (answer.status_code, answer.json()["error_code"]) == (503, "BUS_UNAVAILABLE")
+        assert "Redis" in answer.json()["message"]
+    assert (page_snapshot.status_code, page_snapshot.content.decode()) == (503, str(BUS_UNAVAILABLE_MESSAGE))
+    assert str(BUS_UNAVAILABLE_MESSAGE) in page_pairing.content.decode()
+
+
+def test_with_redis_stopped_the_web_answers_503(api, staff_client, restartable_redis, channel_layer_warm):
+    connection = ConnectionFactory(status=Connection.Status.CONNECTED)
+    restartable_redis.stop()
+
+    started = time.monotonic()
+    _bus_unavailable(_asked_with_the_bus_down(api, staff_client, connection))
+    assert time.monotonic() - started < 10
+
+
+def test_with_redis_silent_the_web_answers_503_within_the_timeout(api, staff_client, settings, silent_redis):
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [{"address": f"redis://127.0.0.1:{silent_redis}/0", "socket_timeout": None}]},
+        }
+    }
+    settings.REALTIME_PUBLISH_TIMEOUT = 0.5
+    connection = ConnectionFactory(status=Connection.Status.CONNECTED)
+
+    started = time.monotonic()
+    _bus_unavailable(_asked_with_the_bus_down(api, staff_client, connection))
+    assert time.monotonic() - started < 5 * 0.5 + 5  # five questions, each bounded by the timeout

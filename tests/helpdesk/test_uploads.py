@@ -1,0 +1,103 @@
+"""Request bodies have a limit, and a file's size is checked while it is read, not once it is in memory."""
+
+import json
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.files.uploadhandler import MemoryFileUploadHandler
+from django.urls import reverse
+
+from tests.factories import QueueFactory, TicketFactory
+from tickets.models import Message
+
+pytestmark = pytest.mark.django_db
+LIMIT_MB = 0.0625  # 64 KiB of media
+CHUNK = 64 * 2**10  # Django reads an upload in chunks of 64 KiB
+
+
+@pytest.fixture
+def small_limits(settings):
+    settings.WHATSAPP_MAX_MEDIA_MB = LIMIT_MB
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 4 * 2**20  # the request may be large: the file's own limit acts
+
+
+@pytest.fixture
+def bytes_kept(monkeypatch):
+    """How many bytes of uploaded files reached the handler that keeps them in memory."""
+    kept = []
+    original = MemoryFileUploadHandler.receive_data_chunk
+
+    def receive(self, raw_data, start):
+        kept.append(len(raw_data))
+        return original(self, raw_data, start)
+
+    monkeypatch.setattr(MemoryFileUploadHandler, "receive_data_chunk", receive)
+    return kept
+
+
+def _pdf(size: int) -> SimpleUploadedFile:
+    return SimpleUploadedFile("big.pdf", b"%PDF-" + b"0" * (size - 5), content_type="application/pdf")
+
+
+def test_a_file_over_the_limit_is_stopped_while_it_is_read(api, small_limits, bytes_kept):
+    ticket = TicketFactory()
+
+    response = api(
+        "POST", f"tickets/{ticket.pk}/messages", {"media": _pdf(2**20), "body": "Segue"}, multipart=True
+    )
+
+    assert response.status_code == 413
+    assert response.json() == {
+        "error_code": "MEDIA_TOO_LARGE",
+        "message": "The file is larger than 0.0625 MB, the most WhatsApp takes: nothing was sent.",
+    }
+    assert sum(bytes_kept) <= 2 * CHUNK  # not the whole megabyte
+    assert not Message.objects.exists()
+
+
+def test_a_file_within_the_limit_is_sent(api, small_limits):
+    ticket = TicketFactory()
+
+    response = api("POST", f"tickets/{ticket.pk}/messages", {"media": _pdf(CHUNK // 2)}, multipart=True)
+
+    assert response.status_code == 201
+    assert Message.objects.exclude(size=None).get().size == CHUNK // 2
+
+
+def test_a_request_over_the_limit_is_refused_before_it_is_parsed(api, settings, bytes_kept):
+    settings.WHATSAPP_MAX_MEDIA_MB, settings.DATA_UPLOAD_MAX_MEMORY_SIZE = LIMIT_MB, 2**10
+    ticket = TicketFactory()
+
+    response = api("POST", f"tickets/{ticket.pk}/messages", {"media": _pdf(CHUNK * 2)}, multipart=True)
+
+    assert (response.status_code, response.json()["error_code"]) == (413, "REQUEST_TOO_LARGE")
+    assert bytes_kept == []
+
+
+def test_a_json_body_over_the_limit_is_413(api, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 2**10
+    ticket = TicketFactory()
+
+    response = api("POST", f"tickets/{ticket.pk}/messages", json.dumps({"body": "x" * 2**11}))
+
+    assert (response.status_code, response.json()["error_code"]) == (413, "REQUEST_TOO_LARGE")
+    assert response.json()["message"] == "The request is larger than 1.0\xa0KB: nothing was sent."
+
+
+def test_the_composer_is_told_in_plain_words(agent_client, agent, small_limits, bytes_kept):
+    queue = QueueFactory()
+    queue.members.add(agent)
+    ticket = TicketFactory(queue=queue)
+
+    response = agent_client.post(
+        reverse("ticket-reply", args=[ticket.pk]),
+        {"media": _pdf(2**20), "body": "Segue"},
+        headers={"HX-Request": "true"},
+    )
+
+    assert response.status_code == 413
+    assert response.content.decode() == (
+        "The file is larger than 0.0625 MB, the most WhatsApp takes: nothing was sent."
+    )
+    assert sum(bytes_kept) <= 2 * CHUNK
+    assert not Message.objects.exists()

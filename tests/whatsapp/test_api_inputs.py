@@ -1,0 +1,70 @@
+"""Hostile input to the connections API answers 422 naming the field and the reason, never 500."""
+
+import pytest
+
+from tests.factories import ConnectionFactory
+
+pytestmark = pytest.mark.django_db
+
+HUGE = "1" + "0" * 21  # beyond 64 bits
+MAX_ID = str(2**63 - 1)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field", "reason"),
+    [
+        ("POST", "connections", '{"name": {"a": 1}}', "name", "Input should be a valid string"),
+        (
+            "POST",
+            "connections",
+            '{"name": "A", "is_default": "yes"}',
+            "is_default",
+            "Input should be a valid boolean",
+        ),
+        (
+            "PATCH",
+            "connections/{id}",
+            f'{{"queues": [1, {HUGE}]}}',
+            "queues.1",
+            f"Input should be less than or equal to {MAX_ID}",
+        ),
+        ("PATCH", "connections/{id}", '{"queues": [true]}', "queues.0", "Input should be a valid integer"),
+        ("PATCH", "connections/{id}", '{"greeting": ["x"]}', "greeting", "Input should be a valid string"),
+        ("PUT", "connections/{id}/webhook", '{"url": {"a": 1}}', "url", "Input should be a valid string"),
+        (
+            "PUT",
+            "connections/{id}/webhook",
+            '{"url": "", "rotate": "yes"}',
+            "rotate",
+            "Input should be a valid boolean",
+        ),
+        (
+            "POST",
+            "connections/{id}/pairing-code",
+            '{"phone": 5511988887777}',
+            "phone",
+            "Input should be a valid string",
+        ),
+        (
+            "POST",
+            "connections/{id}/messages",
+            '{"to": "5511988887777", "body": {"a": 1}}',
+            "body",
+            "Input should be a valid string",
+        ),
+    ],
+)
+def test_a_body_field_of_the_wrong_type_is_422_naming_it(api, method, path, body, field, reason):
+    connection = ConnectionFactory()
+
+    response = api(method, path.format(id=connection.pk), body)
+
+    assert response.status_code == 422
+    assert response.json()["error_code"] == "VALIDATION_ERROR"
+    assert response.json()["fields"] == {field: [reason]}
+
+
+def test_a_connection_id_beyond_64_bits_is_422(api):
+    response = api("GET", f"connections/{HUGE}")
+
+    assert (response.status_code, list(response.json()["fields"])) == (422, ["id"])
