@@ -30,6 +30,7 @@ def session(settings, tmp_path):
     session = Session(connection.pk)
     assert lease_acquire(connection_id=connection.pk, owner=session.owner)
     yield session
+    asyncio.run(sync_to_async(connections.close_all)())  # the thread of the session's ORM calls
     for pool in (session.lease_thread, session.chat_threads):
         pool.submit(connections.close_all).result()
         pool.shutdown()
