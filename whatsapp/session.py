@@ -160,7 +160,8 @@ class Session:
         try:
             async with async_playwright() as playwright:
                 outcome = await self._supervise(playwright)
-        except LeaseLost:  # a fenced write found the lease gone: nothing was written
+        except LeaseLost as lost:  # a fenced write found the lease gone: nothing was written
+            logger.warning("lease lost: %s", lost, extra=self.log_extra)
             outcome = LEASE_LOST
         finally:
             listener.cancel()
