@@ -726,6 +726,8 @@ class Session:
         """Leave the connection in the state that tells the truth once no browser runs."""
         if outcome not in (LEASE_LOST, DELETED) and not self._holds_lease():
             outcome = LEASE_LOST  # its status and its profile are another session's now
+        if outcome == LEASE_LOST and self._load() is None:
+            outcome = DELETED  # the lease went with its row: the connection was deleted
         if outcome == DELETED:
             profile_wipe(connection_id=self.connection_id)
         elif outcome == STOP:

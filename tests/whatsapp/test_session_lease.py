@@ -15,7 +15,7 @@ from whatsapp.browser import browser_close, browser_launch
 from whatsapp.lease import LeaseLost, lease_acquire, lease_fence
 from whatsapp.models import Connection
 from whatsapp.profiles import profile_path
-from whatsapp.session import LOGGED_OUT, Session
+from whatsapp.session import LEASE_LOST, LOGGED_OUT, Session
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the session's threads have connections of their own
 Status = Connection.Status
@@ -128,3 +128,14 @@ def test_a_session_that_lost_its_lease_sends_nothing(session, tmp_path):
     assert asyncio.run(send_queued()) == []
     reply.refresh_from_db()
     assert reply.status == Message.Status.QUEUED
+
+
+def test_a_session_whose_connection_was_deleted_removes_its_profile(session):
+    """A fenced write finds no row: the lease went with the connection, which was deleted."""
+    profile = profile_path(connection_id=session.connection_id)
+    profile.mkdir(parents=True)
+    Connection.objects.filter(pk=session.connection_id).delete()
+
+    session._finish(LEASE_LOST)
+
+    assert not profile.exists()
