@@ -3,7 +3,7 @@
 A database rollback takes back the rows but not the files saved for them: an
 attempt that fails (a concurrent first message, an error) would leave files no
 row points to. Saves made with ``file_save`` inside ``files_removed_on_failure``
-are deleted again when the block raises; the block wraps the outermost
+are deleted again when the block raises; the outermost block wraps the outermost
 transaction, so leaving it without an error means the rows were committed.
 """
 
@@ -19,6 +19,9 @@ _saved: ContextVar[list[FieldFile] | None] = ContextVar("saved_files", default=N
 
 @contextmanager
 def files_removed_on_failure() -> Iterator[None]:
+    """Nested in another such block (inside its transaction), the files it kept are handed to the
+    outer block when this one succeeds: the outer transaction can still roll their rows back."""
+    outer = _saved.get()
     saved: list[FieldFile] = []
     token = _saved.set(saved)
     try:
@@ -30,6 +33,8 @@ def files_removed_on_failure() -> Iterator[None]:
         raise
     finally:
         _saved.reset(token)
+    if outer is not None:
+        outer.extend(saved)
 
 
 def file_save(field: FieldFile, name: str, content: File) -> None:

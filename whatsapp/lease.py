@@ -9,19 +9,32 @@ by host, PID and the PID's start time, so a PID the kernel handed out again (a
 restarted container keeps its host name and often its PIDs) is not mistaken for
 the old holder. Expiry is always compared with the database's clock: workers on
 several machines may disagree about the time, the database is the one referee.
+
+The lease alone cannot stop a holder that was frozen (a stopped process, a VM
+paused, a long pause in the database) from waking up after another worker took
+over and writing as if nothing happened. So every write of a session is fenced
+(``lease_fenced``): its transaction checks, last, that the row still names the
+session as an unexpired holder and locks that row until the commit, so a
+takeover either happened before the check (the transaction is rolled back,
+``LeaseLost``) or waits until the commit. A session that lost its lease writes
+nothing (docs/sessions.md).
 """
 
 import os
 import socket
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
 from django.db.models.functions import Now
 from django.utils import timezone
 
+from helpdesk.files import files_removed_on_failure
 from whatsapp.models import Connection
 
 QUEUED = "queued"  # held for a session task that is enqueued but not yet running
@@ -40,6 +53,10 @@ def _expiry():
 
 def _expired() -> Q:
     return Q(lease_expires_at__lt=Now())
+
+
+class LeaseLost(Exception):
+    """The session no longer holds its connection's lease: it must write nothing more and stop."""
 
 
 def _free() -> Q:
@@ -67,13 +84,54 @@ def lease_acquire(*, connection_id: int, owner: str) -> bool:
 
 
 def lease_renew(*, connection_id: int, owner: str) -> bool:
-    """Extend our lease; False when it is no longer ours (the session must stop)."""
+    """Extend our lease; False when it is no longer ours or has expired (the session must stop).
+
+    An expired lease is lost even when nobody took it yet: the fence already refuses
+    the session's writes, and the restore schedule may be starting another session.
+    """
     now = timezone.now()
     return bool(
-        Connection.objects.filter(pk=connection_id, lease_owner=owner).update(
+        Connection.objects.filter(_held(owner), pk=connection_id).update(
             lease_expires_at=_expiry(), last_seen_at=now
         )
     )
+
+
+def lease_fence(*, connection_id: int, owner: str) -> None:
+    """Raise ``LeaseLost`` unless ``owner`` holds the connection's unexpired lease.
+
+    Inside a transaction the row stays locked until the commit (FOR NO KEY UPDATE
+    on PostgreSQL, which still lets other transactions insert rows referring to the
+    connection; on SQLite the transaction's write lock does the same), so no
+    takeover can slip in between this check and the commit. Alone, it is a check
+    of its own (a session about to send a message).
+    """
+    with transaction.atomic(savepoint=False):
+        held = (
+            Connection.objects.select_for_update(no_key=True)
+            .filter(_held(owner), pk=connection_id)
+            .values_list("pk", flat=True)
+            .first()
+        )
+    if held is None:
+        raise LeaseLost(f"connection {connection_id} is no longer held by {owner}")
+
+
+@contextmanager
+def lease_fenced(*, connection_id: int, owner: str) -> Iterator[None]:
+    """A transaction that commits only if ``owner`` still holds the lease when it ends.
+
+    The fence comes last, just before the commit, so the row is locked only for the
+    commit itself and the chats a session stores side by side do not wait for each
+    other. Files saved inside are removed again when the transaction is rolled back.
+    """
+    with files_removed_on_failure(), transaction.atomic():
+        yield
+        lease_fence(connection_id=connection_id, owner=owner)
+
+
+def _held(owner: str) -> Q:
+    return Q(lease_owner=owner, lease_expires_at__gt=Now())
 
 
 def lease_release(*, connection_id: int, owner: str) -> None:
@@ -94,11 +152,11 @@ def leases_queued_release() -> int:
 
 
 def lease_is_live(connection: Connection) -> bool:
+    """Whether a worker holds the connection now (its expiry judged by the database's clock)."""
     return bool(
         connection.lease_owner
-        and connection.lease_expires_at
-        and connection.lease_expires_at > timezone.now()
         and connection.lease_owner not in _dead_local_owners(connection.pk)
+        and Connection.objects.filter(_held(connection.lease_owner), pk=connection.pk).exists()
     )
 
 

@@ -12,6 +12,10 @@ turns what the page reports into state transitions (design, section 3):
 
 Everything it needs to know from outside (stop, restart, log out, deleted)
 is in the database; the bus only wakes it sooner, and the heartbeat polls.
+
+The lease is renewed by a task of its own (``_keep_lease``), whatever the session
+is busy with, and every write of the session is fenced by it (whatsapp/lease.py):
+a session that lost its lease writes nothing more and ends with ``lease_lost``.
 """
 
 import asyncio
@@ -50,7 +54,15 @@ from whatsapp.browser import (
 )
 from whatsapp.dead_letters import chat_batch_store
 from whatsapp.lanes import ChatLanes
-from whatsapp.lease import lease_acquire, lease_owner_id, lease_release, lease_renew
+from whatsapp.lease import (
+    LeaseLost,
+    lease_acquire,
+    lease_fence,
+    lease_fenced,
+    lease_owner_id,
+    lease_release,
+    lease_renew,
+)
 from whatsapp.models import Connection, ConnectionEvent
 from whatsapp.profiles import profile_mark_used, profile_prepare, profile_was_logged_in, profile_wipe
 from whatsapp.services import connection_log, connection_transition
@@ -125,6 +137,9 @@ class Session:
         # thread of this pool with its own database connection.
         self.lanes: ChatLanes | None = None
         self.chat_threads = ThreadPoolExecutor(settings.WHATSAPP_CHAT_CONCURRENCY, thread_name_prefix="chats")
+        # The lease is renewed in a thread (and database connection) of its own, so that
+        # no query of the session's work, however long, can hold a renewal up.
+        self.lease_thread = ThreadPoolExecutor(1, thread_name_prefix="lease")
         self.stored = 0  # messages stored by this session, for the catch-up's report
         self.worker_stopping = False
         self.log_extra = {"connection_id": connection_id}
@@ -139,17 +154,23 @@ class Session:
         for signum in STOP_SIGNALS:
             loop.add_signal_handler(signum, self._worker_stop)
         listener = loop.create_task(self._listen())
+        keeper = loop.create_task(self._keep_lease())
         publisher = Publisher()
         outcome = FAILED
         try:
             async with async_playwright() as playwright:
                 outcome = await self._supervise(playwright)
+        except LeaseLost as lost:  # a fenced write found the lease gone: nothing was written
+            logger.warning("lease lost: %s", lost, extra=self.log_extra)
+            outcome = LEASE_LOST
         finally:
             listener.cancel()
             await self._close_browser()
+            keeper.cancel()  # renewed until the browser is closed: no other session starts on it before
             await db(self._finish)(outcome)
             await publisher.close()
             self.chat_threads.shutdown()  # waits for a transaction still running
+            self.lease_thread.shutdown(cancel_futures=True)
             for signum in STOP_SIGNALS:
                 loop.remove_signal_handler(signum)
         return outcome
@@ -187,6 +208,9 @@ class Session:
     # -- one browser run -------------------------------------------------------------
 
     async def _run_browser(self, playwright, connection: Connection) -> str:
+        # Checked before the profile is touched: a session that lost its lease would kill the
+        # browser of the session that took over.
+        await db(lease_fence)(connection_id=self.connection_id, owner=self.owner)
         self.profile, reset_reason = await db(profile_prepare)(connection_id=self.connection_id)
         self.restoring = await db(profile_was_logged_in)(connection_id=self.connection_id)
         if reset_reason:
@@ -290,7 +314,9 @@ class Session:
                 return RETRY  # the browser starts again and its catch-up imports what was not stored
             elif name == "chat.msg_ack_change":
                 if (connection := await db(self._load)()) is not None:
-                    await db(message_ack)(connection=connection, wa_ids=payload["ids"], ack=payload["ack"])
+                    await db(self._fenced)(
+                        message_ack, connection=connection, wa_ids=payload["ids"], ack=payload["ack"]
+                    )
             elif name == "browser.closed":
                 if self.worker_stopping:
                     return WORKER_STOPPING
@@ -298,6 +324,8 @@ class Session:
                 return RETRY
             elif name == "worker.stopping":
                 return WORKER_STOPPING
+            elif name == "lease.lost":
+                return LEASE_LOST
             elif name == "session.request":
                 await self._answer(payload)
             if outcome:
@@ -407,6 +435,7 @@ class Session:
             return
         for message in await db(lambda: list(outbound_pending(connection_id=self.connection_id)))():
             chat, client_id = message.ticket.contact.wa_id, client_message_id(message)
+            await db(lease_fence)(connection_id=self.connection_id, owner=self.owner)  # no send without it
             try:
                 earlier = await bridge.bridge_call(self.page, "messages", chat, SENT_CHECK_MESSAGES)
                 sent = next(
@@ -419,9 +448,9 @@ class Session:
                 reason = str(error).splitlines()[0]
                 if await db(self._status)() != Status.CONNECTED or "offline" in reason:
                     return  # not the message's fault: it stays queued for the next connection
-                await db(message_mark_failed)(message=message, error=reason)
+                await db(self._fenced)(message_mark_failed, message=message, error=reason)
                 continue
-            await db(message_mark_sent)(message=message, wa_id=sent)
+            await db(self._fenced)(message_mark_sent, message=message, wa_id=sent)
 
     async def _send(self, message, chat: str, client_id: str) -> dict:
         options: dict[str, str | bool] = {"messageId": client_id}
@@ -454,6 +483,9 @@ class Session:
             stored = await sync_to_async(
                 self._store_chat, thread_sensitive=False, executor=self.chat_threads
             )(chat, batch)
+        except LeaseLost:
+            self.events.put_nowait(("lease.lost", None))  # nothing of the batch was written
+            return
         except Exception as error:
             logger.exception("storing messages failed", extra=self.log_extra)
             await db(self._log)(
@@ -492,7 +524,7 @@ class Session:
             url = await bridge.wpp_call(self.page, "contact.getProfilePictureUrl", wa_id)
         except Exception:
             url = ""  # no picture, or privacy settings hide it: try again tomorrow
-        await db(contact_avatar_set)(wa_id=wa_id, url=url if isinstance(url, str) else "")
+        await db(self._fenced)(contact_avatar_set, wa_id=wa_id, url=url if isinstance(url, str) else "")
 
     async def _check_orders(self) -> str | None:
         """What the database asks of the session now: gone, stopped, restart, log out."""
@@ -515,9 +547,6 @@ class Session:
         return None
 
     async def _heartbeat(self) -> str | None:
-        if not await db(lease_renew)(connection_id=self.connection_id, owner=self.owner):
-            await db(self._log)("Another worker took this connection over", ConnectionEvent.Kind.ERROR)
-            return LEASE_LOST
         assert self.page is not None and self.profile is not None, "beats while the browser runs"
         try:
             await asyncio.wait_for(self.page.evaluate("1"), timeout=10)
@@ -557,6 +586,26 @@ class Session:
 
     # -- outside world -------------------------------------------------------------------
 
+    async def _keep_lease(self) -> None:
+        """Renew the lease every heartbeat, beside the session's work; when it is lost, end the session.
+
+        A database that does not answer is tried again at the next beat: if it stays away
+        past the lease, the renewal then finds the lease expired, and the fence has kept
+        the session from writing meanwhile.
+        """
+        renew = sync_to_async(self._renew, thread_sensitive=False, executor=self.lease_thread)
+        while True:
+            await asyncio.sleep(settings.WHATSAPP_HEARTBEAT)
+            try:
+                held = await renew()
+            except Exception as error:
+                logger.warning("renewing the lease failed: %s", error, extra=self.log_extra)
+                continue
+            if not held:
+                logger.warning("lease lost: another worker may drive this connection", extra=self.log_extra)
+                self.events.put_nowait(("lease.lost", None))
+                return
+
     async def _listen(self) -> None:
         """Forward bus messages for this session into the event queue; retry if Redis is away."""
         layer = channel_layer()
@@ -595,12 +644,30 @@ class Session:
         close_old_connections()
         return Connection.objects.filter(pk=self.connection_id).first()
 
+    def _renew(self) -> bool:
+        """In ``lease_thread``."""
+        close_old_connections()
+        return lease_renew(connection_id=self.connection_id, owner=self.owner)
+
+    def _fenced(self, write, /, **arguments):
+        """``write(**arguments)`` in a transaction that commits only while this session holds the lease."""
+        with lease_fenced(connection_id=self.connection_id, owner=self.owner):
+            return write(**arguments)
+
+    def _holds_lease(self) -> bool:
+        try:
+            lease_fence(connection_id=self.connection_id, owner=self.owner)
+        except LeaseLost:
+            return False
+        return True
+
     def _store_chat(self, chat: str, batch: list[InboundMessage]) -> list:
         """In a thread of ``chat_threads``."""
         connection = self._load()
-        return (
-            [] if connection is None else chat_batch_store(connection=connection, chat=chat, messages=batch)
-        )
+        if connection is None:
+            return []
+        with lease_fenced(connection_id=self.connection_id, owner=self.owner):
+            return chat_batch_store(connection=connection, chat=chat, messages=batch)
 
     def _status(self) -> str | None:
         return Connection.objects.filter(pk=self.connection_id).values_list("status", flat=True).first()
@@ -608,20 +675,22 @@ class Session:
     def _transition(self, status: str, message: str, data: dict | None = None, **fields) -> None:
         connection = self._load()
         if connection is not None:
-            connection_transition(connection=connection, to=status, message=message, data=data, **fields)
+            self._fenced(
+                connection_transition, connection=connection, to=status, message=message, data=data, **fields
+            )
 
     def _log(self, message: str, kind: str = ConnectionEvent.Kind.INFO, data: dict | None = None) -> None:
         connection = self._load()
         if connection is not None:
-            connection_log(connection=connection, message=message, kind=kind, data=data)
+            self._fenced(connection_log, connection=connection, message=message, kind=kind, data=data)
 
     def _beat(self, memory: int) -> None:
-        Connection.objects.filter(pk=self.connection_id).update(browser_memory=memory)
+        self._fenced(Connection.objects.filter(pk=self.connection_id).update, browser_memory=memory)
         if self._status() == Status.CONNECTED:
             profile_mark_used(connection_id=self.connection_id)
 
     def _clear_command(self) -> None:
-        Connection.objects.filter(pk=self.connection_id).update(command="")
+        self._fenced(Connection.objects.filter(pk=self.connection_id).update, command="")
 
     def _qr_shown(self, full_code: str) -> str | None:
         connection = self._load()
@@ -630,26 +699,28 @@ class Session:
         attempts = connection.qr_attempts + 1
         if attempts > settings.WHATSAPP_QR_MAX_CODES:
             return self._qr_expired()
-        connection_transition(
-            connection=connection,
-            to=Status.QR,
-            message="Waiting for the QR code to be scanned",
-            qr_code=full_code,
-            qr_generated_at=timezone.now(),
-            qr_attempts=attempts,
-        )
-        connection_log(
-            connection=connection,
-            message=f"QR code {attempts} of {settings.WHATSAPP_QR_MAX_CODES}",
-            data={"metric": "qr_code"},
-        )
+        with lease_fenced(connection_id=self.connection_id, owner=self.owner):
+            connection_transition(
+                connection=connection,
+                to=Status.QR,
+                message="Waiting for the QR code to be scanned",
+                qr_code=full_code,
+                qr_generated_at=timezone.now(),
+                qr_attempts=attempts,
+            )
+            connection_log(
+                connection=connection,
+                message=f"QR code {attempts} of {settings.WHATSAPP_QR_MAX_CODES}",
+                data={"metric": "qr_code"},
+            )
         return None
 
     def _qr_expired(self) -> str:
         connection = self._load()
         if connection is None:
             return DELETED
-        connection_transition(
+        self._fenced(
+            connection_transition,
             connection=connection,
             to=Status.STOPPED,
             message="QR not scanned",
@@ -665,6 +736,10 @@ class Session:
 
     def _finish(self, outcome: str) -> None:
         """Leave the connection in the state that tells the truth once no browser runs."""
+        if outcome not in (LEASE_LOST, DELETED) and not self._holds_lease():
+            outcome = LEASE_LOST  # its status and its profile are another session's now
+        if outcome == LEASE_LOST and self._load() is None:
+            outcome = DELETED  # the lease went with its row: the connection was deleted
         if outcome == DELETED:
             profile_wipe(connection_id=self.connection_id)
         elif outcome == STOP:

@@ -1,7 +1,28 @@
+import threading
+from datetime import timedelta
+
 import pytest
+from django.db import connection, connections, transaction
+from django.db.models.functions import Now
+from django.utils import timezone
 
 from tests.factories import ConnectionFactory
-from whatsapp.lease import lease_acquire, lease_release, lease_renew, lease_reserve
+from tests.processes import wait_until
+from tests.tickets.test_inbound import CUSTOMER, inbound
+from tests.tickets.test_inbound_media import document
+from tickets.models import Message
+from whatsapp.dead_letters import chat_batch_store
+from whatsapp.lease import (
+    LeaseLost,
+    lease_acquire,
+    lease_fence,
+    lease_fenced,
+    lease_is_live,
+    lease_release,
+    lease_renew,
+    lease_reserve,
+)
+from whatsapp.models import Connection, ConnectionEvent, DeadLetter
 
 
 @pytest.mark.django_db
@@ -109,3 +130,143 @@ def test_a_starting_worker_takes_back_what_a_stopped_worker_had_reserved(monkeyp
     assert waiting.pk in queued and held.pk not in queued
     waiting.refresh_from_db()
     assert waiting.lease_owner == QUEUED
+
+
+# -- the fence: a session writes only while it holds the lease -----------------------------------
+
+LIVE = "otherhost:1:1:a"  # a holder on another machine: only its expiry frees its lease
+
+
+@pytest.fixture
+def held(settings):
+    settings.WHATSAPP_LEASE = 60
+    connection = ConnectionFactory(name="before")
+    assert lease_acquire(connection_id=connection.pk, owner=LIVE)
+    return connection
+
+
+def taken_over(connection) -> None:
+    """Another worker took the lease (after it expired, or from the restore schedule)."""
+    Connection.objects.filter(pk=connection.pk).update(lease_owner="otherhost:2:2:b")
+
+
+def expired(connection) -> None:
+    """Nobody took it yet, but the lease ran out by the database's clock."""
+    Connection.objects.filter(pk=connection.pk).update(lease_expires_at=Now() - timedelta(seconds=1))
+
+
+def name_of(connection) -> str:
+    return Connection.objects.values_list("name", flat=True).get(pk=connection.pk)
+
+
+@pytest.mark.django_db
+def test_a_fenced_transaction_commits_while_the_lease_is_held(held):
+    with lease_fenced(connection_id=held.pk, owner=LIVE):
+        Connection.objects.filter(pk=held.pk).update(name="written")
+
+    assert name_of(held) == "written"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("lose", [taken_over, expired])
+def test_a_lease_lost_while_the_transaction_runs_rolls_all_of_it_back(held, lose):
+    """The check comes last: a lease lost after the batch began still costs the whole batch."""
+    with pytest.raises(LeaseLost), lease_fenced(connection_id=held.pk, owner=LIVE):
+        Connection.objects.filter(pk=held.pk).update(name="written")
+        lose(held)
+
+    assert name_of(held) == "before"
+
+
+@pytest.mark.django_db
+def test_the_fence_judges_expiry_by_the_database_clock(held, monkeypatch):
+    """A worker whose clock is an hour off neither loses a live lease nor keeps an expired one."""
+    real_now = timezone.now()
+    monkeypatch.setattr(timezone, "now", lambda: real_now + timedelta(hours=1))
+    lease_fence(connection_id=held.pk, owner=LIVE)
+
+    monkeypatch.setattr(timezone, "now", lambda: real_now - timedelta(hours=1))
+    expired(held)
+    with pytest.raises(LeaseLost):
+        lease_fence(connection_id=held.pk, owner=LIVE)
+
+
+@pytest.mark.django_db
+def test_an_expired_lease_is_not_renewed_even_if_nobody_took_it(held):
+    expired(held)
+
+    assert not lease_renew(connection_id=held.pk, owner=LIVE)
+
+
+@pytest.mark.django_db
+def test_a_lease_is_live_by_the_database_clock(held, monkeypatch):
+    real_now = timezone.now()
+    monkeypatch.setattr(timezone, "now", lambda: real_now + timedelta(hours=1))
+    assert lease_is_live(Connection.objects.get(pk=held.pk))
+
+    monkeypatch.setattr(timezone, "now", lambda: real_now - timedelta(hours=1))
+    expired(held)
+    assert not lease_is_live(Connection.objects.get(pk=held.pk))
+
+
+@pytest.mark.django_db
+def test_files_of_a_batch_that_lost_its_lease_are_removed_with_its_rows(held, settings, tmp_path):
+    """The batch's own block hands its files to the fence's block: the rollback removes them."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    batch = [document(1, "contrato.pdf"), inbound(2, body="e o contrato")]
+
+    with pytest.raises(LeaseLost), lease_fenced(connection_id=held.pk, owner=LIVE):
+        chat_batch_store(connection=held, chat=CUSTOMER, messages=batch)
+        assert list((tmp_path / "media").rglob("*.pdf"))  # written, as the batch goes
+        taken_over(held)
+
+    assert not Message.objects.exists() and not DeadLetter.objects.exists()
+    assert not [path for path in (tmp_path / "media").rglob("*") if path.is_file()]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_takeover_waits_until_the_fenced_transaction_has_committed(held):
+    """Between the fence and the commit the lease row is locked: no takeover slips in (PostgreSQL;
+    on SQLite the transaction's write lock serializes every writer anyway)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are PostgreSQL's")
+    fenced, commit = threading.Event(), threading.Event()
+
+    def session() -> None:
+        try:
+            with transaction.atomic():
+                ConnectionEvent.objects.create(connection_id=held.pk, message="batch")  # refers to the row
+                lease_fence(connection_id=held.pk, owner=LIVE)
+                fenced.set()
+                commit.wait(timeout=30)
+        finally:
+            connections.close_all()
+
+    def takeover() -> None:
+        try:
+            Connection.objects.filter(pk=held.pk).update(lease_owner="otherhost:2:2:b")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=session)]
+    threads[0].start()
+    assert fenced.wait(timeout=30)
+    threads.append(threading.Thread(target=takeover))
+    threads[1].start()
+    wait_until(lambda: waiting_on_a_lock("lease_owner"), timeout=10, message="the takeover to wait")
+    assert Connection.objects.values_list("lease_owner", flat=True).get(pk=held.pk) == LIVE
+
+    commit.set()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert Connection.objects.values_list("lease_owner", flat=True).get(pk=held.pk) == "otherhost:2:2:b"
+    assert ConnectionEvent.objects.filter(connection_id=held.pk, message="batch").exists()
+
+
+def waiting_on_a_lock(text: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE %s",
+            [f"%{text}%"],
+        )
+        return cursor.fetchone()[0] > 0

@@ -1,19 +1,23 @@
 """The session engine end to end: real worker processes, real Chromium, the simulator."""
 
+import contextlib
 import os
 import signal
 import time
 
 import pytest
+from django.db.models.functions import Now
+from django.utils import timezone
 from django_q.tasks import async_task
 
 from tests.engine import SIM_PHONE
 from tests.processes import wait_until
+from tickets.models import Message
 from whatsapp.metrics import metrics_text
 from whatsapp.models import Connection
 from whatsapp.services import connection_create, connection_delete, connection_request
 from whatsapp.session_requests import session_pairing_code, session_snapshot
-from whatsapp.tasks import SESSIONS_CLUSTER
+from whatsapp.tasks import SESSIONS_CLUSTER, sessions_restore
 
 pytestmark = pytest.mark.django_db(transaction=True)
 Status = Connection.Status
@@ -204,3 +208,84 @@ def test_a_stop_half_a_second_after_the_scan_keeps_the_login_five_times_in_a_row
         restarted.stop()
         connection_delete(connection=connection)
     print("stop seconds:", ", ".join(f"{s:.2f}" for s in stop_seconds))
+
+
+FROZEN_PHONE = "5511966600901"  # this test's own number: the simulator keeps every phone's history
+
+
+def test_a_frozen_session_that_lost_its_lease_writes_nothing_once_resumed_and_stops(
+    engine, simulator, tmp_path
+):
+    """One driver per connection: a worker frozen (SIGSTOP) past its lease is replaced by another
+    machine's worker; resumed, it stores nothing, changes nothing and ends, and its browser with it."""
+    frozen = engine.start_worker()
+    connection = engine.connect(started(), phone=FROZEN_PHONE)
+    engine.start_worker(HELPDESK_VAR_DIR=str(tmp_path / "other-machine"))  # its own, empty profiles
+    frozen_owner = connection.lease_owner
+
+    os.killpg(frozen.pid, signal.SIGSTOP)
+    try:
+        wait_until(
+            Connection.objects.filter(pk=connection.pk, lease_expires_at__lt=Now()).exists,
+            timeout=30,
+            message="the frozen session's lease to expire",
+        )
+        # The frozen session's browser still runs (a process group of its own) and hears this.
+        status, body = simulator.post(
+            "/_sim/messages", {"account": FROZEN_PHONE, "from": "5511988880901", "body": "Alguém aí?"}
+        )
+        assert status == 201, body
+        assert sessions_restore() == 1  # what the schedule does every minute
+        engine.wait_for_status(connection, Status.QR)  # the other machine's session: an empty profile
+        assert connection.lease_owner not in ("", frozen_owner)
+    finally:
+        os.killpg(frozen.pid, signal.SIGCONT)
+    resumed_at = timezone.now()
+
+    wait_until(
+        lambda: "session ended: lease_lost" in frozen.output(), timeout=60, message="the stale session"
+    )
+    wait_until(lambda: engine.chromium() == [], timeout=30, message="the stale session's browser to close")
+    assert not Message.objects.exists()
+    holder = Connection.objects.get(pk=connection.pk)
+    assert (holder.status, holder.lease_owner) == (Status.QR, connection.lease_owner)
+    stale_writes = (
+        connection.events.filter(at__gte=resumed_at)
+        .exclude(message__startswith="QR code")  # the new holder's codes rotate meanwhile
+        .exclude(message="Waiting for the QR code to be scanned")
+    )
+    assert list(stale_writes.values_list("message", flat=True)) == []
+
+    engine.connect(holder, phone=FROZEN_PHONE)  # the new holder goes on: its catch-up brings the message
+    wait_until(lambda: Message.objects.filter(body="Alguém aí?").count() == 1, message="the message, once")
+
+
+def test_a_hung_browser_is_restarted_and_the_session_keeps_its_lease_meanwhile(engine):
+    """The browser stops answering (frozen): the heartbeat's check gives up and restarts it; the lease,
+    renewed beside the session's work, never expires, so no restore starts a second session."""
+    engine.start_worker()
+    connection = engine.connect(started())
+    engine.let_login_settle()
+    owner = connection.lease_owner
+    hung = engine.chromium()
+    for pid in hung:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        wait_until(
+            connection.events.filter(message="The browser stopped answering").exists,
+            timeout=60,
+            message="the hung browser to be noticed",
+        )
+        assert sessions_restore() == 0  # the lease is still live
+    finally:
+        for pid in hung:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+
+    wait_until(
+        lambda: states(connection)[-2:] == [Status.STARTING, Status.CONNECTED],
+        timeout=60,
+        message="a new browser",
+    )
+    assert set(engine.chromium()).isdisjoint(hung)
+    assert Connection.objects.get(pk=connection.pk).lease_owner == owner  # one session all along
