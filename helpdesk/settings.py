@@ -144,6 +144,12 @@ MAX_WHATSAPP_CONNECTIONS = env.int("MAX_WHATSAPP_CONNECTIONS", default=5)
 WHATSAPP_ACCEPT_GROUPS = env.bool("WHATSAPP_ACCEPT_GROUPS", default=False)
 WHATSAPP_MAX_MEDIA_MB = env.float("WHATSAPP_MAX_MEDIA_MB", default=16)
 WHATSAPP_CHAT_CONCURRENCY = env.int("WHATSAPP_CHAT_CONCURRENCY", default=4)  # chats a session stores at once
+# Seconds CONNECTED after which a session's restart attempts count from zero again: a session that
+# fails soon after each connect backs off further each time instead of restarting at once forever.
+WHATSAPP_STABLE_AFTER = env.float("WHATSAPP_STABLE_AFTER", default=60)
+# Tests only: seconds a session waits between WhatsApp accepting a reply and marking it sent, so that
+# a test can kill the worker exactly there (tests/whatsapp/test_crash_recovery.py). 0 in production.
+WHATSAPP_TEST_PAUSE_AFTER_SEND = env.float("WHATSAPP_TEST_PAUSE_AFTER_SEND", default=0)
 # Webhooks (whatsapp/webhooks.py): attempts, the first retry's delay (doubling), and
 # whether private, loopback and link-local addresses may be called (off: no SSRF).
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)

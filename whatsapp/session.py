@@ -32,7 +32,7 @@ from playwright.async_api import async_playwright
 
 from contacts.services import contact_avatar_due, contact_avatar_set
 from helpdesk.realtime import Publisher, session_group
-from tickets.inbound import accepts_chat, chat_last_timestamp, message_is_new
+from tickets.inbound import accepts_chat, catch_up_from, chat_last_timestamp, message_is_new
 from tickets.outbound import (
     client_message_id,
     message_ack,
@@ -61,7 +61,7 @@ logger = logging.getLogger(__name__)
 Status = Connection.Status
 
 # How one browser run ended, and so what the session does next.
-STOP, RESTART, RETRY, LOGGED_OUT, QR_TIMEOUT, FAILED, LEASE_LOST, DELETED, WORKER_STOPPING = (
+STOP, RESTART, RETRY, LOGGED_OUT, QR_TIMEOUT, FAILED, LEASE_LOST, DELETED, WORKER_STOPPING, CRASHED = (
     "stop",
     "restart",
     "retry",
@@ -71,6 +71,7 @@ STOP, RESTART, RETRY, LOGGED_OUT, QR_TIMEOUT, FAILED, LEASE_LOST, DELETED, WORKE
     "lease_lost",
     "deleted",
     "worker_stopping",
+    "crashed",  # an error outside any browser run: the restore schedule starts it again, never at once
 )
 
 
@@ -118,7 +119,8 @@ class Session:
         self.context = None
         self.page = None
         self.profile = None
-        self.attempts = 0  # consecutive runs that ended badly; reset once connected
+        self.attempts = 0  # consecutive runs that ended badly; reset once CONNECTED for WHATSAPP_STABLE_AFTER
+        self.connected_at: float | None = None  # loop time this run became CONNECTED, until it went offline
         self.restoring = False  # this run started on a profile that was logged in
         self.avatars_checked: dict[str, float] = {}  # wa_id -> loop time of the last check
         # Chats are stored side by side (whatsapp/lanes.py), each lane's transactions in a
@@ -144,6 +146,9 @@ class Session:
         try:
             async with async_playwright() as playwright:
                 outcome = await self._supervise(playwright)
+        except Exception:
+            logger.exception("session crashed", extra=self.log_extra)
+            outcome = CRASHED
         finally:
             listener.cancel()
             await self._close_browser()
@@ -156,33 +161,62 @@ class Session:
 
     async def _supervise(self, playwright) -> str:
         while True:
-            connection = await db(self._load)()
-            if connection is None:
-                return DELETED
-            if self.worker_stopping:
-                return WORKER_STOPPING
-            if not connection.enabled:
-                return STOP
-            outcome = await self._run_browser(playwright, connection)
+            try:
+                outcome = await self._run_once(playwright)
+            except Exception as error:  # a bug, or the database away: a restart with backoff, never at once
+                logger.exception("session run failed", extra=self.log_extra)
+                await self._log_if_possible(f"The session failed: {error}".splitlines()[0])
+                outcome = RETRY
             await self._close_browser()
             if outcome == RESTART:
                 continue
             if outcome != RETRY:
                 return outcome
-            self.attempts += 1
-            if self.attempts > settings.WHATSAPP_MAX_ATTEMPTS:
-                await db(self._transition)(
-                    Status.FAILED, f"Gave up after {settings.WHATSAPP_MAX_ATTEMPTS} attempts", enabled=False
-                )
-                return FAILED
-            delay = backoff_delay(self.attempts)
+            if outcome := await self._back_off():
+                return outcome
+
+    async def _run_once(self, playwright) -> str:
+        connection = await db(self._load)()
+        if connection is None:
+            return DELETED
+        if self.worker_stopping:
+            return WORKER_STOPPING
+        if not connection.enabled:
+            return STOP
+        self.connected_at = None
+        return await self._run_browser(playwright, connection)
+
+    async def _back_off(self) -> str | None:
+        """After a run that ended badly: FAILED once the attempts ran out, else wait 1 s doubling."""
+        self.attempts += 1
+        if self.attempts > settings.WHATSAPP_MAX_ATTEMPTS:
+            await db(self._transition)(
+                Status.FAILED, f"Gave up after {settings.WHATSAPP_MAX_ATTEMPTS} attempts", enabled=False
+            )
+            return FAILED
+        delay = backoff_delay(self.attempts)
+        try:
             await db(self._transition)(
                 Status.DISCONNECTED,
                 f"Restarting in {delay:.0f} s (attempt {self.attempts} of {settings.WHATSAPP_MAX_ATTEMPTS})",
                 reconnect_attempts=self.attempts,
                 data={"metric": "reconnect"},
             )
-            await self._sleep(delay)
+        except Exception:  # the database away: the wait is what matters
+            logger.warning("restart not recorded", exc_info=True, extra=self.log_extra)
+        await self._sleep(delay)
+        return None
+
+    def _note_stable(self, now: float) -> None:
+        """CONNECTED for WHATSAPP_STABLE_AFTER: the next failure is a new one, its attempts count from 1."""
+        if self.connected_at is not None and now - self.connected_at >= settings.WHATSAPP_STABLE_AFTER:
+            self.attempts, self.connected_at = 0, None
+
+    async def _log_if_possible(self, message: str) -> None:
+        try:
+            await db(self._log)(message, ConnectionEvent.Kind.ERROR)
+        except Exception:
+            logger.warning("not written to the connection's log: %s", message, extra=self.log_extra)
 
     # -- one browser run -------------------------------------------------------------
 
@@ -233,7 +267,12 @@ class Session:
                 f"WhatsApp Web did not load: {error}".splitlines()[0], ConnectionEvent.Kind.ERROR
             )
             return RETRY
-        self.lanes = ChatLanes(self._ingest_chat, concurrency=settings.WHATSAPP_CHAT_CONCURRENCY)
+        self.lanes = ChatLanes(
+            self._ingest_chat,
+            concurrency=settings.WHATSAPP_CHAT_CONCURRENCY,
+            retry_delay=backoff_delay,
+            failed=self._store_failed,
+        )
         try:
             return await self._watch()
         finally:
@@ -272,6 +311,7 @@ class Session:
                 outcome = await self._connected()
             elif name == "conn.online":
                 if payload is False:
+                    self.connected_at = None
                     reconnect_at = reconnect_at or loop.time() + backoff_delay(reconnects + 1)
                     await db(self._went_offline)()
                 elif await db(self._status)() == Status.DISCONNECTED:
@@ -285,8 +325,6 @@ class Session:
                 )  # what the page says is checked here, before anything reads it
                 if accepts_chat(message.chat):
                     self.lanes.put(message.chat, message)
-            elif name == "chat.store_failed":
-                return RETRY  # the browser starts again and its catch-up imports what was not stored
             elif name == "chat.msg_ack_change":
                 await db(message_ack)(
                     connection=await db(self._load)(), wa_ids=payload["ids"], ack=payload["ack"]
@@ -309,6 +347,7 @@ class Session:
             now = loop.time()
             if now >= next_beat:
                 next_beat = now + settings.WHATSAPP_HEARTBEAT
+                self._note_stable(now)
                 if outcome := await self._heartbeat():
                     return outcome
             if not ready and now >= ready_by:
@@ -356,7 +395,7 @@ class Session:
         me = await bridge.wpp_call(self.page, "conn.getMyUserId")
         serialized = str((me or {}).get("_serialized") if isinstance(me, dict) else me or "")
         phone = "".join(ch for ch in serialized.split("@")[0] if ch in "0123456789")[:20]
-        self.attempts = 0
+        self.connected_at = asyncio.get_running_loop().time()
         metric = {"metric": "restore_ok"} if self.restoring else None
         self.restoring = False
         await db(self._transition)(
@@ -374,8 +413,13 @@ class Session:
         await self._send_queued()
 
     async def _catch_up(self) -> None:
-        """Import what arrived while no session was looking: every chat with messages newer
-        than the newest one stored, by timestamp (not only unread chats)."""
+        """Import what arrived while no session was looking (not only unread chats).
+
+        A chat is read when its newest message is not older than its newest stored one; of
+        its messages, in the chat's order, everything from the first one that is neither
+        stored nor a dead letter goes to its lane (``catch_up_from``), so a batch that failed
+        before a crash comes back even when it was not the newest.
+        """
         connection = await db(self._load)()
         stored_before = self.stored
         try:
@@ -388,9 +432,8 @@ class Session:
                     continue
                 payloads = await bridge.bridge_call(self.page, "messages", wa_id, CATCH_UP_MESSAGES)
                 messages = [inbound_message(payload) for payload in payloads]
-                for message in sorted(messages, key=lambda m: m.timestamp):
-                    if message.timestamp.timestamp() >= since:
-                        self.lanes.put(wa_id, message)
+                for message in await db(catch_up_from)(connection=connection, messages=messages):
+                    self.lanes.put(wa_id, message)
             await self.lanes.drain()
         except Exception as error:
             await db(self._log)(f"Catching up failed: {error}".splitlines()[0], ConnectionEvent.Kind.ERROR)
@@ -412,6 +455,8 @@ class Session:
                 if sent is None:
                     result = await self._send(message, chat, client_id)
                     sent = result["id"] if isinstance(result.get("id"), str) else f"true_{chat}_{client_id}"
+                    if settings.WHATSAPP_TEST_PAUSE_AFTER_SEND:  # tests kill the worker here
+                        await asyncio.sleep(settings.WHATSAPP_TEST_PAUSE_AFTER_SEND)
             except Exception as error:
                 reason = str(error).splitlines()[0]
                 if await db(self._status)() != Status.CONNECTED or "offline" in reason:
@@ -439,34 +484,34 @@ class Session:
         return await bridge.wpp_call(self.page, "chat.sendFileMessage", chat, content, options)
 
     async def _ingest_chat(self, chat: str, messages: list[InboundMessage]) -> None:
-        """A lane's batch: media downloaded first (once), then stored in one transaction.
+        """A lane's batch: media downloaded first, then stored in one transaction.
 
         A message that cannot be stored becomes a dead letter and the batch goes on
-        (whatsapp/dead_letters.py). Anything else that fails here (the database is
-        away) is logged and restarts the browser: the catch-up after it imports
-        what was not stored.
+        (whatsapp/dead_letters.py). Anything else (the database away) raises: the
+        lane tries the batch again with backoff before anything after it in the chat.
         """
-        try:
-            batch = [replace(message, download=await self._media(message)) for message in messages]
-            stored = await sync_to_async(
-                self._store_chat, thread_sensitive=False, executor=self.chat_threads
-            )(chat, batch)
-        except Exception as error:
-            logger.exception("storing messages failed", extra=self.log_extra)
-            await db(self._log)(
-                f"Storing messages failed: {error}".splitlines()[0], ConnectionEvent.Kind.ERROR
-            )
-            self.events.put_nowait(("chat.store_failed", None))
-            return
+        batch = [replace(message, download=await self._media(message)) for message in messages]
+        stored = await sync_to_async(self._store_chat, thread_sensitive=False, executor=self.chat_threads)(
+            chat, batch
+        )
         self.stored += len(stored)
         if any(not message.from_me for message in stored):
             await self._refresh_avatar(chat)
 
+    def _store_failed(self, chat: str, error: Exception, failures: int) -> None:
+        """A lane's batch was not stored: said in the worker's log only, the database may be what failed."""
+        logger.warning(
+            "storing a batch of %s failed (%d times in a row), trying again: %s",
+            chat,
+            failures,
+            error,
+            exc_info=failures == 1,
+            extra=self.log_extra,
+        )
+
     async def _media(self, message: InboundMessage) -> Download | None:
         """The message's file, downloaded only when the message is not stored yet."""
-        if not message.is_media or not await db(message_is_new)(
-            connection_id=self.connection_id, message=message
-        ):
+        if not message.is_media or not await db(self._is_new)(message):
             return None
         limit = int(settings.WHATSAPP_MAX_MEDIA_MB * 2**20)
         try:
@@ -596,6 +641,10 @@ class Session:
             [] if connection is None else chat_batch_store(connection=connection, chat=chat, messages=batch)
         )
 
+    def _is_new(self, message: InboundMessage) -> bool:
+        close_old_connections()  # a connection the database dropped is replaced, not failed on forever
+        return message_is_new(connection_id=self.connection_id, message=message)
+
     def _status(self) -> str:
         return Connection.objects.filter(pk=self.connection_id).values_list("status", flat=True).first()
 
@@ -674,7 +723,11 @@ class Session:
         if outcome != LEASE_LOST:
             lease_release(connection_id=self.connection_id, owner=self.owner)
         connection = self._load()
-        if outcome not in (LEASE_LOST, WORKER_STOPPING) and connection is not None and connection.enabled:
+        if (
+            outcome not in (LEASE_LOST, WORKER_STOPPING, CRASHED)
+            and connection is not None
+            and connection.enabled
+        ):
             # Started again while this session was ending: its wish found the lease
             # still held, so the session that held it hands over to a new one.
             session_start(connection_id=self.connection_id)
