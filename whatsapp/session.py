@@ -17,10 +17,11 @@ is in the database; the bus only wakes it sooner, and the heartbeat polls.
 import asyncio
 import base64
 import contextlib
+import functools
 import logging
 import random
 import signal
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 
 from asgiref.sync import sync_to_async
@@ -98,7 +99,19 @@ def backoff_delay(attempt: int) -> float:
 # or SIGTERM; the session then closes its browser and leaves the lease for the next worker.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
-db = sync_to_async  # every ORM call leaves the event loop for Django's thread
+
+def db(function):
+    """``function`` run in Django's thread, off the event loop. Its connection is checked first
+    (``close_old_connections``, then CONN_HEALTH_CHECKS): one the database dropped is replaced
+    instead of failing the call, so a database restart costs the session nothing but a wait."""
+
+    @functools.wraps(function)
+    def checked(*args, **kwargs):
+        close_old_connections()
+        return function(*args, **kwargs)
+
+    return sync_to_async(checked)
+
 
 WA_FILE_TYPES = {
     "image": "image",
@@ -128,6 +141,7 @@ class Session:
         self.lanes: ChatLanes | None = None
         self.chat_threads = ThreadPoolExecutor(settings.WHATSAPP_CHAT_CONCURRENCY, thread_name_prefix="chats")
         self.stored = 0  # messages stored by this session, for the catch-up's report
+        self.storing: set[Future] = set()  # transactions running in chat_threads
         self.worker_stopping = False
         self.log_extra = {"connection_id": connection_id}
 
@@ -277,6 +291,7 @@ class Session:
             return await self._watch()
         finally:
             self.lanes.close()  # a message not stored yet is imported again by the next catch-up
+            await self._stores_ended()
 
     async def _watch(self) -> str:
         loop = asyncio.get_running_loop()
@@ -491,9 +506,7 @@ class Session:
         lane tries the batch again with backoff before anything after it in the chat.
         """
         batch = [replace(message, download=await self._media(message)) for message in messages]
-        stored = await sync_to_async(self._store_chat, thread_sensitive=False, executor=self.chat_threads)(
-            chat, batch
-        )
+        stored = await self._in_chat_thread(chat, batch)
         self.stored += len(stored)
         if any(not message.from_me for message in stored):
             await self._refresh_avatar(chat)
@@ -509,9 +522,24 @@ class Session:
             extra=self.log_extra,
         )
 
+    async def _in_chat_thread(self, chat: str, batch: list[InboundMessage]) -> list:
+        """``_store_chat`` in a thread of ``chat_threads``, remembered until its transaction ends."""
+        future = self.chat_threads.submit(self._store_chat, chat, batch)
+        self.storing.add(future)
+        future.add_done_callback(self.storing.discard)
+        return await asyncio.wrap_future(future)
+
+    async def _stores_ended(self) -> None:
+        """Wait for the transactions of lanes just closed: a thread cannot be cancelled, and the next
+        catch-up must not store a chat's later messages while an earlier batch may still commit."""
+        if running := list(self.storing):
+            await asyncio.wait([asyncio.wrap_future(future) for future in running])
+
     async def _media(self, message: InboundMessage) -> Download | None:
         """The message's file, downloaded only when the message is not stored yet."""
-        if not message.is_media or not await db(self._is_new)(message):
+        if not message.is_media or not await db(message_is_new)(
+            connection_id=self.connection_id, message=message
+        ):
             return None
         limit = int(settings.WHATSAPP_MAX_MEDIA_MB * 2**20)
         try:
@@ -640,10 +668,6 @@ class Session:
         return (
             [] if connection is None else chat_batch_store(connection=connection, chat=chat, messages=batch)
         )
-
-    def _is_new(self, message: InboundMessage) -> bool:
-        close_old_connections()  # a connection the database dropped is replaced, not failed on forever
-        return message_is_new(connection_id=self.connection_id, message=message)
 
     def _status(self) -> str:
         return Connection.objects.filter(pk=self.connection_id).values_list("status", flat=True).first()
