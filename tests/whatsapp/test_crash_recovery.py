@@ -5,6 +5,8 @@ Real session workers, Chromium and the simulator. The database outage needs Post
 make test short; the 1,000-message runs are benchmarks (tests/benchmarks/test_faults_bench.py).
 """
 
+import os
+import signal
 import zlib
 
 import pytest
@@ -161,3 +163,21 @@ def test_the_databases_connections_ended_mid_burst_pause_the_ingest_and_lose_not
     assert_each_stored_once_in_order(engine, merged(*sent))
     # Paused, not restarted: each ORM call checks its connection first, each lane retries its batch.
     assert not connection.events.filter(message__startswith="The session failed").exists()
+
+
+def test_a_browser_killed_mid_burst_is_restarted_and_its_catch_up_stores_the_rest_in_order(
+    engine, simulator, phone
+):
+    """A failure that restarts the browser: the catch-up after it starts at the first message not stored."""
+    engine.start_worker()
+    connection = connected(engine, phone)
+    engine.let_login_settle()
+
+    first = burst(simulator, phone, range(BURST // 2))
+    wait_until(lambda: Message.objects.exists(), message="the burst to be storing")
+    for pid in engine.chromium():
+        os.kill(pid, signal.SIGKILL)
+    rest = burst(simulator, phone, range(BURST // 2, BURST))
+
+    assert_each_stored_once_in_order(engine, merged(first, rest))
+    assert connection.events.filter(kind="error").exists()  # the crash was seen, and recovered from
