@@ -142,6 +142,7 @@ class Session:
         self.chat_threads = ThreadPoolExecutor(settings.WHATSAPP_CHAT_CONCURRENCY, thread_name_prefix="chats")
         self.stored = 0  # messages stored by this session, for the catch-up's report
         self.storing: set[Future] = set()  # transactions running in chat_threads
+        self.held: list[InboundMessage] | None = None  # see _heard
         self.worker_stopping = False
         self.log_extra = {"connection_id": connection_id}
 
@@ -281,6 +282,7 @@ class Session:
                 f"WhatsApp Web did not load: {error}".splitlines()[0], ConnectionEvent.Kind.ERROR
             )
             return RETRY
+        self.held: list[InboundMessage] | None = []  # heard live before this run's catch-up
         self.lanes = ChatLanes(
             self._ingest_chat,
             concurrency=settings.WHATSAPP_CHAT_CONCURRENCY,
@@ -339,7 +341,7 @@ class Session:
                     payload
                 )  # what the page says is checked here, before anything reads it
                 if accepts_chat(message.chat):
-                    self.lanes.put(message.chat, message)
+                    self._heard(message)
             elif name == "chat.msg_ack_change":
                 await db(message_ack)(
                     connection=await db(self._load)(), wa_ids=payload["ids"], ack=payload["ack"]
@@ -433,26 +435,27 @@ class Session:
         A chat is read when its newest message is not older than its newest stored one; of
         its messages, in the chat's order, everything from the first one that is neither
         stored nor a dead letter goes to its lane (``catch_up_from``), so a batch that failed
-        before a crash comes back even when it was not the newest.
+        before a crash comes back even when it was not the newest. The messages heard live
+        meanwhile follow (``_heard``). A catch-up that fails raises: the run ends and the next
+        one, after the backoff, catches up again, rather than store newer messages past a gap.
         """
         connection = await db(self._load)()
         stored_before = self.stored
-        try:
-            for chat in await bridge.bridge_call(self.page, "chats"):
-                wa_id = chat_id(chat.get("id")) if isinstance(chat, dict) else ""
-                if not wa_id or not accepts_chat(wa_id):
-                    continue
-                since = await db(chat_last_timestamp)(connection=connection, chat=wa_id)
-                if isinstance(chat.get("t"), int | float) and 0 < chat["t"] < since:
-                    continue
-                payloads = await bridge.bridge_call(self.page, "messages", wa_id, CATCH_UP_MESSAGES)
-                messages = [inbound_message(payload) for payload in payloads]
-                for message in await db(catch_up_from)(connection=connection, messages=messages):
-                    self.lanes.put(wa_id, message)
-            await self.lanes.drain()
-        except Exception as error:
-            await db(self._log)(f"Catching up failed: {error}".splitlines()[0], ConnectionEvent.Kind.ERROR)
-            return
+        for chat in await bridge.bridge_call(self.page, "chats"):
+            wa_id = chat_id(chat.get("id")) if isinstance(chat, dict) else ""
+            if not wa_id or not accepts_chat(wa_id):
+                continue
+            since = await db(chat_last_timestamp)(connection=connection, chat=wa_id)
+            if isinstance(chat.get("t"), int | float) and 0 < chat["t"] < since:
+                continue
+            payloads = await bridge.bridge_call(self.page, "messages", wa_id, CATCH_UP_MESSAGES)
+            messages = [inbound_message(payload) for payload in payloads]
+            for message in await db(catch_up_from)(connection=connection, messages=messages):
+                self.lanes.put(wa_id, message)
+        held, self.held = self.held or [], None
+        for message in held:
+            self.lanes.put(message.chat, message)
+        await self.lanes.drain()
         if imported := self.stored - stored_before:
             await db(self._log)(f"Imported {imported} messages that arrived while disconnected")
 
@@ -510,6 +513,14 @@ class Session:
         self.stored += len(stored)
         if any(not message.from_me for message in stored):
             await self._refresh_avatar(chat)
+
+    def _heard(self, message: InboundMessage) -> None:
+        """A message heard live goes to its lane, once this run's catch-up has put what came before it:
+        a page reports new messages before it is CONNECTED, and those must not overtake older ones."""
+        if self.held is None:
+            self.lanes.put(message.chat, message)
+        else:
+            self.held.append(message)
 
     def _store_failed(self, chat: str, error: Exception, failures: int) -> None:
         """A lane's batch was not stored: said in the worker's log only, the database may be what failed."""

@@ -48,20 +48,21 @@ def outbox_bodies(simulator, phone: str) -> list[str]:
 
 
 def burst(simulator, phone: str, numbers: range) -> dict[str, list[str]]:
-    """Messages ``numbers`` from the customers in turn; the WhatsApp ids sent, per chat, in order."""
+    """Messages ``numbers`` from the customers in turn; what was sent, per chat, in order ("n wa_id")."""
     sent: dict[str, list[str]] = {}
     for n in numbers:
         sender = CUSTOMERS[n % len(CUSTOMERS)]
-        sent.setdefault(f"{sender}@c.us", []).append(write(simulator, phone, f"message {n}", sender))
+        wa_id = write(simulator, phone, f"message {n}", sender)
+        sent.setdefault(f"{sender}@c.us", []).append(f"{n} {wa_id}")
     return sent
 
 
 def stored_per_chat() -> dict[str, list[str]]:
+    """What is stored, per chat, in the order stored, as ``burst`` gives what was sent."""
     stored: dict[str, list[str]] = {}
-    for chat, wa_id in (
-        Message.objects.filter(from_me=False).order_by("id").values_list("ticket__contact__wa_id", "wa_id")
-    ):
-        stored.setdefault(chat, []).append(wa_id)
+    rows = Message.objects.filter(from_me=False).order_by("id")
+    for chat, body, wa_id in rows.values_list("ticket__contact__wa_id", "body", "wa_id"):
+        stored.setdefault(chat, []).append(f"{body.removeprefix('message ')} {wa_id}")
     return stored
 
 
@@ -85,7 +86,10 @@ def assert_each_stored_once_in_order(engine, sent: dict[str, list[str]], *, time
         print(engine.logs())
         raise
     assert Message.objects.filter(from_me=False).count() == total  # none twice
-    assert stored_per_chat() == sent  # each chat in the order its customer wrote
+    stored = stored_per_chat()
+    for chat, ids in sent.items():  # each chat in the order its customer wrote
+        numbers = " ".join(entry.split()[0] for entry in stored.get(chat, []))
+        assert stored.get(chat) == ids, f"{chat} stored in the order: {numbers}"
 
 
 def test_a_worker_killed_between_the_send_and_the_mark_leaves_one_row_sent(engine, simulator, agent, phone):
