@@ -160,6 +160,12 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
 WHATSAPP_CHAT_CONCURRENCY = env.int("WHATSAPP_CHAT_CONCURRENCY", default=4)  # chats a session stores at once
+# Seconds CONNECTED after which a session's restart attempts count from zero again: a session that
+# fails soon after each connect backs off further each time instead of restarting at once forever.
+WHATSAPP_STABLE_AFTER = env.float("WHATSAPP_STABLE_AFTER", default=60)
+# Tests only: seconds a session waits between WhatsApp accepting a reply and marking it sent, so that
+# a test can kill the worker exactly there (tests/whatsapp/test_crash_recovery.py). 0 in production.
+WHATSAPP_TEST_PAUSE_AFTER_SEND = env.float("WHATSAPP_TEST_PAUSE_AFTER_SEND", default=0)
 # Webhooks (whatsapp/webhooks.py): attempts, the first retry's delay (doubling), and
 # whether private, loopback and link-local addresses may be called (off: no SSRF).
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)

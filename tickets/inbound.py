@@ -27,10 +27,11 @@ from contacts.services import contact_create, contact_name_refresh
 from helpdesk.files import file_save, files_removed_on_failure
 from helpdesk.realtime import dashboard_changed
 from tickets.models import Message, Ticket
+from tickets.outbound import client_message_row, echoes_claim
 from tickets.payloads import message_payload, ticket_payload
 from tickets.realtime import ticket_event
 from tickets.routing import greet_new_ticket, route_answer
-from whatsapp.models import Connection
+from whatsapp.models import Connection, DeadLetter
 from whatsapp.webhooks import webhook_emit
 from whatsapp.wire import InboundMessage, filename_clean
 
@@ -101,7 +102,9 @@ def _stored(connection: Connection | int, messages: Batch):
 
 
 def _store(connection: Connection, chat: str, messages: Batch) -> list[Message]:
-    ticket, contact, messages = _ticket_and_new_messages(connection, chat, messages)
+    ticket, contact, messages = _ticket_and_new_messages(
+        connection, chat, _without_echoes(connection, messages)
+    )
     if not messages:
         return []
     names = [message.push_name for message in messages if not message.from_me]
@@ -125,6 +128,20 @@ def _store(connection: Connection, chat: str, messages: Batch) -> list[Message]:
     if created or reopened:
         dashboard_changed()
     return stored
+
+
+def _without_echoes(connection: Connection, messages: Batch) -> Batch:
+    """The batch without our own replies heard back: their rows are marked sent instead, in this
+    transaction (tickets/outbound.py). No query when the batch has none."""
+    echoes = [
+        (message.id, row)
+        for message in messages
+        if message.from_me and (row := client_message_row(message.id)) is not None
+    ]
+    if not echoes:
+        return messages
+    claimed = echoes_claim(connection=connection, echoes=echoes)
+    return [message for message in messages if message.id not in claimed]
 
 
 def _ticket_and_new_messages(connection: Connection, chat: str, messages: Batch):
@@ -283,6 +300,19 @@ def _ticket_touch(ticket: Ticket, messages: list[Message], *, reopened: bool) ->
     if received:
         fields["unread_count"] = F("unread_count") + received
     Ticket.objects.filter(pk=ticket.pk).update(updated_at=timezone.now(), **fields)
+
+
+def catch_up_from(*, connection: Connection, messages: Batch) -> Batch:
+    """A chat's messages as WhatsApp lists them, from the first one not handled yet (neither stored nor
+    kept as a dead letter) to the end: the catch-up stores those, in order. Not from the newest stored
+    one: a message that failed before a crash is older than what a later session may have stored."""
+    ids = [message.id for message in messages]
+    handled = set(_stored(connection, messages).values_list("wa_id", flat=True))
+    handled |= set(
+        DeadLetter.objects.filter(connection=connection, wa_id__in=ids).values_list("wa_id", flat=True)
+    )
+    first = next((n for n, message in enumerate(messages) if message.id not in handled), len(messages))
+    return messages[first:]
 
 
 def chat_last_timestamp(*, connection: Connection, chat: str) -> float:

@@ -5,8 +5,11 @@ that holds the connection; the session sends what is queued, in order, when it
 is connected (``outbound_pending``), and records the result. Each message is
 sent with a WhatsApp id derived from its row (``client_message_id``), so after a
 reconnect the session can see whether an earlier attempt went through before
-it tries again.
+it tries again, and the ingest recognises the reply when it hears it back
+(``echoes_claim``): the reply's own row is marked sent, no second row is stored.
 """
+
+import re
 
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -20,6 +23,8 @@ from tickets.realtime import ticket_event
 from whatsapp.models import Connection
 from whatsapp.webhooks import webhook_emit
 
+CLIENT_ID = re.compile(r"_3EB0([0-9A-F]{16})$")  # the end of a WhatsApp id made by client_message_id
+UNSENT = [Message.Status.QUEUED, Message.Status.FAILED]
 ACK_STATUS = {2: Message.Status.DELIVERED, 3: Message.Status.READ, 4: Message.Status.READ}
 STATUS_ORDER = [Message.Status.QUEUED, Message.Status.SENT, Message.Status.DELIVERED, Message.Status.READ]
 
@@ -88,10 +93,48 @@ def outbound_pending(*, connection_id: int) -> QuerySet[Message]:
     )
 
 
+def client_message_row(wa_id: str) -> int | None:
+    """The id of the row a message of ours was sent for, read from its WhatsApp id; None for any other id."""
+    match = CLIENT_ID.search(wa_id)
+    return int(match.group(1), 16) if match else None
+
+
+def echoes_claim(*, connection: Connection, echoes: list[tuple[str, int]]) -> set[str]:
+    """Our replies heard back from WhatsApp, as (WhatsApp id, row id): each row not marked sent yet is
+    marked now. Returns the WhatsApp ids that belong to a reply of ours, which the ingest then never
+    stores as a message of their own (the session may have died between the send and the mark)."""
+    rows = Message.objects.filter(
+        connection=connection, from_me=True, pk__in=[row for _wa_id, row in echoes]
+    ).select_related("ticket", "connection")
+    by_pk = {row.pk: row for row in rows}
+    claimed = set()
+    for wa_id, pk in echoes:
+        row = by_pk.get(pk)
+        if row is None:
+            continue
+        claimed.add(wa_id)
+        if row.status in UNSENT:
+            message_mark_sent(message=row, wa_id=wa_id)
+    return claimed
+
+
 def message_mark_sent(*, message: Message, wa_id: str) -> None:
+    """Record that WhatsApp accepted ``message`` as ``wa_id``; once only, whoever sees it first
+    (the send, or the ingest hearing the echo).
+
+    An echo that an earlier version stored as a message of its own holds ``wa_id``: it gives
+    way to the row it echoes, so the unique (connection, WhatsApp id) can never fail here.
+    """
     with transaction.atomic():
+        Message.objects.filter(
+            connection_id=message.connection_id, wa_id=wa_id, from_me=True, author=None
+        ).exclude(pk=message.pk).delete()
+        marked = Message.objects.filter(pk=message.pk, status__in=UNSENT).update(
+            wa_id=wa_id, status=Message.Status.SENT, error=""
+        )
+        if not marked:  # the echo, or an earlier attempt, marked it already
+            return
         message.wa_id, message.status, message.error = wa_id, Message.Status.SENT, ""
-        message.save(update_fields=["wa_id", "status", "error"])
         Ticket.objects.filter(pk=message.ticket_id).update(
             last_outbound_at=message.created_at,
             last_message_at=message.created_at,
@@ -102,9 +145,13 @@ def message_mark_sent(*, message: Message, wa_id: str) -> None:
 
 
 def message_mark_failed(*, message: Message, error: str) -> None:
+    """A reply WhatsApp refused; never one already marked sent (its echo may have been heard meanwhile)."""
     with transaction.atomic():
+        if not Message.objects.filter(pk=message.pk, status=Message.Status.QUEUED).update(
+            status=Message.Status.FAILED, error=error
+        ):
+            return
         message.status, message.error = Message.Status.FAILED, error
-        message.save(update_fields=["status", "error"])
         _announce(message)
 
 

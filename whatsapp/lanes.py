@@ -6,6 +6,11 @@ other customer. Each chat gets a lane instead: a lane stores its chat's
 messages strictly in arrival order, and up to ``concurrency`` lanes work at
 once. What arrives while a lane is busy is handed over as one batch the next
 time round, so a busy chat costs one transaction per batch, not per message.
+
+A batch whose handler raises is retried, after ``retry_delay(failures)``, before
+anything after it in its chat: a chat's messages are stored in order or not at
+all past a failure (the database away pauses a chat, it does not drop a batch).
+Each failure is reported to ``failed``, which must not need the database.
 """
 
 import asyncio
@@ -14,11 +19,15 @@ from collections.abc import Awaitable, Callable
 from whatsapp.wire import InboundMessage
 
 Handler = Callable[[str, list[InboundMessage]], Awaitable[None]]
+Failed = Callable[[str, Exception, int], None]  # (chat, error, consecutive failures of this batch)
 
 
 class ChatLanes:
-    def __init__(self, handle: Handler, *, concurrency: int) -> None:
-        self.handle = handle  # awaited with (chat, messages in order); reports its own errors
+    def __init__(
+        self, handle: Handler, *, concurrency: int, retry_delay: Callable[[int], float], failed: Failed
+    ) -> None:
+        self.handle = handle  # awaited with (chat, messages in order); raises when the batch is not stored
+        self.retry_delay, self.failed = retry_delay, failed
         self.waiting: dict[str, list[InboundMessage]] = {}
         self.running: dict[str, asyncio.Task] = {}
         self.slots = asyncio.Semaphore(concurrency)
@@ -42,7 +51,18 @@ class ChatLanes:
     async def _run(self, chat: str) -> None:
         try:
             while chat in self.waiting:
-                async with self.slots:  # taken per batch, in turn: a chatty chat cannot keep it
-                    await self.handle(chat, self.waiting.pop(chat))
+                await self._until_handled(chat, self.waiting.pop(chat))
         finally:
             del self.running[chat]
+
+    async def _until_handled(self, chat: str, batch: list[InboundMessage]) -> None:
+        failures = 0
+        while True:
+            async with self.slots:  # taken per attempt, in turn: a chatty or failing chat cannot keep it
+                try:
+                    await self.handle(chat, batch)
+                    return
+                except Exception as error:
+                    failures += 1
+                    self.failed(chat, error, failures)
+            await asyncio.sleep(self.retry_delay(failures))

@@ -21,10 +21,11 @@ a session that lost its lease writes nothing more and ends with ``lease_lost``.
 import asyncio
 import base64
 import contextlib
+import functools
 import logging
 import random
 import signal
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -36,7 +37,7 @@ from playwright.async_api import BrowserContext, Page, async_playwright
 
 from contacts.services import contact_avatar_due, contact_avatar_set
 from helpdesk.realtime import Publisher, channel_layer, session_group
-from tickets.inbound import accepts_chat, chat_last_timestamp, message_is_new
+from tickets.inbound import accepts_chat, catch_up_from, chat_last_timestamp, message_is_new
 from tickets.outbound import (
     client_message_id,
     message_ack,
@@ -73,7 +74,7 @@ logger = logging.getLogger(__name__)
 Status = Connection.Status
 
 # How one browser run ended, and so what the session does next.
-STOP, RESTART, RETRY, LOGGED_OUT, QR_TIMEOUT, FAILED, LEASE_LOST, DELETED, WORKER_STOPPING = (
+STOP, RESTART, RETRY, LOGGED_OUT, QR_TIMEOUT, FAILED, LEASE_LOST, DELETED, WORKER_STOPPING, CRASHED = (
     "stop",
     "restart",
     "retry",
@@ -83,6 +84,7 @@ STOP, RESTART, RETRY, LOGGED_OUT, QR_TIMEOUT, FAILED, LEASE_LOST, DELETED, WORKE
     "lease_lost",
     "deleted",
     "worker_stopping",
+    "crashed",  # an error outside any browser run: the restore schedule starts it again, never at once
 )
 
 
@@ -109,7 +111,19 @@ def backoff_delay(attempt: int) -> float:
 # or SIGTERM; the session then closes its browser and leaves the lease for the next worker.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
-db = sync_to_async  # every ORM call leaves the event loop for Django's thread
+
+def db(function):
+    """``function`` run in Django's thread, off the event loop. Its connection is checked first
+    (``close_old_connections``, then CONN_HEALTH_CHECKS): one the database dropped is replaced
+    instead of failing the call, so a database restart costs the session nothing but a wait."""
+
+    @functools.wraps(function)
+    def checked(*args, **kwargs):
+        close_old_connections()
+        return function(*args, **kwargs)
+
+    return sync_to_async(checked)
+
 
 WA_FILE_TYPES = {
     "image": "image",
@@ -130,7 +144,8 @@ class Session:
         self.context: BrowserContext | None = None
         self.page: Page | None = None
         self.profile: Path | None = None
-        self.attempts = 0  # consecutive runs that ended badly; reset once connected
+        self.attempts = 0  # consecutive runs that ended badly; reset once CONNECTED for WHATSAPP_STABLE_AFTER
+        self.connected_at: float | None = None  # loop time this run became CONNECTED, until it went offline
         self.restoring = False  # this run started on a profile that was logged in
         self.avatars_checked: dict[str, float] = {}  # wa_id -> loop time of the last check
         # Chats are stored side by side (whatsapp/lanes.py), each lane's transactions in a
@@ -141,6 +156,8 @@ class Session:
         # no query of the session's work, however long, can hold a renewal up.
         self.lease_thread = ThreadPoolExecutor(1, thread_name_prefix="lease")
         self.stored = 0  # messages stored by this session, for the catch-up's report
+        self.storing: set[Future] = set()  # transactions running in chat_threads
+        self.held: list[InboundMessage] | None = None  # see _heard
         self.worker_stopping = False
         self.log_extra = {"connection_id": connection_id}
 
@@ -163,6 +180,9 @@ class Session:
         except LeaseLost as lost:  # a fenced write found the lease gone: nothing was written
             logger.warning("lease lost: %s", lost, extra=self.log_extra)
             outcome = LEASE_LOST
+        except Exception:
+            logger.exception("session crashed", extra=self.log_extra)
+            outcome = CRASHED
         finally:
             listener.cancel()
             await self._close_browser()
@@ -177,33 +197,62 @@ class Session:
 
     async def _supervise(self, playwright) -> str:
         while True:
-            connection = await db(self._load)()
-            if connection is None:
-                return DELETED
-            if self.worker_stopping:
-                return WORKER_STOPPING
-            if not connection.enabled:
-                return STOP
-            outcome = await self._run_browser(playwright, connection)
+            try:
+                outcome = await self._run_once(playwright)
+            except Exception as error:  # a bug, or the database away: a restart with backoff, never at once
+                logger.exception("session run failed", extra=self.log_extra)
+                await self._log_if_possible(f"The session failed: {error}".splitlines()[0])
+                outcome = RETRY
             await self._close_browser()
             if outcome == RESTART:
                 continue
             if outcome != RETRY:
                 return outcome
-            self.attempts += 1
-            if self.attempts > settings.WHATSAPP_MAX_ATTEMPTS:
-                await db(self._transition)(
-                    Status.FAILED, f"Gave up after {settings.WHATSAPP_MAX_ATTEMPTS} attempts", enabled=False
-                )
-                return FAILED
-            delay = backoff_delay(self.attempts)
+            if ended := await self._back_off():
+                return ended
+
+    async def _run_once(self, playwright) -> str:
+        connection = await db(self._load)()
+        if connection is None:
+            return DELETED
+        if self.worker_stopping:
+            return WORKER_STOPPING
+        if not connection.enabled:
+            return STOP
+        self.connected_at = None
+        return await self._run_browser(playwright, connection)
+
+    async def _back_off(self) -> str | None:
+        """After a run that ended badly: FAILED once the attempts ran out, else wait 1 s doubling."""
+        self.attempts += 1
+        if self.attempts > settings.WHATSAPP_MAX_ATTEMPTS:
+            await db(self._transition)(
+                Status.FAILED, f"Gave up after {settings.WHATSAPP_MAX_ATTEMPTS} attempts", enabled=False
+            )
+            return FAILED
+        delay = backoff_delay(self.attempts)
+        try:
             await db(self._transition)(
                 Status.DISCONNECTED,
                 f"Restarting in {delay:.0f} s (attempt {self.attempts} of {settings.WHATSAPP_MAX_ATTEMPTS})",
                 reconnect_attempts=self.attempts,
                 data={"metric": "reconnect"},
             )
-            await self._sleep(delay)
+        except Exception:  # the database away: the wait is what matters
+            logger.warning("restart not recorded", exc_info=True, extra=self.log_extra)
+        await self._sleep(delay)
+        return None
+
+    def _note_stable(self, now: float) -> None:
+        """CONNECTED for WHATSAPP_STABLE_AFTER: the next failure is a new one, its attempts count from 1."""
+        if self.connected_at is not None and now - self.connected_at >= settings.WHATSAPP_STABLE_AFTER:
+            self.attempts, self.connected_at = 0, None
+
+    async def _log_if_possible(self, message: str) -> None:
+        try:
+            await db(self._log)(message, ConnectionEvent.Kind.ERROR)
+        except Exception:
+            logger.warning("not written to the connection's log: %s", message, extra=self.log_extra)
 
     # -- one browser run -------------------------------------------------------------
 
@@ -257,11 +306,18 @@ class Session:
                 f"WhatsApp Web did not load: {error}".splitlines()[0], ConnectionEvent.Kind.ERROR
             )
             return RETRY
-        self.lanes = ChatLanes(self._ingest_chat, concurrency=settings.WHATSAPP_CHAT_CONCURRENCY)
+        self.held = []  # heard live before this run's catch-up
+        self.lanes = ChatLanes(
+            self._ingest_chat,
+            concurrency=settings.WHATSAPP_CHAT_CONCURRENCY,
+            retry_delay=backoff_delay,
+            failed=self._store_failed,
+        )
         try:
             return await self._watch()
         finally:
             self.lanes.close()  # a message not stored yet is imported again by the next catch-up
+            await self._stores_ended()
 
     async def _watch(self) -> str:
         assert self.page is not None and self.lanes is not None, "watched while the browser runs"
@@ -297,6 +353,7 @@ class Session:
                 await self._connected()
             elif name == "conn.online":
                 if payload is False:
+                    self.connected_at = None
                     reconnect_at = reconnect_at or loop.time() + backoff_delay(reconnects + 1)
                     await db(self._went_offline)()
                 elif await db(self._status)() == Status.DISCONNECTED:
@@ -309,9 +366,7 @@ class Session:
                     payload
                 )  # what the page says is checked here, before anything reads it
                 if accepts_chat(message.chat):
-                    self.lanes.put(message.chat, message)
-            elif name == "chat.store_failed":
-                return RETRY  # the browser starts again and its catch-up imports what was not stored
+                    self._heard(message)
             elif name == "chat.msg_ack_change":
                 if (connection := await db(self._load)()) is not None:
                     await db(self._fenced)(
@@ -337,6 +392,7 @@ class Session:
             now = loop.time()
             if now >= next_beat:
                 next_beat = now + settings.WHATSAPP_HEARTBEAT
+                self._note_stable(now)
                 if outcome := await self._heartbeat():
                     return outcome
             if not ready and now >= ready_by:
@@ -384,7 +440,7 @@ class Session:
         me = await bridge.wpp_call(self.page, "conn.getMyUserId")
         serialized = str((me or {}).get("_serialized") if isinstance(me, dict) else me or "")
         phone = "".join(ch for ch in serialized.split("@")[0] if ch in "0123456789")[:20]
-        self.attempts = 0
+        self.connected_at = asyncio.get_running_loop().time()
         metric = {"metric": "restore_ok"} if self.restoring else None
         self.restoring = False
         await db(self._transition)(
@@ -402,30 +458,35 @@ class Session:
         await self._send_queued()
 
     async def _catch_up(self) -> None:
-        """Import what arrived while no session was looking: every chat with messages newer
-        than the newest one stored, by timestamp (not only unread chats)."""
+        """Import what arrived while no session was looking (not only unread chats).
+
+        A chat is read when its newest message is not older than its newest stored one; of
+        its messages, in the chat's order, everything from the first one that is neither
+        stored nor a dead letter goes to its lane (``catch_up_from``), so a batch that failed
+        before a crash comes back even when it was not the newest. The messages heard live
+        meanwhile follow (``_heard``). A catch-up that fails raises: the run ends and the next
+        one, after the backoff, catches up again, rather than store newer messages past a gap.
+        """
         assert self.lanes is not None, "caught up while the browser runs"
         connection = await db(self._load)()
         if connection is None:  # deleted: nothing to import for it
             return
         stored_before = self.stored
-        try:
-            for chat in await bridge.bridge_call(self.page, "chats"):
-                wa_id = chat_id(chat.get("id")) if isinstance(chat, dict) else ""
-                if not wa_id or not accepts_chat(wa_id):
-                    continue
-                since = await db(chat_last_timestamp)(connection=connection, chat=wa_id)
-                if isinstance(chat.get("t"), int | float) and 0 < chat["t"] < since:
-                    continue
-                payloads = await bridge.bridge_call(self.page, "messages", wa_id, CATCH_UP_MESSAGES)
-                messages = [inbound_message(payload) for payload in payloads]
-                for message in sorted(messages, key=lambda m: m.timestamp):
-                    if message.timestamp.timestamp() >= since:
-                        self.lanes.put(wa_id, message)
-            await self.lanes.drain()
-        except Exception as error:
-            await db(self._log)(f"Catching up failed: {error}".splitlines()[0], ConnectionEvent.Kind.ERROR)
-            return
+        for chat in await bridge.bridge_call(self.page, "chats"):
+            wa_id = chat_id(chat.get("id")) if isinstance(chat, dict) else ""
+            if not wa_id or not accepts_chat(wa_id):
+                continue
+            since = await db(chat_last_timestamp)(connection=connection, chat=wa_id)
+            if isinstance(chat.get("t"), int | float) and 0 < chat["t"] < since:
+                continue
+            payloads = await bridge.bridge_call(self.page, "messages", wa_id, CATCH_UP_MESSAGES)
+            messages = [inbound_message(payload) for payload in payloads]
+            for message in await db(catch_up_from)(connection=connection, messages=messages):
+                self.lanes.put(wa_id, message)
+        held, self.held = self.held or [], None
+        for message in held:
+            self.lanes.put(message.chat, message)
+        await self.lanes.drain()
         if imported := self.stored - stored_before:
             await db(self._log)(f"Imported {imported} messages that arrived while disconnected")
 
@@ -444,6 +505,8 @@ class Session:
                 if sent is None:
                     result = await self._send(message, chat, client_id)
                     sent = result["id"] if isinstance(result.get("id"), str) else f"true_{chat}_{client_id}"
+                    if settings.WHATSAPP_TEST_PAUSE_AFTER_SEND:  # tests kill the worker here
+                        await asyncio.sleep(settings.WHATSAPP_TEST_PAUSE_AFTER_SEND)
             except Exception as error:
                 reason = str(error).splitlines()[0]
                 if await db(self._status)() != Status.CONNECTED or "offline" in reason:
@@ -471,31 +534,54 @@ class Session:
         return await bridge.wpp_call(self.page, "chat.sendFileMessage", chat, content, options)
 
     async def _ingest_chat(self, chat: str, messages: list[InboundMessage]) -> None:
-        """A lane's batch: media downloaded first (once), then stored in one transaction.
+        """A lane's batch: media downloaded first, then stored in one transaction.
 
         A message that cannot be stored becomes a dead letter and the batch goes on
-        (whatsapp/dead_letters.py). Anything else that fails here (the database is
-        away) is logged and restarts the browser: the catch-up after it imports
-        what was not stored.
+        (whatsapp/dead_letters.py). Anything else (the database away) raises: the
+        lane tries the batch again with backoff before anything after it in the chat.
         """
+        batch = [replace(message, download=await self._media(message)) for message in messages]
         try:
-            batch = [replace(message, download=await self._media(message)) for message in messages]
-            stored = await sync_to_async(
-                self._store_chat, thread_sensitive=False, executor=self.chat_threads
-            )(chat, batch)
-        except LeaseLost:
-            self.events.put_nowait(("lease.lost", None))  # nothing of the batch was written
-            return
-        except Exception as error:
-            logger.exception("storing messages failed", extra=self.log_extra)
-            await db(self._log)(
-                f"Storing messages failed: {error}".splitlines()[0], ConnectionEvent.Kind.ERROR
-            )
-            self.events.put_nowait(("chat.store_failed", None))
+            stored = await self._in_chat_thread(chat, batch)
+        except LeaseLost:  # nothing of the batch was written, and no retry: the session stops
+            self.events.put_nowait(("lease.lost", None))
             return
         self.stored += len(stored)
         if any(not message.from_me for message in stored):
             await self._refresh_avatar(chat)
+
+    def _heard(self, message: InboundMessage) -> None:
+        """A message heard live goes to its lane, once this run's catch-up has put what came before it:
+        a page reports new messages before it is CONNECTED, and those must not overtake older ones."""
+        assert self.lanes is not None, "heard while the browser runs"
+        if self.held is None:
+            self.lanes.put(message.chat, message)
+        else:
+            self.held.append(message)
+
+    def _store_failed(self, chat: str, error: Exception, failures: int) -> None:
+        """A lane's batch was not stored: said in the worker's log only, the database may be what failed."""
+        logger.warning(
+            "storing a batch of %s failed (%d times in a row), trying again: %s",
+            chat,
+            failures,
+            error,
+            exc_info=failures == 1,
+            extra=self.log_extra,
+        )
+
+    async def _in_chat_thread(self, chat: str, batch: list[InboundMessage]) -> list:
+        """``_store_chat`` in a thread of ``chat_threads``, remembered until its transaction ends."""
+        future = self.chat_threads.submit(self._store_chat, chat, batch)
+        self.storing.add(future)
+        future.add_done_callback(self.storing.discard)
+        return await asyncio.wrap_future(future)
+
+    async def _stores_ended(self) -> None:
+        """Wait for the transactions of lanes just closed: a thread cannot be cancelled, and the next
+        catch-up must not store a chat's later messages while an earlier batch may still commit."""
+        if running := list(self.storing):
+            await asyncio.wait([asyncio.wrap_future(future) for future in running])
 
     async def _media(self, message: InboundMessage) -> Download | None:
         """The message's file, downloaded only when the message is not stored yet."""
@@ -759,7 +845,11 @@ class Session:
         if outcome != LEASE_LOST:
             lease_release(connection_id=self.connection_id, owner=self.owner)
         connection = self._load()
-        if outcome not in (LEASE_LOST, WORKER_STOPPING) and connection is not None and connection.enabled:
+        if (
+            outcome not in (LEASE_LOST, WORKER_STOPPING, CRASHED)
+            and connection is not None
+            and connection.enabled
+        ):
             # Started again while this session was ending: its wish found the lease
             # still held, so the session that held it hands over to a new one.
             session_start(connection_id=self.connection_id)

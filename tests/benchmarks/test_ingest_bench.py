@@ -101,12 +101,15 @@ def ingest_rate(messages: list[InboundMessage], *, lanes: bool) -> tuple[float, 
         with connections["default"].execute_wrapper(count):
             chat_messages_ingest(connection=connection, chat=chat, messages=batch)
 
+    def failed(chat: str, error: Exception, count: int) -> None:
+        raise AssertionError(f"a batch of {chat} failed: {error}")
+
     async def ingest_all() -> float:
         publisher = Publisher()
         in_pool = sync_to_async(store, thread_sensitive=False, executor=pool)
         started = time.perf_counter()
         if lanes:
-            chat_lanes = ChatLanes(in_pool, concurrency=workers)
+            chat_lanes = ChatLanes(in_pool, concurrency=workers, retry_delay=lambda n: 1.0, failed=failed)
             for message in messages:
                 chat_lanes.put(message.chat, message)
             await chat_lanes.drain()

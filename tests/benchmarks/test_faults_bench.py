@@ -1,0 +1,169 @@
+"""Fault runs (``make bench``, issue 9): a burst of 1,000 messages with a fault in its middle.
+
+Each run: a connected session on the simulator, the first half of the burst from four
+customers, the fault once the ingest is storing, the second half, the end of the fault,
+then a wait until every message is stored. Reported: messages sent, stored, duplicated,
+lost, whether each chat is in order, and the recovery time (from the end of the fault to
+the last message stored, the backlog included). Rows are printed and appended to
+``var/bench/faults.md``. PostgreSQL and Redis: run with DATABASE_URL (the Redis is the
+test run's, or a private one for the Redis restart).
+
+Not run: a PostgreSQL server restart (the server is shared; ending every connection of the
+test database is the run that stands for it).
+"""
+
+import os
+import shutil
+import signal
+import tempfile
+import time
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection as db
+
+from helpdesk.embedded_redis import embedded_redis_start
+from tests.engine import Engine
+from tests.processes import wait_until
+from tests.whatsapp.test_crash_recovery import (
+    CUSTOMERS,
+    burst,
+    connected,
+    merged,
+    stored_per_chat,
+    terminate_other_connections,
+)
+from tickets.models import Message
+
+pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True)]
+MESSAGES = int(os.environ.get("BENCH_FAULT_MESSAGES", "1000"))
+RESULTS = Path(settings.BASE_DIR) / "var" / "bench" / "faults.md"
+
+Fault = Callable[[Engine], Callable[[], None]]  # starts the fault, returns what ends it
+
+
+def report(what: str, figures: dict) -> None:
+    line = f"| {what} | " + " | ".join(str(value) for value in figures.values()) + " |"
+    print(line)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    with RESULTS.open("a") as out:
+        out.write(line + "\n")
+
+
+def fault_run(engine: Engine, phone: str, fault: Fault, *, timeout: float = 300) -> dict:
+    engine.start_worker()
+    connected(engine, phone)
+    engine.let_login_settle()
+
+    first = burst(engine.simulator, phone, range(MESSAGES // 2))
+    wait_until(Message.objects.exists, message="the ingest to be storing")
+    end_fault = fault(engine)
+    rest = burst(engine.simulator, phone, range(MESSAGES // 2, MESSAGES))
+    end_fault()
+    ended = time.monotonic()
+    wait_until(
+        lambda: Message.objects.filter(from_me=False).count() >= MESSAGES,
+        timeout=timeout,
+        interval=0.05,
+        message=f"{MESSAGES} messages",
+    )
+    recovery = time.monotonic() - ended
+    sent = merged(first, rest)
+    stored = stored_per_chat()
+    sent_ids = {wa_id for ids in sent.values() for wa_id in ids}
+    stored_ids = [wa_id for ids in stored.values() for wa_id in ids]
+    return {
+        "sent": MESSAGES,
+        "stored": len(stored_ids),
+        "duplicated": len(stored_ids) - len(set(stored_ids)),
+        "lost": len(sent_ids - set(stored_ids)),
+        "in order": stored == sent,
+        "recovery": f"{recovery:.1f} s",
+    }
+
+
+def worker_killed(engine: Engine):
+    engine.workers[0].kill()
+    return engine.start_worker
+
+
+def browser_killed(engine: Engine):
+    for pid in engine.chromium():
+        os.kill(pid, signal.SIGKILL)
+    return lambda: None
+
+
+def network_dropped(engine: Engine):
+    engine.simulator.post("/_sim/network", {"account": engine.phone, "online": False})
+    return lambda: engine.simulator.post("/_sim/network", {"account": engine.phone, "online": True})
+
+
+def database_connections_ended(engine: Engine):
+    terminate_other_connections()
+    return lambda: None
+
+
+@pytest.fixture
+def phone(request) -> str:
+    return f"55116{zlib.crc32(request.node.name.encode()) % 10**8:08d}"
+
+
+@pytest.fixture
+def faults_engine(tmp_path, redis_url, simulator, channel_layer, phone):
+    engine = Engine(tmp=tmp_path, redis_url=redis_url, simulator=simulator)
+    engine.phone = phone
+    yield engine
+    for worker in engine.workers:
+        worker.stop()
+
+
+@pytest.mark.parametrize(
+    ("what", "fault"),
+    [
+        ("session worker kill -9", worker_killed),
+        ("browser processes killed", browser_killed),
+        ("network dropped and restored (simulator)", network_dropped),
+        ("database connections ended (pg_terminate_backend)", database_connections_ended),
+    ],
+)
+def test_a_fault_in_the_middle_of_a_burst(faults_engine, phone, what, fault):
+    if fault is database_connections_ended and db.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    figures = fault_run(faults_engine, phone, fault)
+
+    report(f"{what}, {MESSAGES} messages from {len(CUSTOMERS)} chats, {db.vendor}", figures)
+    assert (figures["duplicated"], figures["lost"], figures["in order"]) == (0, 0, True)
+
+
+def test_a_redis_restart_in_the_middle_of_a_burst(tmp_path, simulator, channel_layer, phone):
+    """The session's Redis (its wake-ups, the realtime events) restarted: a private redis-server."""
+    socket_dir = Path(tempfile.mkdtemp(prefix="hd-fault-redis-"))
+    socket = socket_dir / "redis.sock"
+    redis = embedded_redis_start(socket_path=socket)
+    engine = Engine(tmp=tmp_path, redis_url=f"unix://{socket}", simulator=simulator)
+    engine.phone = phone
+
+    def restart(engine: Engine):
+        redis.terminate()
+        redis.wait(timeout=10)
+
+        def start_again() -> None:
+            nonlocal redis
+            redis = embedded_redis_start(socket_path=socket)
+
+        return start_again
+
+    try:
+        figures = fault_run(engine, phone, restart)
+    finally:
+        for worker in engine.workers:
+            worker.stop()
+        redis.terminate()
+        redis.wait(timeout=10)
+        shutil.rmtree(socket_dir, ignore_errors=True)
+
+    report(f"Redis restarted, {MESSAGES} messages from {len(CUSTOMERS)} chats, {db.vendor}", figures)
+    assert (figures["duplicated"], figures["lost"], figures["in order"]) == (0, 0, True)
