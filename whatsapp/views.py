@@ -13,7 +13,12 @@ from whatsapp.metrics import metrics_text
 from whatsapp.models import Connection
 from whatsapp.qr import qr_data_url
 from whatsapp.selectors import connection_list as connections
-from whatsapp.services import ConnectionLimitReached, connection_create, connection_request
+from whatsapp.services import (
+    ConnectionLimitReached,
+    connection_create,
+    connection_request,
+    connection_update,
+)
 from whatsapp.session_requests import (
     BusUnavailable,
     SessionUnavailable,
@@ -54,13 +59,11 @@ def connection_list(request: HttpRequest) -> HttpResponse:
 def connection_new(request: HttpRequest) -> HttpResponse:
     form = ConnectionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        fields = dict(form.cleaned_data)
         try:
-            connection = connection_create(**fields)
+            connection = connection_create(by=request.user, **form.cleaned_data)
         except ConnectionLimitReached as error:
             form.add_error(None, str(error))
         else:
-            connection_request(connection=connection, enabled=True)
             return redirect("connection-detail", pk=connection.pk)
     return render(request, "whatsapp/connection_form.html", {"form": form})
 
@@ -86,7 +89,7 @@ def connection_edit(request: HttpRequest, pk: int) -> HttpResponse:
     connection = get_object_or_404(Connection, pk=pk)
     form = ConnectionForm(request.POST, instance=connection)
     if form.is_valid():
-        form.save()
+        connection_update(connection=connection, changes=form.cleaned_data, by=request.user)
         messages.success(request, _("Settings saved."))
     else:
         messages.error(request, "; ".join(f"{field}: {errors[0]}" for field, errors in form.errors.items()))
