@@ -2,15 +2,17 @@
 
 ``message_send`` only writes the message (``queued``) and wakes the session
 that holds the connection; the session sends what is queued, in order, when it
-is connected (``outbound_pending``), and records the result. Each message is
-sent with a WhatsApp id derived from its row (``client_message_id``), so after a
-reconnect the session can see whether an earlier attempt went through before
-it tries again.
+is connected, and records the result. What it is handed is the provider's
+typed ``OutboundMessage`` (``outbound_pending``: the chat, the text, the file,
+the quoted message's WhatsApp id), never a ``Message``: turning it into a
+WhatsApp call is whatsapp/wire.py's job, and the results come back by the
+row's id (``message_mark_sent``, ``message_mark_failed``). The row's id also
+makes the message's WhatsApp id, so after a reconnect the session can see
+whether an earlier attempt went through before it tries again.
 """
 
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import QuerySet
 
 from helpdesk.realtime import session_wake
 from tickets.media import CheckedMedia
@@ -19,14 +21,10 @@ from tickets.payloads import message_payload
 from tickets.realtime import ticket_event
 from whatsapp.models import Connection
 from whatsapp.webhooks import webhook_emit
+from whatsapp.wire import OutboundMedia, OutboundMessage
 
 ACK_STATUS = {2: Message.Status.DELIVERED, 3: Message.Status.READ, 4: Message.Status.READ}
 STATUS_ORDER = [Message.Status.QUEUED, Message.Status.SENT, Message.Status.DELIVERED, Message.Status.READ]
-
-
-def client_message_id(message: Message) -> str:
-    """The id we ask WhatsApp to give the message: hex, like WhatsApp Web's own, and fixed per row."""
-    return f"3EB0{message.pk:016X}"
 
 
 def message_send(
@@ -79,17 +77,48 @@ def note_add(*, ticket: Ticket, author, body: str) -> Message:
     return note
 
 
-def outbound_pending(*, connection_id: int) -> QuerySet[Message]:
-    return (
+def outbound_pending(*, connection_id: int) -> list[OutboundMessage]:
+    """The connection's messages waiting to be sent, oldest first, as the session sends them."""
+    queued = (
         Message.objects.filter(connection_id=connection_id, status=Message.Status.QUEUED, from_me=True)
         .exclude(kind__in=[Message.Kind.NOTE, Message.Kind.SYSTEM])
         .select_related("ticket__contact", "quoted")
         .order_by("id")
     )
+    return [_outbound(message) for message in queued]
 
 
-def message_mark_sent(*, message: Message, wa_id: str) -> None:
+def _outbound(message: Message) -> OutboundMessage:
+    media = None
+    if message.media:
+        media = OutboundMedia(
+            path=message.media.name,
+            kind=message.kind,
+            mimetype=message.mimetype,
+            filename=message.filename,
+            voice=message.voice,
+        )
+    return OutboundMessage(
+        id=message.pk,
+        chat=message.ticket.contact.wa_id,
+        body=message.caption if media else message.body,
+        quoted_id=message.quoted.wa_id if message.quoted_id else "",
+        media=media,
+    )
+
+
+def outbound_file(*, media: OutboundMedia) -> bytes:
+    """The content of an outbound message's file, from the storage its message keeps it in."""
+    with Message._meta.get_field("media").storage.open(media.path, "rb") as handle:
+        return handle.read()
+
+
+def message_mark_sent(*, message_id: int, wa_id: str) -> None:
+    """WhatsApp took the message: it has its WhatsApp id and counts as the ticket's last answer."""
     with transaction.atomic():
+        message = Message.objects.select_related("ticket", "connection").filter(pk=message_id).first()
+        if message is None:  # deleted with its ticket while it was being sent
+            return
         message.wa_id, message.status, message.error = wa_id, Message.Status.SENT, ""
         message.save(update_fields=["wa_id", "status", "error"])
         Ticket.objects.filter(pk=message.ticket_id).update(
@@ -101,8 +130,11 @@ def message_mark_sent(*, message: Message, wa_id: str) -> None:
         webhook_emit(connection=message.connection, event="message.sent", payload=message_payload(message))
 
 
-def message_mark_failed(*, message: Message, error: str) -> None:
+def message_mark_failed(*, message_id: int, error: str) -> None:
     with transaction.atomic():
+        message = Message.objects.select_related("ticket").filter(pk=message_id).first()
+        if message is None:
+            return
         message.status, message.error = Message.Status.FAILED, error
         message.save(update_fields=["status", "error"])
         _announce(message)
