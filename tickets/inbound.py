@@ -26,10 +26,10 @@ from contacts.models import Contact
 from contacts.services import contact_create, contact_name_refresh
 from helpdesk.files import file_save, files_removed_on_failure
 from helpdesk.realtime import dashboard_changed
+from tickets.conversation_flow import greet_new_ticket, route_answer
 from tickets.models import Message, Ticket
 from tickets.payloads import message_payload, ticket_payload
 from tickets.realtime import ticket_event
-from tickets.routing import greet_new_ticket, route_answer
 from whatsapp.models import Connection
 from whatsapp.webhooks import webhook_emit
 from whatsapp.wire import InboundMessage, filename_clean

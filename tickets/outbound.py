@@ -11,6 +11,7 @@ makes the message's WhatsApp id, so after a reconnect the session can see
 whether an earlier attempt went through before it tries again.
 """
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import ContentFile
 from django.db import transaction
 
@@ -30,7 +31,7 @@ STATUS_ORDER = [Message.Status.QUEUED, Message.Status.SENT, Message.Status.DELIV
 def message_send(
     *,
     ticket: Ticket,
-    author,
+    author: AbstractBaseUser | None,
     body: str = "",
     media: CheckedMedia | None = None,
     quoted: Message | None = None,
@@ -61,7 +62,7 @@ def message_send(
     return message
 
 
-def note_add(*, ticket: Ticket, author, body: str) -> Message:
+def note_add(*, ticket: Ticket, author: AbstractBaseUser | None, body: str) -> Message:
     """An internal note: shown to agents with the conversation, never sent."""
     with transaction.atomic():
         note = Message.objects.create(

@@ -16,13 +16,13 @@ from django.utils.translation import gettext_noop
 
 from contacts.services import contact_block, contact_upsert
 from helpdesk.realtime import dashboard_changed, session_mark_read, session_wake
+from tickets.conversation_flow import farewell
 from tickets.inbound import ticket_for_contact
 from tickets.media import CheckedMedia
 from tickets.models import ONE_OPEN_TICKET_MESSAGE, Message, Queue, Ticket
 from tickets.outbound import message_send, note_add
 from tickets.payloads import ticket_payload
 from tickets.realtime import ticket_event, ticket_groups
-from tickets.routing import farewell
 from whatsapp.models import Connection
 from whatsapp.session_requests import SessionUnavailable, session_number_exists
 from whatsapp.webhooks import webhook_emit
