@@ -26,14 +26,14 @@ from contacts.models import Contact
 from contacts.services import contact_create, contact_name_refresh
 from helpdesk.files import file_save, files_removed_on_failure
 from helpdesk.realtime import dashboard_changed
+from tickets.conversation_flow import greet_new_ticket, route_answer
 from tickets.models import Message, Ticket
-from tickets.outbound import client_message_row, echoes_claim
+from tickets.outbound import echoes_claim
 from tickets.payloads import message_payload, ticket_payload
 from tickets.realtime import ticket_event
-from tickets.routing import greet_new_ticket, route_answer
 from whatsapp.models import Connection, DeadLetter
 from whatsapp.webhooks import webhook_emit
-from whatsapp.wire import InboundMessage, filename_clean
+from whatsapp.wire import InboundMessage, client_message_row, filename_clean
 
 ATTEMPTS = 3
 Batch = list[InboundMessage]  # messages of one chat, each with its download when it has a file

@@ -2,18 +2,20 @@
 
 ``message_send`` only writes the message (``queued``) and wakes the session
 that holds the connection; the session sends what is queued, in order, when it
-is connected (``outbound_pending``), and records the result. Each message is
-sent with a WhatsApp id derived from its row (``client_message_id``), so after a
-reconnect the session can see whether an earlier attempt went through before
-it tries again, and the ingest recognises the reply when it hears it back
-(``echoes_claim``): the reply's own row is marked sent, no second row is stored.
+is connected, and records the result. What it is handed is the provider's
+typed ``OutboundMessage`` (``outbound_pending``: the chat, the text, the file,
+the quoted message's WhatsApp id), never a ``Message``: turning it into a
+WhatsApp call is whatsapp/wire.py's job, and the results come back by the
+row's id (``message_mark_sent``, ``message_mark_failed``). The row's id also
+makes the message's WhatsApp id, so after a reconnect the session can see
+whether an earlier attempt went through before it tries again, and the ingest
+recognises the reply when it hears it back (``echoes_claim``): the reply's own
+row is marked sent, no second row is stored.
 """
 
-import re
-
+from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import QuerySet
 
 from helpdesk.realtime import session_wake
 from tickets.media import CheckedMedia
@@ -22,22 +24,17 @@ from tickets.payloads import message_payload
 from tickets.realtime import ticket_event
 from whatsapp.models import Connection
 from whatsapp.webhooks import webhook_emit
+from whatsapp.wire import OutboundMedia, OutboundMessage
 
-CLIENT_ID = re.compile(r"_3EB0([0-9A-F]{16})$")  # the end of a WhatsApp id made by client_message_id
 UNSENT = [Message.Status.QUEUED, Message.Status.FAILED]
 ACK_STATUS = {2: Message.Status.DELIVERED, 3: Message.Status.READ, 4: Message.Status.READ}
 STATUS_ORDER = [Message.Status.QUEUED, Message.Status.SENT, Message.Status.DELIVERED, Message.Status.READ]
 
 
-def client_message_id(message: Message) -> str:
-    """The id we ask WhatsApp to give the message: hex, like WhatsApp Web's own, and fixed per row."""
-    return f"3EB0{message.pk:016X}"
-
-
 def message_send(
     *,
     ticket: Ticket,
-    author,
+    author: User | None,
     body: str = "",
     media: CheckedMedia | None = None,
     quoted: Message | None = None,
@@ -68,7 +65,7 @@ def message_send(
     return message
 
 
-def note_add(*, ticket: Ticket, author, body: str) -> Message:
+def note_add(*, ticket: Ticket, author: User | None, body: str) -> Message:
     """An internal note: shown to agents with the conversation, never sent."""
     with transaction.atomic():
         note = Message.objects.create(
@@ -84,48 +81,72 @@ def note_add(*, ticket: Ticket, author, body: str) -> Message:
     return note
 
 
-def outbound_pending(*, connection_id: int) -> QuerySet[Message]:
-    return (
+def outbound_pending(*, connection_id: int) -> list[OutboundMessage]:
+    """The connection's messages waiting to be sent, oldest first, as the session sends them."""
+    queued = (
         Message.objects.filter(connection_id=connection_id, status=Message.Status.QUEUED, from_me=True)
         .exclude(kind__in=[Message.Kind.NOTE, Message.Kind.SYSTEM])
         .select_related("ticket__contact", "quoted")
         .order_by("id")
     )
+    return [_outbound(message) for message in queued]
 
 
-def client_message_row(wa_id: str) -> int | None:
-    """The id of the row a message of ours was sent for, read from its WhatsApp id; None for any other id."""
-    match = CLIENT_ID.search(wa_id)
-    return int(match.group(1), 16) if match else None
+def _outbound(message: Message) -> OutboundMessage:
+    media = None
+    if message.media:
+        media = OutboundMedia(
+            path=str(message.media.name),
+            kind=message.kind,
+            mimetype=message.mimetype,
+            filename=message.filename,
+            voice=message.voice,
+        )
+    return OutboundMessage(
+        id=message.pk,
+        chat=message.ticket.contact.wa_id,
+        body=message.caption if media else message.body,
+        quoted_id=(message.quoted.wa_id or "") if message.quoted else "",
+        media=media,
+    )
+
+
+def outbound_file(*, media: OutboundMedia) -> bytes:
+    """The content of an outbound message's file, from the storage its message keeps it in."""
+    with Message._meta.get_field("media").storage.open(media.path, "rb") as handle:
+        return handle.read()
 
 
 def echoes_claim(*, connection: Connection, echoes: list[tuple[str, int]]) -> set[str]:
     """Our replies heard back from WhatsApp, as (WhatsApp id, row id): each row not marked sent yet is
     marked now. Returns the WhatsApp ids that belong to a reply of ours, which the ingest then never
     stores as a message of their own (the session may have died between the send and the mark)."""
-    rows = Message.objects.filter(
-        connection=connection, from_me=True, pk__in=[row for _wa_id, row in echoes]
-    ).select_related("ticket", "connection")
-    by_pk = {row.pk: row for row in rows}
+    rows = dict(
+        Message.objects.filter(
+            connection=connection, from_me=True, pk__in=[row for _wa_id, row in echoes]
+        ).values_list("pk", "status")
+    )
     claimed = set()
     for wa_id, pk in echoes:
-        row = by_pk.get(pk)
-        if row is None:
+        if pk not in rows:
             continue
         claimed.add(wa_id)
-        if row.status in UNSENT:
-            message_mark_sent(message=row, wa_id=wa_id)
+        if rows[pk] in UNSENT:
+            message_mark_sent(message_id=pk, wa_id=wa_id)
     return claimed
 
 
-def message_mark_sent(*, message: Message, wa_id: str) -> None:
-    """Record that WhatsApp accepted ``message`` as ``wa_id``; once only, whoever sees it first
-    (the send, or the ingest hearing the echo).
+def message_mark_sent(*, message_id: int, wa_id: str) -> None:
+    """WhatsApp took the message as ``wa_id``: it counts as the ticket's last answer. Once only,
+    whoever sees it first (the send, or the ingest hearing the echo).
 
     An echo that an earlier version stored as a message of its own holds ``wa_id``: it gives
     way to the row it echoes, so the unique (connection, WhatsApp id) can never fail here.
     """
     with transaction.atomic():
+        message = Message.objects.select_related("ticket", "connection").filter(pk=message_id).first()
+        if message is None:  # deleted with its ticket while it was being sent
+            return
         Message.objects.filter(
             connection_id=message.connection_id, wa_id=wa_id, from_me=True, author=None
         ).exclude(pk=message.pk).delete()
@@ -144,14 +165,14 @@ def message_mark_sent(*, message: Message, wa_id: str) -> None:
         webhook_emit(connection=message.connection, event="message.sent", payload=message_payload(message))
 
 
-def message_mark_failed(*, message: Message, error: str) -> None:
+def message_mark_failed(*, message_id: int, error: str) -> None:
     """A reply WhatsApp refused; never one already marked sent (its echo may have been heard meanwhile)."""
     with transaction.atomic():
-        if not Message.objects.filter(pk=message.pk, status=Message.Status.QUEUED).update(
+        if not Message.objects.filter(pk=message_id, status=Message.Status.QUEUED).update(
             status=Message.Status.FAILED, error=error
         ):
-            return
-        message.status, message.error = Message.Status.FAILED, error
+            return  # marked sent meanwhile, or deleted with its ticket
+        message = Message.objects.select_related("ticket").get(pk=message_id)
         _announce(message)
 
 

@@ -18,13 +18,13 @@ from django.utils.translation import gettext_noop
 
 from contacts.services import contact_block, contact_upsert
 from helpdesk.realtime import dashboard_changed, session_mark_read, session_wake
+from tickets.conversation_flow import farewell
 from tickets.inbound import ticket_for_contact
 from tickets.media import CheckedMedia
 from tickets.models import ONE_OPEN_TICKET_MESSAGE, Message, Queue, Ticket
 from tickets.outbound import message_send, note_add
 from tickets.payloads import ticket_payload
 from tickets.realtime import ticket_event, ticket_groups
-from tickets.routing import farewell
 from whatsapp.models import Connection
 from whatsapp.session_requests import SessionUnavailable, session_number_exists
 from whatsapp.webhooks import webhook_emit
@@ -94,23 +94,35 @@ def ticket_return(*, ticket: Ticket, by: User | None) -> Ticket:
 
 
 def ticket_close(*, ticket: Ticket, by: User | None, reason: str, send_farewell: bool = True) -> Ticket:
-    """Close the ticket, saying the connection's farewell unless told not to; one atomic change.
+    """Close the ticket, saying the connection's farewell unless told not to: one atomic change.
 
-    Closing a closed ticket changes nothing.
+    The close is one conditional UPDATE (not closed yet), then the farewell is
+    queued and the system line written, in the same transaction: a failure
+    leaves neither a closed ticket without its line nor a farewell to an open
+    ticket, and of two agents (or an agent and the audit) closing at once only
+    the first closes and says goodbye. Closing a closed ticket changes nothing.
     """
-    if ticket.status == Ticket.Status.CLOSED:
-        return ticket
     with transaction.atomic():
+        now = timezone.now()
+        closed = (
+            Ticket.objects.filter(pk=ticket.pk)
+            .exclude(status=Ticket.Status.CLOSED)
+            .update(
+                status=Ticket.Status.CLOSED,
+                closed_at=now,
+                closed_by=by,
+                close_reason=reason,
+                unread_count=0,
+                updated_at=now,
+            )
+        )
+        if not closed:
+            ticket.refresh_from_db()
+            return ticket
+        ticket.status, ticket.closed_at, ticket.closed_by = Ticket.Status.CLOSED, now, by
+        ticket.close_reason, ticket.unread_count, ticket.updated_at = reason, 0, now
         if send_farewell:
             farewell(ticket=ticket)
-        ticket.status = Ticket.Status.CLOSED
-        ticket.closed_at = timezone.now()
-        ticket.closed_by = by
-        ticket.close_reason = reason
-        ticket.unread_count = 0
-        ticket.save(
-            update_fields=["status", "closed_at", "closed_by", "close_reason", "unread_count", "updated_at"]
-        )
         _system_line(ticket, by, gettext_noop("%(agent)s closed the ticket"))
         _changed(ticket)
         webhook_emit(connection=ticket.connection, event="ticket.closed", payload=ticket_payload(ticket))

@@ -11,7 +11,13 @@ from django.utils.translation import gettext_lazy as _
 from whatsapp.dead_letters import dead_letter_retry
 from whatsapp.forms import WebhookSecretFields
 from whatsapp.models import Connection, ConnectionEvent, DeadLetter, WebhookDelivery
-from whatsapp.services import ConnectionLimitReached, connection_create, connection_delete, connection_request
+from whatsapp.services import (
+    ConnectionLimitReached,
+    connection_create,
+    connection_delete,
+    connection_request,
+    connection_update,
+)
 from whatsapp.views import webhook_secret_page
 from whatsapp.webhooks import webhook_redeliver
 
@@ -73,11 +79,11 @@ class ConnectionAdmin(admin.ModelAdmin):
             return redirect("admin:whatsapp_connection_changelist")
 
     def save_model(self, request, obj, form, change) -> None:
+        """Through the services: a new connection starts (when enabled), a change is logged."""
         if change:
-            super().save_model(request, obj, form, change)
+            connection_update(connection=obj, changes=form.cleaned_data, by=request.user)
             return
-        fields = {f: getattr(obj, f) for f in form.cleaned_data if f not in ("name", "queues")}
-        created = connection_create(name=obj.name, **fields)
+        created = connection_create(by=request.user, **form.cleaned_data)
         obj.pk, obj._state = created.pk, created._state
 
     def save_form(self, request, form, change):
@@ -99,9 +105,9 @@ class ConnectionAdmin(admin.ModelAdmin):
         return webhook_secret_page(request, connection=connection, secret=secret, back=back)
 
     def save_related(self, request, form, formsets, change) -> None:
-        super().save_related(request, form, formsets, change)
-        if not change and form.instance.enabled:
-            connection_request(connection=form.instance, enabled=True)
+        """The services set the queues; only the (read-only) log inline is left to save."""
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
 
     def delete_model(self, request, obj) -> None:
         connection_delete(connection=obj)

@@ -18,6 +18,7 @@ from whatsapp.services import (
     connection_delete,
     connection_payload,
     connection_request,
+    connection_update,
     event_payload,
 )
 from whatsapp.session_requests import (
@@ -158,12 +159,11 @@ def connections_create(request, payload: ConnectionNew):
     if not form.is_valid():
         raise form_errors(form)
     try:
-        connection = connection_create(**form.cleaned_data)
+        connection = connection_create(by=request.user, **form.cleaned_data)
     except ConnectionLimitReached as error:
         raise ApiError(
             429, "MAX_ACCOUNT_LIMIT_REACHED", str(error), current=error.current, max=error.maximum
         ) from None
-    connection_request(connection=connection, enabled=True)
     return Status(201, {**connection_payload(connection), "webhook_secret": form.new_secret or None})
 
 
@@ -191,7 +191,7 @@ def connections_update(request, id: Id, payload: ConnectionChange):
     form = ConnectionForm({**current, **_form_data(payload)}, instance=connection)
     if not form.is_valid():
         raise form_errors(form)
-    form.save()
+    connection_update(connection=connection, changes=form.cleaned_data, by=request.user)
     return {**connection_payload(connection), "webhook_secret": form.new_secret or None}
 
 
@@ -352,7 +352,7 @@ def connections_webhook(request, id: Id, payload: WebhookIn):
     )
     if not form.is_valid():
         raise form_errors(form)
-    form.save()
+    connection_update(connection=connection, changes=form.cleaned_data, by=request.user)
     return {
         "id": id,
         "url": connection.webhook_url,

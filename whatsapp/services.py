@@ -1,16 +1,25 @@
 """Writes to connections. Every state change goes through ``connection_transition``,
-which writes the log line and sends the realtime event on commit, in one place."""
+which writes the log line and sends the realtime event on commit, in one place;
+every change of a connection's settings through ``connection_update``, which
+logs which settings changed and who changed them. The API, the pages and the
+admin call these and never ``save()`` a connection themselves.
+"""
 
 import logging
+from collections.abc import Iterable
+from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import connection as db_connection
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from helpdesk.realtime import dashboard_changed, publish_on_commit, session_wake
+from tickets.models import Queue
 from whatsapp.models import Connection, ConnectionEvent
+from whatsapp.tasks import session_enqueue
 from whatsapp.webhooks import webhook_emit
 
 logger = logging.getLogger(__name__)
@@ -32,12 +41,21 @@ class ConnectionLimitReached(Exception):
         )
 
 
-def connection_create(*, name: str, queues=(), **fields) -> Connection:
-    """Create a connection unless MAX_WHATSAPP_CONNECTIONS are there already.
+def connection_create(
+    *,
+    name: str,
+    queues: Iterable[Queue] = (),
+    enabled: bool = True,
+    by: User | None = None,
+    **fields: Any,
+) -> Connection:
+    """Create a connection and, when ``enabled``, start its session (it shows a QR code), unless
+    MAX_WHATSAPP_CONNECTIONS are there already (ConnectionLimitReached).
 
     Count and insert happen under one lock, so two concurrent creates cannot
     both pass: a PostgreSQL advisory lock, or on SQLite the write lock its
-    IMMEDIATE transactions take up front.
+    IMMEDIATE transactions take up front. The session is queued once the
+    connection is committed.
     """
     maximum = settings.MAX_WHATSAPP_CONNECTIONS
     with transaction.atomic():
@@ -47,11 +65,65 @@ def connection_create(*, name: str, queues=(), **fields) -> Connection:
         current = Connection.objects.count()
         if current >= maximum:
             raise ConnectionLimitReached(current=current, maximum=maximum)
-        connection = Connection.objects.create(name=name, **fields)
+        connection = Connection.objects.create(name=name, enabled=enabled, **fields)
         connection.queues.set(queues)
-        connection_log(connection=connection, message=_("Connection created"))
+        connection_log(connection=connection, message=_("Connection created"), data=_by(by))
+        if enabled:
+            session_enqueue(connection_id=connection.pk)
         dashboard_changed()
     return connection
+
+
+def connection_update(*, connection: Connection, changes: dict[str, Any], by: User | None) -> Connection:
+    """Change the connection's settings (``changes``: field name -> value, as a form cleans them).
+
+    Only what differs from the stored row is written; the log says which
+    settings changed and who changed them (never their values: a webhook
+    secret is one) and the pages show it live. A running session keeps
+    running; a change of ``enabled`` starts or stops it as ``connection_request``
+    does. The row is locked while compared, so two editors' changes are
+    logged one after the other.
+    """
+    with transaction.atomic():
+        stored = Connection.objects.select_for_update().get(pk=connection.pk)
+        changed = [name for name, value in changes.items() if _setting(stored, name) != _comparable(value)]
+        if not changed:
+            return connection
+        for name in changed:
+            if name != "queues":
+                setattr(connection, name, changes[name])
+        connection.save(update_fields=[*(name for name in changed if name != "queues"), "updated_at"])
+        if "queues" in changed:
+            connection.queues.set(changes["queues"])
+        labels = ", ".join(
+            str(getattr(Connection._meta.get_field(name), "verbose_name", name)) for name in changed
+        )
+        connection_log(
+            connection=connection,
+            message=_("Settings changed: %(settings)s") % {"settings": labels},
+            data={"changed": changed, **_by(by)},
+        )
+        if "enabled" in changed:
+            _session_follow(connection)
+            dashboard_changed()
+    return connection
+
+
+def _setting(connection: Connection, name: str) -> Any:
+    if name == "queues":
+        return set(connection.queues.values_list("pk", flat=True))
+    return getattr(connection, name)
+
+
+def _comparable(value: Any) -> Any:
+    """A form's queues (a QuerySet) compare as their ids; other values as they are."""
+    if isinstance(value, Iterable) and not isinstance(value, str):
+        return {getattr(item, "pk", item) for item in value}
+    return value
+
+
+def _by(user: User | None) -> dict[str, Any]:
+    return {"by": user.pk, "by_name": user.get_username()} if user is not None else {}
 
 
 def connection_log(
@@ -107,9 +179,7 @@ def connection_request(*, connection: Connection, enabled: bool | None = None, c
     started or woken; a running session also polls, so a lost wake-up only
     delays it.
     """
-    from whatsapp.tasks import session_enqueue  # tasks import services
-
-    updates: dict[str, bool | str] = {}
+    updates: dict[str, Any] = {}
     if enabled is not None:
         updates["enabled"] = enabled
     if command:
@@ -118,9 +188,15 @@ def connection_request(*, connection: Connection, enabled: bool | None = None, c
         Connection.objects.filter(pk=connection.pk).update(**updates, updated_at=timezone.now())
         for name, value in updates.items():
             setattr(connection, name, value)
-        if connection.enabled:
-            session_enqueue(connection_id=connection.pk)
-        session_wake(connection_id=connection.pk)
+        _session_follow(connection)
+
+
+def _session_follow(connection: Connection) -> None:
+    """Once committed: start the session if the connection should run, and wake a running one
+    so that it reads its orders now."""
+    if connection.enabled:
+        session_enqueue(connection_id=connection.pk)
+    session_wake(connection_id=connection.pk)
 
 
 def connection_delete(*, connection: Connection) -> None:

@@ -39,13 +39,13 @@ from contacts.services import contact_avatar_due, contact_avatar_set
 from helpdesk.realtime import Publisher, channel_layer, session_group
 from tickets.inbound import accepts_chat, catch_up_from, chat_last_timestamp, message_is_new
 from tickets.outbound import (
-    client_message_id,
     message_ack,
     message_mark_failed,
     message_mark_sent,
+    outbound_file,
     outbound_pending,
 )
-from whatsapp import bridge
+from whatsapp import bridge, wire
 from whatsapp.browser import (
     BrowserLaunchError,
     browser_close,
@@ -88,11 +88,6 @@ STOP, RESTART, RETRY, LOGGED_OUT, QR_TIMEOUT, FAILED, LEASE_LOST, DELETED, WORKE
 )
 
 
-def _read_file(field) -> bytes:
-    with field.open("rb") as handle:
-        return handle.read()
-
-
 def session_run(connection_id: int) -> str:
     """The django-q task (sessions cluster): drive the connection's browser until it stops."""
     close_old_connections()
@@ -125,12 +120,6 @@ def db(function):
     return sync_to_async(checked)
 
 
-WA_FILE_TYPES = {
-    "image": "image",
-    "audio": "audio",
-    "video": "video",
-    "sticker": "sticker",
-}  # else "document"
 AVATAR_RECHECK = 3600.0  # seconds before this session looks at a contact's picture date again
 CATCH_UP_MESSAGES = 500  # per chat, newest first, when catching up after a reconnect
 SENT_CHECK_MESSAGES = 50  # how far back a chat is searched for an earlier attempt of a message
@@ -494,44 +483,27 @@ class Session:
         """Send the queued outbound messages, oldest first, once each."""
         if await db(self._status)() != Status.CONNECTED:
             return
-        for message in await db(lambda: list(outbound_pending(connection_id=self.connection_id)))():
-            chat, client_id = message.ticket.contact.wa_id, client_message_id(message)
+        for message in await db(outbound_pending)(connection_id=self.connection_id):
             await db(lease_fence)(connection_id=self.connection_id, owner=self.owner)  # no send without it
             try:
-                earlier = await bridge.bridge_call(self.page, "messages", chat, SENT_CHECK_MESSAGES)
-                sent = next(
-                    (m["id"] for m in earlier if m["fromMe"] and m["id"].endswith(f"_{client_id}")), None
-                )
+                earlier = await bridge.bridge_call(self.page, "messages", message.chat, SENT_CHECK_MESSAGES)
+                sent = wire.sent_before(earlier, message=message)
                 if sent is None:
-                    result = await self._send(message, chat, client_id)
-                    sent = result["id"] if isinstance(result.get("id"), str) else f"true_{chat}_{client_id}"
+                    sent = wire.sent_id(await self._send(message), message=message)
                     if settings.WHATSAPP_TEST_PAUSE_AFTER_SEND:  # tests kill the worker here
                         await asyncio.sleep(settings.WHATSAPP_TEST_PAUSE_AFTER_SEND)
             except Exception as error:
                 reason = str(error).splitlines()[0]
                 if await db(self._status)() != Status.CONNECTED or "offline" in reason:
                     return  # not the message's fault: it stays queued for the next connection
-                await db(self._fenced)(message_mark_failed, message=message, error=reason)
+                await db(self._fenced)(message_mark_failed, message_id=message.id, error=reason)
                 continue
-            await db(self._fenced)(message_mark_sent, message=message, wa_id=sent)
+            await db(self._fenced)(message_mark_sent, message_id=message.id, wa_id=sent)
 
-    async def _send(self, message, chat: str, client_id: str) -> dict:
-        options: dict[str, str | bool] = {"messageId": client_id}
-        if message.quoted_id and message.quoted.wa_id:
-            options["quotedMsg"] = message.quoted.wa_id
-        if not message.media:
-            return await bridge.wpp_call(self.page, "chat.sendTextMessage", chat, message.body, options)
-        data = await db(_read_file)(message.media)
-        content = f"data:{message.mimetype};base64,{base64.b64encode(data).decode()}"
-        options.update(
-            type=WA_FILE_TYPES.get(message.kind, "document"),
-            mimetype=message.mimetype,
-            filename=message.filename,
-            caption=message.caption,
-        )
-        if message.voice:
-            options["isPtt"] = True  # a voice message, played like one the customer records
-        return await bridge.wpp_call(self.page, "chat.sendFileMessage", chat, content, options)
+    async def _send(self, message: wire.OutboundMessage) -> object:
+        content = await db(outbound_file)(media=message.media) if message.media else None
+        function, arguments = wire.send_call(message, content)
+        return await bridge.wpp_call(self.page, function, *arguments)
 
     async def _ingest_chat(self, chat: str, messages: list[InboundMessage]) -> None:
         """A lane's batch: media downloaded first, then stored in one transaction.

@@ -8,13 +8,19 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from helpdesk.api_common import ApiError, authenticate
+from helpdesk.http import AuthenticatedHttpRequest
 from helpdesk.permissions import has_permission, permission_required
 from whatsapp.forms import ConnectionForm, PairingCodeForm
 from whatsapp.metrics import metrics_text
 from whatsapp.models import Connection
 from whatsapp.qr import qr_data_url
 from whatsapp.selectors import connection_list as connections
-from whatsapp.services import ConnectionLimitReached, connection_create, connection_request
+from whatsapp.services import (
+    ConnectionLimitReached,
+    connection_create,
+    connection_request,
+    connection_update,
+)
 from whatsapp.session_requests import (
     BusUnavailable,
     SessionUnavailable,
@@ -52,16 +58,14 @@ def connection_list(request: HttpRequest) -> HttpResponse:
 
 
 @permission_required("whatsapp.add_connection")
-def connection_new(request: HttpRequest) -> HttpResponse:
+def connection_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = ConnectionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        fields = dict(form.cleaned_data)
         try:
-            connection = connection_create(**fields)
+            connection = connection_create(by=request.user, **form.cleaned_data)
         except ConnectionLimitReached as error:
             form.add_error(None, str(error))
         else:
-            connection_request(connection=connection, enabled=True)
             return _after_save(request, connection, form)
     return render(request, "whatsapp/connection_form.html", {"form": form})
 
@@ -100,14 +104,14 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @permission_required("whatsapp.change_connection")
 @require_POST
-def connection_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def connection_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Save the connection's settings; the running session is not disturbed."""
     connection = get_object_or_404(Connection, pk=pk)
     form = ConnectionForm(request.POST, instance=connection)
     if not form.is_valid():
         messages.error(request, "; ".join(f"{field}: {errors[0]}" for field, errors in form.errors.items()))
         return redirect("connection-detail", pk=pk)
-    form.save()
+    connection_update(connection=connection, changes=form.cleaned_data, by=request.user)
     messages.success(request, _("Settings saved."))
     return _after_save(request, connection, form)
 

@@ -1,4 +1,5 @@
-"""The WhatsApp wire format, read in one place: a wa-js message becomes an ``InboundMessage``.
+"""The WhatsApp wire format in one place: a wa-js message becomes an ``InboundMessage``, and an
+``OutboundMessage`` (what ``tickets/`` queued) becomes the wa-js call that sends it.
 
 What the page sends (bridge.js's ``plainMessage``: ``id``, ``from``, ``to``,
 ``fromMe``, ``type``, ``body``, ``caption``, ``t``, ``notifyName``, ``mimetype``,
@@ -11,6 +12,13 @@ looks like one, a timestamp that is a plausible time. Reading never fails: a
 field that is missing or of the wrong type falls back to a default, and a kind
 we do not know becomes a readable line such as "[unsupported message: poll]".
 ``tickets/`` never reads a wa-js key.
+
+The way out is typed too: ``tickets.outbound.outbound_pending`` hands the
+session ``OutboundMessage``s (the chat, the text, the file, the quoted message's
+WhatsApp id), and ``send_call`` turns one into ``WPP.chat.send*Message``'s
+arguments, so the session never reads a ticket's fields. Each message is sent
+with a WhatsApp id made from its row (``client_message_id``), and a chat's
+latest messages tell whether an earlier attempt went through (``sent_before``).
 """
 
 import base64
@@ -53,6 +61,8 @@ KINDS = {
     "multi_vcard": "contact",
 }
 MEDIA_KINDS = {"image", "audio", "video", "document", "sticker"}
+# The helpdesk's kinds of file as wa-js ``sendFileMessage``'s ``type``; any other kind goes as a document.
+FILE_TYPES = {"image": "image", "audio": "audio", "video": "video", "sticker": "sticker"}
 
 CHAT_ID = re.compile(r"[0-9A-Za-z._:+-]{1,48}@[0-9a-z.]{1,15}")
 MIME = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,40}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,60}")
@@ -91,6 +101,28 @@ class InboundMessage:
     is_media: bool  # there is a file to download
     download: Download | None = None  # set by the session once it fetched the file
     raw: Any = field(default=None, compare=False, repr=False)  # the payload as received, for a dead letter
+
+
+@dataclass(frozen=True)
+class OutboundMedia:
+    """The file of an outbound message."""
+
+    path: str  # its name in the helpdesk's storage (read with tickets.outbound.outbound_file)
+    kind: str  # a tickets.Message.Kind value
+    mimetype: str
+    filename: str
+    voice: bool  # recorded audio, sent as a voice message
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    """One queued message, as much of it as sending needs."""
+
+    id: int  # the helpdesk's row: the result is reported against it, and the WhatsApp id is made from it
+    chat: str  # the customer's WhatsApp id
+    body: str  # the text, or the file's caption
+    quoted_id: str = ""  # the WhatsApp id of the message it answers
+    media: OutboundMedia | None = None
 
 
 def inbound_message(payload: Any) -> InboundMessage:
@@ -252,3 +284,59 @@ def _canonical(payload: Any) -> str:
         return json.dumps(payload, sort_keys=True, default=repr)
     except (TypeError, ValueError, RecursionError):  # keys of mixed types, a circle, nesting too deep
         return repr(payload)
+
+
+def client_message_id(message_id: int) -> str:
+    """The id we ask WhatsApp to give the message: hex, like WhatsApp Web's own, and fixed per row."""
+    return f"3EB0{message_id:016X}"
+
+
+CLIENT_ID = re.compile(r"_3EB0([0-9A-F]{16})$")  # the end of a WhatsApp id made by client_message_id
+
+
+def client_message_row(wa_id: str) -> int | None:
+    """The row a message of ours was sent for, read back from its WhatsApp id; None for any other id."""
+    match = CLIENT_ID.search(wa_id)
+    return int(match.group(1), 16) if match else None
+
+
+def send_call(message: OutboundMessage, content: bytes | None = None) -> tuple[str, list[Any]]:
+    """The wa-js function that sends ``message`` and its arguments (``content``: the file's bytes)."""
+    options: dict[str, Any] = {"messageId": client_message_id(message.id)}
+    if message.quoted_id:
+        options["quotedMsg"] = message.quoted_id
+    media = message.media
+    if media is None:
+        return "chat.sendTextMessage", [message.chat, message.body, options]
+    if content is None:
+        raise ValueError("A file message is sent with its file's content.")
+    options.update(
+        type=FILE_TYPES.get(media.kind, "document"),
+        mimetype=media.mimetype,
+        filename=media.filename,
+        caption=message.body,
+    )
+    if media.voice:
+        options["isPtt"] = True  # played like a voice message the customer records
+    data_url = f"data:{media.mimetype};base64,{base64.b64encode(content).decode()}"
+    return "chat.sendFileMessage", [message.chat, data_url, options]
+
+
+def sent_before(listing: Any, *, message: OutboundMessage) -> str | None:
+    """The WhatsApp id of an earlier attempt at ``message`` among a chat's latest messages (the bridge's
+    ``messages``: our own, with the id we gave it), or None when it did not go through."""
+    suffix = f"_{client_message_id(message.id)}"
+    for payload in listing if isinstance(listing, list) else []:
+        if isinstance(payload, dict) and payload.get("fromMe") is True:
+            wa_id = message_id(payload.get("id"), payload)
+            if wa_id.endswith(suffix):
+                return wa_id
+    return None
+
+
+def sent_id(result: Any, *, message: OutboundMessage) -> str:
+    """The WhatsApp id a send answered with; the one WhatsApp makes of ours when the answer has none."""
+    value = result.get("id") if isinstance(result, dict) else None
+    if isinstance(value, str | dict) and value:
+        return message_id(value, result)
+    return f"true_{message.chat}_{client_message_id(message.id)}"

@@ -99,7 +99,9 @@ def test_worker_restart_brings_ten_connections_back(engine, simulator, settings)
     settings.MAX_WHATSAPP_CONNECTIONS = count
     extra = {"MAX_WHATSAPP_CONNECTIONS": str(count)}
     worker = engine.start_worker(**extra)
-    connections = [connection_create(name=f"Restore {n}") for n in range(count)]
+    connections = [
+        connection_create(name=f"Restore {n}", enabled=False) for n in range(count)
+    ]  # started one by one
     sessions_dir = engine.var_dir / "sessions"
     for n, connection in enumerate(connections):
         connection_request(connection=connection, enabled=True)

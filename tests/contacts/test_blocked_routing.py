@@ -7,8 +7,8 @@ from django.utils import timezone
 
 from contacts.services import contact_block, contact_upsert
 from tests.factories import ConnectionFactory, ContactFactory, QueueFactory, TicketFactory
+from tests.tickets.test_conversation_flow import said
 from tests.tickets.test_inbound import CUSTOMER, inbound
-from tests.tickets.test_routing import said
 from tickets.audit.stale import tickets_close_stale
 from tickets.inbound import message_ingest
 from tickets.models import Ticket

@@ -1,6 +1,7 @@
 """The house's shape: web processes never load the browser driver, and no two modules import each other round."""
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -65,3 +66,72 @@ def test_no_import_circle():
             visit(module, [module])
 
     assert circles == [], "\n".join(" -> ".join(circle) for circle in circles)
+
+
+# -- the provider (whatsapp/) and the domain (tickets/, contacts/) meet at a narrow, typed interface -----
+
+DOMAIN = ("tickets", "contacts")
+WIRE_TYPES = {"InboundMessage", "Download", "OutboundMessage", "OutboundMedia", "filename_clean"}
+
+
+def wa_js_only_keys() -> set[str]:
+    """The keys of the messages the page sends (bridge.js's ``plainMessage``) that are no name of the
+    helpdesk's own: ``body``, ``caption``, ``mimetype``... are Message fields too and ``type`` is every
+    Channels event's, so naming them proves nothing; ``fromMe``, ``notifyName``, ``t``... exist only on
+    the wire."""
+    source = (Path(settings.BASE_DIR) / "whatsapp" / "bridge.js").read_text()
+    literal = re.search(r"function plainMessage\(message\) \{\s*return \{(.*?)\};", source, re.S).group(1)
+    keys = set(re.findall(r"(\w+):", literal))
+    from tickets.models import Message
+
+    helpdesk_names = {field.name for field in Message._meta.get_fields()} | {
+        "id",
+        "type",
+    }  # every event has a type
+    assert {"fromMe", "notifyName", "isMedia"} <= keys  # the parse found the object
+    return keys - helpdesk_names
+
+
+def domain_modules() -> dict[str, ast.Module]:
+    base = Path(settings.BASE_DIR)
+    return {
+        str(path.relative_to(base)): ast.parse(path.read_text())
+        for app in DOMAIN
+        for path in (base / app).rglob("*.py")
+        if "migrations" not in path.parts
+    }
+
+
+def test_the_domain_never_reads_a_wa_js_key():
+    """WhatsApp's data reaches tickets/ and contacts/ only as whatsapp/wire.py's typed messages: they import
+    none of its readers nor the bridge, never look at a message's ``raw`` payload, and never name a key that
+    only the wire has."""
+    wire_keys = wa_js_only_keys()
+    found = []
+    for path, tree in domain_modules().items():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module == "whatsapp.wire":
+                found += [f"{path}: imports {a.name}" for a in node.names if a.name not in WIRE_TYPES]
+            elif isinstance(node, ast.ImportFrom | ast.Import):
+                names = [node.module] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+                found += [
+                    f"{path}: imports {n}" for n in names if n in ("whatsapp.bridge", "whatsapp.session")
+                ]
+            elif isinstance(node, ast.Attribute) and node.attr == "raw":
+                found.append(f"{path}:{node.lineno}: reads .raw")
+            elif isinstance(node, ast.Constant) and node.value in wire_keys:
+                found.append(f"{path}:{node.lineno}: names the wa-js key {node.value!r}")
+
+    assert found == []
+
+
+def test_the_session_reaches_the_domain_only_through_its_interface():
+    """The session engine calls tickets.inbound (messages in), tickets.outbound (the outbox) and
+    contacts.services (pictures); it imports no model of theirs, so it cannot read a ticket's fields."""
+    interface = {"tickets.inbound", "tickets.outbound", "contacts.services"}
+    graph = module_imports()
+    engine = ["whatsapp.session", "whatsapp.wire", "whatsapp.bridge", "whatsapp.lanes", "whatsapp.browser"]
+
+    reached = {module: {m for m in graph[module] if m.startswith(DOMAIN)} - interface for module in engine}
+
+    assert reached == {module: set() for module in engine}

@@ -11,8 +11,9 @@ from tests.factories import MessageFactory, TicketFactory
 from tests.tickets.test_inbound import inbound
 from tickets.inbound import catch_up_from, chat_messages_ingest
 from tickets.models import Message
-from tickets.outbound import client_message_id, message_mark_failed, message_mark_sent, message_send
+from tickets.outbound import message_mark_failed, message_mark_sent, message_send
 from whatsapp.models import DeadLetter
+from whatsapp.wire import client_message_id
 
 pytestmark = pytest.mark.django_db
 Status = Message.Status
@@ -21,7 +22,9 @@ Status = Message.Status
 def echo_of(reply: Message):
     """The reply as the page lists it once WhatsApp accepted it: sent with our client id."""
     chat = reply.ticket.contact.wa_id
-    return inbound(0, chat=chat, from_me=True, body=reply.body, id=f"true_{chat}_{client_message_id(reply)}")
+    return inbound(
+        0, chat=chat, from_me=True, body=reply.body, id=f"true_{chat}_{client_message_id(reply.pk)}"
+    )
 
 
 @pytest.fixture
@@ -42,7 +45,7 @@ def test_the_echo_of_a_queued_reply_marks_it_sent_and_stores_nothing_new(reply):
 
 def test_the_echo_heard_again_after_the_mark_changes_nothing(reply):
     echo = echo_of(reply)
-    message_mark_sent(message=reply, wa_id=echo.id)
+    message_mark_sent(message_id=reply.pk, wa_id=echo.id)
 
     assert chat_messages_ingest(connection=reply.connection, chat=echo.chat, messages=[echo]) == []
     assert Message.objects.filter(ticket=reply.ticket).count() == 1
@@ -73,7 +76,7 @@ def test_marking_sent_where_an_echo_was_stored_as_its_own_row_never_fails_the_un
     echo_id = echo_of(reply).id
     MessageFactory(ticket=reply.ticket, from_me=True, wa_id=echo_id, status=Status.SENT, body=reply.body)
 
-    message_mark_sent(message=reply, wa_id=echo_id)
+    message_mark_sent(message_id=reply.pk, wa_id=echo_id)
 
     assert list(Message.objects.filter(ticket=reply.ticket).values_list("pk", "status")) == [
         (reply.pk, Status.SENT)
@@ -85,7 +88,7 @@ def test_a_reply_marked_sent_by_its_echo_is_not_marked_failed_by_a_late_send_err
     echo = echo_of(reply)
     chat_messages_ingest(connection=reply.connection, chat=echo.chat, messages=[echo])
 
-    message_mark_failed(message=stale, error="Timeout")
+    message_mark_failed(message_id=stale.pk, error="Timeout")
 
     assert Message.objects.get(pk=reply.pk).status == Status.SENT
 

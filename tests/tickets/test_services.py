@@ -1,8 +1,8 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from tests.factories import TicketFactory
-from tickets.models import Ticket
+from tests.factories import ConnectionFactory, TicketFactory
+from tickets.models import Message, Ticket
 from tickets.services import ticket_close, ticket_reopen
 
 
@@ -46,3 +46,35 @@ def test_reopening_is_refused_while_the_contact_has_another_open_ticket(agent):
 
     old.refresh_from_db()
     assert old.status == Ticket.Status.CLOSED
+
+
+def farewells(ticket: Ticket) -> list[str]:
+    return list(ticket.messages.filter(kind=Message.Kind.TEXT).values_list("body", flat=True))
+
+
+@pytest.mark.django_db
+def test_two_agents_closing_at_once_say_goodbye_once(agent):
+    ticket = TicketFactory(status=Ticket.Status.OPEN, connection=ConnectionFactory(farewell="Tchau!"))
+    first, second = Ticket.objects.get(pk=ticket.pk), Ticket.objects.get(pk=ticket.pk)  # each agent's page
+
+    ticket_close(ticket=first, by=agent, reason=Ticket.CloseReason.AGENT)
+    ticket_close(ticket=second, by=None, reason=Ticket.CloseReason.AUDIT)
+
+    assert farewells(ticket) == ["Tchau!"]
+    assert ticket.messages.filter(kind=Message.Kind.SYSTEM).count() == 1
+    assert (second.status, second.close_reason) == (Ticket.Status.CLOSED, Ticket.CloseReason.AGENT)
+
+
+@pytest.mark.django_db
+def test_a_close_that_fails_queues_no_farewell(agent, monkeypatch):
+    ticket = TicketFactory(status=Ticket.Status.OPEN, connection=ConnectionFactory(farewell="Tchau!"))
+
+    def webhook_down(**_kwargs) -> None:
+        raise ConnectionError("the webhook queue is away")
+
+    monkeypatch.setattr("tickets.services.webhook_emit", webhook_down)  # the close's last step fails
+    with pytest.raises(ConnectionError):
+        ticket_close(ticket=ticket, by=agent, reason=Ticket.CloseReason.AGENT)
+
+    assert farewells(ticket) == []
+    assert Ticket.objects.get(pk=ticket.pk).status == Ticket.Status.OPEN

@@ -14,9 +14,10 @@ from django.db import connection as db
 
 from tests.processes import wait_until
 from tickets.models import Message, Ticket
-from tickets.outbound import client_message_id, message_send
+from tickets.outbound import message_send
 from whatsapp.models import Connection
 from whatsapp.services import connection_create, connection_request
+from whatsapp.wire import client_message_id
 
 pytestmark = pytest.mark.django_db(transaction=True)
 CUSTOMERS = [f"55119666{n:05d}" for n in range(4)]
@@ -115,7 +116,7 @@ def test_a_worker_killed_between_the_send_and_the_mark_leaves_one_row_sent(engin
     wait_until(lambda: Message.objects.get(pk=reply.pk).status == "sent", timeout=30, message="the mark")
     replies = Message.objects.filter(ticket=ticket, from_me=True)
     assert list(replies.values_list("pk", "wa_id")) == [
-        (reply.pk, f"true_{CUSTOMERS[0]}@c.us_{client_message_id(reply)}")
+        (reply.pk, f"true_{CUSTOMERS[0]}@c.us_{client_message_id(reply.pk)}")
     ]
     following = message_send(ticket=ticket, author=agent, body="Pronto")
     wait_until(lambda: Message.objects.get(pk=following.pk).status == "sent", timeout=30, message="the next")

@@ -41,7 +41,7 @@ def _received(connection):
 
 def _sent(connection):
     ticket = TicketFactory(connection=connection)
-    message_mark_sent(message=message_send(ticket=ticket, author=None, body="Oi"), wa_id="true_x_OUT1")
+    message_mark_sent(message_id=message_send(ticket=ticket, author=None, body="Oi").pk, wa_id="true_x_OUT1")
 
 
 def _acked(connection):

@@ -1,6 +1,7 @@
 """The wire module: what a customer sends is checked and cut to size before tickets/ sees it."""
 
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -10,10 +11,15 @@ from whatsapp.wire import (
     FILENAME_MAX_BYTES,
     MIMETYPE_MAX,
     WA_ID_MAX,
+    OutboundMedia,
+    OutboundMessage,
     download_read,
     filename_clean,
     inbound_message,
     mimetype_clean,
+    send_call,
+    sent_before,
+    sent_id,
 )
 
 
@@ -175,3 +181,66 @@ def test_a_download_with_damaged_base64_is_a_failed_download():
     damaged = download_read({"mimetype": "image/png", "size": 3, "data": "***"})
     assert damaged.data is None and "damaged" in damaged.error
     assert download_read(None).data is None
+
+
+# -- the way out: an OutboundMessage becomes a wa-js call --------------------------------------
+
+REPLY = OutboundMessage(id=26, chat=CUSTOMER, body="Olá", quoted_id=f"false_{CUSTOMER}_ABC")
+VOICE = OutboundMessage(
+    id=27,
+    chat=CUSTOMER,
+    body="",
+    media=OutboundMedia(path="m/1.ogg", kind="audio", mimetype="audio/ogg", filename="nota.ogg", voice=True),
+)
+
+
+def test_a_text_is_sent_with_the_id_made_from_its_row_and_its_quote():
+    assert send_call(REPLY) == (
+        "chat.sendTextMessage",
+        [CUSTOMER, "Olá", {"messageId": "3EB0000000000000001A", "quotedMsg": f"false_{CUSTOMER}_ABC"}],
+    )
+
+
+def test_a_recorded_audio_is_sent_as_a_voice_message_and_other_files_by_their_kind():
+    function, (chat, content, options) = send_call(VOICE, b"OggS")
+    sticker = replace(VOICE, media=replace(VOICE.media, kind="sticker", voice=False))
+    document = replace(VOICE, media=replace(VOICE.media, kind="text", voice=False))
+
+    assert (function, chat, content) == ("chat.sendFileMessage", CUSTOMER, "data:audio/ogg;base64,T2dnUw==")
+    assert options == {
+        "messageId": "3EB0000000000000001B",
+        "type": "audio",
+        "mimetype": "audio/ogg",
+        "filename": "nota.ogg",
+        "caption": "",
+        "isPtt": True,
+    }
+    assert [send_call(m, b"x")[1][2]["type"] for m in (sticker, document)] == ["sticker", "document"]
+    assert "isPtt" not in send_call(sticker, b"x")[1][2]
+
+
+def test_an_earlier_attempt_is_found_by_its_id_among_our_own_messages():
+    ours = f"true_{CUSTOMER}_3EB0000000000000001A"
+    listing = [
+        "not a message",
+        {"fromMe": False, "id": f"false_{CUSTOMER}_3EB0000000000000001A"},  # the customer's, not ours
+        {"fromMe": True, "id": f"true_{CUSTOMER}_3EB0000000000000001B"},  # another of ours
+        {"fromMe": True, "id": {"_serialized": ours}},
+    ]
+
+    assert sent_before(listing, message=REPLY) == ours
+    assert sent_before(listing[:3], message=REPLY) is None
+    assert sent_before(None, message=REPLY) is None
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ({"id": "true_x_given"}, "true_x_given"),
+        ({"id": None}, f"true_{CUSTOMER}_3EB0000000000000001A"),
+        (None, f"true_{CUSTOMER}_3EB0000000000000001A"),
+        ("true", f"true_{CUSTOMER}_3EB0000000000000001A"),
+    ],
+)
+def test_the_id_a_send_answers_with_is_kept_or_made_from_ours(answer, expected):
+    assert sent_id(answer, message=REPLY) == expected

@@ -22,9 +22,9 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from helpdesk.realtime import dashboard_changed, session_wake
+from tickets.conversation_flow import render
 from tickets.models import Message, Ticket
 from tickets.realtime import tickets_closed_event
-from tickets.routing import render
 from whatsapp.models import Connection
 
 ACTIVE = [Ticket.Status.OPEN, Ticket.Status.PENDING]
