@@ -183,6 +183,29 @@ def test_a_first_message_that_lost_the_race_for_the_contact_is_stored_by_the_ret
 
 
 @pytest.mark.django_db
+def test_a_message_older_than_the_newest_stored_one_does_not_become_the_tickets_last(events):
+    """The phone delivers late (it was offline): the ticket keeps showing the newest message."""
+    connection = ConnectionFactory()
+    now = int(time.time())
+    message_ingest(connection=connection, message=inbound(1, body="newest", t=now))
+
+    late = message_ingest(connection=connection, message=inbound(2, body="written earlier", t=now - 600))
+    chat_messages_ingest(
+        connection=connection,
+        chat=CUSTOMER,
+        messages=[inbound(3, body="later still", t=now + 60), inbound(4, body="older again", t=now - 300)],
+    )
+
+    ticket = Ticket.objects.get()
+    assert late.wa_timestamp < ticket.last_message_at
+    assert (ticket.last_message_preview, ticket.last_message_at.timestamp()) == ("later still", now + 60)
+    assert ticket.last_inbound_at.timestamp() == now + 60
+    assert ticket.unread_count == 4
+    ordered = ticket.messages.order_by("wa_timestamp").values_list("body", flat=True)
+    assert list(ordered) == ["written earlier", "older again", "newest", "later still"]
+
+
+@pytest.mark.django_db
 def test_a_ticket_closed_within_the_window_is_reopened_and_an_older_one_is_not(settings):
     settings.TICKET_REOPEN_WINDOW = 2 * 3600
     connection = ConnectionFactory()
