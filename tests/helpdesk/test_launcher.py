@@ -1,5 +1,6 @@
 """The launcher that `make run` ends in, run as a user would: own var dir, free port, Ctrl-C."""
 
+import contextlib
 import http.cookiejar
 import os
 import re
@@ -190,8 +191,8 @@ def test_a_launcher_killed_without_cleanup_takes_its_children_with_it():
     parent = subprocess.Popen(
         [sys.executable, "-c", code], cwd=settings.BASE_DIR, stdout=subprocess.PIPE, text=True
     )
+    child = int(parent.stdout.readline())
     try:
-        child = int(parent.stdout.readline())
         assert alive(child)
         assert os.getpgid(child) == child  # a group of its own: a Ctrl-C reaches the launcher only
 
@@ -204,3 +205,5 @@ def test_a_launcher_killed_without_cleanup_takes_its_children_with_it():
         assert not alive(child), "the child outlived its launcher"
     finally:
         parent.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, signal.SIGKILL)
