@@ -125,3 +125,22 @@ def test_an_ack_moves_a_message_forward_only(events, before, ack, after):
     assert message.status == after
     assert changed == (1 if after != before else 0)
     assert [e["status"] for e in events] == ([after] if after != before else [])
+
+
+def test_the_connections_webhook_hears_of_each_sent_reply_and_each_ack(
+    monkeypatch, events, django_capture_on_commit_callbacks
+):
+    queued = []
+    monkeypatch.setattr("whatsapp.webhooks.async_task", lambda func, *args: queued.append(args[1]))
+    ticket = TicketFactory(connection__webhook_url="https://crm.example.com/hook")
+    message = reply(ticket, status=Status.QUEUED, body="Oi")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        message_mark_sent(message=message, wa_id="true_x_1")
+        message_ack(connection=ticket.connection, wa_ids=["true_x_1"], ack=3)
+
+    assert [(e["event"], e["payload"]["id"], e["payload"]["status"]) for e in queued] == [
+        ("message.sent", message.pk, Status.SENT),
+        ("message.ack", message.pk, Status.READ),
+    ]
+    assert {e["connection"]["id"] for e in queued} == {ticket.connection_id}
