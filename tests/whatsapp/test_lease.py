@@ -1,4 +1,7 @@
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from tests.factories import ConnectionFactory
 from whatsapp.lease import lease_acquire, lease_release, lease_renew, lease_reserve
@@ -109,3 +112,35 @@ def test_a_starting_worker_takes_back_what_a_stopped_worker_had_reserved(monkeyp
     assert waiting.pk in queued and held.pk not in queued
     waiting.refresh_from_db()
     assert waiting.lease_owner == QUEUED
+
+
+@pytest.mark.django_db
+def test_a_renewal_moves_only_this_connections_lease_forward_and_says_it_was_seen():
+    from whatsapp.models import Connection
+
+    mine, other = ConnectionFactory(), ConnectionFactory()
+    for connection in (mine, other):
+        lease_acquire(connection_id=connection.pk, owner="otherhost:1:a")
+    Connection.objects.update(lease_expires_at=timezone.now() + timedelta(seconds=1))
+
+    assert lease_renew(connection_id=mine.pk, owner="otherhost:1:a")
+
+    mine.refresh_from_db()
+    other.refresh_from_db()
+    assert mine.lease_expires_at > timezone.now() + timedelta(seconds=5)  # WHATSAPP_LEASE ahead
+    assert mine.last_seen_at is not None and other.last_seen_at is None
+    assert other.lease_expires_at < timezone.now() + timedelta(seconds=2)
+
+
+@pytest.mark.django_db
+def test_a_reservation_holds_only_its_connection_until_the_lease_length_is_up():
+    from whatsapp.models import Connection
+
+    reserved, other = ConnectionFactory(), ConnectionFactory()
+
+    assert lease_reserve(connection_id=reserved.pk)
+
+    reserved.refresh_from_db()
+    assert reserved.lease_expires_at > timezone.now()
+    assert Connection.objects.get(pk=other.pk).lease_owner == ""
+    assert not lease_reserve(connection_id=reserved.pk)  # one session task per connection
