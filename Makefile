@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 BROWSER := $(or $(WHATSAPP_BROWSER_PATH),/usr/bin/chromium)
 
-.PHONY: run test lint demo bench setup browser
+.PHONY: run test lint demo bench mutation setup browser
 
 run: setup
 	$(BIN)/python manage.py serve
@@ -25,6 +25,15 @@ bench: setup
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Mutation testing (docs/benchmarks.md): mutmut mutates the pure parts of the ingest, the lease,
+# the routing and the outbox ([tool.mutmut] in pyproject.toml) and runs, for each mutant, the fast
+# SQLite tests that reach it. CPU-heavy: MUTATION_CHILDREN mutants at a time (1 by default).
+mutation: setup
+	rm -rf mutants
+	$(BIN)/mutmut run --max-children $(or $(MUTATION_CHILDREN),1)
+	$(BIN)/mutmut export-cicd-stats && cat mutants/mutmut-cicd-stats.json
+	$(BIN)/mutmut results
 
 # ruff (the formatter and the linter) and mypy (the type hints of the apps, with django-stubs),
 # configured in pyproject.toml. CI runs it before the tests.

@@ -1,6 +1,5 @@
 """Fixtures for end-to-end tests of the session engine: the simulator and session workers."""
 
-import time
 from pathlib import Path
 
 import pytest
@@ -54,11 +53,30 @@ class Engine:
         assert status == 200, body
         return self.wait_for_status(connection, Connection.Status.CONNECTED)
 
-    @staticmethod
-    def let_login_settle() -> None:
-        """Chromium writes localStorage to the profile up to 5 s after a change; a browser
-        killed sooner loses the login, as it would with WhatsApp Web. Tests that kill wait."""
-        time.sleep(6)
+    def let_login_settle(self, *connections: Connection) -> None:
+        """Wait until each connection's login is in its profile on disk.
+
+        Chromium writes localStorage to the profile up to 5 s after a change; a browser
+        killed sooner loses the login, as it would with WhatsApp Web. The simulator's
+        login is the device token its page keeps in localStorage: once the token of a
+        device linked to the connection's phone is in the profile's files, a browser
+        killed from then on comes back logged in. Tests that kill wait for that.
+        """
+        for connection in connections:
+            storage = self.var_dir / "sessions" / str(connection.pk) / "Default" / "Local Storage"
+
+            def written(connection: Connection = connection, storage: Path = storage) -> bool:
+                accounts = self.simulator.get("/_sim/accounts")["accounts"]
+                devices = next(a["devices"] for a in accounts if a["phone"] == connection.phone)
+                files = [path.read_bytes() for path in storage.rglob("*") if path.is_file()]
+                return any(
+                    token.encode(encoding) in data
+                    for token in devices
+                    for encoding in ("latin-1", "utf-16-le")  # Chromium keeps either form
+                    for data in files
+                )
+
+            wait_until(written, timeout=30, message=f"the login of {connection} on disk")
 
     def chromium(self) -> list[int]:
         return chromium_pids(self.var_dir)

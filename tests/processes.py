@@ -27,9 +27,49 @@ BASE_DIR = Path(settings.BASE_DIR)
 
 
 def free_port() -> int:
+    """A port free now; another process may take it before the child binds it: see ``on_a_free_port``."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def listens_on(pid: int, port: int) -> bool:
+    """Whether process ``pid`` itself holds the socket listening on 127.0.0.1:``port``.
+
+    Only a connection would also reach another process that took the port first.
+    """
+    listening = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[1].endswith(f":{port:04X}") and fields[3] == "0A":  # 0A: LISTEN
+            listening.add(f"socket:[{fields[9]}]")
+    try:
+        return any(os.readlink(fd) in listening for fd in Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False
+
+
+def on_a_free_port(start, *, timeout: float = 30, tries: int = 5):
+    """``start(port)`` a child on a port free a moment ago, until one answers there.
+
+    The port is free when picked, not when the child binds it: another process
+    (a helper's test, a browser) may take it in between, and the child then
+    exits. That child is replaced by one on another port, instead of the test
+    waiting for it to answer until the timeout. Ready means the child itself
+    listens there.
+    """
+    for _ in range(tries):
+        port = free_port()
+        child = start(port)
+        deadline = time.monotonic() + timeout
+        while child.process.poll() is None:  # an exit: most likely the port was taken meanwhile
+            if listens_on(child.pid, port):
+                return child, port
+            if time.monotonic() > deadline:
+                child.kill()
+                raise AssertionError(f"{child.log.name} did not answer on port {port}:\n{child.output()}")
+            time.sleep(0.1)
+    raise AssertionError(f"{child.log.name} exited {tries} times before answering:\n{child.output()}")
 
 
 def wait_until(predicate, *, timeout: float = 30, interval: float = 0.1, message: str = "condition"):
@@ -85,24 +125,21 @@ class Child:
         return self.log.read_text(errors="replace")
 
 
-class Simulator(Child):
-    def __init__(self, *, tmp: Path, qr_interval: float) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/"
-        env = {**os.environ, "SIMULATOR_QR_INTERVAL": str(qr_interval)}
-        super().__init__(
-            [sys.executable, "manage.py", "wa_simulator", "--port", str(self.port)],
-            env=env,
-            log=tmp / "simulator.log",
-        )
-        wait_until(self._answers, timeout=30, message="the simulator")
+class Simulator:
+    """The WhatsApp Web simulator in a child process, and its control API."""
 
-    def _answers(self) -> bool:
-        try:
-            self.get("/_sim/accounts")
-            return True
-        except OSError:
-            return False
+    def __init__(self, *, tmp: Path, qr_interval: float) -> None:
+        env = {**os.environ, "SIMULATOR_QR_INTERVAL": str(qr_interval)}
+
+        def start(port: int) -> Child:
+            command = [sys.executable, "manage.py", "wa_simulator", "--port", str(port)]
+            return Child(command, env=env, log=tmp / "simulator.log")
+
+        self.child, self.port = on_a_free_port(start)
+        self.url = f"http://127.0.0.1:{self.port}/"
+
+    def stop(self) -> int:
+        return self.child.stop()
 
     def get(self, path: str) -> dict:
         with urllib.request.urlopen(self.url.rstrip("/") + path, timeout=10) as response:
@@ -149,30 +186,12 @@ def web_server(env: dict[str, str], *, log: Path) -> tuple[Child, str]:
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=BASE_DIR, env=env, check=True
     )
-    port = free_port()
-    child = Child(
-        [
-            sys.executable,
-            "-m",
-            "daphne",
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "helpdesk.asgi:application",
-        ],
-        env=env,
-        log=log,
-    )
 
-    def answers() -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return True
-        except OSError:
-            return False
+    def start(port: int) -> Child:
+        command = [sys.executable, "-m", "daphne", "--bind", "127.0.0.1", "--port", str(port)]
+        return Child([*command, "helpdesk.asgi:application"], env=env, log=log)
 
-    wait_until(answers, timeout=30, message="the web server")
+    child, port = on_a_free_port(start)
     return child, f"http://127.0.0.1:{port}"
 
 

@@ -279,11 +279,10 @@ def _ticket_touch(ticket: Ticket, messages: list[Message], *, reopened: bool) ->
         if newest is None or at >= newest:
             ticket.last_message_at = newest = at
             ticket.last_message_preview = message.preview()
-        if message.from_me:
-            ticket.last_outbound_at = at
-        else:
-            ticket.last_inbound_at = at
-            received += 1
+        side = "last_outbound_at" if message.from_me else "last_inbound_at"
+        if getattr(ticket, side) is None or at > getattr(ticket, side):  # a late message is not the last
+            setattr(ticket, side, at)
+        received += not message.from_me
     ticket.unread_count += received
     if ticket.pk is None:
         ticket.save()

@@ -107,9 +107,9 @@ def test_worker_restart_brings_ten_connections_back(engine, simulator, settings)
         connection_request(connection=connection, enabled=True)
         engine.connect(connection, phone=f"55219{n:08d}")
         if n == 0:
-            engine.let_login_settle()
+            engine.let_login_settle(connection)
             alone = browser_memory_bytes(profile=sessions_dir / str(connection.pk))
-    engine.let_login_settle()
+    engine.let_login_settle(*connections)
     together = sum(browser_memory_bytes(profile=sessions_dir / str(c.pk)) for c in connections)
     report("memory (PSS) of one session's browser tree, alone", f"{alone / 2**20:.0f} MiB")
     report(
@@ -168,7 +168,7 @@ def test_start_stop_cycles_leave_nothing(engine, simulator):
             sorted(f"{name} ×{list(running.values()).count(name)}" for name in set(running.values()))
         ),
     )
-    engine.let_login_settle()
+    engine.let_login_settle(connection)
     connection_request(connection=connection, enabled=False)
     timed_until(connection, Status.STOPPED)
     before = process_tree_pss(worker.pid)

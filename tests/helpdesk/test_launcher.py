@@ -1,10 +1,10 @@
 """The launcher that `make run` ends in, run as a user would: own var dir, free port, Ctrl-C."""
 
+import contextlib
 import http.cookiejar
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -13,15 +13,12 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+import pytest
 from django.conf import settings
 
+from tests.processes import free_port
+
 ADMIN_PASSWORD = "smoke-test-password-4821"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def descendants(pid: int) -> set[int]:
@@ -89,36 +86,63 @@ def command_line(pid: int) -> str:
 CLOSE_TIMEOUT = 12  # WHATSAPP_CLOSE_TIMEOUT for the launcher under test: Ctrl-C must return within it
 
 
-def test_launcher_serves_the_admin_and_leaves_no_process_after_ctrl_c(tmp_path):
-    """`make demo`: the simulator too. Ctrl-C stops everything within the close timeout, Redis last."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY")}
-    env.update(
-        HELPDESK_VAR_DIR=str(tmp_path / "var"),
-        HELPDESK_ADMIN_PASSWORD=ADMIN_PASSWORD,
-        PORT=str(port),
-        WHATSAPP_CLOSE_TIMEOUT=str(CLOSE_TIMEOUT),
-    )
-    launcher = subprocess.Popen(
-        [sys.executable, "manage.py", "serve", "--simulator-port", str(free_port())],
-        cwd=settings.BASE_DIR,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    output: list[str] = []
-    ready = threading.Event()
+class Launch:
+    """``manage.py serve --simulator-port``, as `make demo` runs it, with its output collected."""
 
-    def read_output() -> None:
-        for line in launcher.stdout:
-            output.append(line)
+    def __init__(self, tmp_path: Path) -> None:
+        self.port = free_port()
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY")}
+        env.update(
+            HELPDESK_VAR_DIR=str(tmp_path / "var"),
+            HELPDESK_ADMIN_PASSWORD=ADMIN_PASSWORD,
+            PORT=str(self.port),
+            WHATSAPP_CLOSE_TIMEOUT=str(CLOSE_TIMEOUT),
+        )
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", "serve", "--simulator-port", str(free_port())],
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.output: list[str] = []
+        self.ready, self.ended = threading.Event(), threading.Event()
+        threading.Thread(target=self._read_output, daemon=True).start()
+
+    def _read_output(self) -> None:
+        for line in self.process.stdout:
+            self.output.append(line)
             if "Helpdesk running at" in line:
-                ready.set()
+                self.ready.set()
+        self.ended.set()
 
-    threading.Thread(target=read_output, daemon=True).start()
+    @classmethod
+    def until_ready(cls, tmp_path: Path, tries: int = 3) -> "Launch":
+        """A port is free when picked, not always when the child binds it: a web server or a
+        simulator that lost its port exits, and the launcher with it; then it starts again."""
+        for _ in range(tries):
+            launch = cls(tmp_path)
+            deadline = time.monotonic() + 90
+            while not launch.ready.is_set() and not launch.ended.is_set() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if launch.ready.is_set():
+                return launch
+            timed_out = not launch.ended.is_set()
+            launch.process.kill()
+            launch.process.wait(timeout=30)
+            if timed_out:
+                raise AssertionError("the launcher did not serve within 90 s:\n" + "".join(launch.output))
+        raise AssertionError(f"the launcher exited {tries} times before serving:\n" + "".join(launch.output))
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_launcher_serves_the_admin_and_leaves_no_process_after_a_stop(tmp_path, stop):
+    """`make demo`: the simulator too. Ctrl-C, or SIGTERM from a service manager, stops everything
+    within the close timeout, Redis last."""
+    launch = Launch.until_ready(tmp_path)
+    launcher, output, port = launch.process, launch.output, launch.port
     try:
-        assert ready.wait(timeout=90), "".join(output)
         children = descendants(launcher.pid)
         assert len(children) >= 5, "expected Redis, the web server, the two workers and the simulator"
         direct = {
@@ -135,11 +159,11 @@ def test_launcher_serves_the_admin_and_leaves_no_process_after_ctrl_c(tmp_path):
         watching = threading.Event()
         died = deaths(direct, watching)
         started = time.monotonic()
-        launcher.send_signal(signal.SIGINT)
+        launcher.send_signal(stop)
         assert launcher.wait(timeout=60) == 0, "".join(output)
         took = time.monotonic() - started
         watching.set()
-        assert took < CLOSE_TIMEOUT, f"Ctrl-C took {took:.1f} s"
+        assert took < CLOSE_TIMEOUT, f"{stop.name} took {took:.1f} s"
         (redis_pid,) = redis
         assert died[redis_pid] >= max(at for pid, at in died.items() if pid != redis_pid), (
             "Redis stopped first"
@@ -152,3 +176,34 @@ def test_launcher_serves_the_admin_and_leaves_no_process_after_ctrl_c(tmp_path):
         time.sleep(0.1)
     assert [pid for pid in children if alive(pid)] == []
     assert (tmp_path / "var" / "db.sqlite3").exists()
+
+
+def test_a_launcher_killed_without_cleanup_takes_its_children_with_it():
+    """SIGKILL leaves the launcher no chance to stop its children: the kernel sends each one
+    SIGTERM when it dies (the parent-death signal set before exec), so nothing is left serving."""
+    code = (
+        "import subprocess, sys, time\n"
+        "from helpdesk.launcher import CHILD_OPTIONS\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'], **CHILD_OPTIONS)\n"
+        "print(child.pid, flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=settings.BASE_DIR, stdout=subprocess.PIPE, text=True
+    )
+    child = int(parent.stdout.readline())
+    try:
+        assert alive(child)
+        assert os.getpgid(child) == child  # a group of its own: a Ctrl-C reaches the launcher only
+
+        parent.kill()
+        parent.wait(timeout=10)
+
+        deadline = time.monotonic() + 10
+        while alive(child) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not alive(child), "the child outlived its launcher"
+    finally:
+        parent.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, signal.SIGKILL)

@@ -8,6 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.factories import ConnectionFactory, QueueFactory, TicketFactory
+from tickets import inbound as tickets_inbound
 from tickets.inbound import chat_messages_ingest, message_ingest
 from tickets.models import Message, Ticket
 from tickets.outbound import message_ack
@@ -101,14 +102,41 @@ def test_a_message_to_an_open_ticket_costs_three_queries():
     assert Ticket.objects.get().unread_count == 12
 
 
+@pytest.fixture
+def lookups(monkeypatch):
+    """Each look for the chat's ticket and contact the ingest makes (one per attempt)."""
+    seen = []
+    real = tickets_inbound._ticket_and_new_messages
+
+    def counted(connection, chat, messages):
+        seen.append([message.id for message in messages])
+        return real(connection, chat, messages)
+
+    monkeypatch.setattr(tickets_inbound, "_ticket_and_new_messages", counted)
+    return seen
+
+
 @pytest.mark.django_db(transaction=True)
-def test_two_first_messages_at_the_same_instant_make_one_ticket():
+def test_two_first_messages_at_the_same_instant_make_one_ticket(lookups):
+    """Both transactions look, find no contact, and insert: the second one's INSERT waits on the
+    unique index, fails once the first commits, and its retry stores into the first one's ticket.
+    SQLite cannot interleave them (BEGIN IMMEDIATE: the second waits before its first read), so
+    there the same retry is reached by the test after this one."""
+    if db.vendor != "postgresql":
+        pytest.skip("SQLite runs one write transaction at a time: nothing to interleave")
     connection = ConnectionFactory()
-    start = threading.Barrier(2)
+    both_looked = threading.Barrier(2)
+    real = tickets_inbound._ticket_and_new_messages
+
+    def look_then_wait(connection, chat, messages):
+        found = real(connection, chat, messages)
+        if len(lookups) <= 2:  # the first look of each: insert only once both saw nothing
+            both_looked.wait(timeout=30)
+        return found
+
     errors = []
 
     def deliver(number: int) -> None:
-        start.wait(timeout=10)
         try:
             message_ingest(connection=connection, message=inbound(number))
         except Exception as error:  # the test fails on any
@@ -116,16 +144,65 @@ def test_two_first_messages_at_the_same_instant_make_one_ticket():
         finally:
             db.close()
 
-    threads = [threading.Thread(target=deliver, args=(n,)) for n in (1, 2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tickets_inbound, "_ticket_and_new_messages", look_then_wait)
+        threads = [threading.Thread(target=deliver, args=(n,)) for n in (1, 2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
 
     assert errors == []
-    assert Ticket.objects.count() == 1
-    assert Message.objects.count() == 2
-    assert Ticket.objects.get().unread_count == 2
+    assert len(lookups) == 3  # two first looks, then the loser's retry
+    ticket = Ticket.objects.get()
+    assert sorted(ticket.messages.values_list("body", flat=True)) == ["Olá", "Olá"]
+    assert ticket.unread_count == 2
+
+
+@pytest.mark.django_db
+def test_a_first_message_that_lost_the_race_for_the_contact_is_stored_by_the_retry(monkeypatch, lookups):
+    """What the loser of the race above sees, on any database: no contact when it looked, one
+    when it inserts (the other transaction committed in between)."""
+    connection = ConnectionFactory()
+    message_ingest(connection=connection, message=inbound(1))  # the winner, committed
+    real = tickets_inbound._ticket_and_new_messages
+
+    def stale_first_look(connection, chat, messages):
+        found = real(connection, chat, messages)
+        return (None, None, messages) if len(lookups) == 2 else found  # lookups[0] was the winner's
+
+    monkeypatch.setattr(tickets_inbound, "_ticket_and_new_messages", stale_first_look)
+
+    stored = message_ingest(connection=connection, message=inbound(2, body="segunda"))
+
+    assert len(lookups) == 3  # the winner's, the stale one, the retry's
+    ticket = Ticket.objects.get()
+    assert stored.ticket == ticket
+    assert list(ticket.messages.values_list("body", flat=True)) == ["Olá", "segunda"]
+    assert ticket.unread_count == 2
+
+
+@pytest.mark.django_db
+def test_a_message_older_than_the_newest_stored_one_does_not_become_the_tickets_last(events):
+    """The phone delivers late (it was offline): the ticket keeps showing the newest message."""
+    connection = ConnectionFactory()
+    now = int(time.time())
+    message_ingest(connection=connection, message=inbound(1, body="newest", t=now))
+
+    late = message_ingest(connection=connection, message=inbound(2, body="written earlier", t=now - 600))
+    chat_messages_ingest(
+        connection=connection,
+        chat=CUSTOMER,
+        messages=[inbound(3, body="later still", t=now + 60), inbound(4, body="older again", t=now - 300)],
+    )
+
+    ticket = Ticket.objects.get()
+    assert late.wa_timestamp < ticket.last_message_at
+    assert (ticket.last_message_preview, ticket.last_message_at.timestamp()) == ("later still", now + 60)
+    assert ticket.last_inbound_at.timestamp() == now + 60
+    assert ticket.unread_count == 4
+    ordered = ticket.messages.order_by("wa_timestamp").values_list("body", flat=True)
+    assert list(ordered) == ["written earlier", "older again", "newest", "later still"]
 
 
 @pytest.mark.django_db

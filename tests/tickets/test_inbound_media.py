@@ -9,7 +9,7 @@ import pytest
 from tests.factories import ConnectionFactory
 from tests.tickets.test_inbound import inbound
 from tickets.inbound import message_ingest
-from whatsapp.wire import download_read
+from whatsapp.wire import download_failed, download_read
 
 pytestmark = pytest.mark.django_db
 
@@ -107,3 +107,22 @@ def test_the_files_of_a_failed_attempt_are_removed(media_root, monkeypatch):
         message_ingest(connection=connection, message=document(1, "invoice.pdf"))
 
     assert not [path for path in media_root.rglob("*") if path.is_file()]
+
+
+def test_a_failed_download_is_stored_as_a_message_saying_why_with_no_file(media_root):
+    photo = inbound(1, type="image", body="", caption="a foto", mimetype="image/png", size=2048, isMedia=True)
+    failed = replace(photo, download=download_failed("Not downloaded: the page timed out"))
+
+    message = message_ingest(connection=ConnectionFactory(), message=failed)
+
+    message.refresh_from_db()
+    assert (message.kind, message.caption, message.mimetype, message.size) == (
+        "image",
+        "a foto",
+        "image/png",
+        2048,
+    )
+    assert message.error == "Not downloaded: the page timed out"
+    assert not message.media
+    assert not media_root.exists() or not any(media_root.rglob("*.*"))
+    assert message.ticket.last_message_preview == "a foto"

@@ -1,24 +1,37 @@
 """The inbox hears of new messages and ticket changes live, only for the tickets its user may see."""
 
+import itertools
+
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
+from channels.layers import get_channel_layer
 
 from tests.factories import ConnectionFactory, QueueFactory, TicketFactory
 from tests.tickets.test_inbound import inbound
 from tests.websockets import websocket
 from tickets.inbound import message_ingest
 from tickets.models import Ticket
+from tickets.realtime import ALL_TICKETS_GROUP, UNROUTED_GROUP
 from tickets.services import ticket_assign, ticket_transfer
 
+MARKERS = itertools.count(1)
 pytestmark = [pytest.mark.usefixtures("channel_layer"), pytest.mark.django_db(transaction=True)]
 
 
-async def events_after(communicator, change, *, quiet: float = 0.5) -> list[dict]:
-    """What the socket receives after ``change`` (run in Django's thread), until it is quiet."""
+async def events_after(communicator, change) -> list[dict]:
+    """What the socket receives after ``change`` (run in Django's thread), up to a marker sent after it.
+
+    The change publishes when it commits, before it returns (no session Publisher in the test's
+    process); the marker follows it on the groups every inbox joins, and the socket gets its
+    messages in the order they were published: whatever the change sent is before the marker.
+    """
     await sync_to_async(change)()
+    marker = {"type": "ticket.changed", "ticket": 0, "marker": next(MARKERS)}
+    for group in (ALL_TICKETS_GROUP, UNROUTED_GROUP):  # a supervisor's inbox, an agent's inbox
+        await get_channel_layer().group_send(group, marker)
     received = []
-    while not await communicator.receive_nothing(timeout=quiet):
-        received.append(await communicator.receive_json_from())
+    while (event := await communicator.receive_json_from(timeout=10)).get("marker") != marker["marker"]:
+        received.append(event)
     return received
 
 

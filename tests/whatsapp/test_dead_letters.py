@@ -2,6 +2,8 @@
 
 import pytest
 from django.db import OperationalError
+from django.db import connection as db
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tests.factories import ConnectionFactory
@@ -151,3 +153,29 @@ def test_a_payload_too_big_as_a_whole_keeps_only_the_start_of_its_json():
 
     assert list(kept) == ["truncated"] and len(kept["truncated"]) == PAYLOAD_MAX
     assert payload_bounded(payload) == payload  # each part alone was within bounds
+
+
+def test_a_clean_batch_is_stored_in_one_transaction_without_the_message_by_message_fallback(caplog):
+    connection = ConnectionFactory()
+    batch = [inbound(n, body=f"m{n}") for n in (1, 2, 3)]
+
+    with CaptureQueriesContext(db) as queries:
+        stored = chat_batch_store(connection=connection, chat=CUSTOMER, messages=batch)
+
+    assert [message.body for message in stored] == ["m1", "m2", "m3"] == bodies()
+    assert sum(query["sql"].startswith('INSERT INTO "tickets_message"') for query in queries) == 1
+    assert not [r for r in caplog.records if r.getMessage().startswith("a batch of")]
+
+
+def test_a_failed_batch_says_so_in_the_log_with_its_connection(broken_storage, caplog):
+    connection = ConnectionFactory()
+
+    chat_batch_store(connection=connection, chat=CUSTOMER, messages=[inbound(1), inbound(2, body="boom")])
+
+    (record,) = [r for r in caplog.records if r.getMessage().startswith("a batch of")]
+    assert record.getMessage() == "a batch of 2 failed: storing it message by message"
+    assert (record.levelname, record.connection_id, record.exc_info is not None) == (
+        "WARNING",
+        connection.pk,
+        True,
+    )

@@ -270,3 +270,31 @@ def waiting_on_a_lock(text: str) -> bool:
             [f"%{text}%"],
         )
         return cursor.fetchone()[0] > 0
+
+
+@pytest.mark.django_db
+def test_a_renewal_moves_only_this_connections_lease_forward_and_says_it_was_seen():
+    mine, other = ConnectionFactory(), ConnectionFactory()
+    for held in (mine, other):
+        lease_acquire(connection_id=held.pk, owner="otherhost:1:a")
+    Connection.objects.update(lease_expires_at=timezone.now() + timedelta(seconds=1))
+
+    assert lease_renew(connection_id=mine.pk, owner="otherhost:1:a")
+
+    mine.refresh_from_db()
+    other.refresh_from_db()
+    assert mine.lease_expires_at > timezone.now() + timedelta(seconds=5)  # WHATSAPP_LEASE ahead
+    assert mine.last_seen_at is not None and other.last_seen_at is None
+    assert other.lease_expires_at < timezone.now() + timedelta(seconds=2)
+
+
+@pytest.mark.django_db
+def test_a_reservation_holds_only_its_connection_until_the_lease_length_is_up():
+    reserved, other = ConnectionFactory(), ConnectionFactory()
+
+    assert lease_reserve(connection_id=reserved.pk)
+
+    reserved.refresh_from_db()
+    assert reserved.lease_expires_at > timezone.now()
+    assert Connection.objects.get(pk=other.pk).lease_owner == ""
+    assert not lease_reserve(connection_id=reserved.pk)  # one session task per connection

@@ -13,6 +13,7 @@ from whatsapp.wire import (
     WA_ID_MAX,
     OutboundMedia,
     OutboundMessage,
+    download_failed,
     download_read,
     filename_clean,
     inbound_message,
@@ -244,3 +245,63 @@ def test_an_earlier_attempt_is_found_by_its_id_among_our_own_messages():
 )
 def test_the_id_a_send_answers_with_is_kept_or_made_from_ours(answer, expected):
     assert sent_id(answer, message=REPLY) == expected
+
+
+def test_a_downloaded_file_keeps_its_type_and_its_real_size():
+    got = download_read({"mimetype": "Image/PNG", "size": 999, "data": "AAEC"})
+    assert (got.mimetype, got.size, got.data, got.error) == ("image/png", 3, b"\x00\x01\x02", "")
+
+
+def test_a_file_not_sent_over_the_limit_keeps_the_size_and_type_the_page_declared():
+    got = download_read({"mimetype": "video/mp4", "size": 50 * 2**20, "data": None})
+    assert (got.mimetype, got.size, got.data) == ("video/mp4", 50 * 2**20, None)
+
+
+def test_a_damaged_file_and_a_failed_download_say_why_and_carry_no_type():
+    damaged = download_read({"mimetype": "image/png", "size": 3, "data": "***"})
+    assert (damaged.mimetype, damaged.size, damaged.data) == ("", None, None)
+    assert damaged.error == "Not downloaded: the page sent a damaged file."
+    long = download_failed("x" * 5000)
+    assert (long.mimetype, long.size, long.data, long.error) == ("", None, None, "x" * 1000)
+
+
+@pytest.mark.parametrize(
+    ("lat", "lng", "readable"),
+    [(-90, -180, True), (90, 180, True), (90.000001, 0, False), (0, -180.000001, False), ("1", 2, False)],
+)
+def test_a_location_is_shown_as_coordinates_only_inside_the_globe(lat, lng, readable):
+    message = inbound_message(wa_payload(1, type="location", body="", lat=lat, lng=lng))
+    assert (message.body == f"{lat}, {lng}") is readable
+
+
+def test_a_message_without_an_id_gets_the_same_one_whatever_the_order_of_its_fields():
+    first = {
+        "from": CUSTOMER,
+        "type": "chat",
+        "body": "Olá",
+        "t": 1_700_000_000,
+        "when": datetime(2024, 1, 1),
+    }
+    same = dict(reversed(list(first.items())))
+    other = {**first, "body": "Oi"}
+    assert inbound_message(first).id == inbound_message(same).id != inbound_message(other).id
+    assert inbound_message(first).id.startswith("unknown~")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("text/plain; charset=utf-8", "text/plain; charset=utf-8"),
+        ("text/plain", "text/plain"),
+        ("text/plain;", "text/plain"),
+        (
+            "a/" + "b" * 58 + "; " + "c" * 30 + "=" + "d" * 7,
+            "a/" + "b" * 58 + "; " + "c" * 30 + "=" + "d" * 7,
+        ),
+        ("a/" + "b" * 58 + "; " + "c" * 30 + "=" + "d" * 8, "a/" + "b" * 58),
+        (" " * 990 + "text/plain", "text/plain"),  # 1,000 characters are read
+        (" " * 991 + "text/plain", "text/plai"),
+    ],
+)
+def test_mime_parameters_are_kept_only_when_they_fit_the_column(value, expected):
+    assert mimetype_clean(value) == expected
