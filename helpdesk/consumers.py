@@ -1,6 +1,8 @@
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.utils import translation
 
+from helpdesk.languages import socket_language
 from helpdesk.realtime import DASHBOARD_GROUP
 from helpdesk.selectors import dashboard_figures
 
@@ -28,6 +30,7 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
         if not self.user.is_authenticated:
             await refuse(self, CLOSE_UNAUTHENTICATED)
             return
+        self.language = await database_sync_to_async(socket_language)(self.scope)
         await self.channel_layer.group_add(DASHBOARD_GROUP, self.channel_name)
         await self.accept()
 
@@ -35,4 +38,8 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_discard(DASHBOARD_GROUP, self.channel_name)
 
     async def dashboard_changed(self, event: dict) -> None:
-        await self.send_json(await database_sync_to_async(dashboard_figures)(user=self.user))
+        await self.send_json(await database_sync_to_async(self.figures)())
+
+    def figures(self) -> dict:
+        with translation.override(self.language):  # the status labels, in this reader's language
+            return dashboard_figures(user=self.user)

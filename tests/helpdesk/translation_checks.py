@@ -18,12 +18,17 @@ VISIBLE_ATTRIBUTES = {"title", "alt", "placeholder", "aria-label", "hx-confirm",
 DATA_INPUTS = {"hidden", "checkbox", "radio", "text", "search", "email", "number", "tel", "url", "password"}
 # Stand-in for what the template engine writes (a variable, a translated string): it has no letters.
 FILLED = "\x00"
+# Words in a data attribute or a template literal: a sentence for scripts to show (data-gone-text="...").
+PHRASE = re.compile(r"[^\W\d_]+\s+[^\W\d_]+")
+# A quoted literal in a variable tag that is not inside _(): {{ value|default:"No name" }}.
+VAR_LITERAL = re.compile(r"""(?<!_\()(["'])(.*?)\1""")
 # Elements whose text is code or a command to type, the same in every language.
 VERBATIM = {"script", "style", "code", "pre", "kbd"}
 
 
-def _template_as_html(source: str) -> str:
-    """The template with every tag and variable replaced: what is left is the literal text it writes."""
+def _template_as_html(source: str, literals: list[str]) -> str:
+    """The template with every tag and variable replaced: what is left is the literal text it writes.
+    Prose in a variable tag's literals goes to ``literals``."""
     html, skipping = [], None
     for token in Lexer(source).tokenize():
         content = token.contents.split(" ", 1)[0] if token.token_type == TokenType.BLOCK else ""
@@ -33,7 +38,10 @@ def _template_as_html(source: str) -> str:
             continue
         if token.token_type == TokenType.TEXT:
             html.append(token.contents)
-        elif token.token_type == TokenType.VAR or content in {"translate", "trans"}:
+        elif token.token_type == TokenType.VAR:
+            html.append(FILLED)
+            literals += [text for _quote, text in VAR_LITERAL.findall(token.contents) if PHRASE.search(text)]
+        elif content in {"translate", "trans"}:
             html.append(FILLED)
         elif content in {"blocktranslate", "blocktrans"}:
             html.append(FILLED)
@@ -56,6 +64,8 @@ class _VisibleText(HTMLParser):
             self.hidden_depth += 1
         values = dict(attrs)
         for name, value in attrs:
+            if name.startswith("data-") and value and PHRASE.search(value):
+                self.found.append(f'{tag} {name}="{value}"')
             if name not in VISIBLE_ATTRIBUTES or not value:
                 continue
             if name == "value" and (tag != "input" or values.get("type", "text") in DATA_INPUTS):
@@ -74,10 +84,11 @@ class _VisibleText(HTMLParser):
 
 def untranslated_template_text(source: str) -> list[str]:
     """The pieces of literal text a template shows (text and visible attributes) outside translation tags."""
+    literals: list[str] = []
     parser = _VisibleText()
-    parser.feed(_template_as_html(source))
+    parser.feed(_template_as_html(source, literals))
     parser.close()
-    return parser.found
+    return parser.found + literals
 
 
 # -- Python ------------------------------------------------------------------------------------------
@@ -92,16 +103,9 @@ LABEL_KEYWORDS = {
     "empty_value_display",
 }
 # Class attributes that do the same.
-LABEL_ATTRIBUTES = {
-    "verbose_name",
-    "verbose_name_plural",
-    "short_description",
-    "empty_value_display",
-    "message",
-    "error",
-    "label",
-    "line",
-}
+LABEL_ATTRIBUTES = {"verbose_name", "verbose_name_plural", "short_description", "empty_value_display"}
+# Variables that hold a message before it is raised or shown: ``message = "..."; raise ApiError(..., message)``.
+MESSAGE_VARIABLES = {"message", "error", "label", "line"}
 # Calls whose string arguments are shown: errors, flash messages, responses.
 MESSAGE_CALLS = {
     "ApiError",
@@ -122,18 +126,19 @@ MESSAGE_CALLS = {
 }
 # A machine-read code ("NOT_FOUND", "invalid") is not prose: upper-case words, or one lower-case word.
 CODE = re.compile(r"^([A-Z][A-Z0-9_]*|[a-z_]+)$")
+# Fields whose first argument is the related model, not a label.
+RELATION_FIELDS = {"ForeignKey", "OneToOneField", "ManyToManyField"}
 MESSAGE_RECEIVERS = {"messages", "self", "modeladmin", "admin"}
 
 
-def _is_prose(node: ast.AST) -> bool:
+def _is_text(node: ast.AST) -> bool:
     if isinstance(node, ast.JoinedStr):
         return True  # an f-string can never be looked up in a catalogue
-    return (
-        isinstance(node, ast.Constant)
-        and isinstance(node.value, str)
-        and bool(WORDS.search(node.value))
-        and not CODE.match(node.value)
-    )
+    return isinstance(node, ast.Constant) and isinstance(node.value, str) and bool(WORDS.search(node.value))
+
+
+def _is_message(node: ast.AST) -> bool:
+    return _is_text(node) and not (isinstance(node, ast.Constant) and CODE.match(node.value))
 
 
 def _call_name(call: ast.Call) -> tuple[str, str]:
@@ -164,22 +169,27 @@ def untranslated_python_strings(source: str) -> list[tuple[int, str]]:
     """(line, text) of bare string literals passed where a person reads them."""
     found = []
     for node in ast.walk(ast.parse(source)):
-        candidates: list[ast.AST] = []
+        labels: list[ast.AST] = []  # any text is prose here, "name" too
+        messages: list[ast.AST] = []  # here an error code ("NOT_FOUND", "invalid") is not
         if isinstance(node, ast.Call):
             receiver, name = _call_name(node)
-            candidates += [kw.value for kw in node.keywords if kw.arg in LABEL_KEYWORDS]
+            labels += [kw.value for kw in node.keywords if kw.arg in LABEL_KEYWORDS]
+            if name.endswith("Field") and name not in RELATION_FIELDS and node.args:
+                labels.append(node.args[0])  # a model field's verbose name, given first
             bare_helper = name in {"success", "info", "warning", "error", "add_message"}
             if name in MESSAGE_CALLS and (not bare_helper or receiver in MESSAGE_RECEIVERS):
-                candidates += node.args
-                candidates += [kw.value for kw in node.keywords if kw.arg in {"message", "detail"}]
+                messages += node.args
+                messages += [kw.value for kw in node.keywords if kw.arg in {"message", "detail"}]
         elif isinstance(node, ast.Assign):
-            if any(isinstance(t, (ast.Name, ast.Attribute)) for t in node.targets) and any(
-                getattr(t, "id", getattr(t, "attr", None)) in LABEL_ATTRIBUTES for t in node.targets
-            ):
-                candidates.append(node.value)
+            names = {getattr(target, "id", getattr(target, "attr", None)) for target in node.targets}
+            if names & LABEL_ATTRIBUTES:
+                labels.append(node.value)
+            if names & MESSAGE_VARIABLES:
+                messages.append(node.value)
         elif isinstance(node, ast.ClassDef):
-            candidates += _choices_labels(node)
-        found += [(c.lineno, ast.unparse(c)) for c in candidates if _is_prose(c)]
+            labels += _choices_labels(node)
+        found += [(c.lineno, ast.unparse(c)) for c in labels if _is_text(c)]
+        found += [(c.lineno, ast.unparse(c)) for c in messages if _is_message(c)]
     return found
 
 
