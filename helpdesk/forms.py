@@ -11,7 +11,7 @@ from helpdesk.models import UserPreferences
 class PreferencesForm(forms.ModelForm):
     # Each language is named in itself: someone lost in a language they cannot read finds their own.
     language = forms.ChoiceField(
-        label=_("language"),
+        label=_("Language"),
         choices=[
             ("", _("The browser's language")),
             *((code, get_language_info(code)["name_local"]) for code, _name in settings.LANGUAGES),
