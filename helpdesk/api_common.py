@@ -5,7 +5,7 @@ Every error is JSON: ``{"error_code": "...", "message": "...", ...}``.
 
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext
 
 from helpdesk.models import ApiToken
 
@@ -27,13 +27,15 @@ def authenticate(request: HttpRequest) -> None:
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key:
         raise ApiError(
-            401, "UNAUTHENTICATED", _("Send Authorization: Bearer <token> (manage.py create_api_token).")
+            401,
+            "UNAUTHENTICATED",
+            gettext("Send Authorization: Bearer <token> (manage.py create_api_token)."),
         )
     token = ApiToken.objects.select_related("user").filter(key_hash=ApiToken.hash(key.strip())).first()
     if token is None or not token.user.is_active:
-        raise ApiError(401, "UNAUTHENTICATED", _("This token is not valid."))
+        raise ApiError(401, "UNAUTHENTICATED", gettext("This token is not valid."))
     if not token.user.is_staff:
-        raise ApiError(403, "FORBIDDEN", _("Only admins (staff users) may use this API."))
+        raise ApiError(403, "FORBIDDEN", gettext("Only admins (staff users) may use this API."))
     ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
     request.user = token.user
 
@@ -45,11 +47,11 @@ def found_or_404(queryset, pk: int):
         raise ApiError(
             404,
             "NOT_FOUND",
-            _("No %(thing)s %(id)s.") % {"thing": queryset.model._meta.verbose_name, "id": pk},
+            gettext("No %(thing)s %(id)s.") % {"thing": queryset.model._meta.verbose_name, "id": pk},
         )
     return found
 
 
 def form_errors(form) -> ApiError:
     errors = {name: [str(e) for e in messages] for name, messages in form.errors.items()}
-    return ApiError(400, "VALIDATION_ERROR", _("Some fields are not valid."), fields=errors)
+    return ApiError(400, "VALIDATION_ERROR", gettext("Some fields are not valid."), fields=errors)
