@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 BROWSER := $(or $(WHATSAPP_BROWSER_PATH),/usr/bin/chromium)
 
-.PHONY: run test lint demo bench mutation setup browser
+.PHONY: run test lint demo bench mutation setup browser translations messages
 
 run: setup
 	$(BIN)/python manage.py serve
@@ -42,7 +42,21 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-setup: $(VENV)/.installed node_modules/.installed browser
+setup: $(VENV)/.installed node_modules/.installed browser translations
+
+# The translations (locale/*/LC_MESSAGES/*.po, written by hand) compiled to the .mo files Django reads,
+# with Babel: pure Python, no GNU gettext needed. The .mo files are built, never committed.
+CATALOGUES := $(wildcard locale/*/LC_MESSAGES/*.po)
+translations: $(CATALOGUES:.po=.mo)
+
+%.mo: %.po $(VENV)/.installed
+	$(BIN)/pybabel -q compile -i $< -o $@
+
+# For developers: add the strings marked in the code and templates to the catalogues (docs/operations.md).
+# Needs GNU gettext (apt-get install gettext); the new entries then need their Portuguese.
+messages: setup
+	$(BIN)/python manage.py makemessages --locale pt_BR --no-obsolete --no-location \
+		--ignore '.venv/*' --ignore 'node_modules/*' --ignore 'var/*' --ignore 'tests/*' --ignore 'whatsapp/simulator/*' --ignore 'mutants/*'
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import render
 from django.urls import URLPattern, reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI, Path, Router, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -45,7 +46,11 @@ class StaffToken(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str):
         authenticate(request)  # raises ApiError 401 (token not valid) or 403 (not staff)
         if self.permission and not has_permission(request.user, self.permission):
-            raise ApiError(403, "FORBIDDEN", f"This needs the permission {self.permission}.")
+            raise ApiError(
+                403,
+                "FORBIDDEN",
+                _("This needs the permission %(permission)s.") % {"permission": self.permission},
+            )
         return request.user
 
 
@@ -83,24 +88,26 @@ def _validation_error(request, error: ValidationError):
             if part not in ("body", "query", "path", "payload", "form")
         ]
         fields.setdefault(".".join(where) or "body", []).append(problem.get("msg", "invalid"))
-    return _error("VALIDATION_ERROR", "Some fields are not valid.", 422, fields=fields)
+    return _error("VALIDATION_ERROR", _("Some fields are not valid."), 422, fields=fields)
 
 
 @api.exception_handler(HttpError)
 def _http_error(request, error: HttpError):
     codes = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
-    message = "The body is not valid JSON." if error.status_code == 400 else str(error)
+    message = _("The body is not valid JSON.") if error.status_code == 400 else str(error)
     return _error(codes.get(error.status_code, "ERROR"), message, error.status_code)
 
 
 @api.exception_handler(Http404)
 def _not_found(request, error: Http404):
-    return _error("NOT_FOUND", "Not found.", 404)
+    return _error("NOT_FOUND", _("Not found."), 404)
 
 
 @api.exception_handler(AuthenticationError)
 def _unauthenticated(request, error: AuthenticationError):
-    return _error("UNAUTHENTICATED", "Send Authorization: Bearer <token> (manage.py create_api_token).", 401)
+    return _error(
+        "UNAUTHENTICATED", _("Send Authorization: Bearer <token> (manage.py create_api_token)."), 401
+    )
 
 
 def _json_not_allowed(view):
@@ -110,7 +117,7 @@ def _json_not_allowed(view):
         response = view(request, *args, **kwargs)
         if isinstance(response, HttpResponseNotAllowed):
             allowed = response["Allow"]
-            response = _error("METHOD_NOT_ALLOWED", f"Use {allowed}.", 405)
+            response = _error("METHOD_NOT_ALLOWED", _("Use %(methods)s.") % {"methods": allowed}, 405)
             response["Allow"] = allowed
         return response
 

@@ -7,3 +7,10 @@ class HelpdeskConfig(AppConfig):
 
     name = "helpdesk"
     verbose_name = _("Helpdesk")
+
+    def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
+
+        from helpdesk.languages import language_at_login
+
+        user_logged_in.connect(language_at_login, dispatch_uid="helpdesk-language-at-login")

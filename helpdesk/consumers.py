@@ -2,7 +2,9 @@ from channels.consumer import AsyncConsumer
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.contrib.auth.models import User
+from django.utils import translation
 
+from helpdesk.languages import socket_language
 from helpdesk.realtime import DASHBOARD_GROUP
 from helpdesk.selectors import dashboard_figures
 
@@ -38,6 +40,7 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
             await refuse(self, CLOSE_UNAUTHENTICATED)
             return
         self.user = user
+        self.language = await database_sync_to_async(socket_language)(self.scope)
         await self.channel_layer.group_add(DASHBOARD_GROUP, self.channel_name)
         await self.accept()
 
@@ -45,4 +48,8 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_discard(DASHBOARD_GROUP, self.channel_name)
 
     async def dashboard_changed(self, event: dict) -> None:
-        await self.send_json(await database_sync_to_async(dashboard_figures)(user=self.user))
+        await self.send_json(await database_sync_to_async(self.figures)())
+
+    def figures(self) -> dict:
+        with translation.override(self.language):  # the status labels, in this reader's language
+            return dashboard_figures(user=self.user)

@@ -1,9 +1,15 @@
+from django.contrib import messages
 from django.http import HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils import translation
+from django.utils.translation import gettext as _
 
+from helpdesk.forms import PreferencesForm
 from helpdesk.http import AuthenticatedHttpRequest
+from helpdesk.languages import language_for, remember_language
 from helpdesk.permissions import has_permission
-from helpdesk.selectors import dashboard_figures
+from helpdesk.selectors import dashboard_figures, preferences_of
+from helpdesk.services import preferences_update
 from tickets.audit.selectors import audit_latest
 
 
@@ -12,3 +18,15 @@ def home(request: AuthenticatedHttpRequest) -> HttpResponse:
     if has_permission(request.user, "tickets.view_auditreport"):
         context["audits"] = {"latest": audit_latest()}
     return render(request, "home.html", context)
+
+
+def preferences(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The user's own settings (the profile menu's "Preferences"); a new language applies at once."""
+    form = PreferencesForm(request.POST or None, instance=preferences_of(user=request.user))
+    if request.method == "POST" and form.is_valid():
+        preferences_update(user=request.user, **form.cleaned_data)
+        remember_language(session=request.session, language=form.cleaned_data["language"])
+        translation.activate(language_for(session=request.session, request=request))
+        messages.success(request, _("Your preferences are saved."))
+        return redirect("preferences")
+    return render(request, "preferences.html", {"form": form})

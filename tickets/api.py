@@ -8,6 +8,7 @@ import pydantic
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.utils.translation import gettext
 from ninja import Router, Schema, Status
 from ninja.errors import ValidationError as RequestInvalid
 from pydantic import StrictBool, StrictStr
@@ -146,7 +147,7 @@ PAGE = 50
 def _id_parameter(name: str, value: str) -> int:
     """A query parameter that must be a row id: ``?queue=abc`` (or ``²``, or 30 digits) is a 400, not a 500."""
     if not (value.isascii() and value.isdigit()) or int(value) > MAX_ID:
-        raise ApiError(400, "BAD_REQUEST", f"{name} must be an id.")
+        raise ApiError(400, "BAD_REQUEST", gettext("%(name)s must be an id.") % {"name": name})
     return int(value)
 
 
@@ -154,7 +155,7 @@ def page_of(queryset, cursor: str | None, payload) -> dict:
     """Cursor pagination on the id: ``?cursor=<id>`` continues after the last item of a page."""
     if cursor:
         if not (cursor.isascii() and cursor.isdigit()) or int(cursor) > MAX_ID:
-            raise ApiError(400, "BAD_REQUEST", "cursor must be the next_cursor of a previous page.")
+            raise ApiError(400, "BAD_REQUEST", gettext("cursor must be the next_cursor of a previous page."))
         descending = queryset.query.order_by and queryset.query.order_by[0].startswith("-")
         queryset = queryset.filter(pk__lt=cursor) if descending else queryset.filter(pk__gt=cursor)
     items = list(queryset[: PAGE + 1])
@@ -229,7 +230,7 @@ def tickets_reply(request, id: Id):
     if request.content_type == "multipart/form-data":
         data, upload = request.POST, request.FILES.get("media")
         if upload is None:
-            raise ApiError(400, "VALIDATION_ERROR", "Send the file in a part named media.")
+            raise ApiError(400, "VALIDATION_ERROR", gettext("Send the file in a part named media."))
         try:
             media = media_check(data=upload.read(), filename=upload.name, declared_type=upload.content_type)
         except MediaRefused as refused:
@@ -250,7 +251,9 @@ def tickets_reply(request, id: Id):
         quoted = ticket.messages.filter(pk=reply.quoted).exclude(wa_id=None).first()
         if quoted is None:
             raise ApiError(
-                400, "VALIDATION_ERROR", "quoted must be the id of a sent or received message of this ticket."
+                400,
+                "VALIDATION_ERROR",
+                gettext("quoted must be the id of a sent or received message of this ticket."),
             )
     return Status(201, message_payload(_reply(ticket, request.user, body=body, quoted=quoted)))
 
@@ -260,7 +263,7 @@ def _json_body(request, schema: type[SchemaT]) -> SchemaT:
     try:
         data = json.loads(request.body)
     except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "BAD_REQUEST", "The body is not valid JSON.") from None
+        raise ApiError(400, "BAD_REQUEST", gettext("The body is not valid JSON.")) from None
     try:
         return schema.model_validate(data)
     except pydantic.ValidationError as invalid:
@@ -314,7 +317,7 @@ def tickets_assign(request, id: Id, payload: AssignIn):
     if payload.user is not None:
         user = get_user_model().objects.filter(pk=payload.user, is_active=True).first()
         if user is None:
-            raise ApiError(400, "VALIDATION_ERROR", f"No active user {payload.user!r}.")
+            raise ApiError(400, "VALIDATION_ERROR", gettext("No active user %(id)r.") % {"id": payload.user})
     return ticket_payload(ticket_assign(ticket=ticket, assignee=user, by=request.user))
 
 
@@ -327,7 +330,7 @@ def tickets_transfer(request, id: Id, payload: TransferIn):
     ticket = ticket_or_404(request, id)
     queue = Queue.objects.filter(pk=payload.queue).first()
     if queue is None:
-        raise ApiError(400, "VALIDATION_ERROR", f"No queue {payload.queue!r}.")
+        raise ApiError(400, "VALIDATION_ERROR", gettext("No queue %(id)r.") % {"id": payload.queue})
     return ticket_payload(ticket_transfer(ticket=ticket, queue=queue, by=request.user))
 
 
@@ -364,25 +367,35 @@ def connections_send(request, id: Id, payload: SendIn):
     try:
         wa_id = phone_wa_id(payload.to)
     except ValidationError:
-        message = "to must be a phone number with country code, e.g. 5511988887777."
+        message = gettext("to must be a phone number with country code, e.g. 5511988887777.")
         raise ApiError(400, "VALIDATION_ERROR", message) from None
     if connection.status != Connection.Status.CONNECTED:
         if not payload.queue_if_offline:
-            raise ApiError(409, "ACCOUNT_NOT_READY", f"The connection is {connection.status}, not CONNECTED.")
+            raise ApiError(
+                409,
+                "ACCOUNT_NOT_READY",
+                gettext("The connection is %(status)s, not CONNECTED.") % {"status": connection.status},
+            )
     else:
         try:
             exists = session_number_exists(connection_id=connection.pk, wa_id=wa_id)
         except SessionUnavailable:
-            raise ApiError(409, "ACCOUNT_NOT_READY", "The connection's session does not answer.") from None
+            raise ApiError(
+                409, "ACCOUNT_NOT_READY", gettext("The connection's session does not answer.")
+            ) from None
         except BusUnavailable:
             raise bus_unavailable() from None
         if not exists:
-            raise ApiError(422, "NOT_ON_WHATSAPP", f"+{wa_id.split('@')[0]} has no WhatsApp.")
+            raise ApiError(
+                422,
+                "NOT_ON_WHATSAPP",
+                gettext("+%(number)s has no WhatsApp.") % {"number": wa_id.split("@")[0]},
+            )
     ticket, _ = ticket_for_contact(contact=contact_upsert(wa_id=wa_id), connection=connection)
     return Status(201, message_payload(message_send(ticket=ticket, author=request.user, body=body)))
 
 
 def _text(body: str) -> str:
     if not body.strip():
-        raise ApiError(400, "VALIDATION_ERROR", "body must be a non-empty text.")
+        raise ApiError(400, "VALIDATION_ERROR", gettext("body must be a non-empty text."))
     return body

@@ -16,7 +16,9 @@ row is marked sent, no second row is stored.
 from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.utils.translation import gettext_noop
 
+from helpdesk.languages import in_helpdesk_language
 from helpdesk.realtime import session_wake
 from tickets.media import CheckedMedia
 from tickets.models import Message, Ticket
@@ -180,7 +182,8 @@ def message_ack(*, connection: Connection, wa_ids: list[str], ack: int) -> int:
     """WhatsApp says our messages were delivered (2) or read (3); a status never goes back."""
     if ack < 0:
         return Message.objects.filter(connection=connection, wa_id__in=wa_ids).update(
-            status=Message.Status.FAILED, error="WhatsApp refused the message"
+            status=Message.Status.FAILED,
+            error=in_helpdesk_language(gettext_noop("WhatsApp refused the message")),
         )
     status = ACK_STATUS.get(ack)
     if status is None:

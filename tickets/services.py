@@ -8,15 +8,15 @@ commits. The inbox page, the JSON API and the admin call the same function.
 
 from collections.abc import Sequence
 
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from contacts.services import contact_block, contact_upsert
+from helpdesk.languages import in_helpdesk_language
 from helpdesk.realtime import dashboard_changed, session_mark_read, session_wake
 from tickets.conversation_flow import farewell
 from tickets.inbound import ticket_for_contact
@@ -259,9 +259,8 @@ def _system_line(ticket: Ticket, by: User | None, text: str, **values) -> Messag
     """A line in the conversation saying what happened, never sent. ``text`` is marked
     with gettext_noop and written in the helpdesk's language (LANGUAGE_CODE): it is a
     record, like a log line, the same for every reader."""
-    with translation.override(settings.LANGUAGE_CODE):
-        values["agent"] = _name(by) if by is not None else _("The helpdesk")
-        body = _(text) % values
+    agent = _name(by) if by is not None else gettext_lazy("The helpdesk")
+    body = in_helpdesk_language(text, **values, agent=agent)
     line = Message.objects.create(
         ticket=ticket,
         connection_id=ticket.connection_id,

@@ -9,7 +9,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from whatsapp.dead_letters import dead_letter_retry
-from whatsapp.forms import WebhookSecretFields
+from whatsapp.forms import WebhookSecretFields, connection_defaults
 from whatsapp.models import Connection, ConnectionEvent, DeadLetter, WebhookDelivery
 from whatsapp.services import (
     ConnectionLimitReached,
@@ -70,6 +70,9 @@ class ConnectionAdmin(admin.ModelAdmin):
     class Media:
         css = {"all": ["css/badges.css"]}
         js = ["js/live.js", "js/admin_connection.js"]
+
+    def get_changeform_initial_data(self, request) -> dict:
+        return {**connection_defaults(), **super().get_changeform_initial_data(request)}
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:

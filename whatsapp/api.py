@@ -4,6 +4,7 @@ from datetime import datetime
 
 from django.db.models import ProtectedError
 from django.http import HttpResponse
+from django.utils.translation import gettext
 from ninja import Router, Schema, Status
 from pydantic import Field, StrictBool, StrictStr
 
@@ -131,7 +132,9 @@ def connection_or_404(pk: int) -> Connection:
 
 def bus_unavailable() -> ApiError:
     """The answer when the bus (Redis) refuses or hangs: the session cannot be asked."""
-    return ApiError(503, "BUS_UNAVAILABLE", "The realtime bus (Redis) is unavailable: try again in a moment.")
+    return ApiError(
+        503, "BUS_UNAVAILABLE", gettext("The realtime bus (Redis) is unavailable: try again in a moment.")
+    )
 
 
 def _form_data(change: ConnectionChange) -> dict:
@@ -206,7 +209,9 @@ def connections_delete(request, id: Id):
     try:
         connection_delete(connection=connection)
     except ProtectedError:
-        raise ApiError(409, "HAS_TICKETS", "Tickets refer to this connection; disable it instead.") from None
+        raise ApiError(
+            409, "HAS_TICKETS", gettext("Tickets refer to this connection; disable it instead.")
+        ) from None
     return {"deleted": id}
 
 
@@ -256,10 +261,14 @@ def connections_status(request, id: Id):
 def connections_qr(request, id: Id):
     connection = connection_or_404(id)
     if connection.status == Connection.Status.CONNECTED:
-        raise ApiError(409, "ALREADY_CONNECTED", "This connection is logged in; there is no QR code.")
+        raise ApiError(
+            409, "ALREADY_CONNECTED", gettext("This connection is logged in; there is no QR code.")
+        )
     if connection.status != Connection.Status.QR or not connection.qr_code:
         raise ApiError(
-            409, "QR_NOT_AVAILABLE", f"No QR code is shown now (status {connection.status}); start it."
+            409,
+            "QR_NOT_AVAILABLE",
+            gettext("No QR code is shown now (status %(status)s); start it.") % {"status": connection.status},
         )
     return {
         "code": connection.qr_code,
@@ -285,7 +294,7 @@ def connections_pairing_code(request, id: Id, payload: PairingIn):
     form = PairingCodeForm(payload.dict())
     if not form.is_valid():
         raise form_errors(form)
-    message = "No session runs for this connection: start it first."
+    message = gettext("No session runs for this connection: start it first.")
     _session_running(connection, message)
     try:
         code = session_pairing_code(connection_id=connection.pk, phone=form.cleaned_data["phone"])
@@ -323,7 +332,7 @@ def connections_logs(request, id: Id):
 )
 def connections_snapshot(request, id: Id):
     connection = connection_or_404(id)
-    message = "No browser runs for this connection."
+    message = gettext("No browser runs for this connection.")
     _session_running(connection, message)
     try:
         png = session_snapshot(connection_id=connection.pk)

@@ -1,8 +1,13 @@
+from datetime import datetime
+
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.utils import formats, timezone, translation
 
 from helpdesk.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, refuse, signed_in_user
+from helpdesk.languages import socket_language
 from helpdesk.permissions import has_permission
+from whatsapp.models import Connection
 from whatsapp.qr import qr_data_url
 from whatsapp.services import STAFF_GROUP, connection_group
 
@@ -11,7 +16,9 @@ class ConnectionsConsumer(AsyncJsonWebsocketConsumer):
     """Live connection changes for those who may see connections: all of them (list page) or one (its page).
 
     Each event carries the connection's state and, for a state change or log
-    line, the event; a QR code is sent as a ready-to-show PNG data URL.
+    line, the event; a QR code is sent as a ready-to-show PNG data URL. The status label and the
+    event's time are written here, for this reader: in their language, and the time in TIME_ZONE
+    with the format the page itself uses, so live lines match the lines the page was served with.
     """
 
     async def connect(self) -> None:
@@ -24,6 +31,7 @@ class ConnectionsConsumer(AsyncJsonWebsocketConsumer):
             return
         connection_id = self.scope["url_route"]["kwargs"].get("connection_id")
         self.group = connection_group(connection_id) if connection_id else STAFF_GROUP
+        self.language = await database_sync_to_async(socket_language)(self.scope)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
 
@@ -32,10 +40,17 @@ class ConnectionsConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def connection_changed(self, event: dict) -> None:
-        message = {"connection": event["connection"], "event": event.get("event")}
-        if event["connection"]["qr_code"]:
-            message["connection"] = {
-                **event["connection"],
-                "qr_image": qr_data_url(event["connection"]["qr_code"]),
-            }
-        await self.send_json(message)
+        connection, logged = event["connection"], event.get("event")
+        with translation.override(self.language):
+            connection = {**connection, "status_label": str(Connection.Status(connection["status"]).label)}
+            if logged:
+                logged = {**logged, "at_display": log_time(datetime.fromisoformat(logged["at"]))}
+        if connection["qr_code"]:
+            connection["qr_image"] = qr_data_url(connection["qr_code"])
+        await self.send_json({"connection": connection, "event": logged})
+
+
+def log_time(at: datetime) -> str:
+    """A log line's time as the connection's page shows it (``date:"DATETIME_FORMAT"``): in TIME_ZONE,
+    in the active language's format."""
+    return formats.date_format(timezone.localtime(at), "DATETIME_FORMAT")

@@ -7,6 +7,15 @@ from whatsapp.models import Connection
 from whatsapp.webhooks import BlockedAddress, check_address, webhook_secret_new
 
 
+def connection_defaults() -> dict:
+    """What a new connection's form starts with: a greeting and a farewell in the language of whoever
+    adds it (the language its customers most likely speak), for them to edit or empty."""
+    return {
+        "greeting": _("Hello, {{name}}! Thank you for your message. An agent will answer you shortly."),
+        "farewell": _("Thank you for talking to us, {{name}}! Your ticket number is {{protocol}}."),
+    }
+
+
 class WebhookSecretFields(forms.ModelForm):
     """The webhook secret, write-only: never rendered back, kept when left blank, generated when a
     webhook has none (an empty key signs with nothing) or when a new one is asked for. A generated
@@ -55,6 +64,11 @@ class ConnectionForm(WebhookSecretFields):
     class Meta:
         model = Connection
         fields = ["name", "is_default", "queues", "greeting", "farewell", "webhook_url", "webhook_secret"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is None:
+            self.initial = {**connection_defaults(), **self.initial}
 
     def clean_webhook_url(self) -> str:
         """Refuse private, loopback, link-local and reserved targets when saved, not only at delivery.

@@ -160,9 +160,10 @@ def metrics(request: HttpRequest) -> HttpResponse:
         except ApiError as error:
             return error.response()
         if not has_permission(request.user, "whatsapp.view_connection"):
-            return ApiError(
-                403, "FORBIDDEN", "This needs the permission whatsapp.view_connection."
-            ).response()
+            message = _("This needs the permission %(permission)s.") % {
+                "permission": "whatsapp.view_connection"
+            }
+            return ApiError(403, "FORBIDDEN", message).response()
     return HttpResponse(metrics_text(), content_type="text/plain; version=0.0.4")
 
 

@@ -24,7 +24,7 @@
     line.className = event.kind;
     const time = document.createElement("time");
     time.dateTime = event.at;
-    time.textContent = new Date(event.at).toLocaleString();
+    time.textContent = event.at_display; // written by the server: the page's time zone and format
     line.append(time, " ");
     if (event.to_status) {
       const change = document.createElement("b");

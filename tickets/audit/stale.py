@@ -19,8 +19,9 @@ from django.db.models import F, Field, Q
 from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from helpdesk.languages import in_helpdesk_language
 from helpdesk.realtime import dashboard_changed, session_wake
 from tickets.conversation_flow import render
 from tickets.models import Message, Ticket
@@ -144,8 +145,11 @@ def _insert_system_lines(closed: list[dict], now: datetime) -> None:
     arrays in one small statement; SQLite a multi-row VALUES."""
     if not closed:
         return
-    line = _("Closed by the audit: no message for %(hours)d h")
-    varying = [(row["pk"], row["connection_id"], line % {"hours": _hours_quiet(row, now)}) for row in closed]
+    line = gettext_noop("Closed by the audit: no message for %(hours)d h")
+    varying = [
+        (row["pk"], row["connection_id"], in_helpdesk_language(line, hours=_hours_quiet(row, now)))
+        for row in closed
+    ]
     constant = {
         "from_me": True,
         "kind": Message.Kind.SYSTEM,
