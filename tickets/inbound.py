@@ -33,7 +33,7 @@ from tickets.payloads import message_payload, ticket_payload
 from tickets.realtime import ticket_event
 from whatsapp.models import Connection, DeadLetter
 from whatsapp.webhooks import webhook_emit
-from whatsapp.wire import InboundMessage, client_message_row, filename_clean
+from whatsapp.wire import InboundMessage, filename_clean
 
 ATTEMPTS = 3
 Batch = list[InboundMessage]  # messages of one chat, each with its download when it has a file
@@ -133,11 +133,7 @@ def _store(connection: Connection, chat: str, messages: Batch) -> list[Message]:
 def _without_echoes(connection: Connection, messages: Batch) -> Batch:
     """The batch without our own replies heard back: their rows are marked sent instead, in this
     transaction (tickets/outbound.py). No query when the batch has none."""
-    echoes = [
-        (message.id, row)
-        for message in messages
-        if message.from_me and (row := client_message_row(message.id)) is not None
-    ]
+    echoes = [(message.id, row) for message in messages if (row := message.reply_row) is not None]
     if not echoes:
         return messages
     claimed = echoes_claim(connection=connection, echoes=echoes)

@@ -102,6 +102,12 @@ class InboundMessage:
     download: Download | None = None  # set by the session once it fetched the file
     raw: Any = field(default=None, compare=False, repr=False)  # the payload as received, for a dead letter
 
+    @property
+    def reply_row(self) -> int | None:
+        """For one of our replies heard back, the helpdesk row it was sent for (its id was made by
+        ``client_message_id``); None for anything else."""
+        return client_message_row(self.id) if self.from_me else None
+
 
 @dataclass(frozen=True)
 class OutboundMedia:
