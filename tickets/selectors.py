@@ -226,6 +226,15 @@ def conversation_page(*, ticket: Ticket, cursor: str | None = None) -> KeysetPag
     return keyset_page(messages, key="created_at", descending=True, cursor=cursor, size=CONVERSATION_PAGE)
 
 
+def conversation_newer(*, ticket: Ticket, after: int) -> tuple[list[Message], bool]:
+    """The ticket's messages stored after message ``after`` (by id), oldest first, at most a page; and
+    whether more follow. An open ticket page asks for these once per round trip, however many events
+    a burst brought meanwhile."""
+    messages = ticket.messages.select_related("author", "quoted").filter(pk__gt=after).order_by("pk")
+    newer = list(messages[: CONVERSATION_PAGE + 1])
+    return newer[:CONVERSATION_PAGE], len(newer) > CONVERSATION_PAGE
+
+
 def conversation_message(*, ticket: Ticket, pk: int) -> Message | None:
     return ticket.messages.select_related("author", "quoted").filter(pk=pk).first()
 

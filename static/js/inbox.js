@@ -1,6 +1,10 @@
 // The inbox, live. Pages are rendered on the server; an event (ids only) makes this
 // script fetch just the pieces it concerns: the ticket's row (or its removal from
-// the tab), the tabs' counts, and on the open ticket its header or one message.
+// the tab), the tabs' counts, and on the open ticket its header, a message whose
+// status moved, or the messages stored since the newest one shown.
+// One request at a time per piece: events arriving while it runs are answered by one
+// more request when it ends, so a burst of 50 messages a second costs a request per
+// round trip, not one per message (serially).
 // After the websocket was lost and came back, it reads them all again (catchUp).
 (function () {
   const inbox = document.getElementById("inbox");
@@ -34,7 +38,30 @@
     return true;
   }
 
-  async function refreshRow(ticketId, messageId) {
+  // Runs ``fetch`` now, or once more after the run in flight for ``key`` when one is
+  // (the latest arguments win): a burst is answered by a request per round trip.
+  const running = new Map();
+  async function oneAtATime(key, fetch, ...args) {
+    if (running.has(key)) { running.get(key).again = args; return; }
+    const state = { again: null };
+    running.set(key, state);
+    try {
+      await fetch(...args);
+      while (state.again) {
+        const next = state.again;
+        state.again = null;
+        await fetch(...next);
+      }
+    } finally {
+      running.delete(key);
+    }
+  }
+
+  function refreshRow(ticketId, messageId) {
+    return oneAtATime(`row-${ticketId}`, fetchRow, ticketId, messageId);
+  }
+
+  async function fetchRow(ticketId, messageId) {
     const params = new URLSearchParams(query());
     if (messageId && !muted()) params.set("message", messageId); // muted: no need to ask whether to notify
     const { response, text } = await fetchText(`/inbox/${ticketId}/row/?${params}`);
@@ -90,11 +117,40 @@
     if (ticket) refreshHead(ticket);
   }
 
+  function newestShown() {
+    const ids = [...document.querySelectorAll("#messages .msg[id^='msg-']")].map((m) => Number(m.id.slice(4)));
+    return ids.length ? Math.max(...ids) : 0;
+  }
+
+  function onMessageEvent(ticket, event) {
+    // A new message already shown came with an earlier request: nothing to do. A shown message
+    // whose status moved, or one older than the newest shown: that message. Otherwise every
+    // message stored since the newest shown, in one request.
+    const id = event.message;
+    const shown = document.getElementById(`msg-${id}`);
+    if (event.type === "message.new" && shown) return;
+    if (shown || id < newestShown()) oneAtATime(`msg-${id}`, refreshMessage, ticket, id);
+    else oneAtATime(`newer-${ticket.dataset.ticket}`, fetchNewer, ticket);
+  }
+
+  async function fetchNewer(ticket) {
+    let more = true;
+    while (more && openTicket() === ticket) {
+      const { response, text } = await fetchText(`${ticket.dataset.messagesUrl}?after=${newestShown()}`);
+      if (!response.ok || openTicket() !== ticket) return;
+      mergeMessages(text);
+      more = !!response.headers.get("X-More");
+    }
+  }
+
   async function catchUpMessages(ticket) {
-    // The newest page of the conversation, merged in: what is missing is added at the end, what is
-    // shown is replaced (a status may have moved); older pages already loaded and the composer stay.
+    // The newest page of the conversation, merged in; older pages already loaded and the composer stay.
     const { response, text } = await fetchText(ticket.dataset.messagesUrl);
-    if (!response.ok || openTicket() !== ticket) return;
+    if (response.ok && openTicket() === ticket) mergeMessages(text);
+  }
+
+  function mergeMessages(text) {
+    // What is missing is added at the end, what is shown is replaced (a status may have moved).
     const template = document.createElement("template");
     template.innerHTML = text;
     const list = document.getElementById("messages");
@@ -136,7 +192,7 @@
     const ticket = openTicket();
     if (!ticket || String(event.ticket) !== ticket.dataset.ticket) return;
     if (event.type === "ticket.changed") refreshHead(ticket);
-    else if (event.message) refreshMessage(ticket, event.message);
+    else if (event.message) onMessageEvent(ticket, event);
   }
 
   // -- notifications: permission asked by a button, once; a short sound ---------------------

@@ -1,11 +1,16 @@
 """Moving around the inbox in a real browser: the URL follows, Back and a reload work, the keyboard works."""
 
+import threading
+
 import pytest
+from django.db import connections
 from playwright.sync_api import expect
 
 from helpdesk.selectors import preferences_of
 from tests.browser import sign_in
 from tests.factories import ContactFactory, QueueFactory, TicketFactory, UserFactory
+from tickets.inbound import chat_messages_ingest
+from whatsapp.wire import inbound_message
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -51,3 +56,40 @@ def test_muting_is_remembered_for_the_user(web, page):
 
     expect(page.get_by_role("button", name="Sound and notifications off")).to_be_visible()
     assert preferences_of(user=agent).notifications_muted is True
+
+
+def test_a_burst_on_the_open_ticket_shows_each_message_once_in_order_at_a_request_per_round_trip(web, page):
+    agent = UserFactory()
+    queue = QueueFactory()
+    queue.members.add(agent)
+    ticket = TicketFactory(queue=queue, contact=ContactFactory(push_name="Maria"))
+    sign_in(page, web, agent)
+    page.goto(f"{web}/inbox/{ticket.pk}/")
+    expect(page.locator(".ticket-head h2")).to_have_text("Maria")
+    asked = []
+    page.on(
+        "request", lambda request: asked.append(request.url) if "/messages/?after=" in request.url else None
+    )
+    chat = ticket.contact.wa_id
+    burst = [
+        inbound_message(
+            {"id": f"false_{chat}_BURST{n:03d}", "from": chat, "type": "chat", "body": f"parte {n}"}
+        )
+        for n in range(30)
+    ]
+
+    # In a thread of its own, as the session stores it: this one runs Playwright's event loop.
+    store = threading.Thread(
+        target=lambda: (
+            chat_messages_ingest(connection=ticket.connection, chat=chat, messages=burst),
+            connections.close_all(),
+        )
+    )
+    store.start()
+    store.join(timeout=30)
+
+    expect(page.locator("#messages .msg.in")).to_have_count(30)
+    expect(page.locator("#messages .msg.in .text").last).to_have_text("parte 29")
+    shown = page.eval_on_selector_all("#messages .msg.in", "nodes => nodes.map((n) => n.id)")
+    assert shown == [f"msg-{pk}" for pk in ticket.messages.order_by("pk").values_list("pk", flat=True)]
+    assert 1 <= len(asked) < 10, asked  # not one request per message

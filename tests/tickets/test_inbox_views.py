@@ -332,3 +332,46 @@ def test_the_side_panel_edits_the_contact_and_returns_to_the_ticket(agent_client
     assert elsewhere.url == reverse("contact", args=[ticket.contact.pk])
     ticket.contact.refresh_from_db()
     assert ticket.contact.name == "Maria"
+
+
+def test_the_live_page_reads_the_messages_stored_after_the_newest_it_shows_in_one_request(
+    agent_client, ticket, django_assert_num_queries, settings
+):
+    shown = MessageFactory(ticket=ticket, body="já na tela")
+    burst = MessageFactory.create_batch(3, ticket=ticket)
+    url = reverse("ticket-messages", args=[ticket.pk])
+
+    # session, user, whether they see every ticket, the ticket, the messages
+    with django_assert_num_queries(5):
+        response = agent_client.get(url, {"after": shown.pk})
+
+    html = response.content.decode()
+    assert [html.index(f'id="msg-{m.pk}"') for m in burst] == sorted(
+        html.index(f'id="msg-{m.pk}"') for m in burst
+    )
+    assert f'id="msg-{shown.pk}"' not in html and "X-More" not in response
+
+
+def test_a_burst_longer_than_a_page_says_more_follow(agent_client, ticket):
+    messages = MessageFactory.create_batch(41, ticket=ticket)
+
+    response = agent_client.get(reverse("ticket-messages", args=[ticket.pk]), {"after": 0})
+
+    assert response["X-More"] == "1"
+    assert f'id="msg-{messages[39].pk}"' in response.content.decode()
+    assert f'id="msg-{messages[40].pk}"' not in response.content.decode()
+
+
+@pytest.mark.parametrize("after", ["²", "x", ""])
+def test_a_malformed_after_is_a_bad_request(agent_client, ticket, after):
+    response = agent_client.get(reverse("ticket-messages", args=[ticket.pk]), {"after": after})
+
+    assert response.status_code == 400
+
+
+def test_an_after_beyond_any_id_answers_nothing(agent_client, ticket):
+    MessageFactory(ticket=ticket)
+
+    response = agent_client.get(reverse("ticket-messages", args=[ticket.pk]), {"after": "9" * 30})
+
+    assert response.status_code == 200 and "msg-" not in response.content.decode()

@@ -20,6 +20,7 @@ from tickets.models import QuickReply, Ticket
 from tickets.selectors import (
     contact_other_tickets,
     conversation_message,
+    conversation_newer,
     conversation_page,
     ticket_for_page,
     tickets_visible_to,
@@ -70,8 +71,20 @@ def ticket_head(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return render(request, "tickets/_head.html", {"ticket": ticket_or_404(request.user, pk)})
 
 
-def conversation_older(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+def conversation_messages(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """Older messages (``?cursor=``, scrolling up) or the ones stored after a message (``?after=<id>``,
+    the live page catching up with a burst: ``X-More`` says another page follows)."""
     ticket = ticket_or_404(request.user, pk)
+    if "after" in request.GET:
+        try:
+            after = min(max(int(request.GET["after"]), 0), 2**63 - 1)  # an id, within the column's range
+        except ValueError:
+            return HttpResponse(status=400)
+        newer, more = conversation_newer(ticket=ticket, after=after)
+        response = render(request, "tickets/_newer.html", {"ticket": ticket, "messages": newer})
+        if more:
+            response["X-More"] = "1"
+        return response
     try:
         conversation = conversation_page(ticket=ticket, cursor=request.GET.get("cursor"))
     except BadCursor:
