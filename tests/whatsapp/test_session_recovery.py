@@ -10,6 +10,7 @@ from asgiref.sync import async_to_sync
 
 from tests.factories import ConnectionFactory
 from whatsapp import session as session_module
+from whatsapp.lease import lease_acquire
 from whatsapp.models import Connection
 from whatsapp.session import FAILED, Session
 
@@ -19,8 +20,15 @@ pytestmark = pytest.mark.django_db(
 Status = Connection.Status
 
 
-def failing_session(connection: Connection, slept: list[float]) -> Session:
+def holding_session(connection: Connection) -> Session:
+    """A session holding its connection's lease, as a running one does: its writes are fenced by it."""
     session = Session(connection.pk)
+    assert lease_acquire(connection_id=connection.pk, owner=session.owner)
+    return session
+
+
+def failing_session(connection: Connection, slept: list[float]) -> Session:
+    session = holding_session(connection)
 
     async def run_once(playwright):
         raise RuntimeError("a bug in the session")
@@ -54,10 +62,9 @@ def test_a_crash_outside_any_run_is_not_started_again_at_once(monkeypatch):
     connection = ConnectionFactory(enabled=True)
     started = []
     monkeypatch.setattr(session_module, "session_start", lambda connection_id: started.append(connection_id))
-    session = Session(connection.pk)
 
-    session._finish(session_module.CRASHED)
-    session._finish(session_module.RETRY)  # an outcome that hands over to a new session
+    holding_session(connection)._finish(session_module.CRASHED)
+    holding_session(connection)._finish(session_module.RETRY)  # an outcome that hands over to a new session
 
     assert started == [connection.pk]
 
