@@ -65,6 +65,7 @@ from whatsapp.lease import (
     lease_renew,
 )
 from whatsapp.models import Connection, ConnectionEvent
+from whatsapp.outcomes import Outcome
 from whatsapp.profiles import profile_mark_used, profile_prepare, profile_was_logged_in, profile_wipe
 from whatsapp.services import connection_log, connection_transition
 from whatsapp.tasks import session_start
@@ -73,27 +74,13 @@ from whatsapp.wire import Download, InboundMessage, chat_id, download_failed, do
 logger = logging.getLogger(__name__)
 Status = Connection.Status
 
-# How one browser run ended, and so what the session does next.
-STOP, RESTART, RETRY, LOGGED_OUT, QR_TIMEOUT, FAILED, LEASE_LOST, DELETED, WORKER_STOPPING, CRASHED = (
-    "stop",
-    "restart",
-    "retry",
-    "logged_out",
-    "qr_timeout",
-    "failed",
-    "lease_lost",
-    "deleted",
-    "worker_stopping",
-    "crashed",  # an error outside any browser run: the restore schedule starts it again, never at once
-)
-
 
 def session_run(connection_id: int) -> str:
     """The django-q task (sessions cluster): drive the connection's browser until it stops."""
     close_old_connections()
     outcome = asyncio.run(Session(connection_id).run())
     logger.info("session ended: %s", outcome, extra={"connection_id": connection_id})
-    return outcome
+    return outcome.value
 
 
 def backoff_delay(attempt: int) -> float:
@@ -152,26 +139,26 @@ class Session:
 
     # -- the whole life ------------------------------------------------------------
 
-    async def run(self) -> str:
+    async def run(self) -> Outcome:
         if not await db(lease_acquire)(connection_id=self.connection_id, owner=self.owner):
             logger.info("session already held by another worker", extra=self.log_extra)
-            return "held elsewhere"
+            return Outcome.HELD_ELSEWHERE
         loop = asyncio.get_running_loop()
         for signum in STOP_SIGNALS:
             loop.add_signal_handler(signum, self._worker_stop)
         listener = loop.create_task(self._listen())
         keeper = loop.create_task(self._keep_lease())
         publisher = Publisher()
-        outcome = FAILED
+        outcome = Outcome.FAILED
         try:
             async with async_playwright() as playwright:
                 outcome = await self._supervise(playwright)
         except LeaseLost as lost:  # a fenced write found the lease gone: nothing was written
             logger.warning("lease lost: %s", lost, extra=self.log_extra)
-            outcome = LEASE_LOST
+            outcome = Outcome.LEASE_LOST
         except Exception:
             logger.exception("session crashed", extra=self.log_extra)
-            outcome = CRASHED
+            outcome = Outcome.CRASHED
         finally:
             listener.cancel()
             await self._close_browser()
@@ -184,41 +171,41 @@ class Session:
                 loop.remove_signal_handler(signum)
         return outcome
 
-    async def _supervise(self, playwright) -> str:
+    async def _supervise(self, playwright) -> Outcome:
         while True:
             try:
                 outcome = await self._run_once(playwright)
             except Exception as error:  # a bug, or the database away: a restart with backoff, never at once
                 logger.exception("session run failed", extra=self.log_extra)
                 await self._log_if_possible(f"The session failed: {error}".splitlines()[0])
-                outcome = RETRY
+                outcome = Outcome.RETRY
             await self._close_browser()
-            if outcome == RESTART:
+            if outcome == Outcome.RESTART:
                 continue
-            if outcome != RETRY:
+            if outcome != Outcome.RETRY:
                 return outcome
             if ended := await self._back_off():
                 return ended
 
-    async def _run_once(self, playwright) -> str:
+    async def _run_once(self, playwright) -> Outcome:
         connection = await db(self._load)()
         if connection is None:
-            return DELETED
+            return Outcome.DELETED
         if self.worker_stopping:
-            return WORKER_STOPPING
+            return Outcome.WORKER_STOPPING
         if not connection.enabled:
-            return STOP
+            return Outcome.STOP
         self.connected_at = None
         return await self._run_browser(playwright, connection)
 
-    async def _back_off(self) -> str | None:
+    async def _back_off(self) -> Outcome | None:
         """After a run that ended badly: FAILED once the attempts ran out, else wait 1 s doubling."""
         self.attempts += 1
         if self.attempts > settings.WHATSAPP_MAX_ATTEMPTS:
             await db(self._transition)(
                 Status.FAILED, f"Gave up after {settings.WHATSAPP_MAX_ATTEMPTS} attempts", enabled=False
             )
-            return FAILED
+            return Outcome.FAILED
         delay = backoff_delay(self.attempts)
         try:
             await db(self._transition)(
@@ -245,7 +232,7 @@ class Session:
 
     # -- one browser run -------------------------------------------------------------
 
-    async def _run_browser(self, playwright, connection: Connection) -> str:
+    async def _run_browser(self, playwright, connection: Connection) -> Outcome:
         # Checked before the profile is touched: a session that lost its lease would kill the
         # browser of the session that took over.
         await db(lease_fence)(connection_id=self.connection_id, owner=self.owner)
@@ -273,7 +260,7 @@ class Session:
                 enabled=False,
                 data={"metric": "launch_failure"},
             )
-            return FAILED
+            return Outcome.FAILED
         context = self.context
 
         def gone(_) -> None:
@@ -294,7 +281,7 @@ class Session:
             await db(self._log)(
                 f"WhatsApp Web did not load: {error}".splitlines()[0], ConnectionEvent.Kind.ERROR
             )
-            return RETRY
+            return Outcome.RETRY
         self.held = []  # heard live before this run's catch-up
         self.lanes = ChatLanes(
             self._ingest_chat,
@@ -308,7 +295,7 @@ class Session:
             self.lanes.close()  # a message not stored yet is imported again by the next catch-up
             await self._stores_ended()
 
-    async def _watch(self) -> str:
+    async def _watch(self) -> Outcome:
         assert self.page is not None and self.lanes is not None, "watched while the browser runs"
         loop = asyncio.get_running_loop()
         ready_by = loop.time() + settings.WHATSAPP_AUTH_TIMEOUT
@@ -349,7 +336,7 @@ class Session:
                     reconnect_at, reconnects = None, 0
                     await self._connected()
             elif name == "conn.logout":
-                return LOGGED_OUT
+                return Outcome.LOGGED_OUT
             elif name == "chat.new_message":
                 message = inbound_message(
                     payload
@@ -363,13 +350,13 @@ class Session:
                     )
             elif name == "browser.closed":
                 if self.worker_stopping:
-                    return WORKER_STOPPING
+                    return Outcome.WORKER_STOPPING
                 await db(self._log)("The browser closed unexpectedly", ConnectionEvent.Kind.ERROR)
-                return RETRY
+                return Outcome.RETRY
             elif name == "worker.stopping":
-                return WORKER_STOPPING
+                return Outcome.WORKER_STOPPING
             elif name == "lease.lost":
-                return LEASE_LOST
+                return Outcome.LEASE_LOST
             elif name == "session.request":
                 await self._answer(payload)
             if outcome:
@@ -389,7 +376,7 @@ class Session:
                     f"WhatsApp Web did not start within {settings.WHATSAPP_AUTH_TIMEOUT:.0f} s",
                     ConnectionEvent.Kind.ERROR,
                 )
-                return RETRY
+                return Outcome.RETRY
             if reconnect_at and now >= reconnect_at:
                 reconnects += 1
                 if reconnects > settings.WHATSAPP_MAX_ATTEMPTS:
@@ -399,7 +386,7 @@ class Session:
                         last_error="No connection to WhatsApp",
                         enabled=False,
                     )
-                    return FAILED
+                    return Outcome.FAILED
                 await db(self._transition)(
                     Status.DISCONNECTED, "", reconnect_attempts=reconnects, data={"metric": "reconnect"}
                 )
@@ -415,7 +402,7 @@ class Session:
 
     # -- reactions ---------------------------------------------------------------------
 
-    async def _show_qr(self, code: dict | None) -> str | None:
+    async def _show_qr(self, code: dict | None) -> Outcome | None:
         if code is None:  # WhatsApp Web stopped showing codes
             return await db(self._qr_expired)()
         if self.restoring:
@@ -584,33 +571,33 @@ class Session:
             url = ""  # no picture, or privacy settings hide it: try again tomorrow
         await db(self._fenced)(contact_avatar_set, wa_id=wa_id, url=url if isinstance(url, str) else "")
 
-    async def _check_orders(self) -> str | None:
+    async def _check_orders(self) -> Outcome | None:
         """What the database asks of the session now: gone, stopped, restart, log out."""
         connection = await db(self._load)()
         if connection is None:
-            return DELETED
+            return Outcome.DELETED
         if not connection.enabled:
-            return STOP
+            return Outcome.STOP
         if connection.command == Connection.Command.RESTART:
             await db(self._clear_command)()
             await db(self._log)("Restart requested")
-            return RESTART
+            return Outcome.RESTART
         if connection.command == Connection.Command.LOGOUT:
             await db(self._clear_command)()
             try:
                 await asyncio.wait_for(bridge.wpp_call(self.page, "conn.logout"), timeout=15)
             except Exception as error:
                 await db(self._log)(f"Logout in WhatsApp Web failed: {error}".splitlines()[0])
-            return LOGGED_OUT
+            return Outcome.LOGGED_OUT
         return None
 
-    async def _heartbeat(self) -> str | None:
+    async def _heartbeat(self) -> Outcome | None:
         assert self.page is not None and self.profile is not None, "beats while the browser runs"
         try:
             await asyncio.wait_for(self.page.evaluate("1"), timeout=10)
         except Exception:
             await db(self._log)("The browser stopped answering", ConnectionEvent.Kind.ERROR)
-            return RETRY
+            return Outcome.RETRY
         await db(self._beat)(browser_memory_bytes(profile=self.profile))
         return None
 
@@ -750,10 +737,10 @@ class Session:
     def _clear_command(self) -> None:
         self._fenced(Connection.objects.filter(pk=self.connection_id).update, command="")
 
-    def _qr_shown(self, full_code: str) -> str | None:
+    def _qr_shown(self, full_code: str) -> Outcome | None:
         connection = self._load()
         if connection is None:
-            return DELETED
+            return Outcome.DELETED
         attempts = connection.qr_attempts + 1
         if attempts > settings.WHATSAPP_QR_MAX_CODES:
             return self._qr_expired()
@@ -773,10 +760,10 @@ class Session:
             )
         return None
 
-    def _qr_expired(self) -> str:
+    def _qr_expired(self) -> Outcome:
         connection = self._load()
         if connection is None:
-            return DELETED
+            return Outcome.DELETED
         self._fenced(
             connection_transition,
             connection=connection,
@@ -786,23 +773,23 @@ class Session:
             qr_code="",
             enabled=False,
         )
-        return QR_TIMEOUT
+        return Outcome.QR_TIMEOUT
 
     def _went_offline(self) -> None:
         if self._status() in (Status.CONNECTED, Status.STARTING):
             self._transition(Status.DISCONNECTED, "WhatsApp Web lost its connection")
 
-    def _finish(self, outcome: str) -> None:
+    def _finish(self, outcome: Outcome) -> None:
         """Leave the connection in the state that tells the truth once no browser runs."""
-        if outcome not in (LEASE_LOST, DELETED) and not self._holds_lease():
-            outcome = LEASE_LOST  # its status and its profile are another session's now
-        if outcome == LEASE_LOST and self._load() is None:
-            outcome = DELETED  # the lease went with its row: the connection was deleted
-        if outcome == DELETED:
+        if outcome not in (Outcome.LEASE_LOST, Outcome.DELETED) and not self._holds_lease():
+            outcome = Outcome.LEASE_LOST  # its status and its profile are another session's now
+        if outcome == Outcome.LEASE_LOST and self._load() is None:
+            outcome = Outcome.DELETED  # the lease went with its row: the connection was deleted
+        if outcome == Outcome.DELETED:
             profile_wipe(connection_id=self.connection_id)
-        elif outcome == STOP:
+        elif outcome == Outcome.STOP:
             self._transition(Status.STOPPED, "Stopped", qr_code="")
-        elif outcome == LOGGED_OUT:
+        elif outcome == Outcome.LOGGED_OUT:
             profile_wipe(connection_id=self.connection_id)
             self._transition(
                 Status.LOGGED_OUT,
@@ -810,15 +797,15 @@ class Session:
                 enabled=False,
                 qr_code="",
             )
-        elif outcome == WORKER_STOPPING:
+        elif outcome == Outcome.WORKER_STOPPING:
             self._transition(
                 Status.DISCONNECTED, "The worker stopped; the session resumes when a worker runs"
             )
-        if outcome != LEASE_LOST:
+        if outcome != Outcome.LEASE_LOST:
             lease_release(connection_id=self.connection_id, owner=self.owner)
         connection = self._load()
         if (
-            outcome not in (LEASE_LOST, WORKER_STOPPING, CRASHED)
+            outcome not in (Outcome.LEASE_LOST, Outcome.WORKER_STOPPING, Outcome.CRASHED)
             and connection is not None
             and connection.enabled
         ):

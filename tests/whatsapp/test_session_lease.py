@@ -14,8 +14,9 @@ from tickets.models import Message
 from whatsapp.browser import browser_close, browser_launch
 from whatsapp.lease import LeaseLost, lease_acquire, lease_fence
 from whatsapp.models import Connection
+from whatsapp.outcomes import Outcome
 from whatsapp.profiles import profile_path
-from whatsapp.session import LEASE_LOST, LOGGED_OUT, Session
+from whatsapp.session import Session
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the session's threads have connections of their own
 Status = Connection.Status
@@ -87,7 +88,7 @@ def test_ending_after_the_lease_was_lost_leaves_the_profile_and_the_status_to_th
     profile.mkdir(parents=True)
     take_over(session)
 
-    session._finish(LOGGED_OUT)
+    session._finish(Outcome.LOGGED_OUT)
 
     assert profile.is_dir()
     connection = Connection.objects.get(pk=session.connection_id)
@@ -136,6 +137,6 @@ def test_a_session_whose_connection_was_deleted_removes_its_profile(session):
     profile.mkdir(parents=True)
     Connection.objects.filter(pk=session.connection_id).delete()
 
-    session._finish(LEASE_LOST)
+    session._finish(Outcome.LEASE_LOST)
 
     assert not profile.exists()

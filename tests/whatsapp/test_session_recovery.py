@@ -12,7 +12,8 @@ from tests.factories import ConnectionFactory
 from whatsapp import session as session_module
 from whatsapp.lease import lease_acquire
 from whatsapp.models import Connection
-from whatsapp.session import FAILED, Session
+from whatsapp.outcomes import Outcome
+from whatsapp.session import Session
 
 pytestmark = pytest.mark.django_db(
     transaction=True
@@ -49,7 +50,7 @@ def test_an_exception_in_a_run_backs_off_each_time_then_fails(settings):
 
     outcome = async_to_sync(failing_session(connection, slept)._supervise)(None)
 
-    assert outcome == FAILED
+    assert outcome == Outcome.FAILED
     assert len(slept) == 3 and 0.5 <= slept[0] <= 1 and 2 <= slept[2] <= 4  # 1 s doubling, jittered
     connection.refresh_from_db()
     assert (connection.status, connection.enabled) == (Status.FAILED, False)
@@ -63,8 +64,8 @@ def test_a_crash_outside_any_run_is_not_started_again_at_once(monkeypatch):
     started = []
     monkeypatch.setattr(session_module, "session_start", lambda connection_id: started.append(connection_id))
 
-    holding_session(connection)._finish(session_module.CRASHED)
-    holding_session(connection)._finish(session_module.RETRY)  # an outcome that hands over to a new session
+    holding_session(connection)._finish(Outcome.CRASHED)
+    holding_session(connection)._finish(Outcome.RETRY)  # an outcome that hands over to a new session
 
     assert started == [connection.pk]
 
