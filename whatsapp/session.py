@@ -32,7 +32,6 @@ from pathlib import Path
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections
-from django.utils import timezone
 from playwright.async_api import BrowserContext, Page, async_playwright
 
 from contacts.services import contact_avatar_due, contact_avatar_set
@@ -61,14 +60,22 @@ from whatsapp.lease import (
     lease_fence,
     lease_fenced,
     lease_owner_id,
-    lease_release,
     lease_renew,
 )
 from whatsapp.models import Connection, ConnectionEvent
 from whatsapp.outcomes import Outcome
-from whatsapp.profiles import profile_mark_used, profile_prepare, profile_was_logged_in, profile_wipe
-from whatsapp.services import connection_log, connection_transition
-from whatsapp.tasks import session_start
+from whatsapp.profiles import profile_mark_used, profile_prepare, profile_was_logged_in
+from whatsapp.services import (
+    connection_command_done,
+    connection_connected,
+    connection_heartbeat,
+    connection_log,
+    connection_qr_expired,
+    connection_qr_shown,
+    connection_session_ended,
+    connection_transition,
+    connection_went_offline,
+)
 from whatsapp.wire import Download, InboundMessage, chat_id, download_failed, download_read, inbound_message
 
 logger = logging.getLogger(__name__)
@@ -331,7 +338,7 @@ class Session:
                 if payload is False:
                     self.connected_at = None
                     reconnect_at = reconnect_at or loop.time() + backoff_delay(reconnects + 1)
-                    await db(self._went_offline)()
+                    await db(self._write)(connection_went_offline)
                 elif await db(self._status)() == Status.DISCONNECTED:
                     reconnect_at, reconnects = None, 0
                     await self._connected()
@@ -417,18 +424,8 @@ class Session:
         serialized = str((me or {}).get("_serialized") if isinstance(me, dict) else me or "")
         phone = "".join(ch for ch in serialized.split("@")[0] if ch in "0123456789")[:20]
         self.connected_at = asyncio.get_running_loop().time()
-        metric = {"metric": "restore_ok"} if self.restoring else None
-        self.restoring = False
-        await db(self._transition)(
-            Status.CONNECTED,
-            f"Connected as +{phone}" if phone else "Connected",
-            phone=phone,
-            qr_code="",
-            qr_attempts=0,
-            reconnect_attempts=0,
-            last_error="",
-            data=metric,
-        )
+        restored, self.restoring = self.restoring, False
+        await db(self._write)(connection_connected, phone=phone, restored=restored)
         await db(profile_mark_used)(connection_id=self.connection_id)
         await self._catch_up()
         await self._send_queued()
@@ -579,11 +576,11 @@ class Session:
         if not connection.enabled:
             return Outcome.STOP
         if connection.command == Connection.Command.RESTART:
-            await db(self._clear_command)()
+            await db(self._fenced)(connection_command_done, connection_id=self.connection_id)
             await db(self._log)("Restart requested")
             return Outcome.RESTART
         if connection.command == Connection.Command.LOGOUT:
-            await db(self._clear_command)()
+            await db(self._fenced)(connection_command_done, connection_id=self.connection_id)
             try:
                 await asyncio.wait_for(bridge.wpp_call(self.page, "conn.logout"), timeout=15)
             except Exception as error:
@@ -598,7 +595,11 @@ class Session:
         except Exception:
             await db(self._log)("The browser stopped answering", ConnectionEvent.Kind.ERROR)
             return Outcome.RETRY
-        await db(self._beat)(browser_memory_bytes(profile=self.profile))
+        await db(connection_heartbeat)(
+            connection_id=self.connection_id,
+            owner=self.owner,
+            memory=browser_memory_bytes(profile=self.profile),
+        )
         return None
 
     async def _answer(self, request: dict) -> None:
@@ -699,13 +700,6 @@ class Session:
         with lease_fenced(connection_id=self.connection_id, owner=self.owner):
             return write(**arguments)
 
-    def _holds_lease(self) -> bool:
-        try:
-            lease_fence(connection_id=self.connection_id, owner=self.owner)
-        except LeaseLost:
-            return False
-        return True
-
     def _store_chat(self, chat: str, batch: list[InboundMessage]) -> list:
         """In a thread of ``chat_threads``."""
         connection = self._load()
@@ -717,99 +711,32 @@ class Session:
     def _status(self) -> str | None:
         return Connection.objects.filter(pk=self.connection_id).values_list("status", flat=True).first()
 
-    def _transition(self, status: str, message: str, data: dict | None = None, **fields) -> None:
+    def _write(self, service, /, **arguments) -> None:
+        """``service(connection=..., **arguments)``, fenced, unless the connection was deleted."""
         connection = self._load()
         if connection is not None:
-            self._fenced(
-                connection_transition, connection=connection, to=status, message=message, data=data, **fields
-            )
+            self._fenced(service, connection=connection, **arguments)
+
+    def _transition(self, status: str, message: str, data: dict | None = None, **fields) -> None:
+        self._write(connection_transition, to=status, message=message, data=data, **fields)
 
     def _log(self, message: str, kind: str = ConnectionEvent.Kind.INFO, data: dict | None = None) -> None:
-        connection = self._load()
-        if connection is not None:
-            self._fenced(connection_log, connection=connection, message=message, kind=kind, data=data)
-
-    def _beat(self, memory: int) -> None:
-        self._fenced(Connection.objects.filter(pk=self.connection_id).update, browser_memory=memory)
-        if self._status() == Status.CONNECTED:
-            profile_mark_used(connection_id=self.connection_id)
-
-    def _clear_command(self) -> None:
-        self._fenced(Connection.objects.filter(pk=self.connection_id).update, command="")
+        self._write(connection_log, message=message, kind=kind, data=data)
 
     def _qr_shown(self, full_code: str) -> Outcome | None:
         connection = self._load()
         if connection is None:
             return Outcome.DELETED
-        attempts = connection.qr_attempts + 1
-        if attempts > settings.WHATSAPP_QR_MAX_CODES:
-            return self._qr_expired()
-        with lease_fenced(connection_id=self.connection_id, owner=self.owner):
-            connection_transition(
-                connection=connection,
-                to=Status.QR,
-                message="Waiting for the QR code to be scanned",
-                qr_code=full_code,
-                qr_generated_at=timezone.now(),
-                qr_attempts=attempts,
-            )
-            connection_log(
-                connection=connection,
-                message=f"QR code {attempts} of {settings.WHATSAPP_QR_MAX_CODES}",
-                data={"metric": "qr_code"},
-            )
-        return None
+        shown = self._fenced(connection_qr_shown, connection=connection, code=full_code)
+        return None if shown else Outcome.QR_TIMEOUT
 
     def _qr_expired(self) -> Outcome:
         connection = self._load()
         if connection is None:
             return Outcome.DELETED
-        self._fenced(
-            connection_transition,
-            connection=connection,
-            to=Status.STOPPED,
-            message="QR not scanned",
-            last_error="QR not scanned",
-            qr_code="",
-            enabled=False,
-        )
+        self._fenced(connection_qr_expired, connection=connection)
         return Outcome.QR_TIMEOUT
 
-    def _went_offline(self) -> None:
-        if self._status() in (Status.CONNECTED, Status.STARTING):
-            self._transition(Status.DISCONNECTED, "WhatsApp Web lost its connection")
-
     def _finish(self, outcome: Outcome) -> None:
-        """Leave the connection in the state that tells the truth once no browser runs."""
-        if outcome not in (Outcome.LEASE_LOST, Outcome.DELETED) and not self._holds_lease():
-            outcome = Outcome.LEASE_LOST  # its status and its profile are another session's now
-        if outcome == Outcome.LEASE_LOST and self._load() is None:
-            outcome = Outcome.DELETED  # the lease went with its row: the connection was deleted
-        if outcome == Outcome.DELETED:
-            profile_wipe(connection_id=self.connection_id)
-        elif outcome == Outcome.STOP:
-            self._transition(Status.STOPPED, "Stopped", qr_code="")
-        elif outcome == Outcome.LOGGED_OUT:
-            profile_wipe(connection_id=self.connection_id)
-            self._transition(
-                Status.LOGGED_OUT,
-                "The phone logged this device out; start it to scan a new QR code",
-                enabled=False,
-                qr_code="",
-            )
-        elif outcome == Outcome.WORKER_STOPPING:
-            self._transition(
-                Status.DISCONNECTED, "The worker stopped; the session resumes when a worker runs"
-            )
-        if outcome != Outcome.LEASE_LOST:
-            lease_release(connection_id=self.connection_id, owner=self.owner)
-        connection = self._load()
-        if (
-            outcome not in (Outcome.LEASE_LOST, Outcome.WORKER_STOPPING, Outcome.CRASHED)
-            and connection is not None
-            and connection.enabled
-        ):
-            # Started again while this session was ending: its wish found the lease
-            # still held, so the session that held it hands over to a new one.
-            session_start(connection_id=self.connection_id)
+        connection_session_ended(connection_id=self.connection_id, outcome=outcome, owner=self.owner)
         close_old_connections()

@@ -9,7 +9,7 @@ import pytest
 from asgiref.sync import async_to_sync
 
 from tests.factories import ConnectionFactory
-from whatsapp import session as session_module
+from whatsapp import services
 from whatsapp.lease import lease_acquire
 from whatsapp.models import Connection
 from whatsapp.outcomes import Outcome
@@ -62,7 +62,7 @@ def test_an_exception_in_a_run_backs_off_each_time_then_fails(settings):
 def test_a_crash_outside_any_run_is_not_started_again_at_once(monkeypatch):
     connection = ConnectionFactory(enabled=True)
     started = []
-    monkeypatch.setattr(session_module, "session_start", lambda connection_id: started.append(connection_id))
+    monkeypatch.setattr(services, "session_start", lambda connection_id: started.append(connection_id))
 
     holding_session(connection)._finish(Outcome.CRASHED)
     holding_session(connection)._finish(Outcome.RETRY)  # an outcome that hands over to a new session
