@@ -19,7 +19,6 @@ a session that lost its lease writes nothing more and ends with ``lease_lost``.
 """
 
 import asyncio
-import base64
 import contextlib
 import functools
 import logging
@@ -35,7 +34,7 @@ from django.db import close_old_connections
 from playwright.async_api import BrowserContext, Page, async_playwright
 
 from contacts.services import contact_avatar_due, contact_avatar_set
-from helpdesk.realtime import Publisher, channel_layer, session_group
+from helpdesk.realtime import Publisher
 from tickets.inbound import accepts_chat, catch_up_from, chat_last_timestamp, message_is_new
 from tickets.outbound import (
     message_ack,
@@ -76,6 +75,7 @@ from whatsapp.services import (
     connection_transition,
     connection_went_offline,
 )
+from whatsapp.session_bus import bus_answer, bus_listen
 from whatsapp.wire import Download, InboundMessage, chat_id, download_failed, download_read, inbound_message
 
 logger = logging.getLogger(__name__)
@@ -153,7 +153,7 @@ class Session:
         loop = asyncio.get_running_loop()
         for signum in STOP_SIGNALS:
             loop.add_signal_handler(signum, self._worker_stop)
-        listener = loop.create_task(self._listen())
+        listener = loop.create_task(bus_listen(connection_id=self.connection_id, events=self.events))
         keeper = loop.create_task(self._keep_lease())
         publisher = Publisher()
         outcome = Outcome.FAILED
@@ -365,7 +365,7 @@ class Session:
             elif name == "lease.lost":
                 return Outcome.LEASE_LOST
             elif name == "session.request":
-                await self._answer(payload)
+                await bus_answer(page=self.page, request=payload, log=db(self._log))
             if outcome:
                 return outcome
             if name in ("wake", "tick"):
@@ -602,34 +602,6 @@ class Session:
         )
         return None
 
-    async def _answer(self, request: dict) -> None:
-        """Answer a question from the web (whatsapp/session_requests.py) on its reply channel."""
-        reply: dict[str, object]
-        try:
-            assert self.page is not None, "requests are answered while the browser runs"
-            if request["action"] == "snapshot":  # the page as it is: no new tab, no reload
-                png = await self.page.screenshot(type="png", timeout=10000)
-                reply = {"png": base64.b64encode(png).decode()}
-            elif request["action"] == "exists":
-                reply = {
-                    "exists": bool(await bridge.wpp_call(self.page, "contact.queryExists", request["wa_id"]))
-                }
-            elif request["action"] == "pairing_code":
-                code = await bridge.wpp_call(
-                    self.page, "conn.genLinkDeviceCodeForPhoneNumber", request["phone"]
-                )
-                await db(self._log)(f"Pairing code requested for +{request['phone']}")
-                reply = {"code": code}
-            elif request["action"] == "mark_read":
-                await bridge.wpp_call(self.page, "chat.markIsRead", request["chat"])
-                reply = {}
-            else:
-                reply = {"error": f"unknown request {request['action']}"}
-        except Exception as error:
-            reply = {"error": str(error).splitlines()[0]}
-        if "reply_to" in request:  # a request nobody waits for (mark_read) has none
-            await channel_layer().send(request["reply_to"], {"type": "session.reply", **reply})
-
     # -- outside world -------------------------------------------------------------------
 
     async def _keep_lease(self) -> None:
@@ -651,23 +623,6 @@ class Session:
                 logger.warning("lease lost: another worker may drive this connection", extra=self.log_extra)
                 self.events.put_nowait(("lease.lost", None))
                 return
-
-    async def _listen(self) -> None:
-        """Forward bus messages for this session into the event queue; retry if Redis is away."""
-        layer = channel_layer()
-        while True:
-            try:
-                channel = await layer.new_channel()
-                await layer.group_add(session_group(self.connection_id), channel)
-                while True:
-                    message = await layer.receive(channel)
-                    kind = "session.request" if message.get("type") == "session.request" else "wake"
-                    self.events.put_nowait((kind, message))
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:  # the heartbeat keeps polling meanwhile
-                logger.warning("bus unavailable: %s", error, extra=self.log_extra)
-                await asyncio.sleep(5)
 
     def _worker_stop(self) -> None:
         self.worker_stopping = True
