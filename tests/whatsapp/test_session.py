@@ -19,7 +19,7 @@ def session_of_deleted_connection():
     session = Session(connection.pk)
     connection.delete()
     yield session
-    session.chat_threads.shutdown()
+    session.messages.chat_threads.shutdown()
 
 
 def test_a_qr_code_for_a_deleted_connection_ends_the_run_as_deleted(session_of_deleted_connection):

@@ -32,7 +32,7 @@ def session(settings, tmp_path):
     assert lease_acquire(connection_id=connection.pk, owner=session.owner)
     yield session
     asyncio.run(sync_to_async(connections.close_all)())  # the thread of the session's ORM calls
-    for pool in (session.lease_thread, session.chat_threads):
+    for pool in (session.lease_thread, session.messages.chat_threads):
         pool.submit(connections.close_all).result()
         pool.shutdown()
 
@@ -68,7 +68,7 @@ def test_a_batch_stored_after_the_lease_was_lost_writes_nothing(session):
     take_over(session)
 
     with pytest.raises(LeaseLost):
-        session._store_chat(CUSTOMER, [inbound(1), inbound(2)])
+        session.messages._store_chat(CUSTOMER, [inbound(1), inbound(2)])
 
     assert not Message.objects.exists()
 
@@ -77,7 +77,7 @@ def test_a_session_that_lost_its_lease_changes_no_status(session):
     take_over(session)
 
     with pytest.raises(LeaseLost):
-        session._transition(Status.DISCONNECTED, "The browser closed unexpectedly")
+        session.database.transition(Status.DISCONNECTED, "The browser closed unexpectedly")
 
     assert Connection.objects.get(pk=session.connection_id).status == Status.CONNECTED
 
@@ -118,11 +118,11 @@ def test_a_session_that_lost_its_lease_sends_nothing(session, tmp_path):
         async with async_playwright() as playwright:
             context = await browser_launch(playwright, profile=tmp_path / "profile")
             try:
-                session.page = context.pages[0] if context.pages else await context.new_page()
-                await session.page.evaluate(PAGE)
+                session.messages.page = context.pages[0] if context.pages else await context.new_page()
+                await session.messages.page.evaluate(PAGE)
                 with pytest.raises(LeaseLost):
-                    await session._send_queued()
-                return await session.page.evaluate("window.sent")
+                    await session.messages.send_queued()
+                return await session.messages.page.evaluate("window.sent")
             finally:
                 await browser_close(context, profile=tmp_path / "profile")
 
