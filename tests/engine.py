@@ -62,6 +62,7 @@ class Engine:
         device linked to the connection's phone is in the profile's files, a browser
         killed from then on comes back logged in. Tests that kill wait for that.
         """
+        assert connections, "which connections' logins to wait for"
         for connection in connections:
             storage = self.var_dir / "sessions" / str(connection.pk) / "Default" / "Local Storage"
 

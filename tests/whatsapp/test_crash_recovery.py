@@ -101,7 +101,7 @@ def test_a_worker_killed_between_the_send_and_the_mark_leaves_one_row_sent(engin
     connection = connected(engine, phone)
     write(simulator, phone, "Olá", CUSTOMERS[0])
     wait_until(Ticket.objects.exists, message="the ticket")
-    engine.let_login_settle()
+    engine.let_login_settle(connection)
     ticket = Ticket.objects.get()
 
     reply = message_send(ticket=ticket, author=agent, body="Já volto")
@@ -128,7 +128,7 @@ def test_a_worker_killed_between_the_send_and_the_mark_leaves_one_row_sent(engin
 def test_a_worker_killed_mid_burst_stores_every_message_once_in_order(engine, simulator, phone):
     engine.start_worker()
     connection = connected(engine, phone)
-    engine.let_login_settle()
+    engine.let_login_settle(connection)
 
     first = burst(simulator, phone, range(BURST // 2))
     wait_until(lambda: Message.objects.exists(), message="the burst to be storing")
@@ -179,7 +179,7 @@ def test_a_browser_killed_mid_burst_is_restarted_and_its_catch_up_stores_the_res
     """A failure that restarts the browser: the catch-up after it starts at the first message not stored."""
     engine.start_worker()
     connection = connected(engine, phone)
-    engine.let_login_settle()
+    engine.let_login_settle(connection)
 
     first = burst(simulator, phone, range(BURST // 2))
     wait_until(lambda: Message.objects.exists(), message="the burst to be storing")

@@ -385,7 +385,7 @@ def test_a_hung_browser_is_restarted_and_the_session_keeps_its_lease_meanwhile(e
     renewed beside the session's work, never expires, so no restore starts a second session."""
     engine.start_worker()
     connection = engine.connect(started())
-    engine.let_login_settle()
+    engine.let_login_settle(connection)
     owner = connection.lease_owner
     hung = engine.chromium()
     for pid in hung:
