@@ -2,7 +2,8 @@
 which writes the log line and sends the realtime event on commit, in one place;
 every change of a connection's settings through ``connection_update``, which
 logs which settings changed and who changed them. The API, the pages and the
-admin call these and never ``save()`` a connection themselves.
+admin call these and never ``save()`` a connection themselves; nor does a running
+session, whose writes are the services at the end of this module.
 """
 
 import logging
