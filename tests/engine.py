@@ -53,7 +53,7 @@ class Engine:
         assert status == 200, body
         return self.wait_for_status(connection, Connection.Status.CONNECTED)
 
-    def let_login_settle(self, connection: Connection, *more: Connection) -> None:
+    def let_login_settle(self, *connections: Connection) -> None:
         """Wait until each connection's login is in its profile on disk.
 
         Chromium writes localStorage to the profile up to 5 s after a change; a browser
@@ -62,10 +62,11 @@ class Engine:
         device linked to the connection's phone is in the profile's files, a browser
         killed from then on comes back logged in. Tests that kill wait for that.
         """
-        for settling in (connection, *more):  # at least one: a call naming none would wait for nothing
-            storage = self.var_dir / "sessions" / str(settling.pk) / "Default" / "Local Storage"
+        assert connections, "which connections' logins to wait for"
+        for connection in connections:
+            storage = self.var_dir / "sessions" / str(connection.pk) / "Default" / "Local Storage"
 
-            def written(connection: Connection = settling, storage: Path = storage) -> bool:
+            def written(connection: Connection = connection, storage: Path = storage) -> bool:
                 accounts = self.simulator.get("/_sim/accounts")["accounts"]
                 devices = next(a["devices"] for a in accounts if a["phone"] == connection.phone)
                 files = [path.read_bytes() for path in storage.rglob("*") if path.is_file()]
@@ -76,7 +77,7 @@ class Engine:
                     for data in files
                 )
 
-            wait_until(written, timeout=30, message=f"the login of {settling} on disk")
+            wait_until(written, timeout=30, message=f"the login of {connection} on disk")
 
     def chromium(self) -> list[int]:
         return chromium_pids(self.var_dir)

@@ -2,7 +2,8 @@
 which writes the log line and sends the realtime event on commit, in one place;
 every change of a connection's settings through ``connection_update``, which
 logs which settings changed and who changed them. The API, the pages and the
-admin call these and never ``save()`` a connection themselves.
+admin call these and never ``save()`` a connection themselves; nor does a running
+session, whose writes are the services at the end of this module.
 """
 
 import logging
@@ -18,8 +19,11 @@ from django.utils.translation import gettext as _
 
 from helpdesk.realtime import dashboard_changed, publish_on_commit, session_wake
 from tickets.models import Queue
+from whatsapp.lease import LeaseLost, lease_fence, lease_fenced, lease_release
 from whatsapp.models import Connection, ConnectionEvent
-from whatsapp.tasks import session_enqueue
+from whatsapp.outcomes import Outcome
+from whatsapp.profiles import profile_mark_used, profile_wipe
+from whatsapp.tasks import session_enqueue, session_start
 from whatsapp.webhooks import webhook_emit
 
 logger = logging.getLogger(__name__)
@@ -205,7 +209,6 @@ def connection_delete(*, connection: Connection) -> None:
     Refused (ProtectedError) while tickets refer to the connection.
     """
     from whatsapp.lease import lease_is_live
-    from whatsapp.profiles import profile_wipe
 
     connection_id, running = connection.pk, lease_is_live(connection)
     with transaction.atomic():
@@ -214,6 +217,143 @@ def connection_delete(*, connection: Connection) -> None:
         if not running:  # else the session wipes the profile once its browser is closed
             transaction.on_commit(lambda: profile_wipe(connection_id=connection_id))
         dashboard_changed()
+
+
+# -- what a running session writes (whatsapp/session.py) ------------------------------------
+# Each write of a session is fenced by its lease (whatsapp/lease.py): the session calls the
+# services that take a ``connection`` inside ``lease_fenced``, the ones that take its ``owner``
+# fence their writes themselves. A session that lost its lease writes nothing.
+
+Status = Connection.Status
+
+
+def connection_qr_shown(*, connection: Connection, code: str) -> bool:
+    """WhatsApp Web shows QR code ``code``. False when WHATSAPP_QR_MAX_CODES were shown already:
+    the connection stops instead (``connection_qr_expired``), nobody is scanning."""
+    attempts = connection.qr_attempts + 1
+    if attempts > settings.WHATSAPP_QR_MAX_CODES:
+        connection_qr_expired(connection=connection)
+        return False
+    with transaction.atomic():
+        connection_transition(
+            connection=connection,
+            to=Status.QR,
+            message="Waiting for the QR code to be scanned",
+            qr_code=code,
+            qr_generated_at=timezone.now(),
+            qr_attempts=attempts,
+        )
+        connection_log(
+            connection=connection,
+            message=f"QR code {attempts} of {settings.WHATSAPP_QR_MAX_CODES}",
+            data={"metric": "qr_code"},
+        )
+    return True
+
+
+def connection_qr_expired(*, connection: Connection) -> None:
+    """No QR code was scanned: stopped, so that no browser waits for a phone that does not come."""
+    connection_transition(
+        connection=connection,
+        to=Status.STOPPED,
+        message="QR not scanned",
+        last_error="QR not scanned",
+        qr_code="",
+        enabled=False,
+    )
+
+
+def connection_connected(*, connection: Connection, phone: str, restored: bool) -> None:
+    """Logged in as ``phone`` (digits); ``restored``: with the login the profile had saved."""
+    connection_transition(
+        connection=connection,
+        to=Status.CONNECTED,
+        message=f"Connected as +{phone}" if phone else "Connected",
+        phone=phone,
+        qr_code="",
+        qr_attempts=0,
+        reconnect_attempts=0,
+        last_error="",
+        data={"metric": "restore_ok"} if restored else None,
+    )
+
+
+def connection_went_offline(*, connection: Connection) -> None:
+    """WhatsApp Web lost its connection; a session still logging in or in a QR stays as it is."""
+    if connection.status in (Status.CONNECTED, Status.STARTING):
+        connection_transition(
+            connection=connection, to=Status.DISCONNECTED, message="WhatsApp Web lost its connection"
+        )
+
+
+def connection_command_done(*, connection_id: int) -> None:
+    """The session took the order (restart, log out): it is not taken twice."""
+    Connection.objects.filter(pk=connection_id).update(command="")
+
+
+def connection_heartbeat(*, connection_id: int, owner: str, memory: int) -> None:
+    """A running session's beat: the browser's ``memory`` for /metrics, and a connected profile
+    marked as used (a profile unused for long is wiped, whatsapp/profiles.py)."""
+    with lease_fenced(connection_id=connection_id, owner=owner):
+        Connection.objects.filter(pk=connection_id).update(browser_memory=memory)
+    status = Connection.objects.filter(pk=connection_id).values_list("status", flat=True).first()
+    if status == Status.CONNECTED:
+        profile_mark_used(connection_id=connection_id)
+
+
+def connection_session_ended(*, connection_id: int, outcome: Outcome, owner: str) -> None:
+    """Leave the connection in the state that tells the truth once no browser runs."""
+    if outcome not in (Outcome.LEASE_LOST, Outcome.DELETED) and not _holds_lease(connection_id, owner):
+        outcome = Outcome.LEASE_LOST  # its status and its profile are another session's now
+    if outcome == Outcome.LEASE_LOST and not Connection.objects.filter(pk=connection_id).exists():
+        outcome = Outcome.DELETED  # the lease went with its row: the connection was deleted
+    if outcome == Outcome.DELETED:
+        profile_wipe(connection_id=connection_id)
+    elif outcome == Outcome.STOP:
+        _fenced_transition(connection_id, owner, Status.STOPPED, "Stopped", qr_code="")
+    elif outcome == Outcome.LOGGED_OUT:
+        profile_wipe(connection_id=connection_id)
+        _fenced_transition(
+            connection_id,
+            owner,
+            Status.LOGGED_OUT,
+            "The phone logged this device out; start it to scan a new QR code",
+            enabled=False,
+            qr_code="",
+        )
+    elif outcome == Outcome.WORKER_STOPPING:
+        _fenced_transition(
+            connection_id,
+            owner,
+            Status.DISCONNECTED,
+            "The worker stopped; the session resumes when a worker runs",
+        )
+    if outcome != Outcome.LEASE_LOST:
+        lease_release(connection_id=connection_id, owner=owner)
+    connection = Connection.objects.filter(pk=connection_id).first()
+    if (
+        outcome not in (Outcome.LEASE_LOST, Outcome.WORKER_STOPPING, Outcome.CRASHED)
+        and connection is not None
+        and connection.enabled
+    ):
+        # Started again while this session was ending: its wish found the lease
+        # still held, so the session that held it hands over to a new one.
+        session_start(connection_id=connection_id)
+
+
+def _holds_lease(connection_id: int, owner: str) -> bool:
+    try:
+        lease_fence(connection_id=connection_id, owner=owner)
+    except LeaseLost:
+        return False
+    return True
+
+
+def _fenced_transition(connection_id: int, owner: str, to: str, message: str, **fields: Any) -> None:
+    connection = Connection.objects.filter(pk=connection_id).first()
+    if connection is not None:
+        with lease_fenced(connection_id=connection_id, owner=owner):
+            connection_transition(connection=connection, to=to, message=message, **fields)
 
 
 def _publish(connection: Connection, event: ConnectionEvent | None) -> None:

@@ -16,36 +16,28 @@ is in the database; the bus only wakes it sooner, and the heartbeat polls.
 The lease is renewed by a task of its own (``_keep_lease``), whatever the session
 is busy with, and every write of the session is fenced by it (whatsapp/lease.py):
 a session that lost its lease writes nothing more and ends with ``lease_lost``.
+
+This module keeps the session's life: start, watch, heartbeat, stop. Its other jobs
+have rooms of their own: the messages in and out (whatsapp/session_messages.py), the
+bus (whatsapp/session_bus.py), its database side (whatsapp/session_db.py), and what
+each event means for the connection's row (the services of whatsapp/services.py).
 """
 
 import asyncio
-import base64
 import contextlib
-import functools
 import logging
 import random
 import signal
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import replace
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections
-from django.utils import timezone
 from playwright.async_api import BrowserContext, Page, async_playwright
 
-from contacts.services import contact_avatar_due, contact_avatar_set
-from helpdesk.realtime import Publisher, channel_layer, session_group
-from tickets.inbound import accepts_chat, catch_up_from, chat_last_timestamp, message_is_new
-from tickets.outbound import (
-    message_ack,
-    message_mark_failed,
-    message_mark_sent,
-    outbound_file,
-    outbound_pending,
-)
-from whatsapp import bridge, wire
+from helpdesk.realtime import Publisher
+from whatsapp import bridge
 from whatsapp.browser import (
     BrowserLaunchError,
     browser_close,
@@ -53,39 +45,31 @@ from whatsapp.browser import (
     browser_launch,
     browser_memory_bytes,
 )
-from whatsapp.dead_letters import chat_batch_store
-from whatsapp.lanes import ChatLanes
 from whatsapp.lease import (
     LeaseLost,
     lease_acquire,
     lease_fence,
-    lease_fenced,
     lease_owner_id,
-    lease_release,
     lease_renew,
 )
 from whatsapp.models import Connection, ConnectionEvent
-from whatsapp.profiles import profile_mark_used, profile_prepare, profile_was_logged_in, profile_wipe
-from whatsapp.services import connection_log, connection_transition
-from whatsapp.tasks import session_start
-from whatsapp.wire import Download, InboundMessage, chat_id, download_failed, download_read, inbound_message
+from whatsapp.outcomes import Outcome
+from whatsapp.profiles import profile_mark_used, profile_prepare, profile_was_logged_in
+from whatsapp.services import (
+    connection_command_done,
+    connection_connected,
+    connection_heartbeat,
+    connection_qr_expired,
+    connection_qr_shown,
+    connection_session_ended,
+    connection_went_offline,
+)
+from whatsapp.session_bus import bus_answer, bus_listen
+from whatsapp.session_db import SessionDatabase, db
+from whatsapp.session_messages import SessionMessages
 
 logger = logging.getLogger(__name__)
 Status = Connection.Status
-
-# How one browser run ended, and so what the session does next.
-STOP, RESTART, RETRY, LOGGED_OUT, QR_TIMEOUT, FAILED, LEASE_LOST, DELETED, WORKER_STOPPING, CRASHED = (
-    "stop",
-    "restart",
-    "retry",
-    "logged_out",
-    "qr_timeout",
-    "failed",
-    "lease_lost",
-    "deleted",
-    "worker_stopping",
-    "crashed",  # an error outside any browser run: the restore schedule starts it again, never at once
-)
 
 
 def session_run(connection_id: int) -> str:
@@ -93,7 +77,7 @@ def session_run(connection_id: int) -> str:
     close_old_connections()
     outcome = asyncio.run(Session(connection_id).run())
     logger.info("session ended: %s", outcome, extra={"connection_id": connection_id})
-    return outcome
+    return outcome.value
 
 
 def backoff_delay(attempt: int) -> float:
@@ -107,24 +91,6 @@ def backoff_delay(attempt: int) -> float:
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-def db(function):
-    """``function`` run in Django's thread, off the event loop. Its connection is checked first
-    (``close_old_connections``, then CONN_HEALTH_CHECKS): one the database dropped is replaced
-    instead of failing the call, so a database restart costs the session nothing but a wait."""
-
-    @functools.wraps(function)
-    def checked(*args, **kwargs):
-        close_old_connections()
-        return function(*args, **kwargs)
-
-    return sync_to_async(checked)
-
-
-AVATAR_RECHECK = 3600.0  # seconds before this session looks at a contact's picture date again
-CATCH_UP_MESSAGES = 500  # per chat, newest first, when catching up after a reconnect
-SENT_CHECK_MESSAGES = 50  # how far back a chat is searched for an earlier attempt of a message
-
-
 class Session:
     def __init__(self, connection_id: int) -> None:
         self.connection_id = connection_id
@@ -136,92 +102,86 @@ class Session:
         self.attempts = 0  # consecutive runs that ended badly; reset once CONNECTED for WHATSAPP_STABLE_AFTER
         self.connected_at: float | None = None  # loop time this run became CONNECTED, until it went offline
         self.restoring = False  # this run started on a profile that was logged in
-        self.avatars_checked: dict[str, float] = {}  # wa_id -> loop time of the last check
-        # Chats are stored side by side (whatsapp/lanes.py), each lane's transactions in a
-        # thread of this pool with its own database connection.
-        self.lanes: ChatLanes | None = None
-        self.chat_threads = ThreadPoolExecutor(settings.WHATSAPP_CHAT_CONCURRENCY, thread_name_prefix="chats")
+        self.database = SessionDatabase(connection_id=connection_id, owner=self.owner)
+        self.messages = SessionMessages(database=self.database, events=self.events)
         # The lease is renewed in a thread (and database connection) of its own, so that
         # no query of the session's work, however long, can hold a renewal up.
         self.lease_thread = ThreadPoolExecutor(1, thread_name_prefix="lease")
-        self.stored = 0  # messages stored by this session, for the catch-up's report
-        self.storing: set[Future] = set()  # transactions running in chat_threads
-        self.held: list[InboundMessage] | None = None  # see _heard
         self.worker_stopping = False
         self.log_extra = {"connection_id": connection_id}
 
     # -- the whole life ------------------------------------------------------------
 
-    async def run(self) -> str:
+    async def run(self) -> Outcome:
         if not await db(lease_acquire)(connection_id=self.connection_id, owner=self.owner):
             logger.info("session already held by another worker", extra=self.log_extra)
-            return "held elsewhere"
+            return Outcome.HELD_ELSEWHERE
         loop = asyncio.get_running_loop()
         for signum in STOP_SIGNALS:
             loop.add_signal_handler(signum, self._worker_stop)
-        listener = loop.create_task(self._listen())
+        listener = loop.create_task(bus_listen(connection_id=self.connection_id, events=self.events))
         keeper = loop.create_task(self._keep_lease())
         publisher = Publisher()
-        outcome = FAILED
+        outcome = Outcome.FAILED
         try:
             async with async_playwright() as playwright:
                 outcome = await self._supervise(playwright)
         except LeaseLost as lost:  # a fenced write found the lease gone: nothing was written
             logger.warning("lease lost: %s", lost, extra=self.log_extra)
-            outcome = LEASE_LOST
+            outcome = Outcome.LEASE_LOST
         except Exception:
             logger.exception("session crashed", extra=self.log_extra)
-            outcome = CRASHED
+            outcome = Outcome.CRASHED
         finally:
             listener.cancel()
             await self._close_browser()
             keeper.cancel()  # renewed until the browser is closed: no other session starts on it before
             await db(self._finish)(outcome)
             await publisher.close()
-            self.chat_threads.shutdown()  # waits for a transaction still running
+            self.messages.chat_threads.shutdown()  # waits for a transaction still running
             self.lease_thread.shutdown(cancel_futures=True)
             for signum in STOP_SIGNALS:
                 loop.remove_signal_handler(signum)
         return outcome
 
-    async def _supervise(self, playwright) -> str:
+    async def _supervise(self, playwright) -> Outcome:
         while True:
             try:
                 outcome = await self._run_once(playwright)
             except Exception as error:  # a bug, or the database away: a restart with backoff, never at once
                 logger.exception("session run failed", extra=self.log_extra)
                 await self._log_if_possible(f"The session failed: {error}".splitlines()[0])
-                outcome = RETRY
+                outcome = Outcome.RETRY
             await self._close_browser()
-            if outcome == RESTART:
+            if outcome == Outcome.RESTART:
                 continue
-            if outcome != RETRY:
+            if outcome != Outcome.RETRY:
                 return outcome
             if ended := await self._back_off():
                 return ended
 
-    async def _run_once(self, playwright) -> str:
-        connection = await db(self._load)()
+    async def _run_once(self, playwright) -> Outcome:
+        connection = await db(self.database.load)()
         if connection is None:
-            return DELETED
+            return Outcome.DELETED
         if self.worker_stopping:
-            return WORKER_STOPPING
+            return Outcome.WORKER_STOPPING
         if not connection.enabled:
-            return STOP
+            return Outcome.STOP
         self.connected_at = None
         return await self._run_browser(playwright, connection)
 
-    async def _back_off(self) -> str | None:
+    async def _back_off(self) -> Outcome | None:
         """After a run that ended badly: FAILED once the attempts ran out, else wait 1 s doubling."""
         self.attempts += 1
         if self.attempts > settings.WHATSAPP_MAX_ATTEMPTS:
-            await db(self._transition)(
+            await db(self.database.transition)(
                 Status.FAILED, f"Gave up after {settings.WHATSAPP_MAX_ATTEMPTS} attempts", enabled=False
             )
-            return FAILED
+            return Outcome.FAILED
         delay = backoff_delay(self.attempts)
         try:
-            await db(self._transition)(
+            await db(self.database.transition)(
                 Status.DISCONNECTED,
                 f"Restarting in {delay:.0f} s (attempt {self.attempts} of {settings.WHATSAPP_MAX_ATTEMPTS})",
                 reconnect_attempts=self.attempts,
@@ -239,24 +199,24 @@ class Session:
 
     async def _log_if_possible(self, message: str) -> None:
         try:
-            await db(self._log)(message, ConnectionEvent.Kind.ERROR)
+            await db(self.database.log)(message, ConnectionEvent.Kind.ERROR)
         except Exception:
             logger.warning("not written to the connection's log: %s", message, extra=self.log_extra)
 
     # -- one browser run -------------------------------------------------------------
 
-    async def _run_browser(self, playwright, connection: Connection) -> str:
+    async def _run_browser(self, playwright, connection: Connection) -> Outcome:
         # Checked before the profile is touched: a session that lost its lease would kill the
         # browser of the session that took over.
         await db(lease_fence)(connection_id=self.connection_id, owner=self.owner)
         self.profile, reset_reason = await db(profile_prepare)(connection_id=self.connection_id)
         self.restoring = await db(profile_was_logged_in)(connection_id=self.connection_id)
         if reset_reason:
-            await db(self._log)(f"Saved login discarded ({reset_reason}); a new QR code is needed")
+            await db(self.database.log)(f"Saved login discarded ({reset_reason}); a new QR code is needed")
         leftovers = browser_kill(profile=self.profile)
         if leftovers:
-            await db(self._log)(f"Killed {leftovers} browser processes left by an earlier run")
-        await db(self._transition)(
+            await db(self.database.log)(f"Killed {leftovers} browser processes left by an earlier run")
+        await db(self.database.transition)(
             Status.STARTING,
             "Starting the browser",
             qr_attempts=0,
@@ -266,14 +226,14 @@ class Session:
         try:
             self.context = await browser_launch(playwright, profile=self.profile)
         except BrowserLaunchError as error:
-            await db(self._transition)(
+            await db(self.database.transition)(
                 Status.FAILED,
                 str(error),
                 last_error=str(error),
                 enabled=False,
                 data={"metric": "launch_failure"},
             )
-            return FAILED
+            return Outcome.FAILED
         context = self.context
 
         def gone(_) -> None:
@@ -291,25 +251,18 @@ class Session:
         try:
             await self.page.goto(settings.WHATSAPP_WEB_URL, timeout=settings.WHATSAPP_AUTH_TIMEOUT * 1000)
         except Exception as error:
-            await db(self._log)(
+            await db(self.database.log)(
                 f"WhatsApp Web did not load: {error}".splitlines()[0], ConnectionEvent.Kind.ERROR
             )
-            return RETRY
-        self.held = []  # heard live before this run's catch-up
-        self.lanes = ChatLanes(
-            self._ingest_chat,
-            concurrency=settings.WHATSAPP_CHAT_CONCURRENCY,
-            retry_delay=backoff_delay,
-            failed=self._store_failed,
-        )
+            return Outcome.RETRY
+        self.messages.start(self.page, retry_delay=backoff_delay)
         try:
             return await self._watch()
         finally:
-            self.lanes.close()  # a message not stored yet is imported again by the next catch-up
-            await self._stores_ended()
+            await self.messages.end()
 
-    async def _watch(self) -> str:
-        assert self.page is not None and self.lanes is not None, "watched while the browser runs"
+    async def _watch(self) -> Outcome:
+        assert self.page is not None, "watched while the browser runs"
         loop = asyncio.get_running_loop()
         ready_by = loop.time() + settings.WHATSAPP_AUTH_TIMEOUT
         next_beat = loop.time() + settings.WHATSAPP_HEARTBEAT
@@ -335,7 +288,7 @@ class Session:
                 outcome = await self._show_qr(payload)
             elif name == "conn.authenticated":
                 ready = True
-                await db(self._log)("QR code scanned: logging in", data={"metric": "scan"})
+                await db(self.database.log)("QR code scanned: logging in", data={"metric": "scan"})
             elif name == "conn.main_ready":
                 ready = True
                 reconnect_at, reconnects = None, 0
@@ -344,40 +297,33 @@ class Session:
                 if payload is False:
                     self.connected_at = None
                     reconnect_at = reconnect_at or loop.time() + backoff_delay(reconnects + 1)
-                    await db(self._went_offline)()
-                elif await db(self._status)() == Status.DISCONNECTED:
+                    await db(self.database.write)(connection_went_offline)
+                elif await db(self.database.status)() == Status.DISCONNECTED:
                     reconnect_at, reconnects = None, 0
                     await self._connected()
             elif name == "conn.logout":
-                return LOGGED_OUT
+                return Outcome.LOGGED_OUT
             elif name == "chat.new_message":
-                message = inbound_message(
-                    payload
-                )  # what the page says is checked here, before anything reads it
-                if accepts_chat(message.chat):
-                    self._heard(message)
+                self.messages.heard(payload)
             elif name == "chat.msg_ack_change":
-                if (connection := await db(self._load)()) is not None:
-                    await db(self._fenced)(
-                        message_ack, connection=connection, wa_ids=payload["ids"], ack=payload["ack"]
-                    )
+                await self.messages.acked(payload)
             elif name == "browser.closed":
                 if self.worker_stopping:
-                    return WORKER_STOPPING
-                await db(self._log)("The browser closed unexpectedly", ConnectionEvent.Kind.ERROR)
-                return RETRY
+                    return Outcome.WORKER_STOPPING
+                await db(self.database.log)("The browser closed unexpectedly", ConnectionEvent.Kind.ERROR)
+                return Outcome.RETRY
             elif name == "worker.stopping":
-                return WORKER_STOPPING
+                return Outcome.WORKER_STOPPING
             elif name == "lease.lost":
-                return LEASE_LOST
+                return Outcome.LEASE_LOST
             elif name == "session.request":
-                await self._answer(payload)
+                await bus_answer(page=self.page, request=payload, log=db(self.database.log))
             if outcome:
                 return outcome
             if name in ("wake", "tick"):
                 if outcome := await self._check_orders():
                     return outcome
-                await self._send_queued()
+                await self.messages.send_queued()
             now = loop.time()
             if now >= next_beat:
                 next_beat = now + settings.WHATSAPP_HEARTBEAT
@@ -385,25 +331,25 @@ class Session:
                 if outcome := await self._heartbeat():
                     return outcome
             if not ready and now >= ready_by:
-                await db(self._log)(
+                await db(self.database.log)(
                     f"WhatsApp Web did not start within {settings.WHATSAPP_AUTH_TIMEOUT:.0f} s",
                     ConnectionEvent.Kind.ERROR,
                 )
-                return RETRY
+                return Outcome.RETRY
             if reconnect_at and now >= reconnect_at:
                 reconnects += 1
                 if reconnects > settings.WHATSAPP_MAX_ATTEMPTS:
-                    await db(self._transition)(
+                    await db(self.database.transition)(
                         Status.FAILED,
                         f"No connection after {settings.WHATSAPP_MAX_ATTEMPTS} attempts",
                         last_error="No connection to WhatsApp",
                         enabled=False,
                     )
-                    return FAILED
-                await db(self._transition)(
+                    return Outcome.FAILED
+                await db(self.database.transition)(
                     Status.DISCONNECTED, "", reconnect_attempts=reconnects, data={"metric": "reconnect"}
                 )
-                await db(self._log)(
+                await db(self.database.log)(
                     f"Reconnecting (attempt {reconnects} of {settings.WHATSAPP_MAX_ATTEMPTS})",
                     data={"metric": "reconnect"},
                 )
@@ -411,16 +357,18 @@ class Session:
                 try:
                     await self.page.reload(timeout=settings.WHATSAPP_AUTH_TIMEOUT * 1000)
                 except Exception as error:
-                    await db(self._log)(f"Reload failed: {error}".splitlines()[0], ConnectionEvent.Kind.ERROR)
+                    await db(self.database.log)(
+                        f"Reload failed: {error}".splitlines()[0], ConnectionEvent.Kind.ERROR
+                    )
 
     # -- reactions ---------------------------------------------------------------------
 
-    async def _show_qr(self, code: dict | None) -> str | None:
+    async def _show_qr(self, code: dict | None) -> Outcome | None:
         if code is None:  # WhatsApp Web stopped showing codes
             return await db(self._qr_expired)()
         if self.restoring:
             self.restoring = False
-            await db(self._log)(
+            await db(self.database.log)(
                 "The saved login no longer works: a new QR code is needed", data={"metric": "restore_failed"}
             )
         return await db(self._qr_shown)(code["fullCode"])
@@ -430,217 +378,45 @@ class Session:
         serialized = str((me or {}).get("_serialized") if isinstance(me, dict) else me or "")
         phone = "".join(ch for ch in serialized.split("@")[0] if ch in "0123456789")[:20]
         self.connected_at = asyncio.get_running_loop().time()
-        metric = {"metric": "restore_ok"} if self.restoring else None
-        self.restoring = False
-        await db(self._transition)(
-            Status.CONNECTED,
-            f"Connected as +{phone}" if phone else "Connected",
-            phone=phone,
-            qr_code="",
-            qr_attempts=0,
-            reconnect_attempts=0,
-            last_error="",
-            data=metric,
-        )
+        restored, self.restoring = self.restoring, False
+        await db(self.database.write)(connection_connected, phone=phone, restored=restored)
         await db(profile_mark_used)(connection_id=self.connection_id)
-        await self._catch_up()
-        await self._send_queued()
+        await self.messages.catch_up()
+        await self.messages.send_queued()
 
-    async def _catch_up(self) -> None:
-        """Import what arrived while no session was looking (not only unread chats).
-
-        A chat is read when its newest message is not older than its newest stored one; of
-        its messages, in the chat's order, everything from the first one that is neither
-        stored nor a dead letter goes to its lane (``catch_up_from``), so a batch that failed
-        before a crash comes back even when it was not the newest. The messages heard live
-        meanwhile follow (``_heard``). A catch-up that fails raises: the run ends and the next
-        one, after the backoff, catches up again, rather than store newer messages past a gap.
-        """
-        assert self.lanes is not None, "caught up while the browser runs"
-        connection = await db(self._load)()
-        if connection is None:  # deleted: nothing to import for it
-            return
-        stored_before = self.stored
-        for chat in await bridge.bridge_call(self.page, "chats"):
-            wa_id = chat_id(chat.get("id")) if isinstance(chat, dict) else ""
-            if not wa_id or not accepts_chat(wa_id):
-                continue
-            since = await db(chat_last_timestamp)(connection=connection, chat=wa_id)
-            if isinstance(chat.get("t"), int | float) and 0 < chat["t"] < since:
-                continue
-            payloads = await bridge.bridge_call(self.page, "messages", wa_id, CATCH_UP_MESSAGES)
-            messages = [inbound_message(payload) for payload in payloads]
-            for message in await db(catch_up_from)(connection=connection, messages=messages):
-                self.lanes.put(wa_id, message)
-        held, self.held = self.held or [], None
-        for message in held:
-            self.lanes.put(message.chat, message)
-        await self.lanes.drain()
-        if imported := self.stored - stored_before:
-            await db(self._log)(f"Imported {imported} messages that arrived while disconnected")
-
-    async def _send_queued(self) -> None:
-        """Send the queued outbound messages, oldest first, once each."""
-        if await db(self._status)() != Status.CONNECTED:
-            return
-        for message in await db(outbound_pending)(connection_id=self.connection_id):
-            await db(lease_fence)(connection_id=self.connection_id, owner=self.owner)  # no send without it
-            try:
-                earlier = await bridge.bridge_call(self.page, "messages", message.chat, SENT_CHECK_MESSAGES)
-                sent = wire.sent_before(earlier, message=message)
-                if sent is None:
-                    sent = wire.sent_id(await self._send(message), message=message)
-                    if settings.WHATSAPP_TEST_PAUSE_AFTER_SEND:  # tests kill the worker here
-                        await asyncio.sleep(settings.WHATSAPP_TEST_PAUSE_AFTER_SEND)
-            except Exception as error:
-                reason = str(error).splitlines()[0]
-                if await db(self._status)() != Status.CONNECTED or "offline" in reason:
-                    return  # not the message's fault: it stays queued for the next connection
-                await db(self._fenced)(message_mark_failed, message_id=message.id, error=reason)
-                continue
-            await db(self._fenced)(message_mark_sent, message_id=message.id, wa_id=sent)
-
-    async def _send(self, message: wire.OutboundMessage) -> object:
-        content = await db(outbound_file)(media=message.media) if message.media else None
-        function, arguments = wire.send_call(message, content)
-        return await bridge.wpp_call(self.page, function, *arguments)
-
-    async def _ingest_chat(self, chat: str, messages: list[InboundMessage]) -> None:
-        """A lane's batch: media downloaded first, then stored in one transaction.
-
-        A message that cannot be stored becomes a dead letter and the batch goes on
-        (whatsapp/dead_letters.py). Anything else (the database away) raises: the
-        lane tries the batch again with backoff before anything after it in the chat.
-        """
-        batch = [replace(message, download=await self._media(message)) for message in messages]
-        try:
-            stored = await self._in_chat_thread(chat, batch)
-        except LeaseLost:  # nothing of the batch was written, and no retry: the session stops
-            self.events.put_nowait(("lease.lost", None))
-            return
-        self.stored += len(stored)
-        if any(not message.from_me for message in stored):
-            await self._refresh_avatar(chat)
-
-    def _heard(self, message: InboundMessage) -> None:
-        """A message heard live goes to its lane, once this run's catch-up has put what came before it:
-        a page reports new messages before it is CONNECTED, and those must not overtake older ones."""
-        assert self.lanes is not None, "heard while the browser runs"
-        if self.held is None:
-            self.lanes.put(message.chat, message)
-        else:
-            self.held.append(message)
-
-    def _store_failed(self, chat: str, error: Exception, failures: int) -> None:
-        """A lane's batch was not stored: said in the worker's log only, the database may be what failed."""
-        logger.warning(
-            "storing a batch of %s failed (%d times in a row), trying again: %s",
-            chat,
-            failures,
-            error,
-            exc_info=failures == 1,
-            extra=self.log_extra,
-        )
-
-    async def _in_chat_thread(self, chat: str, batch: list[InboundMessage]) -> list:
-        """``_store_chat`` in a thread of ``chat_threads``, remembered until its transaction ends."""
-        future = self.chat_threads.submit(self._store_chat, chat, batch)
-        self.storing.add(future)
-        future.add_done_callback(self.storing.discard)
-        return await asyncio.wrap_future(future)
-
-    async def _stores_ended(self) -> None:
-        """Wait for the transactions of lanes just closed: a thread cannot be cancelled, and the next
-        catch-up must not store a chat's later messages while an earlier batch may still commit."""
-        if running := list(self.storing):
-            await asyncio.wait([asyncio.wrap_future(future) for future in running])
-
-    async def _media(self, message: InboundMessage) -> Download | None:
-        """The message's file, downloaded only when the message is not stored yet."""
-        if not message.is_media or not await db(message_is_new)(
-            connection_id=self.connection_id, message=message
-        ):
-            return None
-        limit = int(settings.WHATSAPP_MAX_MEDIA_MB * 2**20)
-        try:
-            return download_read(await bridge.bridge_call(self.page, "media", message.id, limit))
-        except Exception as error:
-            return download_failed(f"Not downloaded: {error}".splitlines()[0])
-
-    async def _refresh_avatar(self, wa_id: str) -> None:
-        """The contact's profile picture, asked of WhatsApp at most once a day, never per message.
-
-        The session remembers whom it checked, so a busy chat costs no query per message.
-        """
-        loop_time = asyncio.get_running_loop().time()
-        if loop_time - self.avatars_checked.get(wa_id, float("-inf")) < AVATAR_RECHECK:
-            return
-        self.avatars_checked[wa_id] = loop_time
-        if not await db(contact_avatar_due)(wa_id=wa_id):
-            return
-        try:
-            url = await bridge.wpp_call(self.page, "contact.getProfilePictureUrl", wa_id)
-        except Exception:
-            url = ""  # no picture, or privacy settings hide it: try again tomorrow
-        await db(self._fenced)(contact_avatar_set, wa_id=wa_id, url=url if isinstance(url, str) else "")
-
-    async def _check_orders(self) -> str | None:
+    async def _check_orders(self) -> Outcome | None:
         """What the database asks of the session now: gone, stopped, restart, log out."""
-        connection = await db(self._load)()
+        connection = await db(self.database.load)()
         if connection is None:
-            return DELETED
+            return Outcome.DELETED
         if not connection.enabled:
-            return STOP
+            return Outcome.STOP
         if connection.command == Connection.Command.RESTART:
-            await db(self._clear_command)()
-            await db(self._log)("Restart requested")
-            return RESTART
+            await db(self.database.fenced)(connection_command_done, connection_id=self.connection_id)
+            await db(self.database.log)("Restart requested")
+            return Outcome.RESTART
         if connection.command == Connection.Command.LOGOUT:
-            await db(self._clear_command)()
+            await db(self.database.fenced)(connection_command_done, connection_id=self.connection_id)
             try:
                 await asyncio.wait_for(bridge.wpp_call(self.page, "conn.logout"), timeout=15)
             except Exception as error:
-                await db(self._log)(f"Logout in WhatsApp Web failed: {error}".splitlines()[0])
-            return LOGGED_OUT
+                await db(self.database.log)(f"Logout in WhatsApp Web failed: {error}".splitlines()[0])
+            return Outcome.LOGGED_OUT
         return None
 
-    async def _heartbeat(self) -> str | None:
+    async def _heartbeat(self) -> Outcome | None:
         assert self.page is not None and self.profile is not None, "beats while the browser runs"
         try:
             await asyncio.wait_for(self.page.evaluate("1"), timeout=10)
         except Exception:
-            await db(self._log)("The browser stopped answering", ConnectionEvent.Kind.ERROR)
-            return RETRY
-        await db(self._beat)(browser_memory_bytes(profile=self.profile))
+            await db(self.database.log)("The browser stopped answering", ConnectionEvent.Kind.ERROR)
+            return Outcome.RETRY
+        await db(connection_heartbeat)(
+            connection_id=self.connection_id,
+            owner=self.owner,
+            memory=browser_memory_bytes(profile=self.profile),
+        )
         return None
-
-    async def _answer(self, request: dict) -> None:
-        """Answer a question from the web (whatsapp/session_requests.py) on its reply channel."""
-        reply: dict[str, object]
-        try:
-            assert self.page is not None, "requests are answered while the browser runs"
-            if request["action"] == "snapshot":  # the page as it is: no new tab, no reload
-                png = await self.page.screenshot(type="png", timeout=10000)
-                reply = {"png": base64.b64encode(png).decode()}
-            elif request["action"] == "exists":
-                reply = {
-                    "exists": bool(await bridge.wpp_call(self.page, "contact.queryExists", request["wa_id"]))
-                }
-            elif request["action"] == "pairing_code":
-                code = await bridge.wpp_call(
-                    self.page, "conn.genLinkDeviceCodeForPhoneNumber", request["phone"]
-                )
-                await db(self._log)(f"Pairing code requested for +{request['phone']}")
-                reply = {"code": code}
-            elif request["action"] == "mark_read":
-                await bridge.wpp_call(self.page, "chat.markIsRead", request["chat"])
-                reply = {}
-            else:
-                reply = {"error": f"unknown request {request['action']}"}
-        except Exception as error:
-            reply = {"error": str(error).splitlines()[0]}
-        if "reply_to" in request:  # a request nobody waits for (mark_read) has none
-            await channel_layer().send(request["reply_to"], {"type": "session.reply", **reply})
 
     # -- outside world -------------------------------------------------------------------
 
@@ -664,23 +440,6 @@ class Session:
                 self.events.put_nowait(("lease.lost", None))
                 return
 
-    async def _listen(self) -> None:
-        """Forward bus messages for this session into the event queue; retry if Redis is away."""
-        layer = channel_layer()
-        while True:
-            try:
-                channel = await layer.new_channel()
-                await layer.group_add(session_group(self.connection_id), channel)
-                while True:
-                    message = await layer.receive(channel)
-                    kind = "session.request" if message.get("type") == "session.request" else "wake"
-                    self.events.put_nowait((kind, message))
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:  # the heartbeat keeps polling meanwhile
-                logger.warning("bus unavailable: %s", error, extra=self.log_extra)
-                await asyncio.sleep(5)
-
     def _worker_stop(self) -> None:
         self.worker_stopping = True
         self.events.put_nowait(("worker.stopping", None))
@@ -698,131 +457,25 @@ class Session:
 
     # -- database (run in Django's thread) -----------------------------------------------
 
-    def _load(self) -> Connection | None:
-        close_old_connections()
-        return Connection.objects.filter(pk=self.connection_id).first()
-
     def _renew(self) -> bool:
         """In ``lease_thread``."""
         close_old_connections()
         return lease_renew(connection_id=self.connection_id, owner=self.owner)
 
-    def _fenced(self, write, /, **arguments):
-        """``write(**arguments)`` in a transaction that commits only while this session holds the lease."""
-        with lease_fenced(connection_id=self.connection_id, owner=self.owner):
-            return write(**arguments)
-
-    def _holds_lease(self) -> bool:
-        try:
-            lease_fence(connection_id=self.connection_id, owner=self.owner)
-        except LeaseLost:
-            return False
-        return True
-
-    def _store_chat(self, chat: str, batch: list[InboundMessage]) -> list:
-        """In a thread of ``chat_threads``."""
-        connection = self._load()
+    def _qr_shown(self, full_code: str) -> Outcome | None:
+        connection = self.database.load()
         if connection is None:
-            return []
-        with lease_fenced(connection_id=self.connection_id, owner=self.owner):
-            return chat_batch_store(connection=connection, chat=chat, messages=batch)
+            return Outcome.DELETED
+        shown = self.database.fenced(connection_qr_shown, connection=connection, code=full_code)
+        return None if shown else Outcome.QR_TIMEOUT
 
-    def _status(self) -> str | None:
-        return Connection.objects.filter(pk=self.connection_id).values_list("status", flat=True).first()
-
-    def _transition(self, status: str, message: str, data: dict | None = None, **fields) -> None:
-        connection = self._load()
-        if connection is not None:
-            self._fenced(
-                connection_transition, connection=connection, to=status, message=message, data=data, **fields
-            )
-
-    def _log(self, message: str, kind: str = ConnectionEvent.Kind.INFO, data: dict | None = None) -> None:
-        connection = self._load()
-        if connection is not None:
-            self._fenced(connection_log, connection=connection, message=message, kind=kind, data=data)
-
-    def _beat(self, memory: int) -> None:
-        self._fenced(Connection.objects.filter(pk=self.connection_id).update, browser_memory=memory)
-        if self._status() == Status.CONNECTED:
-            profile_mark_used(connection_id=self.connection_id)
-
-    def _clear_command(self) -> None:
-        self._fenced(Connection.objects.filter(pk=self.connection_id).update, command="")
-
-    def _qr_shown(self, full_code: str) -> str | None:
-        connection = self._load()
+    def _qr_expired(self) -> Outcome:
+        connection = self.database.load()
         if connection is None:
-            return DELETED
-        attempts = connection.qr_attempts + 1
-        if attempts > settings.WHATSAPP_QR_MAX_CODES:
-            return self._qr_expired()
-        with lease_fenced(connection_id=self.connection_id, owner=self.owner):
-            connection_transition(
-                connection=connection,
-                to=Status.QR,
-                message="Waiting for the QR code to be scanned",
-                qr_code=full_code,
-                qr_generated_at=timezone.now(),
-                qr_attempts=attempts,
-            )
-            connection_log(
-                connection=connection,
-                message=f"QR code {attempts} of {settings.WHATSAPP_QR_MAX_CODES}",
-                data={"metric": "qr_code"},
-            )
-        return None
+            return Outcome.DELETED
+        self.database.fenced(connection_qr_expired, connection=connection)
+        return Outcome.QR_TIMEOUT
 
-    def _qr_expired(self) -> str:
-        connection = self._load()
-        if connection is None:
-            return DELETED
-        self._fenced(
-            connection_transition,
-            connection=connection,
-            to=Status.STOPPED,
-            message="QR not scanned",
-            last_error="QR not scanned",
-            qr_code="",
-            enabled=False,
-        )
-        return QR_TIMEOUT
-
-    def _went_offline(self) -> None:
-        if self._status() in (Status.CONNECTED, Status.STARTING):
-            self._transition(Status.DISCONNECTED, "WhatsApp Web lost its connection")
-
-    def _finish(self, outcome: str) -> None:
-        """Leave the connection in the state that tells the truth once no browser runs."""
-        if outcome not in (LEASE_LOST, DELETED) and not self._holds_lease():
-            outcome = LEASE_LOST  # its status and its profile are another session's now
-        if outcome == LEASE_LOST and self._load() is None:
-            outcome = DELETED  # the lease went with its row: the connection was deleted
-        if outcome == DELETED:
-            profile_wipe(connection_id=self.connection_id)
-        elif outcome == STOP:
-            self._transition(Status.STOPPED, "Stopped", qr_code="")
-        elif outcome == LOGGED_OUT:
-            profile_wipe(connection_id=self.connection_id)
-            self._transition(
-                Status.LOGGED_OUT,
-                "The phone logged this device out; start it to scan a new QR code",
-                enabled=False,
-                qr_code="",
-            )
-        elif outcome == WORKER_STOPPING:
-            self._transition(
-                Status.DISCONNECTED, "The worker stopped; the session resumes when a worker runs"
-            )
-        if outcome != LEASE_LOST:
-            lease_release(connection_id=self.connection_id, owner=self.owner)
-        connection = self._load()
-        if (
-            outcome not in (LEASE_LOST, WORKER_STOPPING, CRASHED)
-            and connection is not None
-            and connection.enabled
-        ):
-            # Started again while this session was ending: its wish found the lease
-            # still held, so the session that held it hands over to a new one.
-            session_start(connection_id=self.connection_id)
+    def _finish(self, outcome: Outcome) -> None:
+        connection_session_ended(connection_id=self.connection_id, outcome=outcome, owner=self.owner)
         close_old_connections()

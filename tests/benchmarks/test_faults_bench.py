@@ -55,8 +55,7 @@ def report(what: str, figures: dict) -> None:
 
 def fault_run(engine: Engine, phone: str, fault: Fault, *, timeout: float = 300) -> dict:
     engine.start_worker()
-    connection = connected(engine, phone)
-    engine.let_login_settle(connection)
+    engine.let_login_settle(connected(engine, phone))
 
     first = burst(engine.simulator, phone, range(MESSAGES // 2))
     wait_until(Message.objects.exists, message="the ingest to be storing")

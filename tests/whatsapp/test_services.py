@@ -8,7 +8,14 @@ from django.db import connection as db
 from tests.factories import ConnectionFactory, QueueFactory
 from whatsapp.lease import QUEUED
 from whatsapp.models import Connection
-from whatsapp.services import STAFF_GROUP, ConnectionLimitReached, connection_create, connection_update
+from whatsapp.services import (
+    STAFF_GROUP,
+    ConnectionLimitReached,
+    connection_create,
+    connection_qr_shown,
+    connection_update,
+    connection_went_offline,
+)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -133,3 +140,48 @@ def hear(channel_layer, group: str, action, capture_on_commit) -> dict:
         return await asyncio.wait_for(channel_layer.receive(channel), timeout=5)
 
     return async_to_sync(receive)()
+
+
+# -- what a running session writes --------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_qr_codes_are_counted_and_the_one_past_the_last_stops_the_connection(settings):
+    settings.WHATSAPP_QR_MAX_CODES = 2
+    connection = ConnectionFactory(status=Connection.Status.STARTING, enabled=True)
+
+    shown = [connection_qr_shown(connection=connection, code=code) for code in ("2@one", "2@two")]
+    connection.refresh_from_db()
+    assert shown == [True, True]
+    assert (connection.status, connection.qr_code, connection.qr_attempts) == (
+        Connection.Status.QR,
+        "2@two",
+        2,
+    )
+
+    assert connection_qr_shown(connection=connection, code="2@three") is False
+    connection.refresh_from_db()
+    assert (connection.status, connection.enabled, connection.qr_code, connection.last_error) == (
+        Connection.Status.STOPPED,
+        False,
+        "",
+        "QR not scanned",
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        (Connection.Status.CONNECTED, Connection.Status.DISCONNECTED),
+        (Connection.Status.STARTING, Connection.Status.DISCONNECTED),
+        (Connection.Status.QR, Connection.Status.QR),  # a page waiting for a scan is not "disconnected"
+    ],
+)
+def test_going_offline_disconnects_only_a_connection_that_was_up_or_starting(before, after):
+    connection = ConnectionFactory(status=before)
+
+    connection_went_offline(connection=connection)
+
+    connection.refresh_from_db()
+    assert connection.status == after

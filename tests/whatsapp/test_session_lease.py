@@ -14,8 +14,9 @@ from tickets.models import Message
 from whatsapp.browser import browser_close, browser_launch
 from whatsapp.lease import LeaseLost, lease_acquire, lease_fence
 from whatsapp.models import Connection
+from whatsapp.outcomes import Outcome
 from whatsapp.profiles import profile_path
-from whatsapp.session import LEASE_LOST, LOGGED_OUT, Session
+from whatsapp.session import Session
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the session's threads have connections of their own
 Status = Connection.Status
@@ -31,7 +32,7 @@ def session(settings, tmp_path):
     assert lease_acquire(connection_id=connection.pk, owner=session.owner)
     yield session
     asyncio.run(sync_to_async(connections.close_all)())  # the thread of the session's ORM calls
-    for pool in (session.lease_thread, session.chat_threads):
+    for pool in (session.lease_thread, session.messages.chat_threads):
         pool.submit(connections.close_all).result()
         pool.shutdown()
 
@@ -67,7 +68,7 @@ def test_a_batch_stored_after_the_lease_was_lost_writes_nothing(session):
     take_over(session)
 
     with pytest.raises(LeaseLost):
-        session._store_chat(CUSTOMER, [inbound(1), inbound(2)])
+        session.messages._store_chat(CUSTOMER, [inbound(1), inbound(2)])
 
     assert not Message.objects.exists()
 
@@ -76,7 +77,7 @@ def test_a_session_that_lost_its_lease_changes_no_status(session):
     take_over(session)
 
     with pytest.raises(LeaseLost):
-        session._transition(Status.DISCONNECTED, "The browser closed unexpectedly")
+        session.database.transition(Status.DISCONNECTED, "The browser closed unexpectedly")
 
     assert Connection.objects.get(pk=session.connection_id).status == Status.CONNECTED
 
@@ -87,7 +88,7 @@ def test_ending_after_the_lease_was_lost_leaves_the_profile_and_the_status_to_th
     profile.mkdir(parents=True)
     take_over(session)
 
-    session._finish(LOGGED_OUT)
+    session._finish(Outcome.LOGGED_OUT)
 
     assert profile.is_dir()
     connection = Connection.objects.get(pk=session.connection_id)
@@ -117,11 +118,11 @@ def test_a_session_that_lost_its_lease_sends_nothing(session, tmp_path):
         async with async_playwright() as playwright:
             context = await browser_launch(playwright, profile=tmp_path / "profile")
             try:
-                session.page = context.pages[0] if context.pages else await context.new_page()
-                await session.page.evaluate(PAGE)
+                session.messages.page = context.pages[0] if context.pages else await context.new_page()
+                await session.messages.page.evaluate(PAGE)
                 with pytest.raises(LeaseLost):
-                    await session._send_queued()
-                return await session.page.evaluate("window.sent")
+                    await session.messages.send_queued()
+                return await session.messages.page.evaluate("window.sent")
             finally:
                 await browser_close(context, profile=tmp_path / "profile")
 
@@ -136,6 +137,6 @@ def test_a_session_whose_connection_was_deleted_removes_its_profile(session):
     profile.mkdir(parents=True)
     Connection.objects.filter(pk=session.connection_id).delete()
 
-    session._finish(LEASE_LOST)
+    session._finish(Outcome.LEASE_LOST)
 
     assert not profile.exists()

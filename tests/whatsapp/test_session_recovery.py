@@ -9,9 +9,11 @@ import pytest
 from asgiref.sync import async_to_sync
 
 from tests.factories import ConnectionFactory
-from whatsapp import session as session_module
+from whatsapp import services
+from whatsapp.lease import lease_acquire
 from whatsapp.models import Connection
-from whatsapp.session import FAILED, Session
+from whatsapp.outcomes import Outcome
+from whatsapp.session import Session
 
 pytestmark = pytest.mark.django_db(
     transaction=True
@@ -19,8 +21,15 @@ pytestmark = pytest.mark.django_db(
 Status = Connection.Status
 
 
-def failing_session(connection: Connection, slept: list[float]) -> Session:
+def holding_session(connection: Connection) -> Session:
+    """A session holding its connection's lease, as a running one does: its writes are fenced by it."""
     session = Session(connection.pk)
+    assert lease_acquire(connection_id=connection.pk, owner=session.owner)
+    return session
+
+
+def failing_session(connection: Connection, slept: list[float]) -> Session:
+    session = holding_session(connection)
 
     async def run_once(playwright):
         raise RuntimeError("a bug in the session")
@@ -41,7 +50,7 @@ def test_an_exception_in_a_run_backs_off_each_time_then_fails(settings):
 
     outcome = async_to_sync(failing_session(connection, slept)._supervise)(None)
 
-    assert outcome == FAILED
+    assert outcome == Outcome.FAILED
     assert len(slept) == 3 and 0.5 <= slept[0] <= 1 and 2 <= slept[2] <= 4  # 1 s doubling, jittered
     connection.refresh_from_db()
     assert (connection.status, connection.enabled) == (Status.FAILED, False)
@@ -53,11 +62,10 @@ def test_an_exception_in_a_run_backs_off_each_time_then_fails(settings):
 def test_a_crash_outside_any_run_is_not_started_again_at_once(monkeypatch):
     connection = ConnectionFactory(enabled=True)
     started = []
-    monkeypatch.setattr(session_module, "session_start", lambda connection_id: started.append(connection_id))
-    session = Session(connection.pk)
+    monkeypatch.setattr(services, "session_start", lambda connection_id: started.append(connection_id))
 
-    session._finish(session_module.CRASHED)
-    session._finish(session_module.RETRY)  # an outcome that hands over to a new session
+    holding_session(connection)._finish(Outcome.CRASHED)
+    holding_session(connection)._finish(Outcome.RETRY)  # an outcome that hands over to a new session
 
     assert started == [connection.pk]
 

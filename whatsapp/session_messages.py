@@ -1,0 +1,239 @@
+"""A session's messages: what the page hears goes to the helpdesk, what the helpdesk queued goes out.
+
+In: messages heard live and those the catch-up finds after a (re)connect are stored
+chat by chat in lanes (whatsapp/lanes.py), each lane's transactions in a thread of
+``chat_threads`` with its own database connection, media downloaded first, the
+contact's picture refreshed at most once a day. Out: the queued replies are sent
+oldest first, once each, and WhatsApp's acknowledgements mark them. The session
+(whatsapp/session.py) starts and ends this with each browser run; every write is
+fenced by its lease.
+"""
+
+import asyncio
+import logging
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
+
+from django.conf import settings
+from playwright.async_api import Page
+
+from contacts.services import contact_avatar_due, contact_avatar_set
+from tickets.inbound import accepts_chat, catch_up_from, chat_last_timestamp, message_is_new
+from tickets.outbound import (
+    message_ack,
+    message_mark_failed,
+    message_mark_sent,
+    outbound_file,
+    outbound_pending,
+)
+from whatsapp import bridge, wire
+from whatsapp.dead_letters import chat_batch_store
+from whatsapp.lanes import ChatLanes
+from whatsapp.lease import LeaseLost, lease_fence, lease_fenced
+from whatsapp.models import Connection
+from whatsapp.session_db import SessionDatabase, db
+from whatsapp.wire import Download, InboundMessage, chat_id, download_failed, download_read, inbound_message
+
+logger = logging.getLogger(__name__)
+Status = Connection.Status
+
+AVATAR_RECHECK = 3600.0  # seconds before this session looks at a contact's picture date again
+CATCH_UP_MESSAGES = 500  # per chat, newest first, when catching up after a reconnect
+SENT_CHECK_MESSAGES = 50  # how far back a chat is searched for an earlier attempt of a message
+
+
+class SessionMessages:
+    def __init__(self, *, database: SessionDatabase, events: asyncio.Queue) -> None:
+        self.database = database
+        self.connection_id, self.owner = database.connection_id, database.owner
+        self.events = events  # the session's: a batch that found the lease lost says so there
+        self.page: Page | None = None
+        self.avatars_checked: dict[str, float] = {}  # wa_id -> loop time of the last check
+        # Chats are stored side by side (whatsapp/lanes.py), each lane's transactions in a
+        # thread of this pool with its own database connection.
+        self.lanes: ChatLanes | None = None
+        self.chat_threads = ThreadPoolExecutor(settings.WHATSAPP_CHAT_CONCURRENCY, thread_name_prefix="chats")
+        self.stored = 0  # messages stored by this session, for the catch-up's report
+        self.storing: set[Future] = set()  # transactions running in chat_threads
+        self.held: list[InboundMessage] | None = None  # see heard
+        self.log_extra = {"connection_id": database.connection_id}
+
+    def start(self, page: Page, *, retry_delay: Callable[[int], float]) -> None:
+        """A browser run begins on ``page``: new lanes; what is heard live is held until the catch-up."""
+        self.page = page
+        self.held = []  # heard live before this run's catch-up
+        self.lanes = ChatLanes(
+            self._ingest_chat,
+            concurrency=settings.WHATSAPP_CHAT_CONCURRENCY,
+            retry_delay=retry_delay,
+            failed=self._store_failed,
+        )
+
+    async def end(self) -> None:
+        """The run ended: a message not stored yet is imported again by the next catch-up."""
+        assert self.lanes is not None, "ended after it started"
+        self.lanes.close()
+        await self._stores_ended()
+
+    # -- in ----------------------------------------------------------------------------
+
+    async def catch_up(self) -> None:
+        """Import what arrived while no session was looking (not only unread chats).
+
+        A chat is read when its newest message is not older than its newest stored one; of
+        its messages, in the chat's order, everything from the first one that is neither
+        stored nor a dead letter goes to its lane (``catch_up_from``), so a batch that failed
+        before a crash comes back even when it was not the newest. The messages heard live
+        meanwhile follow (``heard``). A catch-up that fails raises: the run ends and the next
+        one, after the backoff, catches up again, rather than store newer messages past a gap.
+        """
+        assert self.lanes is not None, "caught up while the browser runs"
+        connection = await db(self.database.load)()
+        if connection is None:  # deleted: nothing to import for it
+            return
+        stored_before = self.stored
+        for chat in await bridge.bridge_call(self.page, "chats"):
+            wa_id = chat_id(chat.get("id")) if isinstance(chat, dict) else ""
+            if not wa_id or not accepts_chat(wa_id):
+                continue
+            since = await db(chat_last_timestamp)(connection=connection, chat=wa_id)
+            if isinstance(chat.get("t"), int | float) and 0 < chat["t"] < since:
+                continue
+            payloads = await bridge.bridge_call(self.page, "messages", wa_id, CATCH_UP_MESSAGES)
+            messages = [inbound_message(payload) for payload in payloads]
+            for message in await db(catch_up_from)(connection=connection, messages=messages):
+                self.lanes.put(wa_id, message)
+        held, self.held = self.held or [], None
+        for message in held:
+            self.lanes.put(message.chat, message)
+        await self.lanes.drain()
+        if imported := self.stored - stored_before:
+            await db(self.database.log)(f"Imported {imported} messages that arrived while disconnected")
+
+    def heard(self, payload: dict) -> None:
+        """A message heard live goes to its lane, once this run's catch-up has put what came before it:
+        a page reports new messages before it is CONNECTED, and those must not overtake older ones."""
+        assert self.lanes is not None, "heard while the browser runs"
+        message = inbound_message(payload)  # what the page says is checked here, before anything reads it
+        if not accepts_chat(message.chat):
+            return
+        if self.held is None:
+            self.lanes.put(message.chat, message)
+        else:
+            self.held.append(message)
+
+    async def _ingest_chat(self, chat: str, messages: list[InboundMessage]) -> None:
+        """A lane's batch: media downloaded first, then stored in one transaction.
+
+        A message that cannot be stored becomes a dead letter and the batch goes on
+        (whatsapp/dead_letters.py). Anything else (the database away) raises: the
+        lane tries the batch again with backoff before anything after it in the chat.
+        """
+        batch = [replace(message, download=await self._media(message)) for message in messages]
+        try:
+            stored = await self._in_chat_thread(chat, batch)
+        except LeaseLost:  # nothing of the batch was written, and no retry: the session stops
+            self.events.put_nowait(("lease.lost", None))
+            return
+        self.stored += len(stored)
+        if any(not message.from_me for message in stored):
+            await self._refresh_avatar(chat)
+
+    def _store_failed(self, chat: str, error: Exception, failures: int) -> None:
+        """A lane's batch was not stored: said in the worker's log only, the database may be what failed."""
+        logger.warning(
+            "storing a batch of %s failed (%d times in a row), trying again: %s",
+            chat,
+            failures,
+            error,
+            exc_info=failures == 1,
+            extra=self.log_extra,
+        )
+
+    async def _in_chat_thread(self, chat: str, batch: list[InboundMessage]) -> list:
+        """``_store_chat`` in a thread of ``chat_threads``, remembered until its transaction ends."""
+        future = self.chat_threads.submit(self._store_chat, chat, batch)
+        self.storing.add(future)
+        future.add_done_callback(self.storing.discard)
+        return await asyncio.wrap_future(future)
+
+    def _store_chat(self, chat: str, batch: list[InboundMessage]) -> list:
+        """In a thread of ``chat_threads``."""
+        connection = self.database.load()
+        if connection is None:
+            return []
+        with lease_fenced(connection_id=self.connection_id, owner=self.owner):
+            return chat_batch_store(connection=connection, chat=chat, messages=batch)
+
+    async def _stores_ended(self) -> None:
+        """Wait for the transactions of lanes just closed: a thread cannot be cancelled, and the next
+        catch-up must not store a chat's later messages while an earlier batch may still commit."""
+        if running := list(self.storing):
+            await asyncio.wait([asyncio.wrap_future(future) for future in running])
+
+    async def _media(self, message: InboundMessage) -> Download | None:
+        """The message's file, downloaded only when the message is not stored yet."""
+        if not message.is_media or not await db(message_is_new)(
+            connection_id=self.connection_id, message=message
+        ):
+            return None
+        limit = int(settings.WHATSAPP_MAX_MEDIA_MB * 2**20)
+        try:
+            return download_read(await bridge.bridge_call(self.page, "media", message.id, limit))
+        except Exception as error:
+            return download_failed(f"Not downloaded: {error}".splitlines()[0])
+
+    async def _refresh_avatar(self, wa_id: str) -> None:
+        """The contact's profile picture, asked of WhatsApp at most once a day, never per message.
+
+        The session remembers whom it checked, so a busy chat costs no query per message.
+        """
+        loop_time = asyncio.get_running_loop().time()
+        if loop_time - self.avatars_checked.get(wa_id, float("-inf")) < AVATAR_RECHECK:
+            return
+        self.avatars_checked[wa_id] = loop_time
+        if not await db(contact_avatar_due)(wa_id=wa_id):
+            return
+        try:
+            url = await bridge.wpp_call(self.page, "contact.getProfilePictureUrl", wa_id)
+        except Exception:
+            url = ""  # no picture, or privacy settings hide it: try again tomorrow
+        await db(self.database.fenced)(
+            contact_avatar_set, wa_id=wa_id, url=url if isinstance(url, str) else ""
+        )
+
+    # -- out ---------------------------------------------------------------------------
+
+    async def send_queued(self) -> None:
+        """Send the queued outbound messages, oldest first, once each."""
+        if await db(self.database.status)() != Status.CONNECTED:
+            return
+        for message in await db(outbound_pending)(connection_id=self.connection_id):
+            await db(lease_fence)(connection_id=self.connection_id, owner=self.owner)  # no send without it
+            try:
+                earlier = await bridge.bridge_call(self.page, "messages", message.chat, SENT_CHECK_MESSAGES)
+                sent = wire.sent_before(earlier, message=message)
+                if sent is None:
+                    sent = wire.sent_id(await self._send(message), message=message)
+                    if settings.WHATSAPP_TEST_PAUSE_AFTER_SEND:  # tests kill the worker here
+                        await asyncio.sleep(settings.WHATSAPP_TEST_PAUSE_AFTER_SEND)
+            except Exception as error:
+                reason = str(error).splitlines()[0]
+                if await db(self.database.status)() != Status.CONNECTED or "offline" in reason:
+                    return  # not the message's fault: it stays queued for the next connection
+                await db(self.database.fenced)(message_mark_failed, message_id=message.id, error=reason)
+                continue
+            await db(self.database.fenced)(message_mark_sent, message_id=message.id, wa_id=sent)
+
+    async def _send(self, message: wire.OutboundMessage) -> object:
+        content = await db(outbound_file)(media=message.media) if message.media else None
+        function, arguments = wire.send_call(message, content)
+        return await bridge.wpp_call(self.page, function, *arguments)
+
+    async def acked(self, payload: dict) -> None:
+        """WhatsApp's acknowledgement of messages (sent, delivered, read) marks them."""
+        if (connection := await db(self.database.load)()) is not None:
+            await db(self.database.fenced)(
+                message_ack, connection=connection, wa_ids=payload["ids"], ack=payload["ack"]
+            )
