@@ -235,8 +235,8 @@
   }
   function scrollToBottom() { const box = conversation(); if (box) box.scrollTop = box.scrollHeight; }
   function dedupeDays() {
-    // One separator per day, and each message once (the live event and the composer's
-    // answer may both bring a new message: the later copy stays).
+    // One separator per day, and each message once (a copy appended by hand before it was
+    // known to be shown: the later copy stays).
     const seen = new Set();
     document.querySelectorAll("#messages .day").forEach((day) => {
       if (seen.has(day.dataset.day)) day.remove(); else seen.add(day.dataset.day);
@@ -249,6 +249,15 @@
   }
   let keepFromBottom = null;
   document.body.addEventListener("htmx:beforeSwap", (event) => {
+    const { requestConfig, xhr } = event.detail;
+    if (requestConfig?.elt?.id === "composer" && event.detail.target.id === "messages" && event.detail.shouldSwap) {
+      // The sent message may already be here (its live event can beat the answer): merged, never
+      // shown twice, not even for the moment between htmx's swap and its settle.
+      event.detail.shouldSwap = false;
+      mergeMessages(xhr.responseText);
+      scrollToBottom();
+      return;
+    }
     if (event.detail.target.classList?.contains("older")) {
       const box = conversation();
       keepFromBottom = box.scrollHeight - box.scrollTop; // older messages go above: keep the view still

@@ -77,3 +77,41 @@ def test_a_voice_note_recorded_in_the_page_reaches_the_phone_as_a_voice_message(
     )
     assert note.voice is True
     expect(page.locator("#messages audio.media")).to_be_visible()
+
+
+def test_a_sent_message_whose_live_event_beats_the_answer_is_never_shown_twice(web, page):
+    agent = UserFactory()
+    queue = QueueFactory()
+    queue.members.add(agent)
+    ticket = TicketFactory(queue=queue, assignee=agent, status=Ticket.Status.OPEN)
+    open_ticket(page, web, ticket, agent)
+    page.evaluate(
+        """() => {
+          window.mostCopies = 0;
+          new MutationObserver(() => {
+            const ids = [...document.querySelectorAll('#messages .msg[id]')].map((m) => m.id);
+            window.mostCopies = Math.max(window.mostCopies, ids.length - new Set(ids).size + 1);
+          }).observe(document.getElementById('messages'), { childList: true, subtree: true });
+        }"""
+    )
+    held = []
+
+    def hold_the_answer(route):
+        held.append((route, route.fetch()))  # the server has stored the note and sent its event
+
+    page.route(f"**/inbox/{ticket.pk}/reply/", hold_the_answer)
+    page.locator("#composer-body").fill("Cliente pediu retorno amanhã")
+    page.locator("#composer-internal").check()
+    page.locator("#composer-body").press("Enter")
+
+    expect(page.locator("#messages .msg")).to_have_count(1)  # brought by the live event
+    for _ in range(100):  # Playwright runs the handler only while it is called
+        if held:
+            break
+        page.wait_for_timeout(50)
+    route, answer = held[0]
+    route.fulfill(response=answer)
+    expect(page.locator("#composer-body")).to_have_value("")  # the answer arrived and was taken in
+
+    expect(page.locator("#messages .msg")).to_have_count(1)
+    assert page.evaluate("window.mostCopies") == 1
