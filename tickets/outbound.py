@@ -70,17 +70,23 @@ def message_send(
 def note_add(*, ticket: Ticket, author: User | None, body: str) -> Message:
     """An internal note: shown to agents with the conversation, never sent."""
     with transaction.atomic():
-        note = Message.objects.create(
-            ticket=ticket,
-            connection=ticket.connection,
-            from_me=True,
-            author=author,
-            kind=Message.Kind.NOTE,
-            body=body,
-            status=Message.Status.SENT,
-        )
-        _announce(note, "message.new")
-    return note
+        return unsent_line_add(ticket=ticket, author=author, kind=Message.Kind.NOTE, body=body)
+
+
+def unsent_line_add(*, ticket: Ticket, author: User | None, kind: Message.Kind, body: str) -> Message:
+    """A line of the conversation that only agents read (a note, a system line): stored as done,
+    so the outbox never picks it up, and announced to the pages on commit."""
+    line = Message.objects.create(
+        ticket=ticket,
+        connection_id=ticket.connection_id,
+        from_me=True,
+        author=author,
+        kind=kind,
+        body=body,
+        status=Message.Status.SENT,
+    )
+    _announce(line, "message.new")
+    return line
 
 
 def outbound_pending(*, connection_id: int) -> list[OutboundMessage]:

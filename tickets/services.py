@@ -22,7 +22,7 @@ from tickets.conversation_flow import farewell
 from tickets.inbound import ticket_for_contact
 from tickets.media import CheckedMedia
 from tickets.models import ONE_OPEN_TICKET_MESSAGE, Message, Queue, Ticket
-from tickets.outbound import message_send, note_add
+from tickets.outbound import message_send, note_add, unsent_line_add
 from tickets.payloads import ticket_payload
 from tickets.realtime import ticket_event, ticket_groups
 from whatsapp.models import Connection
@@ -261,17 +261,7 @@ def _system_line(ticket: Ticket, by: User | None, text: str, **values) -> Messag
     record, like a log line, the same for every reader."""
     agent = _name(by) if by is not None else gettext_lazy("The helpdesk")
     body = in_helpdesk_language(text, **values, agent=agent)
-    line = Message.objects.create(
-        ticket=ticket,
-        connection_id=ticket.connection_id,
-        from_me=True,
-        author=by,
-        kind=Message.Kind.SYSTEM,
-        body=body,
-        status=Message.Status.SENT,
-    )
-    ticket_event(ticket=ticket, event_type="message.new", message=line.pk)
-    return line
+    return unsent_line_add(ticket=ticket, author=by, kind=Message.Kind.SYSTEM, body=body)
 
 
 def _name(user: User) -> str:
