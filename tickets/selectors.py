@@ -1,5 +1,6 @@
 """Reads of tickets, always through what the user may see."""
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -128,9 +129,9 @@ def inbox_page(*, user: User, filters: InboxFilters, cursor: str | None = None) 
     return keyset_page(tickets, key=key, descending=descending, cursor=cursor, size=INBOX_PAGE)
 
 
-def inbox_row(*, user: User, filters: InboxFilters, pk: int) -> Ticket | None:
-    """The ticket as a row of this tab, or None when it does not belong there (any more)."""
-    return inbox_tickets(user=user, filters=filters).filter(pk=pk).first()
+def inbox_rows(*, user: User, filters: InboxFilters, pks: Collection[int]) -> list[Ticket]:
+    """These tickets as rows of this tab; one that does not belong there (any more) is left out."""
+    return list(inbox_tickets(user=user, filters=filters).filter(pk__in=pks))
 
 
 def inbox_sort_value(ticket: Ticket, tab: Tab) -> str:
@@ -139,12 +140,18 @@ def inbox_sort_value(ticket: Ticket, tab: Tab) -> str:
     return f"{getattr(ticket, key).isoformat()}|{ticket.pk:020d}"
 
 
-def customer_wrote_to(*, user: User, ticket: int, message: int) -> bool:
-    """Whether ``message`` is the customer's, on a ticket that is the user's or waits where they work:
-    what a notification is for."""
+def customer_wrote(*, user: User, messages: Collection[int]) -> int | None:
+    """The ticket of the newest of ``messages`` that the customer wrote on a ticket that is the user's,
+    or waits where they work (what a notification is for); None when none of them is."""
     concerned = Q(status=Ticket.Status.OPEN, assignee_id=user.pk) | Q(status=Ticket.Status.PENDING)
-    theirs = Message.objects.filter(pk=message, ticket_id=OuterRef("pk"), from_me=False)
-    return tickets_visible_to(user=user).filter(concerned, Exists(theirs), pk=ticket).exists()
+    return (
+        Message.objects.filter(
+            pk__in=messages, from_me=False, ticket__in=tickets_visible_to(user=user).filter(concerned)
+        )
+        .order_by("-pk")
+        .values_list("ticket_id", flat=True)
+        .first()
+    )
 
 
 def inbox_counts(*, user: User) -> dict[str, int]:

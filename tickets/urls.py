@@ -5,12 +5,12 @@ from tickets.views import inbox, media, ticket
 urlpatterns = [
     path("", inbox.inbox, name="inbox"),
     path("more/", inbox.inbox_more, name="inbox-more"),
+    path("rows/", inbox.inbox_rows_view, name="inbox-rows"),
     path("counts/", inbox.inbox_counts_view, name="inbox-counts"),
     path("filters/", inbox.inbox_filter_options, name="inbox-filters"),
     path("mute/", inbox.inbox_mute, name="inbox-mute"),
     path("quick-replies/", ticket.quick_replies, name="quick-replies"),
     path("<int:pk>/", ticket.ticket_detail, name="ticket"),
-    path("<int:pk>/row/", inbox.inbox_row_view, name="inbox-row"),
     path("<int:pk>/head/", ticket.ticket_head, name="ticket-head"),
     path("<int:pk>/messages/", ticket.conversation_messages, name="ticket-messages"),
     path("<int:pk>/messages/<int:message_pk>/", ticket.conversation_message_view, name="ticket-message"),

@@ -57,22 +57,38 @@
     }
   }
 
+  // The rows events named since the last request: ticket id -> its newest message to maybe notify of.
+  const rowsWanted = new Map();
   function refreshRow(ticketId, messageId) {
-    return oneAtATime(`row-${ticketId}`, fetchRow, ticketId, messageId);
+    const notifyOf = messageId && !muted() ? messageId : null; // muted: no need to ask whether to notify
+    rowsWanted.set(String(ticketId), notifyOf ?? rowsWanted.get(String(ticketId)) ?? null);
+    return oneAtATime("rows", fetchRows);
   }
 
-  async function fetchRow(ticketId, messageId) {
-    const params = new URLSearchParams(query());
-    if (messageId && !muted()) params.set("message", messageId); // muted: no need to ask whether to notify
-    const { response, text } = await fetchText(`/inbox/${ticketId}/row/?${params}`);
-    if (!response.ok && response.status !== 404) return; // 404: no longer this user's to see
-    document.getElementById(`row-${ticketId}`)?.remove();
-    const row = text.trim() ? fragment(text) : null;
-    if (row) {
-      place(row);
-      if (String(ticketId) === openTicket()?.dataset.ticket) row.classList.add("current");
+  async function fetchRows() {
+    // Every row wanted, a request per round trip (at most 50 rows each): a burst of many
+    // customers' messages costs a few requests, not one per ticket.
+    while (rowsWanted.size) {
+      const batch = [...rowsWanted].slice(0, 50);
+      batch.forEach(([id]) => rowsWanted.delete(id));
+      const params = new URLSearchParams(query());
+      for (const [id, message] of batch) {
+        params.append("ticket", id);
+        if (message) params.append("message", message);
+      }
+      const { response, text } = await fetchText(`/inbox/rows/?${params}`);
+      if (!response.ok) return;
+      batch.forEach(([id]) => document.getElementById(`row-${id}`)?.remove()); // one not answered left the tab
+      const template = document.createElement("template");
+      template.innerHTML = text;
+      const answered = new Map([...template.content.children].map((row) => [row.dataset.ticket, row]));
+      for (const [id, row] of answered) {
+        place(row);
+        if (id === openTicket()?.dataset.ticket) row.classList.add("current");
+      }
+      const notifyOf = response.headers.get("X-Notify");
+      if (notifyOf) notify(answered.get(notifyOf) || null);
     }
-    if (response.headers.get("X-Notify")) notify(row);
   }
 
   // -- the open ticket ------------------------------------------------------------------

@@ -21,6 +21,7 @@ import json
 import os
 import statistics
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
@@ -72,6 +73,8 @@ def test_latency_to_the_agents_inbox_at_50_messages_per_second(engine, simulator
     page.add_init_script(RECORD_ARRIVALS)
     page.goto(f"{web}/inbox/")
     page.wait_for_function("window.inboxOpen === true")
+    requests: list[str] = []  # what the page asked of the helpdesk while the events came
+    page.on("request", lambda request: requests.append(urlsplit(request.url).path))
     sent_at = send_steadily(
         simulator, account=ACCOUNT, count=COUNT, sender=lambda n: f"55319{n % CUSTOMERS:08d}"
     )
@@ -83,12 +86,27 @@ def test_latency_to_the_agents_inbox_at_50_messages_per_second(engine, simulator
     with contextlib.suppress(AssertionError):  # a message never heard of is reported, then fails the test
         wait_until(lambda: customers_arrived() >= COUNT, timeout=120, interval=0.5, message="every event")
     arrivals = {int(pk): at / 1000 for pk, at in page.evaluate("window.arrivals").items()}
-    wa_ids = dict(Message.objects.filter(pk__in=arrivals, wa_id__in=sent_at).values_list("pk", "wa_id"))
-    latencies = [arrivals[pk] - sent_at[wa_id] for pk, wa_id in wa_ids.items()]
+    stored = {
+        pk: (wa_id, created.timestamp())
+        for pk, wa_id, created in Message.objects.filter(pk__in=arrivals, wa_id__in=sent_at).values_list(
+            "pk", "wa_id", "created_at"
+        )
+    }
+    latencies = [arrivals[pk] - sent_at[wa_id] for pk, (wa_id, _) in stored.items()]
     report(
         f"simulator message → agent's inbox page (websocket, Chromium) at {RATE} msg/s",
         f"{spread(latencies)}; {len(latencies)} of {COUNT} heard of",
     )
+    # Where the time goes: the session's side (phone to row) and the event's (row to page).
+    report(
+        "  of which: simulator message → row stored", spread([at - sent_at[w] for w, at in stored.values()])
+    )
+    report(
+        "  of which: row stored → page's websocket",
+        spread([arrivals[pk] - at for pk, (_, at) in stored.items()]),
+    )
+    paths = Counter(path for path in requests if not path.startswith("/_sim/")).most_common()  # not avatars
+    report("the page's requests to the helpdesk meanwhile", ", ".join(f"{n} × {path}" for path, n in paths))
     assert len(latencies) == COUNT, f"{len(latencies)} of {COUNT} messages heard of by the page"
 
 

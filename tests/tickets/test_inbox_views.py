@@ -1,5 +1,7 @@
 """The inbox and ticket pages over HTTP: who may open what, what each action writes, at what query cost."""
 
+import re
+
 import pytest
 from django.core.files.base import ContentFile
 from django.urls import reverse
@@ -30,7 +32,6 @@ def ticket_urls(ticket: Ticket, message: Message) -> list[tuple[str, str]]:
     """Every URL of a ticket, with the method it answers to."""
     return [
         ("get", reverse("ticket", args=[ticket.pk])),
-        ("get", reverse("inbox-row", args=[ticket.pk])),
         ("get", reverse("ticket-head", args=[ticket.pk])),
         ("get", reverse("ticket-messages", args=[ticket.pk])),
         ("get", reverse("ticket-message", args=[ticket.pk, message.pk])),
@@ -97,19 +98,43 @@ def test_opening_a_ticket_reads_it_with_a_fixed_number_of_queries(
     assert ticket.unread_count == 0
 
 
-def test_a_live_row_asks_whether_to_notify_without_reading_the_preferences(
-    agent_client, ticket, django_assert_num_queries
+def test_live_rows_come_in_one_request_that_also_says_whom_to_notify_of(
+    agent_client, support, ticket, django_assert_num_queries
 ):
+    other = TicketFactory(queue=support)
     message = MessageFactory(ticket=ticket, from_me=False)
-    url = reverse("inbox-row", args=[ticket.pk])
+    url = reverse("inbox-rows")
 
-    # session, user, whether they see every ticket, the row, whether the customer wrote it to them
-    # (the page, which knows whether the user muted notifications, asks only when they did not)
+    # session, user, whether they see every ticket, the rows, whether a customer wrote one of the
+    # messages to them (the page, which knows whether the user muted notifications, asks only when not)
     with django_assert_num_queries(5):
-        response = agent_client.get(url, {"tab": "waiting", "message": message.pk})
+        response = agent_client.get(
+            url, {"tab": "waiting", "ticket": [ticket.pk, other.pk], "message": message.pk}
+        )
 
-    assert response["X-Notify"] == "1"
-    assert f'id="row-{ticket.pk}"' in response.content.decode()
+    assert response["X-Notify"] == str(ticket.pk)
+    assert f'href="/inbox/{ticket.pk}/?tab=waiting"' in response.content.decode()  # the list's link, not the ask
+    assert {f'id="row-{ticket.pk}"', f'id="row-{other.pk}"'} <= set(
+        re.findall(r'id="row-\d+"', response.content.decode())
+    )
+
+
+def test_live_rows_leave_out_what_the_user_may_not_see_or_what_is_not_an_id(client, ticket):
+    message = MessageFactory(ticket=ticket, from_me=False)
+    outsider = UserFactory()
+    QueueFactory().members.add(outsider)
+    client.force_login(outsider)
+
+    response = client.get(
+        reverse("inbox-rows"),
+        {"tab": "waiting", "ticket": [ticket.pk, "²", "1" + "0" * 21, "x"], "message": message.pk},
+    )
+
+    assert (response.status_code, response.content.decode().strip(), response.has_header("X-Notify")) == (
+        200,
+        "",
+        False,
+    )
 
 
 def test_the_conversation_pages_upwards_without_repeating(agent_client, ticket):

@@ -1,7 +1,7 @@
 """The inbox: tabs, filters, rows, each piece also served alone for htmx and the live updates."""
 
 from django.contrib.auth import get_user_model
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
@@ -14,12 +14,11 @@ from tickets.forms import InboxFilterForm
 from tickets.models import Queue
 from tickets.selectors import (
     InboxFilters,
-    customer_wrote_to,
+    customer_wrote,
     inbox_counts,
     inbox_page,
-    inbox_row,
+    inbox_rows,
     inbox_tabs,
-    tickets_visible_to,
 )
 from whatsapp.models import Connection
 
@@ -60,35 +59,32 @@ def inbox_more(request: AuthenticatedHttpRequest) -> HttpResponse:
     )
 
 
-def inbox_row_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    """One row as the tab shows it now, for a live event; empty when it left the tab.
+LIVE_ROWS = 50  # tickets asked for in one request at most (the page asks for the rest next)
 
-    ``X-Notify`` says the browser should notify: a new message of the customer's
-    on a ticket that is the user's, or waiting where they work. The page asks
-    (``message``) only when the user has not muted notifications: it holds that
-    preference already, so a live event does not read it again.
+
+def inbox_rows_view(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The rows of the tickets live events named (``ticket``, repeated), as this tab shows them now.
+
+    A ticket that left the tab, or the user's sight, has no row in the answer: the page
+    drops it. ``X-Notify`` names the ticket the browser should notify of: the newest of
+    ``message`` (the new messages of those events) that the customer wrote on a ticket
+    that is the user's, or waits where they work. The page sends ``message`` only when
+    the user has not muted notifications: it holds that preference, so a live event
+    does not read it again. One request answers a burst: the page asks once per round trip.
     """
     filters = inbox_filters(request)
-    ticket = inbox_row(user=request.user, filters=filters, pk=pk)
-    if ticket is None and not tickets_visible_to(user=request.user).filter(pk=pk).exists():
-        raise Http404  # not theirs to see at all (it moved away: the page drops the row)
-    response = (
-        HttpResponse("")
-        if ticket is None
-        else render(
-            request,
-            "tickets/_row.html",
-            {"ticket": ticket, "filters": filters, "query": _list_query(request)},
-        )
-    )
-    message = request.GET.get("message", "")
-    if (
-        message.isascii()
-        and message.isdigit()
-        and customer_wrote_to(user=request.user, ticket=pk, message=int(message))
-    ):
-        response["X-Notify"] = "1"
+    pks = _ids(request.GET.getlist("ticket"))[:LIVE_ROWS]
+    context = {"tickets": inbox_rows(user=request.user, filters=filters, pks=pks), "filters": filters}
+    response = render(request, "tickets/_live_rows.html", {**context, "query": _list_query(request)})
+    messages = _ids(request.GET.getlist("message"))[:LIVE_ROWS]
+    if messages and (notify := customer_wrote(user=request.user, messages=messages)) is not None:
+        response["X-Notify"] = str(notify)
     return response
+
+
+def _ids(values: list[str]) -> list[int]:
+    """The row ids among ``values``; anything else (not ASCII digits, beyond 64 bits) is left out."""
+    return [int(value) for value in values if value.isascii() and value.isdigit() and 0 < int(value) < 2**63]
 
 
 def inbox_counts_view(request: AuthenticatedHttpRequest) -> HttpResponse:
@@ -121,8 +117,9 @@ def inbox_mute(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 def _list_query(request: AuthenticatedHttpRequest) -> str:
-    """The list's query string without the cursor, kept in every link of the page."""
+    """The list's query string (its tab, filters and search), kept in every link of the page: without
+    the cursor, and without what the live rows asked for (``ticket``, ``message``)."""
     query = request.GET.copy()
-    query.pop("cursor", None)
-    query.pop("message", None)
+    for name in ("cursor", "ticket", "message"):
+        query.pop(name, None)
     return query.urlencode()
