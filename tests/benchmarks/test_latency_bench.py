@@ -86,28 +86,35 @@ def test_latency_to_the_agents_inbox_at_50_messages_per_second(engine, simulator
     with contextlib.suppress(AssertionError):  # a message never heard of is reported, then fails the test
         wait_until(lambda: customers_arrived() >= COUNT, timeout=120, interval=0.5, message="every event")
     arrivals = {int(pk): at / 1000 for pk, at in page.evaluate("window.arrivals").items()}
+    latencies = report_path(
+        f"simulator message → agent's inbox page (websocket, Chromium) at {RATE} msg/s",
+        sent_at=sent_at,
+        seen=arrivals,
+        requests=requests,
+    )
+    report("  heard of", f"{len(latencies)} of {COUNT}")
+    assert len(latencies) == COUNT, f"{len(latencies)} of {COUNT} messages heard of by the page"
+
+
+def report_path(
+    label: str, *, sent_at: dict[str, float], seen: dict[int, float], requests: list[str]
+) -> list[float]:
+    """Reports the latency from the phone to the page (``seen``: message id → when the page had it), and
+    where it went: the session's side (sent to the row stored) and the helpdesk's (the row to the page);
+    then what the page asked of the helpdesk meanwhile. Answers the latencies of the customers' messages."""
     stored = {
-        pk: (wa_id, created.timestamp())
-        for pk, wa_id, created in Message.objects.filter(pk__in=arrivals, wa_id__in=sent_at).values_list(
+        pk: (sent_at[wa_id], created.timestamp())
+        for pk, wa_id, created in Message.objects.filter(pk__in=seen, wa_id__in=sent_at).values_list(
             "pk", "wa_id", "created_at"
         )
     }
-    latencies = [arrivals[pk] - sent_at[wa_id] for pk, (wa_id, _) in stored.items()]
-    report(
-        f"simulator message → agent's inbox page (websocket, Chromium) at {RATE} msg/s",
-        f"{spread(latencies)}; {len(latencies)} of {COUNT} heard of",
-    )
-    # Where the time goes: the session's side (phone to row) and the event's (row to page).
-    report(
-        "  of which: simulator message → row stored", spread([at - sent_at[w] for w, at in stored.values()])
-    )
-    report(
-        "  of which: row stored → page's websocket",
-        spread([arrivals[pk] - at for pk, (_, at) in stored.items()]),
-    )
+    latencies = [seen[pk] - sent for pk, (sent, _) in stored.items()]
+    report(label, spread(latencies))
+    report("  of which: simulator message → row stored", spread([at - sent for sent, at in stored.values()]))
+    report("  of which: row stored → the page", spread([seen[pk] - at for pk, (_, at) in stored.items()]))
     paths = Counter(path for path in requests if not path.startswith("/_sim/")).most_common()  # not avatars
-    report("the page's requests to the helpdesk meanwhile", ", ".join(f"{n} × {path}" for path, n in paths))
-    assert len(latencies) == COUNT, f"{len(latencies)} of {COUNT} messages heard of by the page"
+    report("  the page's requests to the helpdesk meanwhile", ", ".join(f"{n} × {path}" for path, n in paths))
+    return latencies
 
 
 def send_steadily(simulator, *, account: str, count: int, sender) -> dict[str, float]:
@@ -226,17 +233,20 @@ def test_latency_to_the_agents_open_ticket_and_back_to_the_phone(engine, simulat
 
     page.evaluate(RECORD_SHOWN)
     count = round(RATE * SECONDS)
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(urlsplit(request.url).path))
 
     sent_at = send_steadily(simulator, account=TICKET_ACCOUNT, count=count, sender=lambda n: customer)
     with contextlib.suppress(PlaywrightTimeout):  # a message never shown is reported, then fails the test
         page.wait_for_function(f"Object.keys(window.shown).length >= {count}", timeout=60_000)
 
     shown = {int(pk): at / 1000 for pk, at in page.evaluate("window.shown").items()}
-    wa_ids = dict(Message.objects.filter(pk__in=shown, from_me=False).values_list("pk", "wa_id"))
-    latencies = [shown[pk] - sent_at[wa_id] for pk, wa_id in wa_ids.items() if wa_id in sent_at]
-    stored = Message.objects.filter(ticket=ticket, wa_id__in=sent_at).count()
-    report(
+    latencies = report_path(
         f"simulator message → agent's open ticket page shows it (Chromium) at {RATE} msg/s for {SECONDS:.0f} s",
-        f"{spread(latencies)}; {stored} of {count} stored, {len(latencies)} shown",
+        sent_at=sent_at,
+        seen=shown,
+        requests=requests,
     )
+    stored = Message.objects.filter(ticket=ticket, wa_id__in=sent_at).count()
+    report("  stored, shown", f"{stored} of {count} stored, {len(latencies)} shown")
     assert len(latencies) == stored == count, f"{stored} of {count} stored, {len(latencies)} shown"
