@@ -21,7 +21,7 @@ demo: setup
 # Benchmarks (tests/benchmarks): each figure is printed and appended to var/bench/*.md;
 # docs/benchmarks.md keeps the ones we publish, with the machine and the command.
 bench: setup
-	$(BIN)/python -m pytest tests/benchmarks -m bench -s -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests/benchmarks -m bench -s -q -p no:cacheprovider --timeout=7200 $(PYTEST_ARGS)
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
