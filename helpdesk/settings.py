@@ -107,6 +107,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A process frozen inside a transaction (SIGSTOP, a paused container, a debugger) keeps its row
+    # locks: the server ends such a transaction after this many seconds, so a session frozen inside a
+    # fenced batch holds up the takeover of its connection for about a lease, not until it is resumed
+    # (docs/sessions.md). Nothing here sits idle in a transaction on purpose.
+    idle_seconds = env.float("DATABASE_IDLE_TRANSACTION_TIMEOUT", default=60)
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+        f"-c idle_in_transaction_session_timeout={round(idle_seconds * 1000)}"
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

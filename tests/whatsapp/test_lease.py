@@ -1,8 +1,9 @@
 import threading
+import time
 from datetime import timedelta
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import DatabaseError, connection, connections, transaction
 from django.db.models.functions import Now
 from django.utils import timezone
 
@@ -261,6 +262,48 @@ def test_a_takeover_waits_until_the_fenced_transaction_has_committed(held):
         thread.join(timeout=30)
     assert Connection.objects.values_list("lease_owner", flat=True).get(pk=held.pk) == "otherhost:2:2:b"
     assert ConnectionEvent.objects.filter(connection_id=held.pk, message="batch").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_session_frozen_inside_a_fenced_transaction_holds_a_takeover_only_until_the_server_ends_it(
+    held, monkeypatch
+):
+    """A session frozen (SIGSTOP) between its fence and its commit keeps the lease row locked; the
+    server ends a transaction idle that long (DATABASE_IDLE_TRANSACTION_TIMEOUT, 60 s by default,
+    1 s here), the takeover goes through and the frozen batch is never written."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks and idle transaction timeouts are PostgreSQL's")
+    options = connections.settings["default"]["OPTIONS"]
+    assert options["options"] == "-c idle_in_transaction_session_timeout=60000"
+    monkeypatch.setitem(options, "options", "-c idle_in_transaction_session_timeout=1000")
+    fenced, resumed, outcome = threading.Event(), threading.Event(), {}
+
+    def frozen_session() -> None:
+        try:
+            with transaction.atomic():
+                ConnectionEvent.objects.create(connection_id=held.pk, message="batch")
+                lease_fence(connection_id=held.pk, owner=LIVE)
+                fenced.set()
+                resumed.wait(timeout=30)
+                ConnectionEvent.objects.create(connection_id=held.pk, message="after the freeze")
+        except DatabaseError as error:
+            outcome["error"] = error
+        finally:
+            connections.close_all()
+
+    session = threading.Thread(target=frozen_session)
+    session.start()
+    assert fenced.wait(timeout=30)
+    started = time.monotonic()
+    Connection.objects.filter(pk=held.pk).update(lease_owner="otherhost:2:2:b")
+    waited = time.monotonic() - started
+    resumed.set()
+    session.join(timeout=30)
+
+    assert waited < 15, f"the takeover waited {waited:.1f} s"
+    assert Connection.objects.values_list("lease_owner", flat=True).get(pk=held.pk) == "otherhost:2:2:b"
+    assert not ConnectionEvent.objects.filter(message__in=["batch", "after the freeze"]).exists()
+    assert "error" in outcome, "the frozen session's transaction was not ended"
 
 
 def waiting_on_a_lock(text: str) -> bool:
