@@ -4,21 +4,18 @@ around each, in alternating samples after a warm-up. Run it on PostgreSQL (DATAB
 for the published figures: there the fence's row lock is real."""
 
 import statistics
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
 from django.db import connection as db
 
-from tests.benchmarks.test_ingest_bench import close_connections
+from tests.benchmarks.test_ingest_bench import close_connections, seconds_to_store
 from tests.benchmarks.test_sessions_bench import report
 from tests.factories import ConnectionFactory
 from tests.tickets.test_inbound import inbound
 from tickets.models import Message
 from whatsapp.dead_letters import chat_batch_store
-from whatsapp.lanes import ChatLanes
 from whatsapp.lease import lease_acquire, lease_fenced
 
 pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True)]
@@ -40,20 +37,7 @@ def rate(messages, *, fenced: bool, lanes: bool) -> float:
         with lease_fenced(connection_id=connection.pk, owner=OWNER):
             chat_batch_store(connection=connection, chat=chat, messages=batch)
 
-    async def store_all() -> float:
-        in_pool = sync_to_async(store, thread_sensitive=False, executor=pool)
-        started = time.perf_counter()
-        if lanes:
-            chat_lanes = ChatLanes(in_pool, concurrency=workers)
-            for message in messages:
-                chat_lanes.put(message.chat, message)
-            await chat_lanes.drain()
-        else:
-            for message in messages:
-                await in_pool(message.chat, [message])
-        return time.perf_counter() - started
-
-    elapsed = async_to_sync(store_all)()
+    elapsed = seconds_to_store(store, messages, pool=pool, workers=workers, lanes=lanes)
     close_connections(pool, workers)
     assert Message.objects.filter(connection=connection).count() == len(messages)
     return len(messages) / elapsed
