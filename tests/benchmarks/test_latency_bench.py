@@ -61,14 +61,7 @@ window.WebSocket.prototype = NativeWebSocket.prototype;
 
 
 def test_latency_to_the_agents_inbox_at_50_messages_per_second(engine, simulator, web, page):
-    engine.start_worker()
-    agent = UserFactory(username="latency")
-    queue = QueueFactory()
-    queue.members.add(agent)
-    connection = connection_create(name="Latency")
-    connection.queues.add(queue)
-    connection_request(connection=connection, enabled=True)
-    engine.connect(connection, phone=ACCOUNT)
+    agent = agent_on_a_connected_phone(engine, phone=ACCOUNT)
     sign_in(page, web, agent)
     page.add_init_script(RECORD_ARRIVALS)
     page.goto(f"{web}/inbox/")
@@ -94,6 +87,19 @@ def test_latency_to_the_agents_inbox_at_50_messages_per_second(engine, simulator
     )
     report("  heard of", f"{len(latencies)} of {COUNT}")
     assert len(latencies) == COUNT, f"{len(latencies)} of {COUNT} messages heard of by the page"
+
+
+def agent_on_a_connected_phone(engine, *, phone: str):
+    """An agent (Lia) in the one queue of a connection whose session runs, signed in to ``phone``."""
+    engine.start_worker()
+    agent = UserFactory(username="latency", first_name="Lia")
+    queue = QueueFactory()
+    queue.members.add(agent)
+    connection = connection_create(name="Latency")
+    connection.queues.add(queue)
+    connection_request(connection=connection, enabled=True)
+    engine.connect(connection, phone=phone)
+    return agent
 
 
 def report_path(
@@ -184,14 +190,7 @@ new MutationObserver((records) => {
 
 
 def test_latency_to_the_agents_open_ticket_and_back_to_the_phone(engine, simulator, web, page):
-    engine.start_worker()
-    agent = UserFactory(username="latency", first_name="Lia")
-    queue = QueueFactory()
-    queue.members.add(agent)
-    connection = connection_create(name="Latency")
-    connection.queues.add(queue)
-    connection_request(connection=connection, enabled=True)
-    engine.connect(connection, phone=TICKET_ACCOUNT)
+    agent = agent_on_a_connected_phone(engine, phone=TICKET_ACCOUNT)
     customer = "5531900000777"
     simulator.post(
         "/_sim/messages", {"account": TICKET_ACCOUNT, "from": customer, "name": "Cliente", "body": "Oi"}
