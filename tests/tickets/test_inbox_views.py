@@ -113,7 +113,9 @@ def test_live_rows_come_in_one_request_that_also_says_whom_to_notify_of(
         )
 
     assert response["X-Notify"] == str(ticket.pk)
-    assert f'href="/inbox/{ticket.pk}/?tab=waiting"' in response.content.decode()  # the list's link, not the ask
+    assert (
+        f'href="/inbox/{ticket.pk}/?tab=waiting"' in response.content.decode()
+    )  # the list's link, not the ask
     assert {f'id="row-{ticket.pk}"', f'id="row-{other.pk}"'} <= set(
         re.findall(r'id="row-\d+"', response.content.decode())
     )
