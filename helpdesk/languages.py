@@ -63,10 +63,13 @@ class UserLanguageMiddleware(LocaleMiddleware):
         request.LANGUAGE_CODE = translation.get_language()
 
 
-def in_helpdesk_language(text: str, **values) -> str:
+def in_helpdesk_language(text: str | Promise, **values) -> str:
     """``text`` (marked with gettext_noop) translated into LANGUAGE_CODE and filled with ``values``
     (lazy ones, like another gettext_lazy string, are translated there too): for what is written
-    down once and read by everyone, like a line in a conversation."""
+    down once and read by everyone, like a line in a conversation or a connection's log.
+    A text that depends on a count is ``ngettext_lazy(singular, plural, "count")``: its form is
+    chosen there, by ``values["count"]``."""
     with translation.override(settings.LANGUAGE_CODE):
         filled = {name: str(value) if isinstance(value, Promise) else value for name, value in values.items()}
-        return translation.gettext(text) % filled if filled else translation.gettext(text)
+        template = text if isinstance(text, Promise) else translation.gettext(text)
+        return str(template % filled if filled else template)

@@ -50,11 +50,12 @@ def staff_client(client, staff):
 
 @pytest.fixture
 def api(client, staff):
-    """Call the JSON API as a staff token holder: api("POST", "connections", {...})."""
+    """Call the JSON API as a staff token holder: api("POST", "connections", {...}), with more
+    ``headers`` when given (HTTP_ACCEPT_LANGUAGE=...)."""
     _token, key = ApiToken.issue(user=staff)
 
-    def call(method: str, path: str, body=None, *, multipart: bool = False):
-        auth = {"HTTP_AUTHORIZATION": f"Bearer {key}"}
+    def call(method: str, path: str, body=None, *, multipart: bool = False, **headers):
+        auth = {"HTTP_AUTHORIZATION": f"Bearer {key}", **headers}
         if multipart:
             return getattr(client, method.lower())(f"/api/{path}", data=body, **auth)
         data = json.dumps(body) if isinstance(body, (dict, list)) else body

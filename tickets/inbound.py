@@ -20,11 +20,12 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from contacts.models import Contact
 from contacts.services import contact_create, contact_name_refresh
 from helpdesk.files import file_save, files_removed_on_failure
+from helpdesk.languages import in_helpdesk_language
 from helpdesk.realtime import dashboard_changed
 from tickets.conversation_flow import greet_new_ticket, route_answer
 from tickets.models import Message, Ticket
@@ -194,12 +195,11 @@ def _message(connection: Connection, message: InboundMessage) -> Message:
         status=Message.Status.SENT if message.from_me else Message.Status.RECEIVED,
     )
     if download and download.data is None:
-        stored.error = download.error or _(
-            "Not downloaded: %(size).1f MB is over the %(limit)g MB limit."
-        ) % {
-            "size": (download.size or 0) / 2**20,
-            "limit": settings.WHATSAPP_MAX_MEDIA_MB,
-        }
+        stored.error = download.error or in_helpdesk_language(
+            gettext_noop("Not downloaded: %(size).1f MB is over the %(limit)g MB limit."),
+            size=(download.size or 0) / 2**20,
+            limit=settings.WHATSAPP_MAX_MEDIA_MB,
+        )
     return stored
 
 

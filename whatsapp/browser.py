@@ -9,6 +9,9 @@ import signal
 from pathlib import Path
 
 from django.conf import settings
+from django.utils.translation import gettext_noop
+
+from helpdesk.languages import in_helpdesk_language
 
 # Chromium's background services call Google; on a closed network they fail
 # many times a second (design, section 7). A session needs none of them.
@@ -22,7 +25,8 @@ CHROMIUM_ARGS = [
 
 
 class BrowserLaunchError(Exception):
-    """Chromium did not start; ``str()`` says why in words an admin can act on."""
+    """Chromium did not start; ``str()`` says why in words an admin can act on, in the helpdesk's
+    language: it becomes the connection's last error and a line of its log (records)."""
 
 
 def browser_args() -> list[str]:
@@ -39,9 +43,7 @@ def browser_executable() -> str | None:
 async def browser_launch(playwright, *, profile: Path):
     executable = browser_executable()
     if executable and not os.access(executable, os.X_OK):
-        raise BrowserLaunchError(
-            f"No browser at {executable}: install Chromium (apt-get install chromium) or set WHATSAPP_BROWSER_PATH."
-        )
+        raise BrowserLaunchError(in_helpdesk_language(NOT_FOUND, path=executable))
     try:
         # The signal handlers are off: Playwright's driver would otherwise kill the browser on the
         # worker's stop signal, before the session closes its context and Chromium writes its
@@ -61,44 +63,58 @@ async def browser_launch(playwright, *, profile: Path):
         raise BrowserLaunchError(browser_diagnosis(str(error), executable=executable)) from error
 
 
+NOT_FOUND = gettext_noop(
+    "No browser at %(path)s: install Chromium (apt-get install chromium) or set WHATSAPP_BROWSER_PATH."
+)
+# (what the browser's output says, the advice): a pattern's first group is the advice's %(detail)s.
 DIAGNOSES = [
     (
         re.compile(r"error while loading shared libraries: (\S+?):"),
-        "Chromium cannot start: the system library {0} is missing. Install Debian's chromium package "
-        "(apt-get install chromium), which brings its libraries.",
+        gettext_noop(
+            "Chromium cannot start: the system library %(detail)s is missing. Install Debian's chromium "
+            "package (apt-get install chromium), which brings its libraries."
+        ),
     ),
     (
         re.compile(r"No usable sandbox|without --no-sandbox|setuid sandbox|namespace sandbox", re.I),
-        "Chromium's sandbox cannot start on this machine. Run the worker as a normal user with user "
-        "namespaces enabled (sysctl kernel.unprivileged_userns_clone=1).",
+        gettext_noop(
+            "Chromium's sandbox cannot start on this machine. Run the worker as a normal user with user "
+            "namespaces enabled (sysctl kernel.unprivileged_userns_clone=1)."
+        ),
     ),
     (
         re.compile(r"Cannot allocate memory|ENOMEM|out of memory|Killed", re.I),
-        "Chromium ran out of memory while starting. Free memory or lower MAX_WHATSAPP_CONNECTIONS.",
+        gettext_noop(
+            "Chromium ran out of memory while starting. Free memory or lower MAX_WHATSAPP_CONNECTIONS."
+        ),
     ),
     (
         re.compile(r"profile.*(in use|locked)|SingletonLock|ProcessSingleton", re.I),
-        "The connection's browser profile is in use by another Chromium.",
+        gettext_noop("The connection's browser profile is in use by another Chromium."),
     ),
-    (
-        re.compile(r"ENOENT|no such file", re.I),
-        "No browser found at {exe}: install Chromium (apt-get install chromium) or set WHATSAPP_BROWSER_PATH.",
-    ),
+    (re.compile(r"ENOENT|no such file", re.I), NOT_FOUND),
     (
         re.compile(r"Timeout .*exceeded", re.I),
-        "Chromium did not start within WHATSAPP_LAUNCH_TIMEOUT; the machine may be overloaded.",
+        gettext_noop("Chromium did not start within WHATSAPP_LAUNCH_TIMEOUT; the machine may be overloaded."),
     ),
 ]
 
 
 def browser_diagnosis(output: str, *, executable: str | None) -> str:
-    """Turn Playwright's launch error (with the browser's own output) into an actionable sentence."""
+    """Turn Playwright's launch error (with the browser's own output) into an actionable sentence,
+    in the helpdesk's language (BrowserLaunchError)."""
     for pattern, advice in DIAGNOSES:
         match = pattern.search(output)
         if match:
-            return advice.format(*match.groups(), exe=executable or "Playwright's default path")
+            # Only the advice that names them uses the detail or the path (% ignores unused names).
+            return in_helpdesk_language(
+                advice,
+                detail=match.group(1) if match.groups() else "",
+                path=executable or in_helpdesk_language(gettext_noop("Playwright's default path")),
+            )
     lines = [line.strip() for line in output.splitlines() if line.strip() and not line.startswith(("=", "-"))]
-    return f"Chromium could not start: {lines[0] if lines else 'no output'}"
+    first = lines[0] if lines else in_helpdesk_language(gettext_noop("no output"))
+    return in_helpdesk_language(gettext_noop("Chromium could not start: %(output)s"), output=first)
 
 
 def browser_pids(*, profile: Path) -> list[int]:

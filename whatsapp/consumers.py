@@ -16,7 +16,7 @@ class ConnectionsConsumer(AsyncJsonWebsocketConsumer):
     """Live connection changes for those who may see connections: all of them (list page) or one (its page).
 
     Each event carries the connection's state and, for a state change or log
-    line, the event; a QR code is sent as a ready-to-show PNG data URL. The status label and the
+    line, the event; a QR code is sent as a ready-to-show PNG data URL. The status labels and the
     event's time are written here, for this reader: in their language, and the time in TIME_ZONE
     with the format the page itself uses, so live lines match the lines the page was served with.
     """
@@ -42,12 +42,22 @@ class ConnectionsConsumer(AsyncJsonWebsocketConsumer):
     async def connection_changed(self, event: dict) -> None:
         connection, logged = event["connection"], event.get("event")
         with translation.override(self.language):
-            connection = {**connection, "status_label": str(Connection.Status(connection["status"]).label)}
+            connection = {**connection, "status_label": status_label(connection["status"])}
             if logged:
-                logged = {**logged, "at_display": log_time(datetime.fromisoformat(logged["at"]))}
+                logged = {
+                    **logged,
+                    "at_display": log_time(datetime.fromisoformat(logged["at"])),
+                    "from_status_label": status_label(logged["from_status"]),
+                    "to_status_label": status_label(logged["to_status"]),
+                }
         if connection["qr_code"]:
             connection["qr_image"] = qr_data_url(connection["qr_code"])
         await self.send_json({"connection": connection, "event": logged})
+
+
+def status_label(status: str) -> str:
+    """A status as a person reads it, in the active language ("" for none: a log line that is no change)."""
+    return str(Connection.Status(status).label) if status else ""
 
 
 def log_time(at: datetime) -> str:

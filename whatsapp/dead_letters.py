@@ -20,8 +20,9 @@ from dataclasses import replace
 
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from helpdesk.languages import in_helpdesk_language
 from tickets.inbound import chat_messages_ingest
 from tickets.models import Message
 from whatsapp.models import Connection, ConnectionEvent, DeadLetter
@@ -76,8 +77,11 @@ def dead_letter_create(*, connection: Connection, message: InboundMessage, error
             connection=connection,
             kind=ConnectionEvent.Kind.ERROR,
             data={"dead_letter": letter.pk},
-            message=_("A message could not be stored and was kept as dead letter %(id)d: %(error)s")
-            % {"id": letter.pk, "error": (text(str(error), 200).splitlines() or [type(error).__name__])[0]},
+            message=in_helpdesk_language(
+                gettext_noop("A message could not be stored and was kept as dead letter %(id)d: %(error)s"),
+                id=letter.pk,
+                error=(text(str(error), 200).splitlines() or [type(error).__name__])[0],
+            ),
         )
     return letter
 
@@ -91,7 +95,9 @@ def dead_letter_retry(*, dead_letter: DeadLetter) -> bool:
     """
     message = inbound_message(dead_letter.payload)
     if message.is_media:
-        reason = _("Not downloaded: the file was not kept with the dead letter.")
+        reason = in_helpdesk_language(
+            gettext_noop("Not downloaded: the file was not kept with the dead letter.")
+        )
         message = replace(message, download=download_failed(reason))
     connection = dead_letter.connection
     error = None

@@ -106,7 +106,7 @@ class ConnectionEvent(models.Model):
 
     def __str__(self) -> str:
         if self.kind == self.Kind.STATE:
-            return f"{self.from_status or '-'} → {self.to_status}"
+            return f"{self.get_from_status_display() or '-'} → {self.get_to_status_display()}"
         return self.message[:80]
 
 

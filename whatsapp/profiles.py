@@ -11,6 +11,9 @@ import time
 from pathlib import Path
 
 from django.conf import settings
+from django.utils.translation import gettext_noop
+
+from helpdesk.languages import in_helpdesk_language
 
 USED_MARKER = ".helpdesk-last-used"  # touched while the session is connected
 
@@ -31,9 +34,11 @@ def profile_prepare(*, connection_id: int) -> tuple[Path, str]:
         marker = path / USED_MARKER
         age_days = (time.time() - marker.stat().st_mtime) / 86400 if marker.exists() else None
         if age_days is not None and age_days > settings.WHATSAPP_PROFILE_MAX_AGE_DAYS:
-            reason = f"the saved login was last used {age_days:.0f} days ago"
+            reason = in_helpdesk_language(
+                gettext_noop("the saved login was last used %(days).0f days ago"), days=age_days
+            )
         elif marker.exists() and not (path / "Default").is_dir():
-            reason = "the saved login is incomplete"
+            reason = in_helpdesk_language(gettext_noop("the saved login is incomplete"))
         if reason:
             profile_wipe(connection_id=connection_id)
     path.mkdir(parents=True, exist_ok=True)

@@ -15,8 +15,11 @@ from django.contrib.auth.models import User
 from django.db import connection as db_connection
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from helpdesk.languages import in_helpdesk_language
 from helpdesk.realtime import dashboard_changed, publish_on_commit, session_wake
 from tickets.models import Queue
 from whatsapp.lease import LeaseLost, lease_fence, lease_fenced, lease_release
@@ -71,7 +74,11 @@ def connection_create(
             raise ConnectionLimitReached(current=current, maximum=maximum)
         connection = Connection.objects.create(name=name, enabled=enabled, **fields)
         connection.queues.set(queues)
-        connection_log(connection=connection, message=_("Connection created"), data=_by(by))
+        connection_log(
+            connection=connection,
+            message=in_helpdesk_language(gettext_noop("Connection created")),
+            data=_by(by),
+        )
         if enabled:
             session_enqueue(connection_id=connection.pk)
         dashboard_changed()
@@ -99,12 +106,14 @@ def connection_update(*, connection: Connection, changes: dict[str, Any], by: Us
         connection.save(update_fields=[*(name for name in changed if name != "queues"), "updated_at"])
         if "queues" in changed:
             connection.queues.set(changes["queues"])
-        labels = ", ".join(
-            str(getattr(Connection._meta.get_field(name), "verbose_name", name)) for name in changed
+        # The settings' names stay lazy until the line is written in the helpdesk's language.
+        labels = format_lazy(
+            ", ".join("{}" for _name in changed),
+            *(getattr(Connection._meta.get_field(name), "verbose_name", name) for name in changed),
         )
         connection_log(
             connection=connection,
-            message=_("Settings changed: %(settings)s") % {"settings": labels},
+            message=in_helpdesk_language(gettext_noop("Settings changed: %(settings)s"), settings=labels),
             data={"changed": changed, **_by(by)},
         )
         if "enabled" in changed:
@@ -133,7 +142,8 @@ def _by(user: User | None) -> dict[str, Any]:
 def connection_log(
     *, connection: Connection, message: str, kind: str = ConnectionEvent.Kind.INFO, data: dict | None = None
 ) -> ConnectionEvent:
-    """Add a line to the connection's log and show it live."""
+    """Add a line to the connection's log and show it live. ``message`` is a record read by every
+    admin, written in the helpdesk's language (``in_helpdesk_language``, docs/decisions.md "Languages")."""
     event = ConnectionEvent.objects.create(connection=connection, kind=kind, message=message, data=data or {})
     log = logger.error if kind == ConnectionEvent.Kind.ERROR else logger.info
     log(message, extra={"connection_id": connection.pk, **(data or {})})
@@ -238,14 +248,18 @@ def connection_qr_shown(*, connection: Connection, code: str) -> bool:
         connection_transition(
             connection=connection,
             to=Status.QR,
-            message="Waiting for the QR code to be scanned",
+            message=in_helpdesk_language(gettext_noop("Waiting for the QR code to be scanned")),
             qr_code=code,
             qr_generated_at=timezone.now(),
             qr_attempts=attempts,
         )
         connection_log(
             connection=connection,
-            message=f"QR code {attempts} of {settings.WHATSAPP_QR_MAX_CODES}",
+            message=in_helpdesk_language(
+                gettext_noop("QR code %(number)d of %(total)d"),
+                number=attempts,
+                total=settings.WHATSAPP_QR_MAX_CODES,
+            ),
             data={"metric": "qr_code"},
         )
     return True
@@ -253,11 +267,12 @@ def connection_qr_shown(*, connection: Connection, code: str) -> bool:
 
 def connection_qr_expired(*, connection: Connection) -> None:
     """No QR code was scanned: stopped, so that no browser waits for a phone that does not come."""
+    not_scanned = in_helpdesk_language(gettext_noop("QR not scanned"))
     connection_transition(
         connection=connection,
         to=Status.STOPPED,
-        message="QR not scanned",
-        last_error="QR not scanned",
+        message=not_scanned,
+        last_error=not_scanned,
         qr_code="",
         enabled=False,
     )
@@ -268,7 +283,9 @@ def connection_connected(*, connection: Connection, phone: str, restored: bool) 
     connection_transition(
         connection=connection,
         to=Status.CONNECTED,
-        message=f"Connected as +{phone}" if phone else "Connected",
+        message=in_helpdesk_language(gettext_noop("Connected as +%(phone)s"), phone=phone)
+        if phone
+        else in_helpdesk_language(gettext_noop("Connected")),
         phone=phone,
         qr_code="",
         qr_attempts=0,
@@ -282,7 +299,9 @@ def connection_went_offline(*, connection: Connection) -> None:
     """WhatsApp Web lost its connection; a session still logging in or in a QR stays as it is."""
     if connection.status in (Status.CONNECTED, Status.STARTING):
         connection_transition(
-            connection=connection, to=Status.DISCONNECTED, message="WhatsApp Web lost its connection"
+            connection=connection,
+            to=Status.DISCONNECTED,
+            message=in_helpdesk_language(gettext_noop("WhatsApp Web lost its connection")),
         )
 
 
@@ -310,14 +329,14 @@ def connection_session_ended(*, connection_id: int, outcome: Outcome, owner: str
     if outcome == Outcome.DELETED:
         profile_wipe(connection_id=connection_id)
     elif outcome == Outcome.STOP:
-        _fenced_transition(connection_id, owner, Status.STOPPED, "Stopped", qr_code="")
+        _fenced_transition(connection_id, owner, Status.STOPPED, gettext_noop("Stopped"), qr_code="")
     elif outcome == Outcome.LOGGED_OUT:
         profile_wipe(connection_id=connection_id)
         _fenced_transition(
             connection_id,
             owner,
             Status.LOGGED_OUT,
-            "The phone logged this device out; start it to scan a new QR code",
+            gettext_noop("The phone logged this device out; start it to scan a new QR code"),
             enabled=False,
             qr_code="",
         )
@@ -326,7 +345,7 @@ def connection_session_ended(*, connection_id: int, outcome: Outcome, owner: str
             connection_id,
             owner,
             Status.DISCONNECTED,
-            "The worker stopped; the session resumes when a worker runs",
+            gettext_noop("The worker stopped; the session resumes when a worker runs"),
         )
     if outcome != Outcome.LEASE_LOST:
         lease_release(connection_id=connection_id, owner=owner)
@@ -349,10 +368,12 @@ def _holds_lease(connection_id: int, owner: str) -> bool:
     return True
 
 
-def _fenced_transition(connection_id: int, owner: str, to: str, message: str, **fields: Any) -> None:
+def _fenced_transition(connection_id: int, owner: str, to: str, text: str, **fields: Any) -> None:
+    """``connection_transition`` fenced by the lease; ``text`` is marked with gettext_noop."""
     connection = Connection.objects.filter(pk=connection_id).first()
     if connection is not None:
         with lease_fenced(connection_id=connection_id, owner=owner):
+            message = in_helpdesk_language(text)
             connection_transition(connection=connection, to=to, message=message, **fields)
 
 

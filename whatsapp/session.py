@@ -34,8 +34,10 @@ from pathlib import Path
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections
+from django.utils.translation import gettext_noop, ngettext_lazy
 from playwright.async_api import BrowserContext, Page, async_playwright
 
+from helpdesk.languages import in_helpdesk_language
 from helpdesk.realtime import Publisher
 from whatsapp import bridge
 from whatsapp.browser import (
@@ -150,7 +152,8 @@ class Session:
                 outcome = await self._run_once(playwright)
             except Exception as error:  # a bug, or the database away: a restart with backoff, never at once
                 logger.exception("session run failed", extra=self.log_extra)
-                await self._log_if_possible(f"The session failed: {error}".splitlines()[0])
+                failed = in_helpdesk_language(gettext_noop("The session failed: %(error)s"), error=error)
+                await self._log_if_possible(failed.splitlines()[0])
                 outcome = Outcome.RETRY
             await self._close_browser()
             if outcome == Outcome.RESTART:
@@ -176,14 +179,26 @@ class Session:
         self.attempts += 1
         if self.attempts > settings.WHATSAPP_MAX_ATTEMPTS:
             await db(self.database.transition)(
-                Status.FAILED, f"Gave up after {settings.WHATSAPP_MAX_ATTEMPTS} attempts", enabled=False
+                Status.FAILED,
+                in_helpdesk_language(
+                    ngettext_lazy(
+                        "Gave up after %(count)d attempt", "Gave up after %(count)d attempts", "count"
+                    ),
+                    count=settings.WHATSAPP_MAX_ATTEMPTS,
+                ),
+                enabled=False,
             )
             return Outcome.FAILED
         delay = backoff_delay(self.attempts)
         try:
             await db(self.database.transition)(
                 Status.DISCONNECTED,
-                f"Restarting in {delay:.0f} s (attempt {self.attempts} of {settings.WHATSAPP_MAX_ATTEMPTS})",
+                in_helpdesk_language(
+                    gettext_noop("Restarting in %(seconds).0f s (attempt %(attempt)d of %(attempts)d)"),
+                    seconds=delay,
+                    attempt=self.attempts,
+                    attempts=settings.WHATSAPP_MAX_ATTEMPTS,
+                ),
                 reconnect_attempts=self.attempts,
                 data={"metric": "reconnect"},
             )
@@ -212,13 +227,27 @@ class Session:
         self.profile, reset_reason = await db(profile_prepare)(connection_id=self.connection_id)
         self.restoring = await db(profile_was_logged_in)(connection_id=self.connection_id)
         if reset_reason:
-            await db(self.database.log)(f"Saved login discarded ({reset_reason}); a new QR code is needed")
+            await db(self.database.log)(
+                in_helpdesk_language(
+                    gettext_noop("Saved login discarded (%(reason)s); a new QR code is needed"),
+                    reason=reset_reason,
+                )
+            )
         leftovers = browser_kill(profile=self.profile)
         if leftovers:
-            await db(self.database.log)(f"Killed {leftovers} browser processes left by an earlier run")
+            await db(self.database.log)(
+                in_helpdesk_language(
+                    ngettext_lazy(
+                        "Killed %(count)d browser process left by an earlier run",
+                        "Killed %(count)d browser processes left by an earlier run",
+                        "count",
+                    ),
+                    count=leftovers,
+                )
+            )
         await db(self.database.transition)(
             Status.STARTING,
-            "Starting the browser",
+            in_helpdesk_language(gettext_noop("Starting the browser")),
             qr_attempts=0,
             qr_code="",
             data={"metric": "session_start"},
@@ -251,9 +280,10 @@ class Session:
         try:
             await self.page.goto(settings.WHATSAPP_WEB_URL, timeout=settings.WHATSAPP_AUTH_TIMEOUT * 1000)
         except Exception as error:
-            await db(self.database.log)(
-                f"WhatsApp Web did not load: {error}".splitlines()[0], ConnectionEvent.Kind.ERROR
+            not_loaded = in_helpdesk_language(
+                gettext_noop("WhatsApp Web did not load: %(error)s"), error=error
             )
+            await db(self.database.log)(not_loaded.splitlines()[0], ConnectionEvent.Kind.ERROR)
             return Outcome.RETRY
         self.messages.start(self.page, retry_delay=backoff_delay)
         try:
@@ -288,7 +318,9 @@ class Session:
                 outcome = await self._show_qr(payload)
             elif name == "conn.authenticated":
                 ready = True
-                await db(self.database.log)("QR code scanned: logging in", data={"metric": "scan"})
+                await db(self.database.log)(
+                    in_helpdesk_language(gettext_noop("QR code scanned: logging in")), data={"metric": "scan"}
+                )
             elif name == "conn.main_ready":
                 ready = True
                 reconnect_at, reconnects = None, 0
@@ -310,7 +342,10 @@ class Session:
             elif name == "browser.closed":
                 if self.worker_stopping:
                     return Outcome.WORKER_STOPPING
-                await db(self.database.log)("The browser closed unexpectedly", ConnectionEvent.Kind.ERROR)
+                await db(self.database.log)(
+                    in_helpdesk_language(gettext_noop("The browser closed unexpectedly")),
+                    ConnectionEvent.Kind.ERROR,
+                )
                 return Outcome.RETRY
             elif name == "worker.stopping":
                 return Outcome.WORKER_STOPPING
@@ -332,7 +367,10 @@ class Session:
                     return outcome
             if not ready and now >= ready_by:
                 await db(self.database.log)(
-                    f"WhatsApp Web did not start within {settings.WHATSAPP_AUTH_TIMEOUT:.0f} s",
+                    in_helpdesk_language(
+                        gettext_noop("WhatsApp Web did not start within %(seconds).0f s"),
+                        seconds=settings.WHATSAPP_AUTH_TIMEOUT,
+                    ),
                     ConnectionEvent.Kind.ERROR,
                 )
                 return Outcome.RETRY
@@ -341,8 +379,15 @@ class Session:
                 if reconnects > settings.WHATSAPP_MAX_ATTEMPTS:
                     await db(self.database.transition)(
                         Status.FAILED,
-                        f"No connection after {settings.WHATSAPP_MAX_ATTEMPTS} attempts",
-                        last_error="No connection to WhatsApp",
+                        in_helpdesk_language(
+                            ngettext_lazy(
+                                "No connection after %(count)d attempt",
+                                "No connection after %(count)d attempts",
+                                "count",
+                            ),
+                            count=settings.WHATSAPP_MAX_ATTEMPTS,
+                        ),
+                        last_error=in_helpdesk_language(gettext_noop("No connection to WhatsApp")),
                         enabled=False,
                     )
                     return Outcome.FAILED
@@ -350,16 +395,21 @@ class Session:
                     Status.DISCONNECTED, "", reconnect_attempts=reconnects, data={"metric": "reconnect"}
                 )
                 await db(self.database.log)(
-                    f"Reconnecting (attempt {reconnects} of {settings.WHATSAPP_MAX_ATTEMPTS})",
+                    in_helpdesk_language(
+                        gettext_noop("Reconnecting (attempt %(attempt)d of %(attempts)d)"),
+                        attempt=reconnects,
+                        attempts=settings.WHATSAPP_MAX_ATTEMPTS,
+                    ),
                     data={"metric": "reconnect"},
                 )
                 reconnect_at = loop.time() + backoff_delay(reconnects + 1)
                 try:
                     await self.page.reload(timeout=settings.WHATSAPP_AUTH_TIMEOUT * 1000)
                 except Exception as error:
-                    await db(self.database.log)(
-                        f"Reload failed: {error}".splitlines()[0], ConnectionEvent.Kind.ERROR
+                    reload_failed = in_helpdesk_language(
+                        gettext_noop("Reload failed: %(error)s"), error=error
                     )
+                    await db(self.database.log)(reload_failed.splitlines()[0], ConnectionEvent.Kind.ERROR)
 
     # -- reactions ---------------------------------------------------------------------
 
@@ -369,7 +419,10 @@ class Session:
         if self.restoring:
             self.restoring = False
             await db(self.database.log)(
-                "The saved login no longer works: a new QR code is needed", data={"metric": "restore_failed"}
+                in_helpdesk_language(
+                    gettext_noop("The saved login no longer works: a new QR code is needed")
+                ),
+                data={"metric": "restore_failed"},
             )
         return await db(self._qr_shown)(code["fullCode"])
 
@@ -393,14 +446,17 @@ class Session:
             return Outcome.STOP
         if connection.command == Connection.Command.RESTART:
             await db(self.database.fenced)(connection_command_done, connection_id=self.connection_id)
-            await db(self.database.log)("Restart requested")
+            await db(self.database.log)(in_helpdesk_language(gettext_noop("Restart requested")))
             return Outcome.RESTART
         if connection.command == Connection.Command.LOGOUT:
             await db(self.database.fenced)(connection_command_done, connection_id=self.connection_id)
             try:
                 await asyncio.wait_for(bridge.wpp_call(self.page, "conn.logout"), timeout=15)
             except Exception as error:
-                await db(self.database.log)(f"Logout in WhatsApp Web failed: {error}".splitlines()[0])
+                failed = in_helpdesk_language(
+                    gettext_noop("Logout in WhatsApp Web failed: %(error)s"), error=error
+                )
+                await db(self.database.log)(failed.splitlines()[0])
             return Outcome.LOGGED_OUT
         return None
 
@@ -409,7 +465,10 @@ class Session:
         try:
             await asyncio.wait_for(self.page.evaluate("1"), timeout=10)
         except Exception:
-            await db(self.database.log)("The browser stopped answering", ConnectionEvent.Kind.ERROR)
+            await db(self.database.log)(
+                in_helpdesk_language(gettext_noop("The browser stopped answering")),
+                ConnectionEvent.Kind.ERROR,
+            )
             return Outcome.RETRY
         await db(connection_heartbeat)(
             connection_id=self.connection_id,

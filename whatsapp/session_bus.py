@@ -12,8 +12,10 @@ import base64
 import logging
 from collections.abc import Awaitable, Callable
 
+from django.utils.translation import gettext_noop
 from playwright.async_api import Page
 
+from helpdesk.languages import in_helpdesk_language
 from helpdesk.realtime import channel_layer, session_group
 from whatsapp import bridge
 
@@ -50,7 +52,11 @@ async def bus_answer(*, page: Page | None, request: dict, log: Callable[[str], A
             reply = {"exists": bool(await bridge.wpp_call(page, "contact.queryExists", request["wa_id"]))}
         elif request["action"] == "pairing_code":
             code = await bridge.wpp_call(page, "conn.genLinkDeviceCodeForPhoneNumber", request["phone"])
-            await log(f"Pairing code requested for +{request['phone']}")
+            await log(
+                in_helpdesk_language(
+                    gettext_noop("Pairing code requested for +%(phone)s"), phone=request["phone"]
+                )
+            )
             reply = {"code": code}
         elif request["action"] == "mark_read":
             await bridge.wpp_call(page, "chat.markIsRead", request["chat"])

@@ -16,9 +16,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 
 from django.conf import settings
+from django.utils.translation import gettext_noop, ngettext_lazy
 from playwright.async_api import Page
 
 from contacts.services import contact_avatar_due, contact_avatar_set
+from helpdesk.languages import in_helpdesk_language
 from tickets.inbound import accepts_chat, catch_up_from, chat_last_timestamp, message_is_new
 from tickets.outbound import (
     message_ack,
@@ -109,7 +111,16 @@ class SessionMessages:
             self.lanes.put(message.chat, message)
         await self.lanes.drain()
         if imported := self.stored - stored_before:
-            await db(self.database.log)(f"Imported {imported} messages that arrived while disconnected")
+            await db(self.database.log)(
+                in_helpdesk_language(
+                    ngettext_lazy(
+                        "Imported %(count)d message that arrived while disconnected",
+                        "Imported %(count)d messages that arrived while disconnected",
+                        "count",
+                    ),
+                    count=imported,
+                )
+            )
 
     def heard(self, payload: dict) -> None:
         """A message heard live goes to its lane, once this run's catch-up has put what came before it:
@@ -182,7 +193,8 @@ class SessionMessages:
         try:
             return download_read(await bridge.bridge_call(self.page, "media", message.id, limit))
         except Exception as error:
-            return download_failed(f"Not downloaded: {error}".splitlines()[0])
+            reason = in_helpdesk_language(gettext_noop("Not downloaded: %(error)s"), error=error)
+            return download_failed(reason.splitlines()[0])
 
     async def _refresh_avatar(self, wa_id: str) -> None:
         """The contact's profile picture, asked of WhatsApp at most once a day, never per message.

@@ -109,7 +109,12 @@ def connection_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     connection = get_object_or_404(Connection, pk=pk)
     form = ConnectionForm(request.POST, instance=connection)
     if not form.is_valid():
-        messages.error(request, "; ".join(f"{field}: {errors[0]}" for field, errors in form.errors.items()))
+        # Each field by its label, in the reader's language ("URL do webhook"), not its name ("webhook_url").
+        said = [
+            f"{form[name].label}: {errors[0]}" if name in form.fields else str(errors[0])
+            for name, errors in form.errors.items()
+        ]
+        messages.error(request, "; ".join(said))
         return redirect("connection-detail", pk=pk)
     connection_update(connection=connection, changes=form.cleaned_data, by=request.user)
     messages.success(request, _("Settings saved."))

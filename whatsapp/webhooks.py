@@ -32,9 +32,11 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 from django_q.models import Schedule
 from django_q.tasks import async_task, schedule
 
+from helpdesk.languages import in_helpdesk_language
 from whatsapp.models import Connection, WebhookDelivery
 
 EVENTS = [
@@ -49,7 +51,19 @@ EVENTS = [
 
 
 class BlockedAddress(Exception):
-    pass
+    """A target the helpdesk refuses to call. ``str()`` says why in the active language (the admin
+    saving the URL reads it on the page or in the API's error); ``recorded`` in the helpdesk's
+    (a delivery's error, read later by every admin)."""
+
+    def __init__(self, text: str, **values: str) -> None:
+        self.text, self.values = text, values  # text is marked with gettext_noop
+        super().__init__(text % values)
+
+    def __str__(self) -> str:
+        return gettext(self.text) % self.values
+
+    def recorded(self) -> str:
+        return in_helpdesk_language(self.text, **self.values)
 
 
 def webhook_emit(*, connection: Connection, event: str, payload: dict) -> None:
@@ -76,12 +90,12 @@ def webhook_deliver(connection_id: int, envelope: dict, attempt: int) -> bool:
         return False
     body = json.dumps(envelope, separators=(",", ":")).encode()
     started = time.monotonic()
-    status_code, error = None, ""
+    status_code, error, refused = None, "", False
     try:
         target = target_resolve(connection.webhook_url)
         status_code = post(target, body, secret=connection.webhook_secret, event=envelope)
     except BlockedAddress as blocked:
-        error = str(blocked)
+        error, refused = blocked.recorded(), True
     except (OSError, ValueError, http.client.HTTPException) as failure:
         error = str(failure) or type(failure).__name__
     delivered = status_code is not None and 200 <= status_code < 300
@@ -97,7 +111,7 @@ def webhook_deliver(connection_id: int, envelope: dict, attempt: int) -> bool:
         delivered=delivered,
         duration_ms=int((time.monotonic() - started) * 1000),
     )
-    if not delivered and attempt < settings.WEBHOOK_MAX_ATTEMPTS and not error.startswith("Refused"):
+    if not delivered and attempt < settings.WEBHOOK_MAX_ATTEMPTS and not refused:
         delay = settings.WEBHOOK_RETRY_BASE * 2 ** (attempt - 1)
         schedule(
             "whatsapp.webhooks.webhook_deliver",
@@ -143,7 +157,7 @@ def target_resolve(url: str) -> Target:
     private, loopback, link-local or reserved (an IPv4 address inside IPv6 is judged as IPv4)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise BlockedAddress("Refused: only http and https URLs are called")
+        raise BlockedAddress(gettext_noop("Refused: only http and https URLs are called"))
     port = parts.port or (443 if parts.scheme == "https" else 80)
     infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
     # A scoped IPv6 address ends in "%<zone>"; the zone is not part of the address judged.
@@ -151,7 +165,11 @@ def target_resolve(url: str) -> Target:
     if not settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES:
         for address in addresses:
             if not _public(address):
-                raise BlockedAddress(f"Refused: {parts.hostname} is {address}, a private or reserved address")
+                raise BlockedAddress(
+                    gettext_noop("Refused: %(host)s is %(address)s, a private or reserved address"),
+                    host=parts.hostname,
+                    address=str(address),
+                )
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return Target(parts.scheme, parts.hostname, port, path, str(addresses[0]))
 

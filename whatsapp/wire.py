@@ -33,7 +33,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from helpdesk.languages import in_helpdesk_language
 
 # What the columns hold (tickets.Message, contacts.Contact).
 WA_ID_MAX = 128  # Message.wa_id
@@ -163,7 +165,9 @@ def download_read(reply: Any) -> Download:
         try:
             data = base64.b64decode(fields["data"], validate=True)
         except (binascii.Error, ValueError):
-            return download_failed(_("Not downloaded: the page sent a damaged file."))
+            return download_failed(
+                in_helpdesk_language(gettext_noop("Not downloaded: the page sent a damaged file."))
+            )
     size = _size(fields.get("size")) if data is None else len(data)
     return Download(mimetype=_mimetype_given(fields.get("mimetype")), size=size, data=data)
 
@@ -237,13 +241,17 @@ def _cut_utf8(value: str, max_bytes: int) -> str:
     return value.encode()[:max_bytes].decode(errors="ignore")
 
 
+# Stored as a message's body, read by every agent: in the helpdesk's language.
+UNSUPPORTED = gettext_noop("[unsupported message: %(kind)s]")
+
+
 def _body(kind: str | None, wa_type: Any, fields: dict) -> str:
     """The text an agent reads: locations and contact cards made readable, unknown kinds named."""
     if kind is None:
         name = (
             re.sub(r"[^\w.-]", "", text(wa_type, 40)) if isinstance(wa_type, str) else type(wa_type).__name__
         )
-        marker = _("[unsupported message: %(kind)s]") % {"kind": name or "?"}
+        marker = in_helpdesk_language(UNSUPPORTED, kind=name or "?")
         body = text(fields.get("body"))
         return f"{marker}\n{body}"[:TEXT_MAX] if body else marker
     if kind == "location" and _coordinate(fields.get("lat"), 90) and _coordinate(fields.get("lng"), 180):
@@ -252,7 +260,7 @@ def _body(kind: str | None, wa_type: Any, fields: dict) -> str:
         return text(fields["vcard"])
     body = fields.get("body", "")
     if kind == "text" and not isinstance(body, str):
-        return _("[unsupported message: %(kind)s]") % {"kind": type(body).__name__}
+        return in_helpdesk_language(UNSUPPORTED, kind=type(body).__name__)
     return text(body)
 
 

@@ -28,7 +28,7 @@
     line.append(time, " ");
     if (event.to_status) {
       const change = document.createElement("b");
-      change.textContent = `${event.from_status || "—"} → ${event.to_status}`;
+      change.textContent = `${event.from_status_label || "—"} → ${event.to_status_label}`;
       line.append(change, " ");
     }
     line.append(event.message);

@@ -95,6 +95,11 @@ def test_the_template_check_lets_marked_text_and_code_pass(source):
         'message = "No browser runs."',
         "class Status(models.TextChoices):\n    OPEN = 'open', 'Open'",
         '@admin.display(description="Status")\ndef f(): pass',
+        'await db(self.database.log)(f"Imported {n} messages that arrived while disconnected")',
+        'await db(self.database.transition)(Status.STARTING, "Starting the browser")',
+        'connection_transition(connection=c, to=Status.QR, message="Waiting for the QR code to be scanned")',
+        'raise BlockedAddress(f"Refused: {host} is {address}, a private or reserved address")',
+        'raise BrowserLaunchError("Chromium could not start")',
     ],
 )
 def test_the_python_check_finds_unmarked_strings(source):
@@ -110,6 +115,9 @@ def test_the_python_check_finds_unmarked_strings(source):
         "class Status(models.TextChoices):\n    OPEN = 'open', _('Open')",
         'logger.error("The browser stopped")',  # a log line is for operators, in English
         'raise ValidationError("invalid", code="invalid")',  # a code, not prose
+        'await db(self.database.log)(in_helpdesk_language(gettext_noop("Restart requested")))',
+        'connection_transition(connection=c, to=Status.STOPPED, message="")',
+        'logger.log(logging.INFO, "The browser stopped")',
     ],
 )
 def test_the_python_check_lets_marked_strings_and_codes_pass(source):

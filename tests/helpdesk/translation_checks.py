@@ -105,7 +105,7 @@ LABEL_KEYWORDS = {
 # Class attributes that do the same.
 LABEL_ATTRIBUTES = {"verbose_name", "verbose_name_plural", "short_description", "empty_value_display"}
 # Variables that hold a message before it is raised or shown: ``message = "..."; raise ApiError(..., message)``.
-MESSAGE_VARIABLES = {"message", "error", "label", "line"}
+MESSAGE_VARIABLES = {"message", "error", "label", "line", "reason"}
 # Calls whose string arguments are shown: errors, flash messages, responses.
 MESSAGE_CALLS = {
     "ApiError",
@@ -124,6 +124,20 @@ MESSAGE_CALLS = {
     "add_message",
     "_error",
 }
+# Calls that write a record every admin reads (a line of a connection's log, its last error, a refused
+# webhook target, why a file was not downloaded): their text is marked, and written in LANGUAGE_CODE.
+RECORD_CALLS = {
+    "connection_log",
+    "connection_transition",
+    "_fenced_transition",
+    "log",
+    "transition",
+    "BlockedAddress",
+    "BrowserLaunchError",
+    "download_failed",
+}
+RECORD_KEYWORDS = {"message", "last_error"}
+LOGGERS = {"logger", "logging"}
 # A machine-read code ("NOT_FOUND", "invalid") is not prose: upper-case words, or one lower-case word.
 CODE = re.compile(r"^([A-Z][A-Z0-9_]*|[a-z_]+)$")
 # Fields whose first argument is the related model, not a label.
@@ -142,12 +156,16 @@ def _is_message(node: ast.AST) -> bool:
 
 
 def _call_name(call: ast.Call) -> tuple[str, str]:
-    """(receiver, name) of a call: ``messages.error(...)`` is ("messages", "error")."""
-    if isinstance(call.func, ast.Attribute):
-        receiver = call.func.value.id if isinstance(call.func.value, ast.Name) else ""
-        return receiver, call.func.attr
-    if isinstance(call.func, ast.Name):
-        return "", call.func.id
+    """(receiver, name) of a call: ``messages.error(...)`` is ("messages", "error"). A wrapped
+    function's call is named by the function: ``db(self.database.log)(...)`` is ("", "log")."""
+    function = call.func
+    if isinstance(function, ast.Call) and function.args:
+        function = function.args[0]
+    if isinstance(function, ast.Attribute):
+        receiver = function.value.id if isinstance(function.value, ast.Name) else ""
+        return receiver, function.attr
+    if isinstance(function, ast.Name):
+        return "", function.id
     return "", ""
 
 
@@ -185,6 +203,9 @@ def untranslated_python_strings(source: str) -> list[tuple[int, str]]:
             if name in MESSAGE_CALLS and (not bare_helper or receiver in MESSAGE_RECEIVERS):
                 messages += node.args
                 messages += [kw.value for kw in node.keywords if kw.arg in {"message", "detail"}]
+            if name in RECORD_CALLS and receiver not in LOGGERS:
+                messages += node.args
+                messages += [kw.value for kw in node.keywords if kw.arg in RECORD_KEYWORDS]
         elif isinstance(node, ast.Assign):
             names = {getattr(target, "id", getattr(target, "attr", None)) for target in node.targets}
             if names & LABEL_ATTRIBUTES:

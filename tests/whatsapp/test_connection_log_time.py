@@ -17,7 +17,7 @@ from helpdesk.asgi import application
 from tests.browser import sign_in
 from tests.factories import ConnectionFactory, StaffFactory
 from whatsapp.models import Connection, ConnectionEvent
-from whatsapp.services import connection_log
+from whatsapp.services import connection_log, connection_transition
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -90,14 +90,20 @@ def test_the_live_event_is_written_in_the_readers_language(staff_client):
             application, f"/ws/connections/{connection.pk}/", headers=headers
         )
         assert (await communicator.connect())[0]
-        await database_sync_to_async(connection_log)(connection=connection, message="Conectou")
+        await database_sync_to_async(connection_transition)(
+            connection=connection, to=Connection.Status.DISCONNECTED, message="Caiu"
+        )
         received = await communicator.receive_json_from(timeout=5)
         await communicator.disconnect()
         return received
 
     received = async_to_sync(conversation)()
 
-    at = ConnectionEvent.objects.get(message="Conectou").at
-    assert received["connection"]["status_label"] == "Conectada"
+    at = ConnectionEvent.objects.get(message="Caiu").at
+    assert received["connection"]["status_label"] == "Desconectada"
+    assert (received["event"]["from_status_label"], received["event"]["to_status_label"]) == (
+        "Conectada",
+        "Desconectada",
+    )
     assert received["event"]["at_display"] == as_the_page_writes(at, "pt-br")
     assert " de " in received["event"]["at_display"]  # "28 de Novembro de 2026 às 12:30"

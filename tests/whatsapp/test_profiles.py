@@ -68,7 +68,7 @@ def test_housekeeping_removes_profiles_of_deleted_connections():
         ("[FATAL:zygote_host_impl_linux.cc] No usable sandbox!", "sandbox cannot start"),
         ("Running as root without --no-sandbox is not supported", "sandbox cannot start"),
         ("Failed to launch: Cannot allocate memory", "ran out of memory"),
-        ("spawn /opt/chrome ENOENT", "No browser found at /usr/bin/chromium"),
+        ("spawn /opt/chrome ENOENT", "No browser at /usr/bin/chromium"),
         (
             "Browser closed.\n==== logs ====\n<launching> something odd",
             "Chromium could not start: Browser closed.",

@@ -5,14 +5,13 @@ import time
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.db import connections
 from playwright.async_api import async_playwright
 
-from tests.factories import ConnectionFactory, MessageFactory
+from tests.factories import MessageFactory
 from tests.tickets.test_inbound import CUSTOMER, inbound
 from tickets.models import Message
 from whatsapp.browser import browser_close, browser_launch
-from whatsapp.lease import LeaseLost, lease_acquire, lease_fence
+from whatsapp.lease import LeaseLost, lease_fence
 from whatsapp.models import Connection
 from whatsapp.outcomes import Outcome
 from whatsapp.profiles import profile_path
@@ -20,21 +19,6 @@ from whatsapp.session import Session
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the session's threads have connections of their own
 Status = Connection.Status
-
-
-@pytest.fixture
-def session(settings, tmp_path):
-    """A session holding the lease of a connected connection, with a renewal every 0.1 s of a 1 s lease."""
-    settings.WHATSAPP_LEASE, settings.WHATSAPP_HEARTBEAT = 1, 0.1
-    settings.WHATSAPP_SESSIONS_DIR = tmp_path / "sessions"
-    connection = ConnectionFactory(status=Status.CONNECTED, enabled=True)
-    session = Session(connection.pk)
-    assert lease_acquire(connection_id=connection.pk, owner=session.owner)
-    yield session
-    asyncio.run(sync_to_async(connections.close_all)())  # the thread of the session's ORM calls
-    for pool in (session.lease_thread, session.messages.chat_threads):
-        pool.submit(connections.close_all).result()
-        pool.shutdown()
 
 
 def take_over(session: Session) -> None:

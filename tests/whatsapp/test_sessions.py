@@ -194,7 +194,7 @@ def test_a_page_that_fails_is_retried_until_the_attempts_run_out_then_failed_and
     assert len(errors) == 2 and all(e.startswith(error) for e in errors), errors
     restarts = connection.events.filter(message__startswith="Restarting in ")
     assert restarts.filter(message__endswith="(attempt 1 of 1)").exists()
-    assert connection.events.filter(message="Gave up after 1 attempts").exists()
+    assert connection.events.filter(message="Gave up after 1 attempt").exists()
     wait_until(lambda: not engine.chromium(), timeout=15, message="the browser to exit")
 
 
