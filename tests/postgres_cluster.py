@@ -90,7 +90,16 @@ class PrivateCluster:
         if os.geteuid() == 0:
             shutil.chown(self.root, user=SERVER_USER)
         self._run(
-            str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8"
+            str(self.bin / "initdb"),
+            "-D",
+            str(self.data),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--no-locale",
         )
         for _ in range(5):
             self.port = free_port()
