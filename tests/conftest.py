@@ -14,7 +14,7 @@ from helpdesk.embedded_redis import embedded_redis_start
 from helpdesk.models import ApiToken
 from tests.factories import StaffFactory, UserFactory
 
-pytest_plugins = ["tests.engine", "tests.browser"]
+pytest_plugins = ["tests.engine", "tests.browser", "tests.postgres_cluster"]
 
 
 @pytest.fixture(autouse=True)

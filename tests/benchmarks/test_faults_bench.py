@@ -8,10 +8,12 @@ the last message stored, the backlog included). Rows are printed and appended to
 ``var/bench/faults.md``. PostgreSQL and Redis: run with DATABASE_URL (the Redis is the
 test run's, or a private one for the Redis restart).
 
-Not run: a PostgreSQL server restart (the server is shared; ending every connection of the
-test database is the run that stands for it).
+The PostgreSQL restart runs on a private cluster (tests/postgres_cluster.py): the shared
+server is never restarted.
 """
 
+import itertools
+import json
 import os
 import shutil
 import signal
@@ -19,6 +21,7 @@ import tempfile
 import time
 import zlib
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -62,7 +65,7 @@ def fault_run(engine: Engine, phone: str, fault: Fault, *, timeout: float = 300)
     end_fault = fault(engine)
     rest = burst(engine.simulator, phone, range(MESSAGES // 2, MESSAGES))
     end_fault()
-    ended = time.monotonic()
+    ended, engine.fault_ended_at = time.monotonic(), time.time()
     wait_until(
         lambda: Message.objects.filter(from_me=False).count() >= MESSAGES,
         timeout=timeout,
@@ -81,12 +84,46 @@ def fault_run(engine: Engine, phone: str, fault: Fault, *, timeout: float = 300)
         "lost": len(sent_ids - set(stored_ids)),
         "in order": stored == sent,
         "recovery": f"{recovery:.1f} s",
+        "longest pause": f"{longest_pause():.1f} s",
     }
+
+
+def longest_pause() -> float:
+    """The longest time between two messages stored one after the other: what the fault held up the
+    ingest, while the burst went on arriving (``recovery`` starts only once it was all sent)."""
+    stored = Message.objects.filter(from_me=False).order_by("created_at").values_list("created_at", flat=True)
+    times = list(stored)
+    return max((later - earlier).total_seconds() for earlier, later in itertools.pairwise(times))
 
 
 def worker_killed(engine: Engine):
     engine.workers[0].kill()
     return engine.start_worker
+
+
+# Where a new worker's recovery goes, as its log says it (whatsapp/session.py, django-q2), in order.
+MILESTONES = [
+    ("worker up, sessions restored (Python and Django started)", "restoring "),
+    ("sessions cluster running (its processes forked)", "] running."),
+    ("session task picked up", "processing session"),
+    ("lease taken, Playwright's driver up: browser starting", "Starting the browser"),
+    ("Chromium started, WhatsApp Web loaded: CONNECTED", "→ CONNECTED"),
+    ("catch-up stored", "Imported "),
+]
+
+
+def recovery_breakdown(engine: Engine) -> list[str]:
+    """Each milestone of the new worker, in seconds since the fault ended (the worker started)."""
+    seen: dict[str, float] = {}
+    for line in engine.workers[-1].output().splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        for what, says in MILESTONES:
+            if what not in seen and says in str(entry.get("msg")):
+                seen[what] = datetime.fromisoformat(entry["ts"]).timestamp() - engine.fault_ended_at
+    return [f"{seen[what]:5.1f} s  {what}" for what, _says in MILESTONES if what in seen]
 
 
 def browser_killed(engine: Engine):
@@ -134,6 +171,8 @@ def test_a_fault_in_the_middle_of_a_burst(faults_engine, phone, what, fault):
     figures = fault_run(faults_engine, phone, fault)
 
     report(f"{what}, {MESSAGES} messages from {len(CUSTOMERS)} chats, {db.vendor}", figures)
+    if fault is worker_killed:
+        print("\n".join(["recovery of the new worker:", *recovery_breakdown(faults_engine)]))
     assert (figures["duplicated"], figures["lost"], figures["in order"]) == (0, 0, True)
 
 
@@ -165,4 +204,17 @@ def test_a_redis_restart_in_the_middle_of_a_burst(tmp_path, simulator, channel_l
         shutil.rmtree(socket_dir, ignore_errors=True)
 
     report(f"Redis restarted, {MESSAGES} messages from {len(CUSTOMERS)} chats, {db.vendor}", figures)
+    assert (figures["duplicated"], figures["lost"], figures["in order"]) == (0, 0, True)
+
+
+def test_a_postgresql_restart_in_the_middle_of_a_burst(private_postgres, faults_engine, phone):
+    """``pg_ctl restart -m fast`` of the cluster the test and its worker use (requested before the engine)."""
+
+    def restart(engine: Engine):
+        private_postgres.restart()
+        return lambda: None
+
+    figures = fault_run(faults_engine, phone, restart)
+
+    report(f"PostgreSQL restarted, {MESSAGES} messages from {len(CUSTOMERS)} chats, {db.vendor}", figures)
     assert (figures["duplicated"], figures["lost"], figures["in order"]) == (0, 0, True)

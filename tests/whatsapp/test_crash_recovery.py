@@ -189,3 +189,24 @@ def test_a_browser_killed_mid_burst_is_restarted_and_its_catch_up_stores_the_res
 
     assert_each_stored_once_in_order(engine, merged(first, rest))
     assert connection.events.filter(kind="error").exists()  # the crash was seen, and recovered from
+
+
+def test_a_postgresql_restart_mid_burst_pauses_the_session_and_loses_nothing(
+    private_postgres, engine, simulator, phone
+):
+    """``pg_ctl restart -m fast`` of the helpdesk's own server (tests/postgres_cluster.py) while a burst
+    is being stored: every connection of the worker ends, the transactions in flight are rolled back.
+    Each chat's lane retries its batch; the session waits for the database with the same browser
+    (a new one, with its catch-up, would hide a batch dropped by its lane)."""
+    engine.start_worker()
+    connection = connected(engine, phone)
+    browser = engine.browser_roots()
+
+    first = burst(simulator, phone, range(BURST // 2))
+    wait_until(lambda: Message.objects.exists(), message="the burst to be storing")
+    private_postgres.restart()
+    rest = burst(simulator, phone, range(BURST // 2, BURST))
+
+    assert_each_stored_once_in_order(engine, merged(first, rest))
+    assert engine.wait_for_status(connection, Connection.Status.CONNECTED)
+    assert engine.browser_roots() == browser, engine.logs()  # paused, not restarted

@@ -106,15 +106,16 @@ def test_expiry_is_judged_by_the_database_clock_not_the_worker_clock(settings, m
     assert not lease_acquire(connection_id=connection.pk, owner="otherhost:2:2:b")
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # the worker closes its connections before the cluster forks
 def test_a_starting_worker_takes_back_what_a_stopped_worker_had_reserved(monkeypatch):
     """A session reserved (queued) when the worker stopped is started again at once by the next worker."""
-    import os
+    from unittest.mock import Mock
 
     from django.core.management import call_command
 
     from whatsapp import tasks
     from whatsapp.lease import QUEUED
+    from whatsapp.management.commands import session_worker
 
     waiting = ConnectionFactory(enabled=True)
     assert lease_reserve(connection_id=waiting.pk)  # then the worker stopped; the lease has a minute to go
@@ -124,7 +125,8 @@ def test_a_starting_worker_takes_back_what_a_stopped_worker_had_reserved(monkeyp
     monkeypatch.setattr(
         tasks, "async_task", lambda func, connection_id, **options: queued.append(connection_id)
     )
-    monkeypatch.setattr(os, "execv", lambda *args: None)  # the cluster itself is not started here
+    monkeypatch.setattr(session_worker.Conf, "CLUSTER_NAME", tasks.SESSIONS_CLUSTER)  # as manage.py sets it
+    monkeypatch.setattr(session_worker, "Cluster", Mock())  # the cluster itself is not started here
 
     call_command("session_worker")
 

@@ -5,6 +5,8 @@ The session object runs here without a browser: the error is raised where a brow
 as a bug or the database away would raise it there.
 """
 
+import asyncio
+
 import pytest
 from asgiref.sync import async_to_sync
 
@@ -90,3 +92,31 @@ def test_a_session_that_never_connected_keeps_its_attempts(settings):
     session._note_stable(10_000.0)
 
     assert session.attempts == 4
+
+
+def backoff_taken(session: Session, seconds: float) -> float:
+    async def sleep() -> float:
+        started = asyncio.get_running_loop().time()
+        await session._sleep(seconds)
+        return asyncio.get_running_loop().time() - started
+
+    return async_to_sync(sleep)()
+
+
+def test_a_backoff_is_not_cut_short_by_what_the_closed_browser_reported():
+    """The messages a page queued before it went used to end each wait at once: during a database
+    restart a burst spent the attempts in a fraction of a second."""
+    session = Session(ConnectionFactory().pk)
+    for n in range(20):
+        session.events.put_nowait(("chat.new_message", {"id": n}))
+
+    assert backoff_taken(session, 0.5) >= 0.5
+
+
+@pytest.mark.parametrize("order", ["wake", "worker.stopping"])
+def test_an_order_or_a_stop_ends_a_backoff_early(order):
+    session = Session(ConnectionFactory().pk)
+    session.events.put_nowait(("chat.new_message", {"id": 1}))
+    session.events.put_nowait((order, None))
+
+    assert backoff_taken(session, 30) < 5
