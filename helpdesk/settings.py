@@ -5,6 +5,7 @@ Redis on a unix socket, both under ``HELPDESK_VAR_DIR``. ``HELPDESK_ENV=producti
 turns on the checks and cookie flags a public deployment needs.
 """
 
+import sys
 from pathlib import Path
 
 import environ
@@ -91,6 +92,8 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
 }
+# This process was started to serve the web (daphne helpdesk.asgi:application), not a worker or a test.
+SERVES_ASGI = any(argument.startswith("helpdesk.asgi") for argument in sys.argv)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     if DATABASES["default"]["NAME"] not in ("", ":memory:"):
         private_file_ensure(Path(DATABASES["default"]["NAME"]))
@@ -105,7 +108,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The test database is a file too: concurrency tests need real locking.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
 else:
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     # A process frozen inside a transaction (SIGSTOP, a paused container, a debugger) keeps its row
     # locks: the server ends such a transaction after this many seconds, so a session frozen inside a
@@ -115,6 +117,18 @@ else:
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
         f"-c idle_in_transaction_session_timeout={round(idle_seconds * 1000)}"
     )
+    if SERVES_ASGI:
+        # Under ASGI each request runs in a thread of its own, so a persistent connection would be a
+        # new one per request, left open until the dead thread is collected (44 at once in a 20 s
+        # burst on an open ticket page): the web process borrows from a pool (docs/operations.md).
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"]["OPTIONS"]["pool"] = {
+            "min_size": 1,
+            "max_size": env.int("DATABASE_POOL_SIZE", default=10),
+            "timeout": 10,  # seconds a request waits for a free connection before it fails
+        }
+    else:
+        DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
