@@ -65,9 +65,11 @@
     return oneAtATime("rows", fetchRows);
   }
 
+  const ROWS_GAP = 250; // ms between two requests for rows: a list need not move faster than the eye
   async function fetchRows() {
-    // Every row wanted, a request per round trip (at most 50 rows each): a burst of many
-    // customers' messages costs a few requests, not one per ticket.
+    // Every row wanted, a request per round trip and ROWS_GAP (at most 50 rows each): a burst of
+    // many customers' messages costs a few requests, not one per ticket, and leaves the server to
+    // the open ticket's messages, which an agent reads as they come.
     while (rowsWanted.size) {
       const batch = [...rowsWanted].slice(0, 50);
       batch.forEach(([id]) => rowsWanted.delete(id));
@@ -88,6 +90,7 @@
       }
       const notifyOf = response.headers.get("X-Notify");
       if (notifyOf) notify(answered.get(notifyOf) || null);
+      await new Promise((resolve) => setTimeout(resolve, ROWS_GAP));
     }
   }
 
