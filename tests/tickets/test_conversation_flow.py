@@ -6,7 +6,7 @@ from django.utils import timezone
 from tests.factories import ConnectionFactory, QueueFactory
 from tests.tickets.test_inbound import inbound
 from tickets.inbound import message_ingest
-from tickets.models import Message, Ticket
+from tickets.models import Message, Queue, Ticket
 from tickets.services import ticket_close
 
 pytestmark = pytest.mark.django_db
@@ -83,3 +83,66 @@ def test_closing_says_the_farewell_unless_the_agent_chooses_not_to(agent):
 
     assert said(first) == ["Obrigado, Maria!"]
     assert said(second) == []
+
+
+def menu_sent_ago(ticket: Ticket, delta: timedelta) -> None:
+    Ticket.objects.filter(pk=ticket.pk).update(menu_sent_at=timezone.now() - delta)
+
+
+def test_the_menu_comes_again_once_five_minutes_have_passed_not_sooner():
+    connection = ConnectionFactory()
+    connection.queues.add(QueueFactory(name="A"), QueueFactory(name="B"))
+    ticket = message_ingest(connection=connection, message=inbound(1)).ticket
+
+    menu_sent_ago(ticket, timedelta(minutes=5) - timedelta(seconds=5))
+    message_ingest(connection=connection, message=inbound(2, body="hã?"))
+    assert said(ticket) == ["1 - A\n2 - B"]
+
+    menu_sent_ago(ticket, timedelta(minutes=5) + timedelta(seconds=5))
+    message_ingest(connection=connection, message=inbound(3, body="hã?"))
+    assert said(ticket) == ["1 - A\n2 - B", "1 - A\n2 - B"]
+
+
+def test_a_menu_of_more_than_99_queues_is_answered_with_three_digits():
+    connection = ConnectionFactory()
+    queues = Queue.objects.bulk_create(Queue(name=f"Q{n:03d}", ordering=n) for n in range(1, 102))
+    connection.queues.add(*queues)
+    ticket = message_ingest(connection=connection, message=inbound(1)).ticket
+
+    message_ingest(connection=connection, message=inbound(2, body="100"))
+
+    ticket.refresh_from_db()
+    assert ticket.queue.name == "Q100"
+
+
+def test_a_ticket_routed_by_the_menu_leaves_the_unrouted_inbox_live(monkeypatch):
+    told = []
+    monkeypatch.setattr("tickets.conversation_flow.ticket_event", lambda **event: told.append(event))
+    connection = ConnectionFactory()
+    connection.queues.add(QueueFactory(name="A", ordering=1), QueueFactory(name="B", ordering=2))
+    ticket = message_ingest(connection=connection, message=inbound(1)).ticket
+
+    message_ingest(connection=connection, message=inbound(2, body="2"))
+
+    assert told == [{"ticket": ticket, "event_type": "ticket.changed", "left": ["tickets.unrouted"]}]
+
+
+def test_nothing_is_said_where_no_greeting_or_farewell_was_written(agent):
+    connection = ConnectionFactory(greeting="", farewell="")
+    connection.queues.add(QueueFactory(name="A", ordering=1), QueueFactory(name="B", ordering=2))
+    ticket = message_ingest(connection=connection, message=inbound(1)).ticket
+
+    message_ingest(connection=connection, message=inbound(2, body="1"))  # queue A has no greeting
+    ticket.refresh_from_db()
+    ticket_close(ticket=ticket, by=agent, reason=Ticket.CloseReason.AGENT)
+
+    assert said(ticket) == ["1 - A\n2 - B"]
+
+
+def test_queues_of_the_same_order_are_listed_by_name():
+    connection = ConnectionFactory()
+    connection.queues.add(QueueFactory(name="Suporte"), QueueFactory(name="Financeiro"))
+
+    ticket = message_ingest(connection=connection, message=inbound(1)).ticket
+
+    assert said(ticket) == ["1 - Financeiro\n2 - Suporte"]

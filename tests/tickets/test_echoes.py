@@ -116,3 +116,31 @@ def test_the_catch_up_of_a_chat_stored_to_its_end_is_empty():
     chat_messages_ingest(connection=ticket.connection, chat=chat, messages=listed)
 
     assert catch_up_from(connection=ticket.connection, messages=listed) == []
+
+
+def mine_from_the_phone(reply: Message, *, naming: int, number: int):
+    """A message typed on the phone itself whose id happens to end like one made for row ``naming``."""
+    chat = reply.ticket.contact.wa_id
+    return inbound(
+        number, chat=chat, from_me=True, body="do celular", id=f"true_{chat}_{client_message_id(naming)}"
+    )
+
+
+def test_an_echo_after_one_that_names_no_reply_of_ours_is_still_matched(reply):
+    unknown = mine_from_the_phone(reply, naming=reply.pk + 1000, number=1)
+
+    stored = chat_messages_ingest(
+        connection=reply.connection, chat=unknown.chat, messages=[unknown, echo_of(reply)]
+    )
+
+    assert [message.wa_id for message in stored] == [unknown.id]
+    assert Message.objects.get(pk=reply.pk).status == Status.SENT
+
+
+def test_a_message_from_the_phone_whose_id_names_a_customers_message_is_stored(reply):
+    customers = MessageFactory(ticket=reply.ticket, from_me=False)
+    mine = mine_from_the_phone(reply, naming=customers.pk, number=1)
+
+    stored = chat_messages_ingest(connection=reply.connection, chat=mine.chat, messages=[mine])
+
+    assert [message.wa_id for message in stored] == [mine.id]

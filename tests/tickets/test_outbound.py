@@ -1,11 +1,14 @@
 """The outbox (tickets/outbound.py): what the session is handed to send, the provider's typed
 OutboundMessage made from the queued rows, and the bookkeeping it records after each send."""
 
+import asyncio
 from datetime import timedelta
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.utils import timezone
 
+from helpdesk.realtime import session_group
 from tests.factories import MessageFactory, TicketFactory, UserFactory
 from tickets.media import media_check
 from tickets.models import Message
@@ -185,7 +188,7 @@ def test_the_connections_webhook_hears_of_each_sent_reply_and_each_ack(
     queued = []
     monkeypatch.setattr("whatsapp.webhooks.async_task", lambda func, *args: queued.append(args[1]))
     ticket = TicketFactory(connection__webhook_url="https://crm.example.com/hook")
-    message = reply(ticket, status=Status.QUEUED, body="Oi")
+    message = reply(ticket, status=Status.QUEUED, body="Oi", error="offline")  # an earlier attempt failed
 
     with django_capture_on_commit_callbacks(execute=True):
         message_mark_sent(message_id=message.pk, wa_id="true_x_1")
@@ -196,3 +199,151 @@ def test_the_connections_webhook_hears_of_each_sent_reply_and_each_ack(
         ("message.ack", message.pk, Status.READ),
     ]
     assert {e["connection"]["id"] for e in queued} == {ticket.connection_id}
+    assert queued[0]["payload"]["error"] == ""  # sent now: the earlier failure is gone
+
+
+def test_a_reply_is_queued_as_the_agents_and_the_pages_are_told_of_it(events):
+    ticket = TicketFactory()
+    agent = UserFactory()
+    question = MessageFactory(ticket=ticket, wa_id="false_5511988887777@c.us_ABC")
+
+    sent = message_send(ticket=ticket, author=agent, body="Já volto", quoted=question)
+
+    row = Message.objects.get(pk=sent.pk)
+    assert (row.from_me, row.author, row.quoted, row.connection) == (True, agent, question, ticket.connection)
+    assert (row.kind, row.body, row.caption, row.status, row.voice) == (
+        "text",
+        "Já volto",
+        "",
+        "queued",
+        False,
+    )
+    assert events == [{"ticket": ticket, "event_type": "message.new", "message": row.pk, "status": "queued"}]
+
+
+@pytest.mark.usefixtures("media_root")
+def test_a_file_is_queued_with_its_caption_and_a_recording_as_a_voice_message(agent):
+    ticket = TicketFactory()
+    pdf = media_check(data=PDF, filename="boleto.pdf", declared_type="application/pdf")
+    voice = media_check(data=b"OggS" + b"\x00" * 60, filename="gravação.ogg", declared_type="audio/ogg")
+
+    document = message_send(ticket=ticket, author=agent, body="Segue", media=pdf)
+    recording = message_send(ticket=ticket, author=agent, media=voice, voice=True)
+
+    rows = Message.objects.filter(pk__in=[document.pk, recording.pk]).order_by("id")
+    assert [(m.kind, m.body, m.caption, m.voice, m.filename, m.size) for m in rows] == [
+        ("document", "", "Segue", False, "boleto.pdf", len(PDF)),
+        ("audio", "", "", True, "gravação.ogg", 64),
+    ]
+    assert rows[1].media.name.endswith(".ogg") and rows[1].media.read() == voice.data
+    pending = outbound_pending(connection_id=ticket.connection_id)
+    assert [(m.body, m.media.voice) for m in pending] == [("Segue", False), ("", True)]
+
+
+def test_a_reply_quoting_a_message_without_a_whatsapp_id_goes_without_a_quote(agent):
+    ticket = TicketFactory()
+    unsent = message_send(ticket=ticket, author=agent, body="primeiro")
+
+    message_send(ticket=ticket, author=agent, body="segundo", quoted=unsent)
+
+    assert [m.quoted_id for m in outbound_pending(connection_id=ticket.connection_id)] == ["", ""]
+
+
+def test_handing_the_queue_over_costs_one_query_however_long_it_is(agent, django_assert_num_queries):
+    ticket = TicketFactory()
+    question = MessageFactory(ticket=ticket, wa_id="false_x_1")
+    for n in range(5):
+        message_send(ticket=ticket, author=agent, body=f"r{n}", quoted=question)
+
+    with django_assert_num_queries(1):
+        pending = outbound_pending(connection_id=ticket.connection_id)
+
+    assert [(m.chat, m.quoted_id) for m in pending] == [(ticket.contact.wa_id, "false_x_1")] * 5
+
+
+def test_a_note_is_the_agents_shown_at_once_and_never_sent(events):
+    ticket = TicketFactory()
+    agent = UserFactory()
+
+    note = note_add(ticket=ticket, author=agent, body="cliente VIP")
+
+    row = Message.objects.get(pk=note.pk)
+    assert (row.from_me, row.author, row.kind, row.body, row.status) == (
+        True,
+        agent,
+        "note",
+        "cliente VIP",
+        "sent",
+    )
+    assert events == [{"ticket": ticket, "event_type": "message.new", "message": row.pk, "status": "sent"}]
+    assert outbound_pending(connection_id=ticket.connection_id) == []
+
+
+def test_a_failed_send_marks_only_that_reply(agent):
+    ticket = TicketFactory()
+    refused, waiting = (message_send(ticket=ticket, author=agent, body=b) for b in ("um", "dois"))
+
+    message_mark_failed(message_id=refused.pk, error="Chat not found")
+
+    assert [m.id for m in outbound_pending(connection_id=ticket.connection_id)] == [waiting.pk]
+
+
+def test_an_ack_moves_only_the_messages_it_names_on_its_connection(events):
+    ticket, other = TicketFactory(), TicketFactory()
+    named = [reply(ticket, wa_id="true_x_1"), reply(ticket, wa_id="true_x_2")]
+    not_named = reply(ticket, wa_id="true_x_3")
+    same_id_elsewhere = reply(other, wa_id="true_x_1")
+
+    changed = message_ack(connection=ticket.connection, wa_ids=["true_x_1", "true_x_2"], ack=3)
+
+    assert changed == 2
+    statuses = dict(Message.objects.filter(from_me=True).values_list("pk", "status"))
+    assert statuses == {
+        named[0].pk: Status.READ,
+        named[1].pk: Status.READ,
+        not_named.pk: Status.SENT,
+        same_id_elsewhere.pk: Status.SENT,
+    }
+
+
+def test_a_late_mark_never_moves_a_delivered_reply_back_nor_tells_anyone_twice(events):
+    queued = reply(TicketFactory(), status=Status.QUEUED)
+    message_mark_sent(message_id=queued.pk, wa_id="true_x_1")
+    message_ack(connection=queued.connection, wa_ids=["true_x_1"], ack=2)
+    events.clear()
+
+    message_mark_sent(message_id=queued.pk, wa_id="true_x_1")  # the echo, heard after the ack
+
+    queued.refresh_from_db()
+    assert (queued.status, events) == (Status.DELIVERED, [])
+
+
+def test_marking_a_reply_sent_removes_only_its_own_echo_stored_by_an_earlier_version(agent):
+    ticket = TicketFactory()
+    greeting = reply(ticket, wa_id="true_x_greeting")  # the helpdesk's own message: no author
+    queued = message_send(ticket=ticket, author=agent, body="Oi")
+    wa_id = f"true_{ticket.contact.wa_id}_{client_message_id(queued.pk)}"
+    reply(ticket, wa_id=wa_id)  # the echo an earlier version stored as a message of its own
+    elsewhere = reply(TicketFactory(), wa_id=wa_id)  # another number's message that happens to share it
+
+    message_mark_sent(message_id=queued.pk, wa_id=wa_id)
+    message_mark_sent(message_id=greeting.pk, wa_id="true_x_greeting")  # the greeting's echo, late
+
+    remaining = set(Message.objects.values_list("pk", flat=True))
+    assert remaining == {greeting.pk, queued.pk, elsewhere.pk}
+
+
+def test_a_queued_reply_wakes_its_connections_session_at_once(
+    agent, channel_layer, django_capture_on_commit_callbacks
+):
+    ticket = TicketFactory()
+    channel = async_to_sync(channel_layer.new_channel)()
+    async_to_sync(channel_layer.group_add)(session_group(ticket.connection_id), channel)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        message_send(ticket=ticket, author=agent, body="Oi")
+
+    async def heard():
+        return await asyncio.wait_for(channel_layer.receive(channel), timeout=5)
+
+    assert async_to_sync(heard)() == {"type": "session.wake"}

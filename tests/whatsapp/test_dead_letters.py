@@ -1,5 +1,7 @@
 """Dead letters: a message that cannot be stored is kept aside; the messages after it are stored."""
 
+import json
+
 import pytest
 from django.db import OperationalError
 from django.db import connection as db
@@ -12,13 +14,15 @@ from tickets import inbound as tickets_inbound
 from tickets.models import Message
 from whatsapp.dead_letters import (
     PAYLOAD_MAX,
+    TRACEBACK_FRAMES,
     chat_batch_store,
+    dead_letter_create,
     dead_letter_retry,
     payload_bounded,
     payload_kept,
 )
 from whatsapp.models import ConnectionEvent, DeadLetter
-from whatsapp.wire import inbound_message
+from whatsapp.wire import inbound_message, text
 
 pytestmark = pytest.mark.django_db
 
@@ -124,7 +128,7 @@ def test_a_media_message_retried_is_stored_saying_its_file_was_not_kept(broken_s
 
     stored = Message.objects.get()
     assert (stored.filename, stored.kind, bool(stored.media)) == ("nota.pdf", "document", False)
-    assert "not kept" in stored.error
+    assert stored.error == "Not downloaded: the file was not kept with the dead letter."
 
 
 def test_a_hostile_payload_is_kept_as_json_both_databases_accept():
@@ -174,8 +178,145 @@ def test_a_failed_batch_says_so_in_the_log_with_its_connection(broken_storage, c
 
     (record,) = [r for r in caplog.records if r.getMessage().startswith("a batch of")]
     assert record.getMessage() == "a batch of 2 failed: storing it message by message"
-    assert (record.levelname, record.connection_id, record.exc_info is not None) == (
+    assert (record.levelname, record.connection_id, record.exc_info[0]) == (
         "WARNING",
         connection.pk,
-        True,
+        RuntimeError,
     )
+
+
+def test_the_connection_log_names_the_letter_and_the_first_line_of_its_error():
+    connection = ConnectionFactory()
+    errors = [RuntimeError("disk full\nwhile saving"), RuntimeError("x" * 300), KeyError()]
+
+    letters = [dead_letter_create(connection=connection, message=inbound(1), error=e) for e in errors]
+
+    logged = [event.message for event in connection.events.order_by("id")]
+    kept = "A message could not be stored and was kept as dead letter"
+    assert logged == [
+        f"{kept} {letters[0].pk}: disk full",
+        f"{kept} {letters[1].pk}: {'x' * 200}",
+        f"{kept} {letters[2].pk}: KeyError",  # no message: its type says what it was
+    ]
+
+
+def ping(depth: int) -> None:
+    if depth == 0:
+        raise RuntimeError("the innermost call broke")
+    pong(depth - 1)
+
+
+def pong(depth: int) -> None:
+    ping(depth - 1)
+
+
+def test_a_letter_keeps_where_the_error_happened_its_innermost_frames():
+    try:
+        ping(10)
+    except RuntimeError as error:
+        letter = dead_letter_create(connection=ConnectionFactory(), message=inbound(1), error=error)
+
+    assert letter.error.count('File "') == TRACEBACK_FRAMES == 5
+    assert "in test_a_letter_keeps" not in letter.error  # the outermost frames are left out
+    assert letter.error.rstrip().endswith(
+        'raise RuntimeError("the innermost call broke")\nRuntimeError: the innermost call broke'
+    )
+
+
+def test_an_error_too_long_for_its_columns_is_cut_and_the_letter_still_kept():
+    long_name = type("Broken" + "E" * 250, (Exception,), {"__module__": "storage"})
+
+    letter = dead_letter_create(
+        connection=ConnectionFactory(), message=inbound(1), error=long_name("y" * 30_000)
+    )
+
+    letter.refresh_from_db()
+    assert letter.error_type == f"storage.Broken{'E' * 186}" and len(letter.error_type) == 200
+    assert letter.error.startswith("storage.Broken") and len(letter.error) == 20_000
+
+
+def test_a_payloads_numbers_are_kept_exactly_and_those_beyond_64_bits_as_their_digits():
+    payload = {"max": 2**63 - 1, "min": -(2**63) + 1, "over": 2**63, "under": -(2**63), "huge": 10**200}
+
+    kept = payload_kept(payload)
+
+    assert kept == {
+        "max": 2**63 - 1,
+        "min": -(2**63) + 1,
+        "over": "9223372036854775808",
+        "under": "-9223372036854775808",
+        "huge": "1" + "0" * 99,  # the first hundred digits
+    }
+    assert payload_kept({"inf": float("inf"), "nan": float("nan"), "pi": 3.14}) == {
+        "inf": "inf",
+        "nan": "nan",
+        "pi": 3.14,
+    }
+
+
+LONG = "x" * 2000
+
+
+@pytest.mark.parametrize(
+    ("deep", "kept"),
+    [
+        ([[[[[[LONG]]]]]], [[[[text(repr([[LONG]]), 1000)]]]]),
+        ({"b": {"c": {"d": {"e": {"f": LONG}}}}}, {"b": {"c": {"d": {"e": text(repr({"f": LONG}), 1000)}}}}),
+    ],
+)
+def test_a_payload_is_kept_four_levels_below_its_top_and_deeper_parts_as_their_start(deep, kept):
+    assert payload_kept({"deep": deep}) == {"deep": kept}
+
+
+def test_a_payloads_objects_keep_their_first_hundred_keys_each_named_in_200_characters():
+    payload = {f"k{n:03d}": n for n in range(150)} | {"n" * 300: "long key"}
+
+    kept = payload_kept(payload)
+
+    assert list(kept) == [f"k{n:03d}" for n in range(100)]
+    assert payload_kept({"n" * 300: "long key"}) == {"n" * 200: "long key"}
+
+
+def test_a_retry_that_fails_again_shows_the_new_error_and_one_that_succeeds_keeps_the_old(monkeypatch):
+    connection = ConnectionFactory()
+    chat_batch_store(connection=connection, chat=CUSTOMER, messages=[inbound(1, body="fine")])
+    failing = [RuntimeError("first failure")]
+
+    def message_row(connection, message):
+        raise failing[0]
+
+    real = tickets_inbound._message
+    monkeypatch.setattr(tickets_inbound, "_message", message_row)
+    chat_batch_store(connection=connection, chat=CUSTOMER, messages=[inbound(2, body="boom")])
+    failing[0] = ValueError("second failure")
+
+    assert not dead_letter_retry(dead_letter=DeadLetter.objects.get())  # other messages are stored
+
+    letter = DeadLetter.objects.get()
+    assert (letter.resolved, letter.error_type) == (False, "builtins.ValueError")
+    assert letter.error.rstrip().endswith("ValueError: second failure")
+
+    monkeypatch.setattr(tickets_inbound, "_message", real)
+    assert dead_letter_retry(dead_letter=letter)
+    letter.refresh_from_db()
+    assert (letter.resolved, letter.error_type) == (True, "builtins.ValueError")
+
+
+def test_a_retry_is_judged_by_its_own_connections_messages(broken_storage):
+    connection, other = ConnectionFactory(), ConnectionFactory()
+    chat_batch_store(connection=connection, chat=CUSTOMER, messages=[inbound(1, body="boom")])
+    chat_batch_store(connection=other, chat=CUSTOMER, messages=[inbound(1, body="same id, other number")])
+
+    assert not dead_letter_retry(dead_letter=DeadLetter.objects.get())  # still broken
+
+    assert not DeadLetter.objects.get().resolved
+
+
+def test_a_payload_is_measured_in_characters_and_kept_whole_up_to_the_limit():
+    accents = {f"k{n}": "ç" * 65_536 for n in range(4)}  # 262,000 characters; six times that escaped
+    assert payload_kept(accents) == accents
+
+    exact = {"a": "x" * 65_536, "b": "x" * 65_536, "c": "x" * 65_536, "d": "x" * 65_536, "e": "x" * 37_811}
+    assert len(json.dumps(exact)) == PAYLOAD_MAX
+    assert payload_kept(exact) == exact
+    assert list(payload_kept(exact | {"e": "x" * 37_812})) == ["truncated"]

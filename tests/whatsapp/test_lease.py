@@ -1,6 +1,11 @@
+import os
+import shutil
+import socket
+import subprocess
 import threading
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.db import DatabaseError, connection, connections, transaction
@@ -22,6 +27,7 @@ from whatsapp.lease import (
     lease_release,
     lease_renew,
     lease_reserve,
+    leases_queued_release,
 )
 from whatsapp.models import Connection, ConnectionEvent, DeadLetter
 
@@ -49,13 +55,13 @@ def test_an_expired_lease_can_be_taken_over(settings):
     assert lease_acquire(connection_id=connection.pk, owner="otherhost:2:b")
 
 
+DEAD_PID = 2**22 + 1  # above any pid the kernel hands out by default
+
+
 @pytest.mark.django_db
 def test_a_lease_held_by_a_dead_process_of_this_machine_is_taken_over_at_once():
-    import socket
-
     connection = ConnectionFactory()
-    dead_pid = 2**22 + 1  # above any pid the kernel hands out by default
-    assert lease_acquire(connection_id=connection.pk, owner=f"{socket.gethostname()}:{dead_pid}:x")
+    assert lease_acquire(connection_id=connection.pk, owner=f"{socket.gethostname()}:{DEAD_PID}:x")
 
     assert lease_acquire(connection_id=connection.pk, owner="otherhost:2:b")
 
@@ -63,9 +69,6 @@ def test_a_lease_held_by_a_dead_process_of_this_machine_is_taken_over_at_once():
 @pytest.mark.django_db
 def test_a_reused_pid_with_another_start_time_is_not_taken_for_the_live_owner():
     """A restarted container keeps its host name and hands out the same PIDs: the start time tells them apart."""
-    import os
-    import socket
-
     from whatsapp.lease import lease_owner_id
 
     connection = ConnectionFactory()
@@ -343,3 +346,97 @@ def test_a_reservation_holds_only_its_connection_until_the_lease_length_is_up():
     assert reserved.lease_expires_at > timezone.now()
     assert Connection.objects.get(pk=other.pk).lease_owner == ""
     assert not lease_reserve(connection_id=reserved.pk)  # one session task per connection
+
+
+# -- a reservation, a release, and who counts as alive ---------------------------------------------
+
+
+def dead_local_owner() -> str:
+    return f"{socket.gethostname()}:{DEAD_PID}:1:x"
+
+
+@pytest.mark.django_db
+def test_the_session_a_reservation_was_made_for_takes_its_connection():
+    connection = ConnectionFactory()
+    assert lease_reserve(connection_id=connection.pk)
+
+    assert lease_acquire(connection_id=connection.pk, owner="otherhost:1:1:session")
+
+
+@pytest.mark.django_db
+def test_a_connection_whose_holder_died_on_this_machine_is_reserved_at_once_and_not_shown_running():
+    connection = ConnectionFactory()
+    assert lease_acquire(connection_id=connection.pk, owner=dead_local_owner())
+    connection.refresh_from_db()
+
+    assert not lease_is_live(connection)
+    assert lease_reserve(connection_id=connection.pk)
+
+
+@pytest.mark.django_db
+def test_a_worker_that_lost_its_lease_releases_nothing_of_the_new_holders(settings):
+    connection = ConnectionFactory()
+    settings.WHATSAPP_LEASE = -1
+    assert lease_acquire(connection_id=connection.pk, owner="otherhost:1:1:old")
+    settings.WHATSAPP_LEASE = 60
+    assert lease_acquire(connection_id=connection.pk, owner="otherhost:2:2:new")  # took over
+
+    lease_release(connection_id=connection.pk, owner="otherhost:1:1:old")  # the old one stops
+
+    connection.refresh_from_db()
+    assert connection.lease_owner == "otherhost:2:2:new" and lease_is_live(connection)
+
+
+@pytest.mark.django_db
+def test_a_live_owner_written_in_the_older_form_without_a_start_time_keeps_its_lease():
+    connection = ConnectionFactory()
+    assert lease_acquire(connection_id=connection.pk, owner=f"{socket.gethostname()}:{os.getpid()}:12345678")
+
+    assert not lease_acquire(connection_id=connection.pk, owner="otherhost:2:b")
+
+
+@pytest.mark.django_db
+def test_a_holder_that_exited_but_was_not_reaped_yet_is_dead():
+    zombie = subprocess.Popen(["true"])
+    wait_until(lambda: Path(f"/proc/{zombie.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z")
+    connection = ConnectionFactory()
+    assert lease_acquire(connection_id=connection.pk, owner=f"{socket.gethostname()}:{zombie.pid}:x")
+
+    try:
+        assert lease_acquire(connection_id=connection.pk, owner="otherhost:2:b")
+    finally:
+        zombie.wait()
+
+
+def started_ticks(pid: int) -> int:
+    """Field 22 of proc(5), the start time, read after the last ")" (a name may hold one)."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[19])
+
+
+@pytest.mark.django_db
+def test_a_live_holder_whose_name_holds_a_parenthesis_keeps_its_lease(tmp_path):
+    program = tmp_path / "worker) 1"
+    shutil.copy("/bin/sleep", program)
+    holder = subprocess.Popen([str(program), "60"])
+    try:
+        connection = ConnectionFactory()
+        owner = f"{socket.gethostname()}:{holder.pid}:{started_ticks(holder.pid)}:x"
+        assert lease_acquire(connection_id=connection.pk, owner=owner)
+
+        assert not lease_acquire(connection_id=connection.pk, owner="otherhost:2:b")
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+@pytest.mark.django_db
+def test_a_released_lease_and_a_dropped_reservation_leave_no_expiry_behind():
+    held, reserved = ConnectionFactory(), ConnectionFactory()
+    assert lease_acquire(connection_id=held.pk, owner="otherhost:1:1:a")
+    assert lease_reserve(connection_id=reserved.pk)
+
+    lease_release(connection_id=held.pk, owner="otherhost:1:1:a")
+    assert leases_queued_release() == 1
+
+    leases = Connection.objects.order_by("pk").values_list("lease_owner", "lease_expires_at")
+    assert list(leases) == [("", None), ("", None)]  # what the admin shows: nobody holds them

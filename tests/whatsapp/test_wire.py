@@ -51,6 +51,8 @@ def test_an_ordinary_message_is_read_as_sent():
         ("fatura\u202egpj.exe", "faturagpj.exe"),  # the right-to-left override that hides ".exe"
         (".bashrc", "bashrc"),
         ("  relatório .pdf ", "relatório.pdf"),
+        ("XML-TAX.pdf", "XML-TAX.pdf"),
+        ("relatório..pdf", "relatório.pdf"),
         ("", ""),
         (None, ""),
         (42, ""),
@@ -100,17 +102,25 @@ def test_text_loses_nul_bytes_and_lone_surrogates_and_is_cut():
     )
 
     assert message.body == "abc"
+    assert inbound_message(wa_payload(1, body="é\ud800 \udfff!")).body == "é !"  # no NUL byte to give it away
     assert len(message.caption) == 65_536
     assert len(message.push_name) == 200
     message.body.encode("utf-8")
+
+
+def test_an_id_as_long_as_the_column_is_kept_and_one_with_control_characters_loses_them():
+    exact = "false_x_" + "A" * (WA_ID_MAX - 8)
+
+    assert inbound_message(wa_payload(1, id=exact)).id == exact
+    assert inbound_message(wa_payload(1, id="false_x_\x01AB\u200bC")).id == "false_x_ABC"
 
 
 def test_ids_too_long_for_the_column_are_shortened_and_stay_distinct():
     first = inbound_message(wa_payload(1, id="false_x_" + "A" * 300))
     second = inbound_message(wa_payload(1, id="false_x_" + "A" * 299 + "B"))
 
-    assert len(first.id) <= WA_ID_MAX and len(second.id) <= WA_ID_MAX
-    assert first.id != second.id
+    assert len(first.id) == WA_ID_MAX == len(second.id)
+    assert first.id.startswith("false_x_AAAA") and first.id != second.id  # its start still readable
     assert (
         first.id == inbound_message(wa_payload(1, id="false_x_" + "A" * 300)).id
     )  # heard again: the same id
@@ -129,6 +139,10 @@ def test_a_message_without_an_id_gets_one_from_its_content():
     [
         ({"type": "sticker-pack", "body": ""}, "[unsupported message: sticker-pack]"),
         ({"type": "poll_creation", "body": "Qual?"}, "[unsupported message: poll_creation]\nQual?"),
+        ({"type": "po ll<b>\n", "body": ""}, "[unsupported message: pollb]"),  # the name as plain text
+        ({"type": "<>", "body": ""}, "[unsupported message: ?]"),
+        ({"type": "p" * 100, "body": ""}, f"[unsupported message: {'p' * 40}]"),
+        ({"type": "chat", "vcard": "BEGIN:VCARD"}, "Olá"),  # a card only makes a contact's body
         ({"type": ["chat"], "body": 5}, "[unsupported message: list]"),
         ({"body": {"text": "oi"}}, "[unsupported message: dict]"),
         ({"type": "location", "lat": "x", "lng": 1, "body": ""}, ""),
@@ -160,13 +174,17 @@ def test_timestamps_that_are_not_plausible_become_now(t):
     assert abs(at.timestamp() - time.time()) < 5
 
 
-def test_a_plausible_timestamp_is_kept():
-    assert inbound_message(wa_payload(1, t=1_700_000_000)).timestamp == datetime.fromtimestamp(
-        1_700_000_000, UTC
-    )
+@pytest.mark.parametrize("t", [1_700_000_000, datetime(2009, 1, 1, tzinfo=UTC).timestamp()])
+def test_a_plausible_timestamp_is_kept(t):
+    assert inbound_message(wa_payload(1, t=t)).timestamp == datetime.fromtimestamp(t, UTC)
 
 
-@pytest.mark.parametrize("size", [-1, 2**64, "12", 1.5, True])
+@pytest.mark.parametrize("size", [0, 2**53])
+def test_sizes_from_an_empty_file_to_the_largest_plausible_are_kept(size):
+    assert inbound_message(wa_payload(1, type="document", size=size)).size == size
+
+
+@pytest.mark.parametrize("size", [-1, 2**53 + 1, 2**64, "12", 1.5, True])
 def test_sizes_that_are_not_a_byte_count_are_dropped(size):
     assert inbound_message(wa_payload(1, type="document", size=size)).size is None
 
@@ -239,6 +257,7 @@ def test_an_earlier_attempt_is_found_by_its_id_among_our_own_messages():
     [
         ({"id": "true_x_given"}, "true_x_given"),
         ({"id": None}, f"true_{CUSTOMER}_3EB0000000000000001A"),
+        ({"id": 12345}, f"true_{CUSTOMER}_3EB0000000000000001A"),  # a number is no WhatsApp id
         (None, f"true_{CUSTOMER}_3EB0000000000000001A"),
         ("true", f"true_{CUSTOMER}_3EB0000000000000001A"),
     ],
@@ -305,3 +324,33 @@ def test_a_message_without_an_id_gets_the_same_one_whatever_the_order_of_its_fie
 )
 def test_mime_parameters_are_kept_only_when_they_fit_the_column(value, expected):
     assert mimetype_clean(value) == expected
+
+
+def test_a_message_without_a_body_or_a_mime_type_is_an_empty_text_without_one():
+    payload = wa_payload(1)
+    del payload["body"]
+
+    message = inbound_message(payload)
+
+    assert (message.kind, message.body, message.mimetype) == ("text", "", "")
+    assert inbound_message(wa_payload(1, mimetype="")).mimetype == ""
+
+
+def test_a_message_without_a_type_is_a_text():
+    payload = wa_payload(1, body="sem tipo")
+    del payload["type"]
+
+    message = inbound_message(payload)
+
+    assert (message.kind, message.body) == ("text", "sem tipo")
+
+
+def test_a_quoted_id_too_long_for_the_column_is_cut_to_it():
+    assert inbound_message(wa_payload(1, quoted="q" * 300)).quoted_id == "q" * WA_ID_MAX
+
+
+def test_a_chat_id_as_long_as_the_column_is_kept_whole():
+    longest = "5" * 48 + "@newsletter.chat"  # 64 characters: the column's length
+    assert len(longest) == 64
+
+    assert inbound_message(wa_payload(1, chat=longest)).chat == longest
