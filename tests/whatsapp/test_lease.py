@@ -311,6 +311,45 @@ def test_a_session_frozen_inside_a_fenced_transaction_holds_a_takeover_only_unti
     assert "error" in outcome, "the frozen session's transaction was not ended"
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_fenced_commit_does_not_hold_up_another_chat_storing_its_messages(held):
+    """The fence locks the connection's row only against a takeover (FOR NO KEY UPDATE): another
+    chat of the same session, inserting rows that refer to the connection, goes on meanwhile
+    (a plain FOR UPDATE would make every chat wait for each other's commit)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are PostgreSQL's")
+    fenced, commit, other_chat_done = threading.Event(), threading.Event(), threading.Event()
+
+    def one_chat() -> None:
+        try:
+            with transaction.atomic():
+                lease_fence(connection_id=held.pk, owner=LIVE)
+                fenced.set()
+                commit.wait(timeout=30)
+        finally:
+            connections.close_all()
+
+    def another_chat() -> None:
+        try:
+            with transaction.atomic():
+                ConnectionEvent.objects.create(connection_id=held.pk, message="another chat's batch")
+            other_chat_done.set()
+        finally:
+            connections.close_all()
+
+    first = threading.Thread(target=one_chat)
+    first.start()
+    assert fenced.wait(timeout=30)
+    second = threading.Thread(target=another_chat)
+    second.start()
+    stored_meanwhile = other_chat_done.wait(timeout=10)
+    commit.set()
+    for thread in (first, second):
+        thread.join(timeout=30)
+
+    assert stored_meanwhile, "the other chat waited for the fenced transaction to commit"
+
+
 def waiting_on_a_lock(text: str) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(
