@@ -75,6 +75,8 @@ class Launcher:
                 python,
                 "-m",
                 "daphne",
+                "-v",
+                "0",  # no access log of its own: helpdesk.logging.AccessLogMiddleware writes it
                 "--bind",
                 self.host,
                 "--port",

@@ -188,7 +188,7 @@ def web_server(env: dict[str, str], *, log: Path) -> tuple[Child, str]:
     )
 
     def start(port: int) -> Child:
-        command = [sys.executable, "-m", "daphne", "--bind", "127.0.0.1", "--port", str(port)]
+        command = [sys.executable, "-m", "daphne", "-v", "0", "--bind", "127.0.0.1", "--port", str(port)]
         return Child([*command, "helpdesk.asgi:application"], env=env, log=log)
 
     child, port = on_a_free_port(start)
