@@ -67,9 +67,10 @@ def deaths(pids: set[int], stop: threading.Event) -> dict[int, float]:
 
     def watch() -> None:
         while not stop.is_set() and len(died) < len(pids):
+            now = time.monotonic()  # one time per look: deaths seen in the same look are not ordered
             for pid in pids - died.keys():
                 if not alive(pid):
-                    died[pid] = time.monotonic()
+                    died[pid] = now
             time.sleep(0.02)
 
     threading.Thread(target=watch, daemon=True).start()

@@ -4,6 +4,8 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -230,41 +232,60 @@ def test_files_of_a_batch_that_lost_its_lease_are_removed_with_its_rows(held, se
     assert not [path for path in (tmp_path / "media").rglob("*") if path.is_file()]
 
 
+@contextmanager
+def fence_held_elsewhere(held, *, first=lambda: None) -> Iterator[None]:
+    """A session's thread holds the fence of ``held`` (after ``first``, in the same transaction),
+    which commits when the block ends."""
+    fenced, commit = threading.Event(), threading.Event()
+
+    def session() -> None:
+        with transaction.atomic():
+            first()
+            lease_fence(connection_id=held.pk, owner=LIVE)
+            fenced.set()
+            commit.wait(timeout=30)
+
+    thread = in_a_thread(session)
+    assert fenced.wait(timeout=30)
+    try:
+        yield
+    finally:
+        commit.set()
+        thread.join(timeout=30)
+
+
+def in_a_thread(work) -> threading.Thread:
+    """``work`` started in a thread with a database connection of its own, closed at its end."""
+
+    def run() -> None:
+        try:
+            work()
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_takeover_waits_until_the_fenced_transaction_has_committed(held):
     """Between the fence and the commit the lease row is locked: no takeover slips in (PostgreSQL;
     on SQLite the transaction's write lock serializes every writer anyway)."""
     if connection.vendor != "postgresql":
         pytest.skip("row locks are PostgreSQL's")
-    fenced, commit = threading.Event(), threading.Event()
 
-    def session() -> None:
-        try:
-            with transaction.atomic():
-                ConnectionEvent.objects.create(connection_id=held.pk, message="batch")  # refers to the row
-                lease_fence(connection_id=held.pk, owner=LIVE)
-                fenced.set()
-                commit.wait(timeout=30)
-        finally:
-            connections.close_all()
+    def batch() -> None:  # refers to the row the fence locks
+        ConnectionEvent.objects.create(connection_id=held.pk, message="batch")
 
-    def takeover() -> None:
-        try:
-            Connection.objects.filter(pk=held.pk).update(lease_owner="otherhost:2:2:b")
-        finally:
-            connections.close_all()
+    with fence_held_elsewhere(held, first=batch):
+        takeover = in_a_thread(
+            lambda: Connection.objects.filter(pk=held.pk).update(lease_owner="otherhost:2:2:b")
+        )
+        wait_until(lambda: waiting_on_a_lock("lease_owner"), timeout=10, message="the takeover to wait")
+        assert Connection.objects.values_list("lease_owner", flat=True).get(pk=held.pk) == LIVE
+    takeover.join(timeout=30)
 
-    threads = [threading.Thread(target=session)]
-    threads[0].start()
-    assert fenced.wait(timeout=30)
-    threads.append(threading.Thread(target=takeover))
-    threads[1].start()
-    wait_until(lambda: waiting_on_a_lock("lease_owner"), timeout=10, message="the takeover to wait")
-    assert Connection.objects.values_list("lease_owner", flat=True).get(pk=held.pk) == LIVE
-
-    commit.set()
-    for thread in threads:
-        thread.join(timeout=30)
     assert Connection.objects.values_list("lease_owner", flat=True).get(pk=held.pk) == "otherhost:2:2:b"
     assert ConnectionEvent.objects.filter(connection_id=held.pk, message="batch").exists()
 
@@ -318,34 +339,12 @@ def test_a_fenced_commit_does_not_hold_up_another_chat_storing_its_messages(held
     (a plain FOR UPDATE would make every chat wait for each other's commit)."""
     if connection.vendor != "postgresql":
         pytest.skip("row locks are PostgreSQL's")
-    fenced, commit, other_chat_done = threading.Event(), threading.Event(), threading.Event()
-
-    def one_chat() -> None:
-        try:
-            with transaction.atomic():
-                lease_fence(connection_id=held.pk, owner=LIVE)
-                fenced.set()
-                commit.wait(timeout=30)
-        finally:
-            connections.close_all()
-
-    def another_chat() -> None:
-        try:
-            with transaction.atomic():
-                ConnectionEvent.objects.create(connection_id=held.pk, message="another chat's batch")
-            other_chat_done.set()
-        finally:
-            connections.close_all()
-
-    first = threading.Thread(target=one_chat)
-    first.start()
-    assert fenced.wait(timeout=30)
-    second = threading.Thread(target=another_chat)
-    second.start()
-    stored_meanwhile = other_chat_done.wait(timeout=10)
-    commit.set()
-    for thread in (first, second):
-        thread.join(timeout=30)
+    with fence_held_elsewhere(held):
+        another_chat = in_a_thread(
+            lambda: ConnectionEvent.objects.create(connection_id=held.pk, message="another chat's batch")
+        )
+        another_chat.join(timeout=10)
+        stored_meanwhile = not another_chat.is_alive()
 
     assert stored_meanwhile, "the other chat waited for the fenced transaction to commit"
 
