@@ -6,14 +6,9 @@ from django.conf import settings
 from helpdesk.asgi import application
 
 
-def websocket(
-    path: str, client=None, origin: str = "http://localhost:8000", language: str = ""
-) -> WebsocketCommunicator:
-    """A socket to ``path`` from ``origin``, signed in as the Django test ``client`` when one is given,
-    from a browser asking for ``language`` (Accept-Language) when one is given."""
+def websocket(path: str, client=None, origin: str = "http://localhost:8000") -> WebsocketCommunicator:
+    """A socket to ``path`` from ``origin``, signed in as the Django test ``client`` when one is given."""
     headers = [(b"origin", origin.encode())]
-    if language:
-        headers.append((b"accept-language", language.encode()))
     if client is not None:
         cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
         headers.append((b"cookie", cookie.encode()))

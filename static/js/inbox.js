@@ -1,9 +1,7 @@
 // The inbox, live. Pages are rendered on the server; an event (ids only) makes this
 // script fetch just the pieces it concerns: the ticket's row (or its removal from
 // the tab), the tabs' counts, and on the open ticket its header, a message whose
-// status moved, or the messages stored since the newest one shown. The socket is told
-// which ticket is open; its message events then come with the message's HTML, which is
-// shown without a request.
+// status moved, or the messages stored since the newest one shown.
 // One request at a time per piece: events arriving while it runs are answered by one
 // more request when it ends, so a burst of 50 messages a second costs a request per
 // round trip, not one per message (serially).
@@ -18,6 +16,12 @@
   async function fetchText(url) {
     const response = await fetch(url, { credentials: "same-origin", headers: { "HX-Request": "true" } });
     return { response, text: response.ok ? await response.text() : "" };
+  }
+
+  function fragment(html) {
+    const template = document.createElement("template");
+    template.innerHTML = html.trim();
+    return template.content.firstElementChild;
   }
 
   // -- rows -------------------------------------------------------------------------
@@ -94,7 +98,16 @@
   async function refreshMessage(ticket, messageId) {
     const url = ticket.dataset.messageUrl.replace(/\/0\/$/, `/${messageId}/`);
     const { response, text } = await fetchText(url);
-    if (response.ok && openTicket() === ticket) mergeMessages(text);
+    if (!response.ok) return;
+    const message = fragment(text.replace(/^\s*<div class="day"[^]*?<\/div>\s*/, ""));
+    const existing = document.getElementById(`msg-${messageId}`);
+    if (existing) { existing.replaceWith(message); htmx.process(message); return; }
+    const list = document.getElementById("messages");
+    const atBottom = isAtBottom();
+    list.insertAdjacentHTML("beforeend", text);
+    htmx.process(list.lastElementChild);
+    dedupeDays();
+    if (atBottom) scrollToBottom();
   }
 
   async function refreshHead(ticket) {
@@ -105,7 +118,6 @@
       ticket.replaceWith(Object.assign(document.createElement("p"), {
         className: "pane-empty", textContent: inbox.dataset.goneText,
       }));
-      tellOpen();
       return;
     }
     if (response.ok && head && !head.querySelector("#transfer-box form")) {
@@ -124,20 +136,16 @@
     if (ticket) refreshHead(ticket);
   }
 
-  const shownMessages = () => [...document.querySelectorAll("#messages .msg[id^='msg-']")];
-  const messageId = (element) => Number(element.id.slice(4));
   function newestShown() {
-    const ids = shownMessages().map(messageId);
+    const ids = [...document.querySelectorAll("#messages .msg[id^='msg-']")].map((m) => Number(m.id.slice(4)));
     return ids.length ? Math.max(...ids) : 0;
   }
 
   function onMessageEvent(ticket, event) {
-    // The event brought the message (the socket knows this ticket is open): shown as it is. Else a
-    // new message already shown came with an earlier request: nothing to do. A shown message
+    // A new message already shown came with an earlier request: nothing to do. A shown message
     // whose status moved, or one older than the newest shown: that message. Otherwise every
     // message stored since the newest shown, in one request.
     const id = event.message;
-    if (event.html) { mergeMessages(event.html); return; }
     const shown = document.getElementById(`msg-${id}`);
     if (event.type === "message.new" && shown) return;
     if (shown || id < newestShown()) oneAtATime(`msg-${id}`, refreshMessage, ticket, id);
@@ -161,36 +169,19 @@
   }
 
   function mergeMessages(text) {
-    // What is shown is replaced (a status may have moved); what is missing goes in the order of
-    // the ids, with its day: events and requests may answer out of order. A day already shown
-    // is removed again by dedupeDays.
+    // What is missing is added at the end, what is shown is replaced (a status may have moved).
     const template = document.createElement("template");
     template.innerHTML = text;
     const list = document.getElementById("messages");
     const atBottom = isAtBottom();
-    let day = null;
-    for (const element of [...template.content.children]) {
-      if (element.matches(".day")) { day = element; continue; }
-      if (!element.matches(".msg[id]")) continue;
-      const shown = document.getElementById(element.id);
+    [...template.content.children].filter((element) => element.matches(".day, .msg[id]")).forEach((element) => {
+      const shown = element.id && document.getElementById(element.id);
       if (shown) shown.replaceWith(element);
-      else {
-        const pieces = day ? [day, element] : [element];
-        const next = firstShownAfter(messageId(element));
-        if (next) next.before(...pieces); else list.append(...pieces);
-      }
-      day = null;
+      else list.append(element); // a day already shown is removed again by dedupeDays
       htmx.process(element);
-    }
+    });
     dedupeDays();
     if (atBottom) scrollToBottom();
-  }
-
-  function firstShownAfter(id) {
-    // The shown message a message ``id`` goes before, if any (usually none: it is the newest).
-    const shown = shownMessages();
-    if (!shown.length || messageId(shown[shown.length - 1]) < id) return null;
-    return shown.find((element) => messageId(element) > id) || null;
   }
 
   function catchUp() {
@@ -303,7 +294,6 @@
       inbox.classList.add("has-ticket");
       markCurrent();
     }
-    tellOpen();
   });
   function markCurrent() {
     const current = openTicket()?.dataset.ticket;
@@ -311,7 +301,6 @@
     if (current) document.getElementById(`row-${current}`)?.querySelector(".unread")?.remove();
   }
   window.addEventListener("popstate", () => inbox.classList.toggle("has-ticket", !!openTicket()));
-  document.body.addEventListener("htmx:historyRestore", tellOpen);
 
   // -- keyboard: j / k next and previous ticket, r the composer, Esc back to the list -------
   document.addEventListener("keydown", (event) => {
@@ -342,20 +331,11 @@
     document.getElementById("ticket-pane").innerHTML = "";
     history.pushState({}, "", `/inbox/${query() ? "?" + query() : ""}`);
     markCurrent();
-    tellOpen();
   });
 
   scrollToBottom();
   dedupeDays();
   markCurrent();
   document.body.addEventListener("helpdesk:reconnected", catchUp);
-  // The socket hears which ticket is open, on each (re)connection and whenever it changes.
-  const opened = () => ({ open: Number(openTicket()?.dataset.ticket) || null });
-  let told = null;
-  const live = helpdeskLive("/ws/inbox/", onEvent, () => { told = opened().open; return opened(); });
-  function tellOpen() {
-    if (opened().open === told) return;
-    told = opened().open;
-    live.send(opened());
-  }
+  helpdeskLive("/ws/inbox/", onEvent);
 })();

@@ -3,19 +3,15 @@
 // While the socket is down the base template's #live-reconnecting banner shows; once it is back,
 // "helpdesk:reconnected" is dispatched on document.body so pages re-read what they show
 // (events sent meanwhile were lost).
-// ``greeting`` (optional) returns what the page tells the server on each (re)connection; ``send``
-// tells it more later, and is a no-op while the socket is down (the next greeting says it again).
-window.helpdeskLive = function (path, onEvent, greeting) {
+window.helpdeskLive = function (path, onEvent) {
   let delay = 1000;
   let lost = false;
-  let socket = null;
   const banner = () => document.getElementById("live-reconnecting");
   function open() {
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    socket = new WebSocket(scheme + "//" + location.host + path);
+    const socket = new WebSocket(scheme + "//" + location.host + path);
     socket.onopen = () => {
       delay = 1000;
-      if (greeting) send(greeting());
       if (!lost) return;
       lost = false;
       if (banner()) banner().hidden = true;
@@ -30,9 +26,5 @@ window.helpdeskLive = function (path, onEvent, greeting) {
       delay = Math.min(delay * 2, 30000);
     };
   }
-  function send(message) {
-    if (socket?.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
-  }
   open();
-  return { send };
 };

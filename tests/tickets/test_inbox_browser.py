@@ -58,22 +58,18 @@ def test_muting_is_remembered_for_the_user(web, page):
     assert preferences_of(user=agent).notifications_muted is True
 
 
-def test_a_burst_on_the_open_ticket_shows_each_message_once_in_order_without_a_request(web, page):
+def test_a_burst_on_the_open_ticket_shows_each_message_once_in_order_at_a_request_per_round_trip(web, page):
     agent = UserFactory()
     queue = QueueFactory()
     queue.members.add(agent)
     ticket = TicketFactory(queue=queue, contact=ContactFactory(push_name="Maria"))
     sign_in(page, web, agent)
-    told = []
-    page.on("websocket", lambda socket: socket.on("framesent", lambda frame: told.append(frame)))
     page.goto(f"{web}/inbox/{ticket.pk}/")
     expect(page.locator(".ticket-head h2")).to_have_text("Maria")
-    for _ in range(500):  # Playwright hears of frames only while it is called
-        if f'{{"open":{ticket.pk}}}' in told:
-            break
-        page.wait_for_timeout(20)
     asked = []
-    page.on("request", lambda request: asked.append(request.url) if "/messages/" in request.url else None)
+    page.on(
+        "request", lambda request: asked.append(request.url) if "/messages/?after=" in request.url else None
+    )
     chat = ticket.contact.wa_id
     burst = [
         inbound_message(
@@ -96,4 +92,4 @@ def test_a_burst_on_the_open_ticket_shows_each_message_once_in_order_without_a_r
     expect(page.locator("#messages .msg.in .text").last).to_have_text("parte 29")
     shown = page.eval_on_selector_all("#messages .msg.in", "nodes => nodes.map((n) => n.id)")
     assert shown == [f"msg-{pk}" for pk in ticket.messages.order_by("pk").values_list("pk", flat=True)]
-    assert asked == []  # each message came with its event
+    assert 1 <= len(asked) < 10, asked  # not one request per message

@@ -1,8 +1,6 @@
 """The inbox hears of new messages and ticket changes live, only for the tickets its user may see."""
 
-import asyncio
 import itertools
-from functools import partial
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
@@ -145,87 +143,3 @@ def test_a_deactivated_agent_is_closed_out(agent_client, agent, settings):
         return await communicator.receive_output(timeout=5)
 
     assert async_to_sync(run)() == {"type": "websocket.close", "code": 4401}
-
-
-def with_ticket_open(client, ticket_pk, change, *, said: tuple = (), language: str = "") -> list[dict]:
-    """What the socket receives after ``change``, once its page has said that it shows ticket
-    ``ticket_pk``, and then ``said`` (raw frames)."""
-
-    async def run() -> list[dict]:
-        communicator = websocket("/ws/inbox/", client, language=language)
-        assert await communicator.connect() == (True, None)
-        await communicator.send_json_to({"open": ticket_pk})
-        for frame in said:
-            await communicator.send_to(text_data=frame)
-        await asyncio.sleep(0.05)  # the socket runs in this loop: it reads the frames before the change
-        received = await events_after(communicator, change)
-        await communicator.disconnect()
-        return received
-
-    return async_to_sync(run)()
-
-
-def an_agent_in_a_queue_with_two_customers(agent):
-    queue = QueueFactory()
-    queue.members.add(agent)
-    connection = ConnectionFactory()
-    connection.queues.add(queue)
-    return connection
-
-
-def test_the_open_tickets_messages_come_with_their_html_in_the_readers_language(agent_client, agent):
-    connection = an_agent_in_a_queue_with_two_customers(agent)
-    message_ingest(connection=connection, message=inbound(1, chat="5511911110000@c.us"))
-    opened = Ticket.objects.get()
-
-    def two_customers_write() -> None:
-        message_ingest(
-            connection=connection, message=inbound(2, chat="5511911110000@c.us", body="Quero *pizza*")
-        )
-        message_ingest(connection=connection, message=inbound(3, chat="5511922220000@c.us", body="Outro"))
-
-    received = with_ticket_open(agent_client, opened.pk, two_customers_write, language="pt-BR")
-
-    [shown] = [event for event in received if event["ticket"] == opened.pk]
-    [other] = [event for event in received if event["ticket"] != opened.pk]
-    message = opened.messages.get(body="Quero *pizza*")
-    assert (shown["ticket"], shown["message"]) == (opened.pk, message.pk)
-    assert f'id="msg-{message.pk}"' in shown["html"]
-    assert "Quero <strong>pizza</strong>" in shown["html"]  # as the page shows it, WhatsApp's bold
-    assert ">Responder<" in shown["html"]  # the reader's language
-    assert other["type"] == "message.new" and "html" not in other  # a ticket not open: ids only
-
-
-def test_a_page_that_says_nonsense_gets_ids_and_keeps_its_socket(agent_client, agent):
-    connection = an_agent_in_a_queue_with_two_customers(agent)
-    message_ingest(connection=connection, message=inbound(1))
-    opened = Ticket.objects.get()
-    nonsense = ("not json", "[1]", '{"open": "1"}', '{"open": true}', '{"open": 1e3}', "{}")
-
-    def customer_writes(number: int = 2) -> None:
-        message_ingest(connection=connection, message=inbound(number))
-
-    assert ["html" in event for event in with_ticket_open(agent_client, opened.pk, customer_writes)] == [True]
-    for number, frame in enumerate(nonsense, start=3):
-        received = with_ticket_open(agent_client, opened.pk, partial(customer_writes, number), said=(frame,))
-        assert ["html" in event for event in received] == [False], frame
-    received = with_ticket_open(agent_client, 2**63, partial(customer_writes, 99))  # beyond any id
-    assert ["html" in event for event in received] == [False]
-
-
-def test_an_event_for_a_ticket_the_agent_no_longer_sees_brings_no_html(agent_client, agent):
-    """An event published before a transfer can arrive after it: the socket renders the message only
-    if its user may see the ticket now."""
-    connection = an_agent_in_a_queue_with_two_customers(agent)
-    message_ingest(connection=connection, message=inbound(1))
-    ticket = Ticket.objects.get()
-    ticket_transfer(ticket=ticket, queue=QueueFactory())
-    late = {"type": "message.new", "ticket": ticket.pk, "message": ticket.messages.earliest("pk").pk}
-
-    received = with_ticket_open(
-        agent_client,
-        ticket.pk,
-        lambda: async_to_sync(get_channel_layer().group_send)(UNROUTED_GROUP, late),
-    )
-
-    assert received == [late]

@@ -7,7 +7,6 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_htmx.http import retarget
@@ -94,21 +93,11 @@ def conversation_messages(request: AuthenticatedHttpRequest, pk: int) -> HttpRes
 
 
 def conversation_message_view(request: AuthenticatedHttpRequest, pk: int, message_pk: int) -> HttpResponse:
-    html = conversation_message_html(user=request.user, ticket_pk=pk, message_pk=message_pk)
-    if html is None:
+    ticket = ticket_or_404(request.user, pk)
+    message = conversation_message(ticket=ticket, pk=message_pk)
+    if message is None:
         raise Http404
-    return HttpResponse(html)
-
-
-def conversation_message_html(*, user: User, ticket_pk: int, message_pk: int) -> str | None:
-    """One message as the conversation shows it; None when ``user`` may not see its ticket, or it
-    is not there. The inbox's websocket sends it with the message's event to the page that has the
-    ticket open (tickets/consumers.py), so a burst costs that page no request per message."""
-    ticket = ticket_for_page(user=user, pk=ticket_pk)
-    message = None if ticket is None else conversation_message(ticket=ticket, pk=message_pk)
-    if ticket is None or message is None:
-        return None
-    return render_to_string("tickets/_message.html", {"ticket": ticket, "message": message})
+    return render(request, "tickets/_message.html", {"ticket": ticket, "message": message})
 
 
 @require_POST
