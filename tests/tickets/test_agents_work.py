@@ -100,7 +100,11 @@ def test_two_agents_share_a_queue_and_one_answers(engine, simulator, web, browse
 
     # The customer reads everything: Ana's ticks turn read, no reload.
     a.evaluate("window.sameDocument = true")
-    for sent in Message.objects.filter(from_me=True).exclude(wa_id=None):
+    sent_ones = Message.objects.filter(from_me=True).exclude(wa_id=None)
+    wait_until(
+        lambda: sent_ones.count() == 3, message="WhatsApp's ids of the three"
+    )  # after the phone has them
+    for sent in sent_ones:
         simulator.post("/_sim/ack", {"account": PHONE, "id": sent.wa_id, "ack": 3})
     expect(a.locator("#messages .msg.out .ticks.read")).to_have_count(3, timeout=10_000)
 
