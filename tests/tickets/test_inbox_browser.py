@@ -1,6 +1,7 @@
 """Moving around the inbox in a real browser: the URL follows, Back and a reload work, the keyboard works."""
 
 import threading
+import uuid
 
 import pytest
 from django.db import connections
@@ -70,26 +71,71 @@ def test_a_burst_on_the_open_ticket_shows_each_message_once_in_order_at_a_reques
     page.on(
         "request", lambda request: asked.append(request.url) if "/messages/?after=" in request.url else None
     )
-    chat = ticket.contact.wa_id
-    burst = [
-        inbound_message(
-            {"id": f"false_{chat}_BURST{n:03d}", "from": chat, "type": "chat", "body": f"parte {n}"}
-        )
-        for n in range(30)
-    ]
-
-    # In a thread of its own, as the session stores it: this one runs Playwright's event loop.
-    store = threading.Thread(
-        target=lambda: (
-            chat_messages_ingest(connection=ticket.connection, chat=chat, messages=burst),
-            connections.close_all(),
-        )
-    )
-    store.start()
-    store.join(timeout=30)
+    customer_writes(ticket, *(f"parte {n}" for n in range(30)))
 
     expect(page.locator("#messages .msg.in")).to_have_count(30)
     expect(page.locator("#messages .msg.in .text").last).to_have_text("parte 29")
     shown = page.eval_on_selector_all("#messages .msg.in", "nodes => nodes.map((n) => n.id)")
     assert shown == [f"msg-{pk}" for pk in ticket.messages.order_by("pk").values_list("pk", flat=True)]
     assert 1 <= len(asked) < 10, asked  # not one request per message
+
+
+def test_a_contacts_picture_is_downloaded_once_however_often_its_row_is_redrawn(web, page, simulator):
+    """The picture comes from WhatsApp's CDN (here the simulator's), which lets a browser keep it:
+    the row redrawn by each live message, and the inbox opened again, show the picture kept."""
+    agent = UserFactory()
+    queue = QueueFactory()
+    queue.members.add(agent)
+    contact = ContactFactory(push_name="Maria")
+    user = contact.wa_id.split("@")[0]
+    contact.avatar_url = f"{simulator.url}_sim/avatars/{user}.jpg"  # what the session stores
+    contact.save()
+    ticket = TicketFactory(queue=queue, contact=contact)
+    before = picture_downloads(simulator, user)
+    sign_in(page, web, agent)
+    page.goto(f"{web}/inbox/")
+    picture = page.locator(f"#row-{ticket.pk} img.avatar")
+    expect(picture).to_have_js_property("naturalWidth", 96)  # the simulator's picture, shown
+    page.evaluate("window.pictures = new Set()")
+
+    for n in range(5):  # each message redraws the row: a new <img> for the same picture
+        page.evaluate(f"window.pictures.add(document.querySelector('#row-{ticket.pk} img.avatar'))")
+        customer_writes(ticket, f"mensagem {n}")
+        expect(page.locator(f"#row-{ticket.pk} .row-preview")).to_have_text(f"mensagem {n}")
+    page.evaluate(f"window.pictures.add(document.querySelector('#row-{ticket.pk} img.avatar'))")
+    assert page.evaluate("window.pictures.size") == 6  # five redraws, each with its own <img>
+    expect(picture).to_have_js_property("naturalWidth", 96)  # still shown, not a broken image
+    page.goto(f"{web}/inbox/{ticket.pk}/")  # the inbox again, as a new page
+    expect(picture).to_have_js_property("naturalWidth", 96)
+
+    assert picture_downloads(simulator, user) - before == 1
+
+
+def picture_downloads(simulator, user: str) -> int:
+    """How many times the simulator's CDN was asked for ``user``'s picture (200 or 304)."""
+    return simulator.get("/_sim/avatars")["requests"].get(user, 0)
+
+
+def customer_writes(ticket, *texts: str) -> None:
+    """``texts`` from the ticket's customer, stored in one batch as the session stores a chat's messages:
+    in a thread of its own (this one runs Playwright's event loop)."""
+    chat = ticket.contact.wa_id
+    messages = [
+        inbound_message(
+            {
+                "id": f"false_{chat}_{uuid.uuid4().hex[:16].upper()}",
+                "from": chat,
+                "type": "chat",
+                "body": text,
+            }
+        )
+        for text in texts
+    ]
+    store = threading.Thread(
+        target=lambda: (
+            chat_messages_ingest(connection=ticket.connection, chat=chat, messages=messages),
+            connections.close_all(),
+        )
+    )
+    store.start()
+    store.join(timeout=30)

@@ -68,3 +68,26 @@ def test_the_admin_page_shows_the_status_live(engine, simulator, web, page):
     connection_request(connection=connection, enabled=True)
 
     expect(badge).to_have_text("Waiting for QR scan", timeout=20_000)
+
+
+def test_a_new_log_line_reaches_a_portuguese_readers_page_live_in_portuguese(
+    engine, web, browser, page, settings
+):
+    """The helpdesk writes its log in Portuguese (LANGUAGE_CODE of this process and of the worker, which
+    write the lines); the web server keeps its default, English, so the status names can only be
+    Portuguese because the page's socket speaks its reader's language: her browser's, pt-BR."""
+    settings.LANGUAGE_CODE = "pt-br"
+    engine.start_worker(LANGUAGE_CODE="pt-br")
+    connection = connection_create(name="Vendas", enabled=False)  # not restored before the page is open
+    sign_in(page, web, StaffFactory(username="ana"))
+    portuguese = browser.new_context(locale="pt-BR", storage_state=page.context.storage_state()).new_page()
+    portuguese.goto(f"{web}/connections/{connection.pk}/")
+    expect(portuguese.get_by_role("heading", name="Registro")).to_be_visible()
+    portuguese.evaluate("window.sameDocument = true")
+
+    connection_request(connection=connection, enabled=True)
+
+    line = portuguese.locator("#log li", has_text="Aguardando a leitura do QR code")
+    expect(line).to_contain_text("Iniciando → Aguardando leitura do QR", timeout=20_000)
+    expect(portuguese.locator('[data-field="status"]')).to_have_text("Aguardando leitura do QR")
+    assert portuguese.evaluate("window.sameDocument") is True  # live, not reloaded

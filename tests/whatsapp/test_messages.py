@@ -1,7 +1,9 @@
 """Messages through the real engine: simulator phones, worker processes, Chromium."""
 
 import base64
+import http.client
 import zlib
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -236,3 +238,23 @@ def test_the_profile_picture_is_asked_for_once_a_day_not_per_message(engine, sim
     contact.refresh_from_db()
     assert contact.avatar_url.endswith(f"/_sim/avatars/{CUSTOMER}.jpg")
     assert contact.avatar_fetched_at == first_check
+
+
+def test_a_browser_keeps_the_picture_a_day_then_asks_again_with_its_etag(simulator):
+    """The picture URL is served as a CDN serves a signed URL (docs/simulator.md, "Profile pictures"):
+    an inbox shows the picture it has instead of downloading it again for every row it draws."""
+    cdn = http.client.HTTPConnection(urlsplit(simulator.url).netloc, timeout=10)
+    picture = f"/_sim/avatars/{CUSTOMER}.jpg"
+    cdn.request("GET", picture)
+    first = cdn.getresponse()
+    body = first.read()
+
+    cdn.request("GET", picture, headers={"If-None-Match": first.headers["ETag"]})
+    again = cdn.getresponse()
+    again_body = again.read()
+    cdn.close()
+
+    assert (first.status, first.headers["Content-Type"], body[:2]) == (200, "image/jpeg", b"\xff\xd8")
+    assert first.headers["Cache-Control"] == "public, max-age=86400"
+    assert first.headers["Last-Modified"]
+    assert (again.status, again_body, again.headers["ETag"]) == (304, b"", first.headers["ETag"])

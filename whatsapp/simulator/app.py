@@ -4,13 +4,18 @@
   talks to the world over the websocket ``/_sim/ws``.
 - ``/_sim/...`` is the phones' side: the JSON control API (docs/simulator.md)
   and ``GET /_sim/``, a page for a person to scan codes and chat.
+- ``GET /_sim/avatars/<user>.jpg`` plays WhatsApp's picture CDN: the URL
+  ``WPP.contact.getProfilePictureUrl`` answers, with the caching headers of a signed CDN URL.
 """
 
 import asyncio
 import base64
 import binascii
+import hashlib
 import json
 import os
+import time
+from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -22,6 +27,14 @@ STATIC = {
     "/wpp.js": ("wpp.js", "text/javascript; charset=utf-8"),
     "/_sim/": ("phones.html", "text/html; charset=utf-8"),
 }
+
+# The picture CDN. Every phone has the same picture here; its URL never changes, as the real
+# CDN's does not until the picture does (a new picture is a new signed URL). A browser keeps
+# it a day and then asks again with its ETag: docs/simulator.md, "Profile pictures".
+AVATAR = (HERE / "avatar.jpg").read_bytes()
+AVATAR_ETAG = f'"{hashlib.sha256(AVATAR).hexdigest()[:16]}"'
+AVATAR_LAST_MODIFIED = int(time.time())  # the simulator's pictures are as old as the simulator
+AVATAR_CACHE = "public, max-age=86400"
 
 
 class BadRequest(Exception):
@@ -69,6 +82,8 @@ class Simulator:
                 return await respond_json(send, 404, {"error": "unknown media"})
             await asyncio.sleep(float(media.get("delay", 0)))  # a large file on a slow network
             return await respond(send, 200, base64.b64decode(media["data"]), media["mimetype"])
+        if method == "GET" and path.startswith("/_sim/avatars/") and path.endswith(".jpg"):
+            return await self.avatar(send, path.removeprefix("/_sim/avatars/").removesuffix(".jpg"), scope)
         handler = CONTROL.get((method, path))
         if handler is None:
             return await respond_json(send, 404, {"error": f"no route {method} {path}"})
@@ -80,6 +95,23 @@ class Simulator:
         except (ValueError, KeyError, BadRequest, binascii.Error) as error:
             status, answer = 400, {"error": f"bad request: {error}"}
         await respond_json(send, status, answer)
+
+    async def avatar(self, send, user: str, scope) -> None:
+        """A profile picture, with the validators and lifetime that let a browser keep it: an inbox
+        that redraws a row shows the picture it has instead of downloading it again."""
+        if not user or "/" in user:
+            return await respond_json(send, 404, {"error": "no such picture"})
+        self.world.avatar_requests[user] = self.world.avatar_requests.get(user, 0) + 1
+        asked = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
+        headers = [
+            (b"cache-control", AVATAR_CACHE.encode()),
+            (b"etag", AVATAR_ETAG.encode()),
+            (b"last-modified", formatdate(AVATAR_LAST_MODIFIED, usegmt=True).encode()),
+        ]
+        if not_modified(asked):
+            await send({"type": "http.response.start", "status": 304, "headers": headers})
+            return await send({"type": "http.response.body", "body": b""})
+        await respond(send, 200, AVATAR, "image/jpeg", headers=headers)
 
     # -- the page's websocket ----------------------------------------------------
 
@@ -215,6 +247,10 @@ def control_accounts(world: World, payload: dict):
     return 200, world.snapshot()
 
 
+def control_avatars(world: World, payload: dict):
+    return 200, {"requests": world.avatar_requests}
+
+
 CONTROL = {
     ("POST", "/_sim/scan"): control_scan,
     ("POST", "/_sim/pair"): control_pair,
@@ -224,6 +260,7 @@ CONTROL = {
     ("POST", "/_sim/logout"): control_logout,
     ("POST", "/_sim/network"): control_network,
     ("GET", "/_sim/accounts"): control_accounts,
+    ("GET", "/_sim/avatars"): control_avatars,
 }
 
 
@@ -234,8 +271,23 @@ def digits(value) -> str:
     return number
 
 
-async def respond(send, status: int, body: bytes, content_type: str) -> None:
-    headers = [(b"content-type", content_type.encode()), (b"cache-control", b"no-store")]
+def not_modified(asked: dict[str, str]) -> bool:
+    """Whether a conditional GET of the picture may be answered 304 (RFC 9110 13.1.2 and 13.1.3:
+    If-None-Match, compared weakly, wins over If-Modified-Since)."""
+    if "if-none-match" in asked:
+        tags = [tag.strip().removeprefix("W/") for tag in asked["if-none-match"].split(",")]
+        return "*" in tags or AVATAR_ETAG in tags
+    try:
+        return parsedate_to_datetime(asked["if-modified-since"]).timestamp() >= AVATAR_LAST_MODIFIED
+    except (KeyError, TypeError, ValueError):
+        return False
+
+
+async def respond(
+    send, status: int, body: bytes, content_type: str, *, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    """``headers``: the caching ones; without them the answer is ``no-store`` (the page, the API)."""
+    headers = [(b"content-type", content_type.encode()), *(headers or [(b"cache-control", b"no-store")])]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 

@@ -52,6 +52,7 @@ class World:
         self.accounts: dict[str, Account] = {}
         self.devices: dict[str, Device] = {}
         self.media: dict[str, dict] = {}  # message id -> {"mimetype", "filename", "data"}
+        self.avatar_requests: dict[str, int] = {}  # the picture CDN: whose picture -> requests it answered
 
     # -- devices (the helpdesk's browsers) ------------------------------------
 
