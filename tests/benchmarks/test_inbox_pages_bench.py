@@ -13,8 +13,7 @@ import time
 
 import pytest
 from django.db import connection as db
-from django.template import Template
-from django.test.utils import CaptureQueriesContext, _TestState
+from django.test.utils import CaptureQueriesContext
 
 from tests.benchmarks.test_sessions_bench import report
 from tests.factories import ConnectionFactory, QueueFactory, StaffFactory, UserFactory
@@ -214,17 +213,6 @@ def deep_cursor(user, tab: Tab) -> str:
     for _ in range(DEEP_PAGES):
         cursor = inbox_page(user=user, filters=InboxFilters(tab=tab), cursor=cursor).next_cursor
     return cursor
-
-
-@pytest.fixture
-def rendering_as_in_production(monkeypatch):
-    """Templates rendered without the test environment's instrumentation.
-
-    Under pytest every template render (each row's include too) sends a signal that the
-    test client answers by copying the context: more than half of what the pages measured
-    here used to cost was that, not the helpdesk.
-    """
-    monkeypatch.setattr(Template, "_render", _TestState.saved_data.template_render)
 
 
 @pytest.mark.usefixtures("rendering_as_in_production")
