@@ -126,7 +126,7 @@ def publish_many_on_commit(events: list[tuple[list[str], str, dict]]) -> None:
             for groups, message in messages:
                 publisher.put(groups, message)
         elif _loop_running():  # someone else's loop (a test driving a browser): not to be blocked on
-            sender = threading.Thread(target=lambda: async_to_sync(_send_all)(messages), name="realtime-send")
+            sender = threading.Thread(target=async_to_sync(_send_all), args=(messages,), name="realtime-send")
             sender.start()
             sender.join()
         else:
