@@ -45,10 +45,11 @@ def keyset_page(
     if len(items) <= size:
         return KeysetPage(items, None)
     last = items[size - 1]
-    return KeysetPage(items[:size], _encode(getattr(last, key), last.pk))
+    return KeysetPage(items[:size], keyset_cursor(getattr(last, key), last.pk))
 
 
-def _encode(value, pk: int) -> str:
+def keyset_cursor(value, pk: int) -> str:
+    """The cursor of the page after the row with this sort value and id."""
     if isinstance(value, datetime):
         value = value.isoformat()  # to the microsecond (DjangoJSONEncoder stops at the millisecond)
     return (

@@ -9,7 +9,7 @@ from django.db import connection as db_connection
 from django.db.models import BooleanField, Count, Exists, F, Func, OuterRef, Q, QuerySet, Subquery, Value
 
 from contacts.models import Contact
-from helpdesk.keyset import KeysetPage, keyset_page
+from helpdesk.keyset import KeysetPage, keyset_cursor, keyset_page
 from helpdesk.permissions import sees_every_ticket
 from tickets.models import Message, Queue, Ticket
 
@@ -231,6 +231,15 @@ def conversation_page(*, ticket: Ticket, cursor: str | None = None) -> KeysetPag
     """The ticket's messages, newest first from ``cursor`` (the page shows them oldest at the top)."""
     messages = ticket.messages.select_related("author", "quoted")
     return keyset_page(messages, key="created_at", descending=True, cursor=cursor, size=CONVERSATION_PAGE)
+
+
+def conversation_older(*, ticket: Ticket, than: int) -> KeysetPage:
+    """The page of messages before message ``than``: a live page lets the oldest bubbles go while the
+    agent reads at the bottom, and asks for them again from the oldest one it kept."""
+    kept = ticket.messages.filter(pk=than).values_list("created_at", flat=True).first()
+    if kept is None:
+        return KeysetPage([], None)
+    return conversation_page(ticket=ticket, cursor=keyset_cursor(kept, than))
 
 
 def conversation_newer(*, ticket: Ticket, after: int) -> tuple[list[Message], bool]:

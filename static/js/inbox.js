@@ -18,12 +18,6 @@
     return { response, text: response.ok ? await response.text() : "" };
   }
 
-  function fragment(html) {
-    const template = document.createElement("template");
-    template.innerHTML = html.trim();
-    return template.content.firstElementChild;
-  }
-
   // -- rows -------------------------------------------------------------------------
   function place(row) {
     const before = (other) => (descending() ? row.dataset.sort > other.dataset.sort : row.dataset.sort < other.dataset.sort);
@@ -98,16 +92,7 @@
   async function refreshMessage(ticket, messageId) {
     const url = ticket.dataset.messageUrl.replace(/\/0\/$/, `/${messageId}/`);
     const { response, text } = await fetchText(url);
-    if (!response.ok) return;
-    const message = fragment(text.replace(/^\s*<div class="day"[^]*?<\/div>\s*/, ""));
-    const existing = document.getElementById(`msg-${messageId}`);
-    if (existing) { existing.replaceWith(message); htmx.process(message); return; }
-    const list = document.getElementById("messages");
-    const atBottom = isAtBottom();
-    list.insertAdjacentHTML("beforeend", text);
-    htmx.process(list.lastElementChild);
-    dedupeDays();
-    if (atBottom) scrollToBottom();
+    if (response.ok) mergeMessages(text);
   }
 
   async function refreshHead(ticket) {
@@ -136,9 +121,19 @@
     if (ticket) refreshHead(ticket);
   }
 
+  // The newest message shown. Live messages are appended and older pages go above, so it is among
+  // the last ones: a look at those costs the same for 40 messages as for 5,000 (a full scan, per
+  // event, made a burst slower the longer the conversation). Should it ever be further up, the next
+  // request asks for messages already shown, and the merge replaces them: nothing is shown twice.
+  const NEWEST_AMONG = 100;
   function newestShown() {
-    const ids = [...document.querySelectorAll("#messages .msg[id^='msg-']")].map((m) => Number(m.id.slice(4)));
-    return ids.length ? Math.max(...ids) : 0;
+    let newest = 0;
+    let element = document.getElementById("messages")?.lastElementChild;
+    for (let looked = 0; element && looked < NEWEST_AMONG; looked += 1) {
+      if (element.matches(".msg[id^='msg-']")) newest = Math.max(newest, Number(element.id.slice(4)));
+      element = element.previousElementSibling;
+    }
+    return newest;
   }
 
   function onMessageEvent(ticket, event) {
@@ -169,19 +164,52 @@
   }
 
   function mergeMessages(text) {
-    // What is missing is added at the end, what is shown is replaced (a status may have moved).
+    // What is missing is added at the end, what is shown is replaced (a status may have moved), and a
+    // day's separator only when that day has none yet. Each step looks up only what it adds, never the
+    // whole conversation: a burst costs the same on a long conversation as on a short one.
     const template = document.createElement("template");
     template.innerHTML = text;
     const list = document.getElementById("messages");
+    const days = list.getElementsByClassName("day"); // live, and one per day: short
     const atBottom = isAtBottom();
-    [...template.content.children].filter((element) => element.matches(".day, .msg[id]")).forEach((element) => {
-      const shown = element.id && document.getElementById(element.id);
-      if (shown) shown.replaceWith(element);
-      else list.append(element); // a day already shown is removed again by dedupeDays
-      htmx.process(element);
+    for (const element of [...template.content.children]) {
+      if (element.matches(".day")) {
+        if (![...days].some((day) => day.dataset.day === element.dataset.day)) list.append(element);
+      } else if (element.matches(".msg[id]")) {
+        const shown = document.getElementById(element.id);
+        if (shown) shown.replaceWith(element);
+        else list.append(element);
+        htmx.process(element);
+      }
+    }
+    if (!atBottom) return;
+    keepNewest(list);
+    scrollToBottom();
+  }
+
+  // While the agent reads at the bottom, the page keeps the newest KEEP messages: layout, paint and
+  // hit tests grow with the bubbles in the page, so a long burst would make each new message cost
+  // more than the one before. What goes comes back on scrolling up, as older pages do.
+  const KEEP = 200;
+  function keepNewest(list) {
+    const messages = list.getElementsByClassName("msg"); // live: its length costs nothing
+    if (messages.length <= KEEP + KEEP / 4) return; // in steps, not on every message
+    const first = messages[messages.length - KEEP];
+    let itsDay = null;
+    while (list.firstElementChild !== first) {
+      const gone = list.firstElementChild;
+      if (gone.matches(".day") && gone.dataset.day === first.dataset.day) itsDay = gone;
+      gone.remove();
+    }
+    if (itsDay) list.prepend(itsDay);
+    const older = Object.assign(document.createElement("div"), {
+      className: "older", textContent: openTicket().dataset.olderText,
     });
-    dedupeDays();
-    if (atBottom) scrollToBottom();
+    older.setAttribute("hx-get", `${openTicket().dataset.messagesUrl}?before=${first.id.slice(4)}`);
+    older.setAttribute("hx-trigger", "intersect once");
+    older.setAttribute("hx-swap", "outerHTML");
+    list.prepend(older);
+    htmx.process(older);
   }
 
   function catchUp() {
@@ -254,8 +282,8 @@
   }
   function scrollToBottom() { const box = conversation(); if (box) box.scrollTop = box.scrollHeight; }
   function dedupeDays() {
-    // One separator per day, and each message once (a copy appended by hand before it was
-    // known to be shown: the later copy stays).
+    // After htmx swapped in a page of messages (the pane, older ones): one separator per day, and each
+    // message once (one appended live out of order may come again with an older page: the later copy stays).
     const seen = new Set();
     document.querySelectorAll("#messages .day").forEach((day) => {
       if (seen.has(day.dataset.day)) day.remove(); else seen.add(day.dataset.day);

@@ -103,11 +103,17 @@ def agent_on_a_connected_phone(engine, *, phone: str):
 
 
 def report_path(
-    label: str, *, sent_at: dict[str, float], seen: dict[int, float], requests: list[str]
+    label: str,
+    *,
+    sent_at: dict[str, float],
+    seen: dict[int, float],
+    requests: list[str],
+    heard: dict[int, float] | None = None,
 ) -> list[float]:
     """Reports the latency from the phone to the page (``seen``: message id → when the page had it), and
-    where it went: the session's side (sent to the row stored) and the helpdesk's (the row to the page);
-    then what the page asked of the helpdesk meanwhile. Answers the latencies of the customers' messages."""
+    where it went: the session's side (sent to the row stored) and the helpdesk's (the row to the page,
+    split at ``heard``, when the page's websocket had the event, if given); then what the page asked of
+    the helpdesk meanwhile. Answers the latencies of the customers' messages."""
     stored = {
         pk: (sent_at[wa_id], created.timestamp())
         for pk, wa_id, created in Message.objects.filter(pk__in=seen, wa_id__in=sent_at).values_list(
@@ -118,6 +124,10 @@ def report_path(
     report(label, spread(latencies))
     report("  of which: simulator message → row stored", spread([at - sent for sent, at in stored.values()]))
     report("  of which: row stored → the page", spread([seen[pk] - at for pk, (_, at) in stored.items()]))
+    if heard is not None:
+        both = [pk for pk in stored if pk in heard]
+        report("    row stored → the page hears of it", spread([heard[pk] - stored[pk][1] for pk in both]))
+        report("    the page hears of it → the page has it", spread([seen[pk] - heard[pk] for pk in both]))
     paths = Counter(path for path in requests if not path.startswith("/_sim/")).most_common()  # not avatars
     report("  the page's requests to the helpdesk meanwhile", ", ".join(f"{n} × {path}" for path, n in paths))
     return latencies
@@ -200,6 +210,7 @@ def test_latency_to_the_agents_open_ticket_and_back_to_the_phone(engine, simulat
     )
     ticket = Ticket.objects.get(contact__phone=customer)
     sign_in(page, web, agent)
+    page.add_init_script(RECORD_ARRIVALS)
     page.goto(f"{web}/inbox/{ticket.pk}/")
     page.get_by_role("button", name="Accept").click()
     expect(page.get_by_role("button", name="Return to waiting")).to_be_visible()
@@ -245,7 +256,9 @@ def test_latency_to_the_agents_open_ticket_and_back_to_the_phone(engine, simulat
         sent_at=sent_at,
         seen=shown,
         requests=requests,
+        heard={int(pk): at / 1000 for pk, at in page.evaluate("window.arrivals").items()},
     )
     stored = Message.objects.filter(ticket=ticket, wa_id__in=sent_at).count()
     report("  stored, shown", f"{stored} of {count} stored, {len(latencies)} shown")
+    report("  bubbles in the page at the end", str(page.locator("#messages .msg").count()))
     assert len(latencies) == stored == count, f"{stored} of {count} stored, {len(latencies)} shown"

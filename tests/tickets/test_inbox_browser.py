@@ -80,6 +80,33 @@ def test_a_burst_on_the_open_ticket_shows_each_message_once_in_order_at_a_reques
     assert 1 <= len(asked) < 10, asked  # not one request per message
 
 
+def test_a_long_burst_keeps_the_page_at_the_newest_and_scrolling_up_brings_back_every_message(web, page):
+    """While the agent reads at the bottom, the page lets the oldest bubbles go (a long burst would
+    otherwise cost each message more than the one before); scrolling up brings them back, once each."""
+    agent = UserFactory()
+    queue = QueueFactory()
+    queue.members.add(agent)
+    ticket = TicketFactory(queue=queue, contact=ContactFactory(push_name="Maria"))
+    sign_in(page, web, agent)
+    page.goto(f"{web}/inbox/{ticket.pk}/")
+    expect(page.locator(".ticket-head h2")).to_have_text("Maria")
+
+    for batch in range(6):
+        customer_writes(ticket, *(f"parte {batch * 50 + n}" for n in range(50)))
+        newest = page.locator("#messages .msg.in .text").last
+        expect(newest).to_have_text(f"parte {batch * 50 + 49}")
+        expect(newest).to_be_in_viewport()  # the view follows the conversation
+    assert page.locator("#messages .msg").count() <= 250  # not 300: the oldest were let go
+
+    everything = [f"msg-{pk}" for pk in ticket.messages.order_by("pk").values_list("pk", flat=True)]
+    while (kept := page.locator("#messages .msg").count()) < len(everything):  # up, a page at a time
+        page.locator("#messages .older").scroll_into_view_if_needed()
+        expect(page.locator("#messages .msg")).not_to_have_count(kept)
+    shown = page.eval_on_selector_all("#messages .msg", "nodes => nodes.map((n) => n.id)")
+    assert shown == everything
+    expect(page.locator("#messages .day")).to_have_count(1)
+
+
 def test_a_contacts_picture_is_downloaded_once_however_often_its_row_is_redrawn(web, page, simulator):
     """The picture comes from WhatsApp's CDN (here the simulator's), which lets a browser keep it:
     the row redrawn by each live message, and the inbox opened again, show the picture kept."""

@@ -402,3 +402,33 @@ def test_an_after_beyond_any_id_answers_nothing(agent_client, ticket):
     response = agent_client.get(reverse("ticket-messages", args=[ticket.pk]), {"after": "9" * 30})
 
     assert response.status_code == 200 and "msg-" not in response.content.decode()
+
+
+def test_the_live_page_reads_again_what_it_let_go_from_the_oldest_it_kept(agent_client, ticket):
+    messages = MessageFactory.create_batch(45, ticket=ticket)
+    url = reverse("ticket-messages", args=[ticket.pk])
+
+    older = agent_client.get(url, {"before": messages[44].pk}).content.decode()
+    oldest = agent_client.get(url, {"before": messages[10].pk}).content.decode()
+
+    shown = [int(pk) for pk in re.findall(r'id="msg-(\d+)"', older)]
+    assert shown == [m.pk for m in messages[4:44]]  # a page, oldest at the top, the kept one not again
+    assert 'class="older"' in older  # and more above it
+    assert [int(pk) for pk in re.findall(r'id="msg-(\d+)"', oldest)] == [m.pk for m in messages[:10]]
+    assert 'class="older"' not in oldest
+
+
+@pytest.mark.parametrize("before", ["²", "x", "", "0", "-3", "9" * 30])
+def test_a_malformed_before_is_a_bad_request(agent_client, ticket, before):
+    response = agent_client.get(reverse("ticket-messages", args=[ticket.pk]), {"before": before})
+
+    assert response.status_code == 400
+
+
+def test_before_a_message_of_another_ticket_shows_nothing_of_either(agent_client, ticket):
+    MessageFactory(ticket=ticket, body="deste ticket")
+    elsewhere = MessageFactory(body="de outro ticket")
+
+    response = agent_client.get(reverse("ticket-messages", args=[ticket.pk]), {"before": elsewhere.pk})
+
+    assert response.status_code == 200 and "msg-" not in response.content.decode()

@@ -21,6 +21,7 @@ from tickets.selectors import (
     contact_other_tickets,
     conversation_message,
     conversation_newer,
+    conversation_older,
     conversation_page,
     ticket_for_page,
     tickets_visible_to,
@@ -86,10 +87,21 @@ def conversation_messages(request: AuthenticatedHttpRequest, pk: int) -> HttpRes
             response["X-More"] = "1"
         return response
     try:
-        conversation = conversation_page(ticket=ticket, cursor=request.GET.get("cursor"))
-    except BadCursor:
+        if "before" in request.GET:
+            conversation = conversation_older(ticket=ticket, than=_message_id(request.GET["before"]))
+        else:
+            conversation = conversation_page(ticket=ticket, cursor=request.GET.get("cursor"))
+    except (BadCursor, ValueError):
         return HttpResponse(status=400)
     return render(request, "tickets/_messages.html", {"ticket": ticket, "conversation": conversation})
+
+
+def _message_id(text: str) -> int:
+    """A message id from the query string (``ValueError`` when it is none: a 400)."""
+    pk = int(text)
+    if not 0 < pk < 2**63:
+        raise ValueError(text)
+    return pk
 
 
 def conversation_message_view(request: AuthenticatedHttpRequest, pk: int, message_pk: int) -> HttpResponse:
