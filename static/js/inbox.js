@@ -138,13 +138,16 @@
 
   function onMessageEvent(ticket, event) {
     // A new message already shown came with an earlier request: nothing to do. A shown message
-    // whose status moved, or one older than the newest shown: that message. Otherwise every
-    // message stored since the newest shown, in one request.
+    // whose status moved, or a new one older than the newest shown (stored late): that message.
+    // The status of an older message not in the page (let go while reading at the bottom, or on a
+    // page never loaded) waits until it is loaded, with its status then. Otherwise every message
+    // stored since the newest shown, in one request.
     const id = event.message;
     const shown = document.getElementById(`msg-${id}`);
     if (event.type === "message.new" && shown) return;
-    if (shown || id < newestShown()) oneAtATime(`msg-${id}`, refreshMessage, ticket, id);
-    else oneAtATime(`newer-${ticket.dataset.ticket}`, fetchNewer, ticket);
+    if (shown) oneAtATime(`msg-${id}`, refreshMessage, ticket, id);
+    else if (id > newestShown()) oneAtATime(`newer-${ticket.dataset.ticket}`, fetchNewer, ticket);
+    else if (event.type === "message.new") oneAtATime(`msg-${id}`, refreshMessage, ticket, id);
   }
 
   async function fetchNewer(ticket) {

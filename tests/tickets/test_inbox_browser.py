@@ -9,8 +9,10 @@ from playwright.sync_api import expect
 
 from helpdesk.selectors import preferences_of
 from tests.browser import sign_in
-from tests.factories import ContactFactory, QueueFactory, TicketFactory, UserFactory
+from tests.factories import ContactFactory, MessageFactory, QueueFactory, TicketFactory, UserFactory
 from tickets.inbound import chat_messages_ingest
+from tickets.models import Message
+from tickets.outbound import message_ack
 from whatsapp.wire import inbound_message
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -87,6 +89,9 @@ def test_a_long_burst_keeps_the_page_at_the_newest_and_scrolling_up_brings_back_
     queue = QueueFactory()
     queue.members.add(agent)
     ticket = TicketFactory(queue=queue, contact=ContactFactory(push_name="Maria"))
+    answer = MessageFactory(
+        ticket=ticket, from_me=True, author=agent, body="Bom dia!", status=Message.Status.SENT, wa_id="true_a"
+    )
     sign_in(page, web, agent)
     page.goto(f"{web}/inbox/{ticket.pk}/")
     expect(page.locator(".ticket-head h2")).to_have_text("Maria")
@@ -97,6 +102,12 @@ def test_a_long_burst_keeps_the_page_at_the_newest_and_scrolling_up_brings_back_
         expect(newest).to_have_text(f"parte {batch * 50 + 49}")
         expect(newest).to_be_in_viewport()  # the view follows the conversation
     assert page.locator("#messages .msg").count() <= 250  # not 300: the oldest were let go
+    acked = threading.Thread(target=lambda: (ack_read(ticket, answer), connections.close_all()))
+    acked.start()
+    acked.join(timeout=30)
+    customer_writes(ticket, "e agora?")  # after the read receipt's event: the page has had both
+    expect(page.locator("#messages .msg.in .text").last).to_have_text("e agora?")
+    expect(page.locator(f"#msg-{answer.pk}")).to_have_count(0)  # not dropped at the bottom, out of place
 
     everything = [f"msg-{pk}" for pk in ticket.messages.order_by("pk").values_list("pk", flat=True)]
     while (kept := page.locator("#messages .msg").count()) < len(everything):  # up, a page at a time
@@ -105,6 +116,12 @@ def test_a_long_burst_keeps_the_page_at_the_newest_and_scrolling_up_brings_back_
     shown = page.eval_on_selector_all("#messages .msg", "nodes => nodes.map((n) => n.id)")
     assert shown == everything
     expect(page.locator("#messages .day")).to_have_count(1)
+    expect(page.locator(f"#msg-{answer.pk}")).to_have_attribute("data-status", "read")  # loaded as it is
+
+
+def ack_read(ticket, message) -> None:
+    """The customer's phone says it read ``message`` (the session reports it with its WhatsApp id)."""
+    assert message_ack(connection=ticket.connection, wa_ids=[message.wa_id], ack=3) == 1  # 3: read
 
 
 def test_a_contacts_picture_is_downloaded_once_however_often_its_row_is_redrawn(web, page, simulator):
