@@ -73,8 +73,9 @@ def ticket_head(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 
 
 def conversation_messages(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    """Older messages (``?cursor=``, scrolling up) or the ones stored after a message (``?after=<id>``,
-    the live page catching up with a burst: ``X-More`` says another page follows)."""
+    """Older messages (``?cursor=``, scrolling up; ``?before=<id>``, the ones a live page let go above the
+    oldest it kept) or the ones stored after a message (``?after=<id>``, the live page catching up with a
+    burst: ``X-More`` says another page follows)."""
     ticket = ticket_or_404(request.user, pk)
     if "after" in request.GET:
         try:
@@ -91,7 +92,7 @@ def conversation_messages(request: AuthenticatedHttpRequest, pk: int) -> HttpRes
             conversation = conversation_older(ticket=ticket, than=_message_id(request.GET["before"]))
         else:
             conversation = conversation_page(ticket=ticket, cursor=request.GET.get("cursor"))
-    except (BadCursor, ValueError):
+    except (BadCursor, ValueError):  # a cursor, or an id, that does not parse
         return HttpResponse(status=400)
     return render(request, "tickets/_messages.html", {"ticket": ticket, "conversation": conversation})
 
