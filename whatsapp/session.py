@@ -489,11 +489,10 @@ class Session:
                 ConnectionEvent.Kind.ERROR,
             )
             return Outcome.RETRY
-        await db(connection_heartbeat)(
-            connection_id=self.connection_id,
-            owner=self.owner,
-            memory=browser_memory_bytes(profile=self.profile),
-        )
+        # Off the loop, which carries the messages: reading the browser tree's memory walks /proc and
+        # each process's page tables (smaps_rollup), which takes a while when Chromium is busy.
+        memory = await asyncio.to_thread(browser_memory_bytes, profile=self.profile)
+        await db(connection_heartbeat)(connection_id=self.connection_id, owner=self.owner, memory=memory)
         return None
 
     # -- outside world -------------------------------------------------------------------
