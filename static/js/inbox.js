@@ -205,10 +205,11 @@
       gone.remove();
     }
     if (itsDay) list.prepend(itsDay);
+    const ticket = openTicket();
     const older = Object.assign(document.createElement("div"), {
-      className: "older", textContent: openTicket().dataset.olderText,
+      className: "older", textContent: ticket.dataset.olderText,
     });
-    older.setAttribute("hx-get", `${openTicket().dataset.messagesUrl}?before=${first.id.slice(4)}`);
+    older.setAttribute("hx-get", `${ticket.dataset.messagesUrl}?before=${first.id.slice(4)}`);
     older.setAttribute("hx-trigger", "intersect once");
     older.setAttribute("hx-swap", "outerHTML");
     list.prepend(older);

@@ -1,8 +1,8 @@
 """The session's heartbeat (whatsapp/session.py) beside the messages its event loop carries.
 
-The beat reads the browser tree's memory from /proc (``smaps_rollup`` walks each process's page
-tables). Timed from another process during a 50 msg/s burst on a slowed machine (2026-11-29): up to
-219 ms. Read on the loop, that held up every message of the session for as long, at every beat; it
+The beat reads the browser tree's memory from /proc (a walk of every process, then each of the
+browser's ``smaps_rollup``, which walks its page tables). ``browser_memory_bytes`` timed from another
+process during a 50 msg/s burst on a slowed machine (2026-11-29): up to 219 ms. Read on the loop, that held up every message of the session for as long, at every beat; it
 is read in a thread now. The slow /proc is stood in for here (a real one cannot be made slow on cue).
 """
 
