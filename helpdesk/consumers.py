@@ -1,12 +1,18 @@
+import asyncio
+import logging
+
 from channels.consumer import AsyncConsumer
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.utils import translation
 
 from helpdesk.languages import socket_language
 from helpdesk.realtime import DASHBOARD_GROUP
-from helpdesk.selectors import dashboard_figures
+from helpdesk.selectors import dashboard_figures, session_user
+
+logger = logging.getLogger(__name__)
 
 # Close codes in the 4000 range are ours; 4401 and 4403 mirror HTTP 401 and 403.
 CLOSE_UNAUTHENTICATED = 4401
@@ -27,7 +33,94 @@ async def refuse(consumer, code: int) -> None:
     await consumer.close(code=code)
 
 
-class DashboardConsumer(AsyncJsonWebsocketConsumer):
+class RightsFollowingConsumer(AsyncJsonWebsocketConsumer):
+    """A websocket that keeps following its user's rights for as long as it is open.
+
+    A subclass says, in ``groups_for``, which groups a user's socket belongs in (None: this user
+    may not have it). The socket joins them when it opens, and every SOCKET_RECHECK_SECONDS reads
+    its user again from the login session, as a page request would: signed out, session expired,
+    password changed or deactivated closes it with 4401; a right lost closes it with 4403 (live.js
+    reloads the page, which then asks to sign in or refuses). Groups that changed are left and
+    joined, and the subclass is told (``regrouped``). ``self.user`` is replaced by the fresh user
+    each time, so what a subclass computes for them follows their permissions too.
+
+    A recheck that fails (a database or bus error) is logged and tried again at the next tick:
+    giving up would leave the socket with the rights it had, for as long as it stays open.
+    """
+
+    user: User
+    joined: list[str]
+
+    def groups_for(self, user: User) -> list[str] | None:
+        """The groups ``user``'s socket belongs in now; None when they may not have it. Runs in a
+        database thread."""
+        raise NotImplementedError
+
+    async def regrouped(self) -> None:
+        """Called after the groups changed on a recheck."""
+
+    async def connect(self) -> None:
+        user = signed_in_user(self)
+        if user is None:
+            await refuse(self, CLOSE_UNAUTHENTICATED)
+            return
+        groups = await database_sync_to_async(self.groups_for)(user)
+        if groups is None:
+            await refuse(self, CLOSE_FORBIDDEN)
+            return
+        self.user, self.joined = user, []
+        await self._join(groups)
+        await self.accept()
+        self.recheck = asyncio.get_running_loop().create_task(self._recheck())
+
+    async def disconnect(self, code: int) -> None:
+        if hasattr(self, "recheck"):
+            self.recheck.cancel()
+        if hasattr(self, "joined"):
+            await self._join([])
+
+    async def _join(self, groups: list[str]) -> None:
+        for group in set(self.joined) - set(groups):
+            await self.channel_layer.group_discard(group, self.channel_name)
+        for group in set(groups) - set(self.joined):
+            await self.channel_layer.group_add(group, self.channel_name)
+        self.joined = groups
+
+    async def _recheck(self) -> None:
+        while True:
+            await asyncio.sleep(settings.SOCKET_RECHECK_SECONDS)
+            try:
+                if not await self._follow_rights():
+                    return
+            except Exception:
+                logger.exception(
+                    "Rechecking the rights of user %s's websocket %s failed; trying again in %s s",
+                    self.user.pk,
+                    self.scope["path"],
+                    settings.SOCKET_RECHECK_SECONDS,
+                )
+
+    async def _follow_rights(self) -> bool:
+        """Apply the user's rights as they are now; False once the socket is closed for lack of them."""
+        user, groups = await database_sync_to_async(self._rights_now)()
+        if user is None or groups is None:
+            await self._join([])  # nothing more reaches the socket, whatever the browser does next
+            await self.close(code=CLOSE_UNAUTHENTICATED if user is None else CLOSE_FORBIDDEN)
+            return False
+        self.user = user
+        if set(groups) != set(self.joined):
+            await self._join(groups)
+            await self.regrouped()
+        return True
+
+    def _rights_now(self) -> tuple[User | None, list[str] | None]:
+        user = session_user(session_key=self.scope["session"].session_key)
+        if user is None or user.pk != self.user.pk:
+            return None, None
+        return user, self.groups_for(user)
+
+
+class DashboardConsumer(RightsFollowingConsumer):
     """Pushes the home page's figures again whenever they may have changed.
 
     The event carries no figures: each receiver recounts what *it* may see, so
@@ -35,17 +128,11 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
     """
 
     async def connect(self) -> None:
-        user = signed_in_user(self)
-        if user is None:
-            await refuse(self, CLOSE_UNAUTHENTICATED)
-            return
-        self.user = user
         self.language = await database_sync_to_async(socket_language)(self.scope)
-        await self.channel_layer.group_add(DASHBOARD_GROUP, self.channel_name)
-        await self.accept()
+        await super().connect()
 
-    async def disconnect(self, code: int) -> None:
-        await self.channel_layer.group_discard(DASHBOARD_GROUP, self.channel_name)
+    def groups_for(self, user: User) -> list[str]:
+        return [DASHBOARD_GROUP]
 
     async def dashboard_changed(self, event: dict) -> None:
         await self.send_json(await database_sync_to_async(self.figures)())

@@ -199,8 +199,9 @@ WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10)
 WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False)
 # A customer writing within this many seconds of a ticket's closing reopens it (docs/decisions.md).
 TICKET_REOPEN_WINDOW = env.int("TICKET_REOPEN_WINDOW", default=2 * 3600)
-# How often an open inbox checks its user's queues again (joined or left, deactivated).
-INBOX_RECHECK_SECONDS = env.float("INBOX_RECHECK_SECONDS", default=5.0)
+# How often an open websocket checks its user's rights again (signed out, deactivated, a right or
+# queue lost or gained: helpdesk/consumers.py).
+SOCKET_RECHECK_SECONDS = env.float("SOCKET_RECHECK_SECONDS", default=5.0)
 # How many days old records are kept (whatsapp/pruning.py, an hourly schedule): connection events,
 # webhook deliveries, and django-q's finished tasks and spent one-off schedules.
 EVENTS_KEEP_DAYS = env.int("EVENTS_KEEP_DAYS", default=30)

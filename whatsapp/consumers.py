@@ -1,10 +1,10 @@
 from datetime import datetime
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.contrib.auth.models import User
 from django.utils import formats, timezone, translation
 
-from helpdesk.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, refuse, signed_in_user
+from helpdesk.consumers import RightsFollowingConsumer
 from helpdesk.languages import socket_language
 from helpdesk.permissions import has_permission
 from whatsapp.models import Connection
@@ -12,8 +12,9 @@ from whatsapp.qr import qr_data_url
 from whatsapp.services import STAFF_GROUP, connection_group
 
 
-class ConnectionsConsumer(AsyncJsonWebsocketConsumer):
+class ConnectionsConsumer(RightsFollowingConsumer):
     """Live connection changes for those who may see connections: all of them (list page) or one (its page).
+    The right (``whatsapp.view_connection``) is checked again while the socket is open (helpdesk/consumers.py).
 
     Each event carries the connection's state and, for a state change or log
     line, the event; a QR code is sent as a ready-to-show PNG data URL. The status labels and the
@@ -22,22 +23,14 @@ class ConnectionsConsumer(AsyncJsonWebsocketConsumer):
     """
 
     async def connect(self) -> None:
-        user = signed_in_user(self)
-        if user is None:
-            await refuse(self, CLOSE_UNAUTHENTICATED)
-            return
-        if not await database_sync_to_async(has_permission)(user, "whatsapp.view_connection"):
-            await refuse(self, CLOSE_FORBIDDEN)
-            return
-        connection_id = self.scope["url_route"]["kwargs"].get("connection_id")
-        self.group = connection_group(connection_id) if connection_id else STAFF_GROUP
         self.language = await database_sync_to_async(socket_language)(self.scope)
-        await self.channel_layer.group_add(self.group, self.channel_name)
-        await self.accept()
+        await super().connect()
 
-    async def disconnect(self, code: int) -> None:
-        if hasattr(self, "group"):
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+    def groups_for(self, user: User) -> list[str] | None:
+        if not has_permission(user, "whatsapp.view_connection"):
+            return None
+        connection_id = self.scope["url_route"]["kwargs"].get("connection_id")
+        return [connection_group(connection_id) if connection_id else STAFF_GROUP]
 
     async def connection_changed(self, event: dict) -> None:
         connection, logged = event["connection"], event.get("event")

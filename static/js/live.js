@@ -19,7 +19,8 @@ window.helpdeskLive = function (path, onEvent) {
     };
     socket.onmessage = (message) => onEvent(JSON.parse(message.data));
     socket.onclose = (closed) => {
-      if (closed.code === 4401) { location.reload(); return; } // signed out: the page asks to sign in
+      // Signed out (4401) or the right lost (4403): the page reloaded asks to sign in or refuses.
+      if (closed.code === 4401 || closed.code === 4403) { location.reload(); return; }
       lost = true;
       if (banner()) banner().hidden = false;
       setTimeout(open, delay);

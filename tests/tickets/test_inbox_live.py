@@ -114,7 +114,7 @@ def test_agents_hear_when_a_ticket_leaves_their_queue_or_is_given_to_them(agent_
 
 
 def test_joining_a_queue_applies_to_an_open_inbox_without_a_reload(agent_client, agent, settings):
-    settings.INBOX_RECHECK_SECONDS = 0.2
+    settings.SOCKET_RECHECK_SECONDS = 0.2
     sales = QueueFactory()
     ticket = TicketFactory(queue=sales)
 
@@ -133,7 +133,7 @@ def test_joining_a_queue_applies_to_an_open_inbox_without_a_reload(agent_client,
 
 
 def test_a_deactivated_agent_is_closed_out(agent_client, agent, settings):
-    settings.INBOX_RECHECK_SECONDS = 0.2
+    settings.SOCKET_RECHECK_SECONDS = 0.2
 
     async def run() -> dict:
         communicator = websocket("/ws/inbox/", agent_client)
