@@ -94,10 +94,8 @@ class RightsFollowingConsumer(AsyncJsonWebsocketConsumer):
                     return
             except Exception:
                 logger.exception(
-                    "Rechecking the rights of user %s's websocket %s failed; trying again in %s s",
-                    self.user.pk,
-                    self.scope["path"],
-                    settings.SOCKET_RECHECK_SECONDS,
+                    "rechecking a websocket's rights failed; trying again at the next tick",
+                    extra={"user_id": self.user.pk, "path": self.scope["path"]},
                 )
 
     async def _follow_rights(self) -> bool:

@@ -125,7 +125,7 @@ def test_a_recheck_that_fails_is_logged_and_tried_again(agent_client, agent, ses
 
     async def logged() -> bool:
         for _ in range(50):
-            if "Rechecking the rights" in caplog.text:
+            if "rechecking a websocket's rights failed" in caplog.text:
                 return True
             await asyncio.sleep(0.1)
         return False
