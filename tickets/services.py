@@ -217,11 +217,13 @@ def ticket_reply(
         )
 
 
-def message_retry(*, message: Message) -> Message:
-    """Queue a failed message again. The session looks for an earlier attempt in the
-    chat (by the message's fixed WhatsApp id) before sending, so it never goes twice."""
+def message_retry(*, message: Message, by: User) -> Message:
+    """``by`` queues a failed message again (``write_check``: not to a contact blocked since). The
+    session looks for an earlier attempt in the chat (by the message's fixed WhatsApp id) before
+    sending, so it never goes twice."""
     if message.status != Message.Status.FAILED or not message.from_me:
         raise ActionRefused(_("Only a message that failed can be sent again."))
+    write_check(user=by, contact=message.ticket.contact, ticket=message.ticket)
     with transaction.atomic():
         message.status, message.error = Message.Status.QUEUED, ""
         message.save(update_fields=["status", "error"])
