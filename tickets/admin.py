@@ -15,6 +15,8 @@ from tickets.services import ticket_assign, ticket_close, ticket_reopen, ticket_
 # Changed only through the actions (the services): a change here would skip the system line, the
 # realtime event and the webhook that closing, transferring or assigning make.
 THROUGH_ACTIONS = ["status", "contact", "connection", "queue", "assignee"]
+TRANSFER = _("Transfer the selected tickets to a queue")
+ASSIGN = _("Give the selected tickets to an agent")
 
 
 @admin.register(Queue)
@@ -102,22 +104,28 @@ class TicketAdmin(admin.ModelAdmin):
         for reason in refused:
             self.message_user(request, reason, level=messages.ERROR)
 
-    @admin.action(description=_("Transfer the selected tickets to a queue"))
+    @admin.action(description=TRANSFER)
     def transfer_tickets(self, request, queryset):
         def transfer(ticket: Ticket, choice: dict) -> None:
             ticket_transfer(ticket=ticket, queue=choice["queue"], by=request.user)
 
-        return self._with_choice(request, queryset, TransferChoice, transfer)
+        return self._with_choice(request, queryset, TransferChoice, transfer, title=TRANSFER)
 
-    @admin.action(description=_("Give the selected tickets to an agent"))
+    @admin.action(description=ASSIGN)
     def assign_tickets(self, request, queryset):
         def assign(ticket: Ticket, choice: dict) -> None:
             ticket_assign(ticket=ticket, assignee=choice["assignee"], by=request.user)
 
-        return self._with_choice(request, queryset, AssignChoice, assign)
+        return self._with_choice(request, queryset, AssignChoice, assign, title=ASSIGN)
 
     def _with_choice(
-        self, request, queryset, form_class: type[forms.Form], apply: Callable[[Ticket, dict], None]
+        self,
+        request,
+        queryset,
+        form_class: type[forms.Form],
+        apply: Callable[[Ticket, dict], None],
+        *,
+        title: str,
     ) -> TemplateResponse | None:
         """An action that needs a choice: first a page with the form and the tickets, then ``apply``
         to each of them that is not closed (a closed ticket is reopened first, by its own action)."""
@@ -125,7 +133,7 @@ class TicketAdmin(admin.ModelAdmin):
         if not form.is_valid():
             context = {
                 **self.admin_site.each_context(request),
-                "title": self.get_action(request.POST["action"])[2],
+                "title": title,
                 "opts": self.model._meta,
                 "form": form,
                 "tickets": queryset.select_related("contact"),
