@@ -13,8 +13,9 @@ from tickets.models import AuditReport, Message, Queue, QuickReply, Ticket
 from tickets.services import ticket_assign, ticket_close, ticket_reopen, ticket_transfer
 
 # Changed only through the actions (the services): a change here would skip the system line, the
-# realtime event and the webhook that closing, transferring or assigning make.
-THROUGH_ACTIONS = ["status", "contact", "connection", "queue", "assignee"]
+# realtime event and the webhook that closing, transferring or assigning make. The wait and the menu's
+# time are kept by the conversation itself.
+THROUGH_ACTIONS = ["status", "contact", "connection", "queue", "assignee", "waiting_since", "menu_sent_at"]
 TRANSFER = _("Transfer the selected tickets to a queue")
 ASSIGN = _("Give the selected tickets to an agent")
 
@@ -61,6 +62,25 @@ class TicketAdmin(admin.ModelAdmin):
     search_fields = ["contact__name", "contact__push_name", "contact__phone", "last_message_preview"]
     list_select_related = ["contact", "connection", "queue", "assignee"]
     autocomplete_fields = ["contact", "connection", "queue", "assignee"]
+    fields = [
+        "contact",
+        "connection",
+        "status",
+        "queue",
+        "assignee",
+        "waiting_since",
+        "menu_sent_at",
+        "unread_count",
+        "last_message_at",
+        "last_message_preview",
+        "last_inbound_at",
+        "last_outbound_at",
+        "closed_at",
+        "closed_by",
+        "close_reason",
+        "created_at",
+        "updated_at",
+    ]
     readonly_fields = [
         "unread_count",
         "last_message_at",

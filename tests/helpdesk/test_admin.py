@@ -120,12 +120,13 @@ def test_connection_page_shows_its_status_and_log(staff_client):
 
 def test_a_tickets_state_and_hands_are_not_form_fields(staff_client):
     """Status, contact, connection, queue and assignee change only through the actions (the services,
-    with their system line, event and webhook): the change form shows them, it does not edit them."""
+    with their system line, event and webhook), the wait's start with the conversation: the change
+    form shows them, it does not edit them."""
     ticket = TicketFactory(status=Ticket.Status.OPEN, queue=QueueFactory(), assignee=UserFactory())
 
     page = staff_client.get(reverse("admin:tickets_ticket_change", args=[ticket.pk])).content.decode()
 
-    for field in ("status", "contact", "connection", "queue", "assignee"):
+    for field in ("status", "contact", "connection", "queue", "assignee", "waiting_since_0"):
         assert f'name="{field}"' not in page
     assert ticket.queue.name in page
 
