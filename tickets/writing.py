@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from contacts.models import Contact
+from contacts.selectors import contacts_visible_to
 from tickets.models import Ticket
 from tickets.selectors import tickets_visible_to
 
@@ -29,18 +30,19 @@ class ActionRefused(Exception):
 
 def write_check(*, user: User, contact: Contact, ticket: Ticket | None) -> None:
     """Raise ActionRefused unless ``user`` may write to ``contact`` in ``ticket``, the conversation the
-    message goes to (None: a new one, which the user makes). The hidden conversation is refused first,
-    so that even its contact's name is not told."""
+    message goes to (None: a new one, which the user makes). Neither refusal tells anything the user
+    may not see: not the hidden conversation, nor the name of a blocked contact of other queues."""
     if ticket is not None and not tickets_visible_to(user=user).filter(pk=ticket.pk).exists():
         raise ActionRefused(
             _("This number already has a conversation you cannot see; ask a supervisor."),
             code="CONVERSATION_NOT_VISIBLE",
         )
     if not contact_receives(contact=contact):
-        raise ActionRefused(
-            _("%(contact)s is blocked: unblock them to write to them.") % {"contact": contact},
-            code="CONTACT_BLOCKED",
-        )
+        if contacts_visible_to(user=user).filter(pk=contact.pk).exists():
+            refusal = _("%(contact)s is blocked: unblock them to write to them.") % {"contact": contact}
+        else:  # a contact of other queues (or of none yet): not even their name
+            refusal = _("This number is blocked; ask a supervisor.")
+        raise ActionRefused(refusal, code="CONTACT_BLOCKED")
 
 
 def contact_receives(*, contact: Contact) -> bool:

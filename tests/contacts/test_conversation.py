@@ -106,7 +106,8 @@ def test_a_colleagues_conversation_or_a_blocked_contact_is_refused(engine, simul
 
     ticket = Ticket.objects.get()
     assert taken.context["form"].non_field_errors() == [f"bia already has ticket #{ticket.pk} with Ana."]
-    assert blocked.context["form"].non_field_errors() == ["Rui is blocked: unblock them to write to them."]
+    # Rui has no ticket the agent may see: not even his name is told
+    assert blocked.context["form"].non_field_errors() == ["This number is blocked; ask a supervisor."]
     assert (Ticket.objects.count(), Message.objects.count(), ticket.assignee.username) == (1, 0, "bia")
 
 

@@ -145,7 +145,10 @@ def test_the_api_does_not_write_where_its_caller_cannot_read(agent_api):
             "message": "This number already has a conversation you cannot see; ask a supervisor.",
         },
     )
-    assert (blocked.status_code, blocked.json()["error_code"]) == (409, "CONTACT_BLOCKED")
+    assert (blocked.status_code, blocked.json()) == (
+        409,
+        {"error_code": "CONTACT_BLOCKED", "message": "This number is blocked; ask a supervisor."},
+    )
     assert (Ticket.objects.count(), Message.objects.count()) == (1, 0)
 
 
