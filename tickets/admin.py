@@ -1,10 +1,23 @@
+from collections.abc import Callable
+
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from tickets.models import AuditReport, Message, Queue, QuickReply, Ticket
-from tickets.services import ticket_close, ticket_reopen
+from tickets.services import ticket_assign, ticket_close, ticket_reopen, ticket_transfer
+
+# Changed only through the actions (the services): a change here would skip the system line, the
+# realtime event and the webhook that closing, transferring or assigning make. The wait and the menu's
+# time are kept by the conversation itself.
+THROUGH_ACTIONS = ["status", "contact", "connection", "queue", "assignee", "waiting_since", "menu_sent_at"]
+TRANSFER = _("Transfer the selected tickets to a queue")
+ASSIGN = _("Give the selected tickets to an agent")
 
 
 @admin.register(Queue)
@@ -31,6 +44,17 @@ class MessageInline(admin.TabularInline):
         return super().get_queryset(request).select_related("author")
 
 
+class TransferChoice(forms.Form):
+    queue = forms.ModelChoiceField(queryset=Queue.objects.order_by("name"), label=_("Queue"))
+
+
+class AssignChoice(forms.Form):
+    assignee = forms.ModelChoiceField(
+        queryset=get_user_model().objects.filter(is_active=True).order_by("first_name", "username"),
+        label=_("Agent"),
+    )
+
+
 @admin.register(Ticket)
 class TicketAdmin(admin.ModelAdmin):
     list_display = ["__str__", "status", "connection", "queue", "assignee", "unread_count", "last_message_at"]
@@ -38,6 +62,25 @@ class TicketAdmin(admin.ModelAdmin):
     search_fields = ["contact__name", "contact__push_name", "contact__phone", "last_message_preview"]
     list_select_related = ["contact", "connection", "queue", "assignee"]
     autocomplete_fields = ["contact", "connection", "queue", "assignee"]
+    fields = [
+        "contact",
+        "connection",
+        "status",
+        "queue",
+        "assignee",
+        "waiting_since",
+        "menu_sent_at",
+        "unread_count",
+        "last_message_at",
+        "last_message_preview",
+        "last_inbound_at",
+        "last_outbound_at",
+        "closed_at",
+        "closed_by",
+        "close_reason",
+        "created_at",
+        "updated_at",
+    ]
     readonly_fields = [
         "unread_count",
         "last_message_at",
@@ -51,7 +94,12 @@ class TicketAdmin(admin.ModelAdmin):
         "updated_at",
     ]
     inlines = [MessageInline]
-    actions = ["close_tickets", "reopen_tickets"]
+    actions = ["close_tickets", "reopen_tickets", "transfer_tickets", "assign_tickets"]
+
+    def get_readonly_fields(self, request, obj=None):
+        """A new ticket is written whole; an existing one changes hands and state through the actions."""
+        readonly = super().get_readonly_fields(request, obj)
+        return [*readonly, *THROUGH_ACTIONS] if obj is not None else readonly
 
     @admin.action(description=_("Close the selected tickets"))
     def close_tickets(self, request, queryset) -> None:
@@ -75,6 +123,50 @@ class TicketAdmin(admin.ModelAdmin):
         )
         for reason in refused:
             self.message_user(request, reason, level=messages.ERROR)
+
+    @admin.action(description=TRANSFER)
+    def transfer_tickets(self, request, queryset):
+        def transfer(ticket: Ticket, choice: dict) -> None:
+            ticket_transfer(ticket=ticket, queue=choice["queue"], by=request.user)
+
+        return self._with_choice(request, queryset, TransferChoice, transfer, title=TRANSFER)
+
+    @admin.action(description=ASSIGN)
+    def assign_tickets(self, request, queryset):
+        def assign(ticket: Ticket, choice: dict) -> None:
+            ticket_assign(ticket=ticket, assignee=choice["assignee"], by=request.user)
+
+        return self._with_choice(request, queryset, AssignChoice, assign, title=ASSIGN)
+
+    def _with_choice(
+        self,
+        request,
+        queryset,
+        form_class: type[forms.Form],
+        apply: Callable[[Ticket, dict], None],
+        *,
+        title: str,
+    ) -> TemplateResponse | None:
+        """An action that needs a choice: first a page with the form and the tickets, then ``apply``
+        to each of them that is not closed (a closed ticket is reopened first, by its own action)."""
+        form = form_class(request.POST if "apply" in request.POST else None)
+        if not form.is_valid():
+            context = {
+                **self.admin_site.each_context(request),
+                "title": title,
+                "opts": self.model._meta,
+                "form": form,
+                "tickets": queryset.select_related("contact"),
+                "action": request.POST["action"],
+                "selected": helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(request, "admin/tickets/ticket/action_choice.html", context)
+        tickets = queryset.exclude(status=Ticket.Status.CLOSED).select_related("contact", "queue")
+        for ticket in tickets:
+            apply(ticket, form.cleaned_data)
+        count = len(tickets)
+        self.message_user(request, ngettext("%d ticket changed.", "%d tickets changed.", count) % count)
+        return None
 
 
 @admin.register(Message)

@@ -7,24 +7,21 @@ from typing import TypeVar
 import pydantic
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.utils.translation import gettext
 from ninja import Router, Schema, Status
 from ninja.errors import ValidationError as RequestInvalid
 from pydantic import StrictBool, StrictStr
 
-from contacts.selectors import contacts_visible_to
-from contacts.services import contact_upsert
+from contacts.selectors import contact_search, contacts_visible_to
 from helpdesk.api import COMMON_ERRORS, MAX_ID, Error, Id, RowId
 from helpdesk.api_common import ApiError, found_or_404
-from tickets.inbound import ticket_for_contact
 from tickets.media import MediaRefused, media_check
 from tickets.models import Message, Queue, Ticket
-from tickets.outbound import message_send
 from tickets.payloads import contact_payload, message_payload, ticket_payload
-from tickets.selectors import tickets_visible_to
+from tickets.selectors import ticket_search, tickets_visible_to
 from tickets.services import (
     ActionRefused,
+    number_message_send,
     phone_wa_id,
     ticket_assign,
     ticket_close,
@@ -32,9 +29,7 @@ from tickets.services import (
     ticket_reply,
     ticket_transfer,
 )
-from whatsapp.api import bus_unavailable, connection_or_404
-from whatsapp.models import Connection
-from whatsapp.session_requests import BusUnavailable, SessionUnavailable, session_number_exists
+from whatsapp.api import connection_or_404
 
 SchemaT = TypeVar("SchemaT", bound=Schema)
 
@@ -171,7 +166,8 @@ def ticket_or_404(request, pk: int) -> Ticket:
 
 @router.get(
     "/tickets",
-    summary="Tickets, newest first; filters: status, queue, connection, assignee, search",
+    summary="Tickets, newest first; filters: status, queue, connection, assignee, search (the contact's "
+    "name or number, or a message's text, as the inbox's search)",
     response={200: TicketPage, **COMMON_ERRORS},
 )
 def tickets_list(
@@ -194,12 +190,7 @@ def tickets_list(
         if value:
             tickets = tickets.filter(**{field: _id_parameter(parameter, value)})
     if search := search.strip():
-        tickets = tickets.filter(
-            Q(contact__name__icontains=search)
-            | Q(contact__push_name__icontains=search)
-            | Q(contact__phone__contains=search)
-            | Q(last_message_preview__icontains=search)
-        )
+        tickets = tickets.filter(ticket_search(search))  # what the inbox's search finds
     return page_of(tickets, cursor, ticket_payload)
 
 
@@ -336,19 +327,14 @@ def tickets_transfer(request, id: Id, payload: TransferIn):
 
 @router.get(
     "/contacts",
-    summary="Contacts; search by name, phone or email",
+    summary="Contacts; search by name, WhatsApp name or number, as the Contacts page does",
     response={200: ContactPage, **COMMON_ERRORS},
 )
 def contacts_list(request, search: str = "", cursor: str | None = None):
-    contacts = contacts_visible_to(user=request.user).order_by("-id")
-    if search := search.strip():
-        contacts = contacts.filter(
-            Q(name__icontains=search)
-            | Q(push_name__icontains=search)
-            | Q(phone__contains=search)
-            | Q(email__icontains=search)
-        )
-    return page_of(contacts, cursor, contact_payload)
+    # what the Contacts page's search finds
+    return page_of(
+        contact_search(user=request.user, query=search.strip()).order_by("-id"), cursor, contact_payload
+    )
 
 
 @router.get("/contacts/{int:id}", summary="One contact", response={200: ContactOut, **COMMON_ERRORS})
@@ -356,9 +342,16 @@ def contacts_read(request, id: Id):
     return contact_payload(found_or_404(contacts_visible_to(user=request.user), id))
 
 
+# The status of each refusal of a send to a number (tickets.services._number_check); the others are 409:
+# the connection is not ready, the contact is blocked, or the number has a conversation the caller cannot
+# see (CONVERSATION_NOT_VISIBLE, which says nothing of it, as GET /tickets/{id} answers 404 for it).
+SEND_REFUSED = {"NOT_ON_WHATSAPP": 422, "BUS_UNAVAILABLE": 503}
+
+
 @router.post(
     "/connections/{int:id}/messages",
-    summary="Write to a phone number from this connection",
+    summary="Write to a phone number from this connection; refused (409) when the contact is blocked or "
+    "the number has a conversation the caller cannot see",
     response={201: MessageOut, **COMMON_ERRORS, 409: Error, 422: Error, 503: Error},
 )
 def connections_send(request, id: Id, payload: SendIn):
@@ -369,30 +362,17 @@ def connections_send(request, id: Id, payload: SendIn):
     except ValidationError:
         message = gettext("to must be a phone number with country code, e.g. 5511988887777.")
         raise ApiError(400, "VALIDATION_ERROR", message) from None
-    if connection.status != Connection.Status.CONNECTED:
-        if not payload.queue_if_offline:
-            raise ApiError(
-                409,
-                "ACCOUNT_NOT_READY",
-                gettext("The connection is %(status)s, not CONNECTED.") % {"status": connection.status},
-            )
-    else:
-        try:
-            exists = session_number_exists(connection_id=connection.pk, wa_id=wa_id)
-        except SessionUnavailable:
-            raise ApiError(
-                409, "ACCOUNT_NOT_READY", gettext("The connection's session does not answer.")
-            ) from None
-        except BusUnavailable:
-            raise bus_unavailable() from None
-        if not exists:
-            raise ApiError(
-                422,
-                "NOT_ON_WHATSAPP",
-                gettext("+%(number)s has no WhatsApp.") % {"number": wa_id.split("@")[0]},
-            )
-    ticket, _ = ticket_for_contact(contact=contact_upsert(wa_id=wa_id), connection=connection)
-    return Status(201, message_payload(message_send(ticket=ticket, author=request.user, body=body)))
+    try:
+        sent = number_message_send(
+            connection=connection,
+            wa_id=wa_id,
+            by=request.user,
+            body=body,
+            queue_if_offline=payload.queue_if_offline,
+        )
+    except ActionRefused as refused:
+        raise ApiError(SEND_REFUSED.get(refused.code, 409), refused.code, str(refused)) from None
+    return Status(201, message_payload(sent))
 
 
 def _text(body: str) -> str:

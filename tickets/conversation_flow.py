@@ -15,6 +15,7 @@ from django.utils import timezone
 from tickets.models import Message, Queue, Ticket
 from tickets.outbound import message_send
 from tickets.realtime import UNROUTED_GROUP, ticket_event
+from tickets.writing import contact_receives
 
 MENU_REPEAT_MINUTES = 5
 
@@ -26,7 +27,7 @@ def render(template: str, *, ticket: Ticket) -> str:
 
 def greet_new_ticket(*, ticket: Ticket) -> None:
     """Called once, for a ticket a customer's first message made. A blocked contact gets nothing."""
-    if ticket.contact.blocked:
+    if not contact_receives(contact=ticket.contact):
         return
     queues = [] if ticket.queue_id else _queues(ticket)  # a ticket with its queue needs no menu
     if len(queues) > 1:
@@ -47,16 +48,16 @@ def route_answer(*, ticket: Ticket, message: Message) -> None:
         ticket.queue = queue
         ticket.save(update_fields=["queue", "updated_at"])
         ticket_event(ticket=ticket, event_type="ticket.changed", left=[UNROUTED_GROUP])
-        if queue.greeting and not ticket.contact.blocked:
+        if queue.greeting and contact_receives(contact=ticket.contact):
             message_send(ticket=ticket, author=None, body=render(queue.greeting, ticket=ticket))
-    elif not ticket.contact.blocked and timezone.now() - ticket.menu_sent_at >= timedelta(
+    elif contact_receives(contact=ticket.contact) and timezone.now() - ticket.menu_sent_at >= timedelta(
         minutes=MENU_REPEAT_MINUTES
     ):
         _send_menu(ticket, queues)
 
 
 def farewell(*, ticket: Ticket) -> None:
-    if ticket.connection.farewell and not ticket.contact.blocked:
+    if ticket.connection.farewell and contact_receives(contact=ticket.contact):
         message_send(ticket=ticket, author=None, body=render(ticket.connection.farewell, ticket=ticket))
 
 

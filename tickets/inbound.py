@@ -220,39 +220,54 @@ def media_filename(message: Message) -> str:
 
 
 def ticket_for_contact(*, contact: Contact, connection: Connection) -> tuple[Ticket, bool]:
-    """The contact's ticket on this connection: the one not closed, or the last one reopened
-    when it closed less than TICKET_REOPEN_WINDOW ago, or a new one. (ticket, is new or reopened)"""
-    current = (
-        Ticket.objects.filter(contact=contact, connection=connection)
-        .exclude(status=Ticket.Status.CLOSED)
-        .first()
-    )
-    if current:
-        return current, False
-    reopened = _ticket_reopened(contact, connection)
-    ticket = reopened or _ticket_new(contact, connection)
+    """The contact's ticket on this connection: the one under way (``ticket_under_way``, reopened
+    when it was closed), or a new one. (ticket, is new or reopened)"""
+    under_way = ticket_under_way(contact=contact, connection=connection)
+    if under_way is not None and under_way.status != Ticket.Status.CLOSED:
+        return under_way, False
+    ticket = _reopened(under_way) if under_way else _ticket_new(contact, connection)
     ticket.save()
-    if not reopened:
+    if not under_way:
         webhook_emit(connection=connection, event="ticket.created", payload=ticket_payload(ticket))
     dashboard_changed()
     return ticket, True
 
 
-def _ticket_reopened(contact: Contact, connection: Connection) -> Ticket | None:
-    """The contact's last ticket, set to reopen (unsaved) when it closed less than TICKET_REOPEN_WINDOW ago."""
+def ticket_under_way(*, contact: Contact, connection: Connection) -> Ticket | None:
+    """The conversation a message between the contact and this connection continues: their ticket
+    not closed, or else the last one closed less than TICKET_REOPEN_WINDOW ago (which the message
+    reopens). None: the message starts a new one."""
+    current = (
+        Ticket.objects.filter(contact=contact, connection=connection)
+        .exclude(status=Ticket.Status.CLOSED)
+        .first()
+    )
+    return current or _recently_closed(contact, connection)
+
+
+def _recently_closed(contact: Contact, connection: Connection) -> Ticket | None:
     since = timezone.now() - timedelta(seconds=settings.TICKET_REOPEN_WINDOW)
-    recent = (
+    return (
         Ticket.objects.filter(
             contact=contact, connection=connection, status=Ticket.Status.CLOSED, closed_at__gte=since
         )
         .order_by("-closed_at")
         .first()
     )
-    if recent:
-        recent.status = Ticket.Status.OPEN if recent.assignee_id else Ticket.Status.PENDING
-        recent.closed_at, recent.closed_by, recent.close_reason = None, None, ""
-        recent.waiting_since = timezone.now()  # its wait starts again
-    return recent
+
+
+def _ticket_reopened(contact: Contact, connection: Connection) -> Ticket | None:
+    """The contact's last ticket, set to reopen (unsaved) when it closed less than TICKET_REOPEN_WINDOW ago."""
+    recent = _recently_closed(contact, connection)
+    return _reopened(recent) if recent else None
+
+
+def _reopened(ticket: Ticket) -> Ticket:
+    """The closed ``ticket`` set to reopen (unsaved): its wait starts again."""
+    ticket.status = Ticket.Status.OPEN if ticket.assignee_id else Ticket.Status.PENDING
+    ticket.closed_at, ticket.closed_by, ticket.close_reason = None, None, ""
+    ticket.waiting_since = timezone.now()
+    return ticket
 
 
 def _ticket_new(contact: Contact, connection: Connection) -> Ticket:

@@ -113,7 +113,7 @@ def inbox_tickets(*, user: User, filters: InboxFilters) -> QuerySet[Ticket]:
     if filters.assignee and sees_every_ticket(user):
         tickets = tickets.filter(assignee_id=filters.assignee)
     if filters.search:
-        tickets = tickets.filter(_search(filters.search))
+        tickets = tickets.filter(ticket_search(filters.search))
     last_sent = Message.objects.filter(ticket=OuterRef("pk"), from_me=True).exclude(kind__in=UNSENT_KINDS)
     return (
         tickets.select_related("contact", "connection", "queue", "assignee")
@@ -180,7 +180,7 @@ class _TextMatches(Func):
         return sql, (*body_params, *query_params)
 
 
-def _search(text: str) -> Q:
+def ticket_search(text: str) -> Q:
     """A contact's name or number, or the text of one of the ticket's messages.
 
     On PostgreSQL the words are looked up in the indexes first, at most

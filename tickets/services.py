@@ -15,23 +15,21 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 
+from contacts.models import Contact
 from contacts.services import contact_block, contact_upsert
 from helpdesk.languages import in_helpdesk_language
 from helpdesk.realtime import dashboard_changed, session_mark_read, session_wake
 from tickets.conversation_flow import farewell
-from tickets.inbound import ticket_for_contact
+from tickets.inbound import ticket_for_contact, ticket_under_way
 from tickets.media import CheckedMedia
 from tickets.models import ONE_OPEN_TICKET_MESSAGE, Message, Queue, Ticket
 from tickets.outbound import message_send, note_add, unsent_line_add
 from tickets.payloads import ticket_payload
 from tickets.realtime import ticket_event, ticket_groups
+from tickets.writing import ActionRefused, write_check
 from whatsapp.models import Connection
-from whatsapp.session_requests import SessionUnavailable, session_number_exists
+from whatsapp.session_requests import BusUnavailable, SessionUnavailable, session_number_exists
 from whatsapp.webhooks import webhook_emit
-
-
-class ActionRefused(Exception):
-    """The action cannot be done now; the message says why, for the user."""
 
 
 def ticket_accept(*, ticket: Ticket, by: User) -> Ticket:
@@ -197,14 +195,11 @@ def ticket_reply(
 
     Answering a waiting ticket accepts it. ``signed``: the agent's name in bold
     on the first line, as Whaticket users are used to. ``voice``: the audio file goes as a
-    voice message. A blocked contact gets nothing.
+    voice message. Refused by ``write_check`` (a blocked contact, a ticket ``by`` may not see).
     """
     if internal:
         return note_add(ticket=ticket, author=by, body=body)
-    if ticket.contact.blocked:
-        raise ActionRefused(
-            _("%(contact)s is blocked: unblock them to write to them.") % {"contact": ticket.contact}
-        )
+    write_check(user=by, contact=ticket.contact, ticket=ticket)
     if ticket.status == Ticket.Status.CLOSED:
         raise ActionRefused(_("The ticket is closed: reopen it to answer."))
     if signed and body.strip():
@@ -222,11 +217,13 @@ def ticket_reply(
         )
 
 
-def message_retry(*, message: Message) -> Message:
-    """Queue a failed message again. The session looks for an earlier attempt in the
-    chat (by the message's fixed WhatsApp id) before sending, so it never goes twice."""
+def message_retry(*, message: Message, by: User) -> Message:
+    """``by`` queues a failed message again (``write_check``: not to a contact blocked since). The
+    session looks for an earlier attempt in the chat (by the message's fixed WhatsApp id) before
+    sending, so it never goes twice."""
     if message.status != Message.Status.FAILED or not message.from_me:
         raise ActionRefused(_("Only a message that failed can be sent again."))
+    write_check(user=by, contact=message.ticket.contact, ticket=message.ticket)
     with transaction.atomic():
         message.status, message.error = Message.Status.QUEUED, ""
         message.save(update_fields=["status", "error"])
@@ -278,34 +275,68 @@ def phone_wa_id(phone: str) -> str:
 
 
 def conversation_start(*, connection: Connection, phone: str, by: User, body: str = "") -> Ticket:
-    """``by`` writes first to a number: WhatsApp is asked whether it exists, then the contact's
-    ticket on ``connection`` (a new one, or the one already under way) is theirs and ``body``, if
-    any, is queued. Refused (ActionRefused) when the connection cannot ask, the number has no
-    WhatsApp, the contact is blocked, or another agent has the contact's ticket."""
+    """``by`` writes first to a number (the page's Start a conversation): the contact's ticket on
+    ``connection`` (a new one, or the one under way) becomes theirs and ``body``, if any, is queued.
+    Refused (ActionRefused) as ``_number_check`` says, or when another agent has the ticket."""
     wa_id = phone_wa_id(phone)
-    if connection.status != Connection.Status.CONNECTED:
-        raise ActionRefused(_("%(connection)s is not connected.") % {"connection": connection})
-    try:
-        exists = session_number_exists(connection_id=connection.pk, wa_id=wa_id)
-    except SessionUnavailable:
-        refusal = _("%(connection)s does not answer; try again shortly.") % {"connection": connection}
-        raise ActionRefused(refusal) from None
-    if not exists:
-        raise ActionRefused(_("+%(number)s has no WhatsApp.") % {"number": wa_id.split("@")[0]})
+    _number_check(connection=connection, wa_id=wa_id, by=by)
     with transaction.atomic():
-        contact = contact_upsert(wa_id=wa_id)
-        if contact.blocked:
-            raise ActionRefused(
-                _("%(contact)s is blocked: unblock them to write to them.") % {"contact": contact}
-            )
-        ticket, _new = ticket_for_contact(contact=contact, connection=connection)
-        if ticket.assignee_id not in (None, by.pk):
+        ticket = _conversation_for(connection=connection, wa_id=wa_id, by=by)
+        if ticket.assignee_id not in (None, by.pk):  # a ticket they may see: the colleague may be named
             raise ActionRefused(
                 _("%(agent)s already has ticket #%(ticket)s with %(contact)s.")
-                % {"agent": ticket.assignee, "ticket": ticket.pk, "contact": contact}
+                % {"agent": ticket.assignee, "ticket": ticket.pk, "contact": ticket.contact}
             )
         if ticket.assignee_id is None:
             ticket_accept(ticket=ticket, by=by)
         if body.strip():
             ticket_reply(ticket=ticket, by=by, body=body)
+    return ticket
+
+
+def number_message_send(
+    *, connection: Connection, wa_id: str, by: User, body: str, queue_if_offline: bool = False
+) -> Message:
+    """A program writes to a number (the API): ``body`` is queued in the contact's ticket on
+    ``connection``, which nobody takes by it. ``queue_if_offline``: a connection that is not
+    connected sends it when it is (WhatsApp is not asked then). Refused as ``_number_check`` says."""
+    _number_check(connection=connection, wa_id=wa_id, by=by, offline_ok=queue_if_offline)
+    with transaction.atomic():
+        ticket = _conversation_for(connection=connection, wa_id=wa_id, by=by)
+        return message_send(ticket=ticket, author=by, body=body)
+
+
+def _number_check(*, connection: Connection, wa_id: str, by: User, offline_ok: bool = False) -> None:
+    """What is refused before anything is written to a number: a contact ``by`` may not write to
+    (``write_check``, asked first so WhatsApp is not asked in vain), a connection that is not
+    connected (unless ``offline_ok``), a session or bus that does not answer, a number without
+    WhatsApp. Each refusal's ``code`` is the API's ``error_code``."""
+    contact = Contact.objects.filter(wa_id=wa_id).first()
+    if contact is not None:
+        write_check(user=by, contact=contact, ticket=ticket_under_way(contact=contact, connection=connection))
+    if connection.status != Connection.Status.CONNECTED:
+        if offline_ok:
+            return
+        refusal = _("%(connection)s is not connected.") % {"connection": connection}
+        raise ActionRefused(refusal, code="ACCOUNT_NOT_READY")
+    try:
+        exists = session_number_exists(connection_id=connection.pk, wa_id=wa_id)
+    except SessionUnavailable:
+        refusal = _("%(connection)s does not answer; try again shortly.") % {"connection": connection}
+        raise ActionRefused(refusal, code="ACCOUNT_NOT_READY") from None
+    except BusUnavailable:
+        refusal = _("The realtime bus (Redis) is unavailable: try again in a moment.")
+        raise ActionRefused(refusal, code="BUS_UNAVAILABLE") from None
+    if not exists:
+        refusal = _("+%(number)s has no WhatsApp.") % {"number": wa_id.split("@")[0]}
+        raise ActionRefused(refusal, code="NOT_ON_WHATSAPP")
+
+
+def _conversation_for(*, connection: Connection, wa_id: str, by: User) -> Ticket:
+    """In the caller's transaction: the ticket a message to the number goes to, its contact made on
+    first sight. ``write_check`` again, now that the contact exists: the customer may have written
+    while WhatsApp was asked."""
+    contact = contact_upsert(wa_id=wa_id)
+    write_check(user=by, contact=contact, ticket=ticket_under_way(contact=contact, connection=connection))
+    ticket, _new = ticket_for_contact(contact=contact, connection=connection)
     return ticket

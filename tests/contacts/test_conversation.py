@@ -2,9 +2,10 @@
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from contacts.models import Contact
-from tests.factories import ConnectionFactory, ContactFactory, TicketFactory, UserFactory
+from tests.factories import ConnectionFactory, ContactFactory, QueueFactory, TicketFactory, UserFactory
 from tests.processes import wait_until
 from tests.whatsapp.test_messages import connected
 from tickets.models import Message, Ticket
@@ -105,5 +106,51 @@ def test_a_colleagues_conversation_or_a_blocked_contact_is_refused(engine, simul
 
     ticket = Ticket.objects.get()
     assert taken.context["form"].non_field_errors() == [f"bia already has ticket #{ticket.pk} with Ana."]
-    assert blocked.context["form"].non_field_errors() == ["Rui is blocked: unblock them to write to them."]
+    # Rui has no ticket the agent may see: not even his name is told
+    assert blocked.context["form"].non_field_errors() == ["This number is blocked; ask a supervisor."]
     assert (Ticket.objects.count(), Message.objects.count(), ticket.assignee.username) == (1, 0, "bia")
+
+
+HIDDEN = "This number already has a conversation you cannot see; ask a supervisor."
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "under_way",
+    [
+        {"status": Ticket.Status.PENDING},
+        {"status": Ticket.Status.OPEN, "assignee": lambda: UserFactory(username="bia")},
+        {"status": Ticket.Status.CLOSED, "closed_at": timezone.now},  # the reopening window gives it back
+    ],
+    ids=["waiting", "a-colleagues", "just-closed"],
+)
+def test_a_conversation_of_another_queue_is_refused_saying_nothing_of_it(agent, agent_client, under_way):
+    """The agent of Sales types the number of Ana, whose conversation is in Support: the refusal names
+    neither Ana, the ticket nor the colleague, WhatsApp is not asked (no session runs here: asking
+    would answer "does not answer"), and the ticket stays as it was."""
+    sales, support = QueueFactory(name="Sales"), QueueFactory(name="Support")
+    sales.members.add(agent)
+    connection = ConnectionFactory(status=Connection.Status.CONNECTED)
+    values = {key: value() if callable(value) else value for key, value in under_way.items()}
+    theirs = TicketFactory(
+        connection=connection,
+        queue=support,
+        contact=ContactFactory(name="Ana", phone="5511955554444"),
+        **values,
+    )
+
+    response = agent_client.post(
+        reverse("conversation-new"), {"connection": connection.pk, "phone": "+55 11 95555-4444", "body": "Oi"}
+    )
+
+    assert response.status_code == 400
+    assert response.context["form"].non_field_errors() == [HIDDEN]
+    page = response.content.decode()
+    assert "Ana" not in page and "Support" not in page and f"#{theirs.pk}" not in page
+    theirs.refresh_from_db()
+    assert (theirs.status, theirs.assignee, Ticket.objects.count()) == (
+        values["status"],
+        values.get("assignee"),
+        1,
+    )
+    assert not Message.objects.exists()

@@ -2,8 +2,8 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from tests.factories import ConnectionEventFactory, MessageFactory, TicketFactory
-from tickets.models import Ticket
+from tests.factories import ConnectionEventFactory, MessageFactory, QueueFactory, TicketFactory, UserFactory
+from tickets.models import Message, Ticket
 
 MODELS = [model._meta for model in admin.site._registry]
 ADMIN_PAGES = [
@@ -116,3 +116,51 @@ def test_connection_page_shows_its_status_and_log(staff_client):
     assert "Browser launched" in page
     assert "Another connection" not in page
     assert "status-stopped" in page
+
+
+def test_a_tickets_state_and_hands_are_not_form_fields(staff_client):
+    """Status, contact, connection, queue and assignee change only through the actions (the services,
+    with their system line, event and webhook), the wait's start with the conversation: the change
+    form shows them, it does not edit them."""
+    ticket = TicketFactory(status=Ticket.Status.OPEN, queue=QueueFactory(), assignee=UserFactory())
+
+    page = staff_client.get(reverse("admin:tickets_ticket_change", args=[ticket.pk])).content.decode()
+
+    for field in ("status", "contact", "connection", "queue", "assignee", "waiting_since_0"):
+        assert f'name="{field}"' not in page
+    assert ticket.queue.name in page
+
+
+def _choose_and_apply(client, action: str, tickets: list[Ticket], choice: dict):
+    changelist = reverse("admin:tickets_ticket_changelist")
+    selected = {"action": action, "_selected_action": [ticket.pk for ticket in tickets]}
+    choosing = client.post(changelist, selected)
+    applied = client.post(changelist, {**selected, **choice, "apply": "1"}, follow=True)
+    return choosing.content.decode(), applied.content.decode()
+
+
+def test_transferring_from_the_admin_goes_through_the_service(staff_client, staff):
+    tickets = TicketFactory.create_batch(2, status=Ticket.Status.OPEN, assignee=UserFactory())
+    support = QueueFactory(name="Support")
+
+    choosing, applied = _choose_and_apply(staff_client, "transfer_tickets", tickets, {"queue": support.pk})
+
+    assert all(str(ticket) in choosing for ticket in tickets) and 'name="queue"' in choosing
+    assert "2 tickets changed." in applied
+    assert set(Ticket.objects.values_list("queue", "assignee", "status")) == {(support.pk, None, "pending")}
+    lines = Message.objects.filter(kind=Message.Kind.SYSTEM).values_list("ticket", "body")
+    assert sorted(lines) == sorted((t.pk, f"{staff.username} transferred to Support") for t in tickets)
+
+
+def test_assigning_from_the_admin_goes_through_the_service(staff_client, staff):
+    ticket = TicketFactory(status=Ticket.Status.PENDING)
+    bia = UserFactory(username="bia", first_name="Bia")
+
+    choosing, _applied = _choose_and_apply(staff_client, "assign_tickets", [ticket], {})
+    _choosing, applied = _choose_and_apply(staff_client, "assign_tickets", [ticket], {"assignee": bia.pk})
+
+    assert 'name="assignee"' in choosing
+    assert "1 ticket changed." in applied
+    ticket.refresh_from_db()
+    assert (ticket.assignee, ticket.status) == (bia, Ticket.Status.OPEN)
+    assert Message.objects.get(kind=Message.Kind.SYSTEM).body == f"{staff.username} gave the ticket to Bia"

@@ -1,6 +1,15 @@
 import pytest
+from django.urls import reverse
 
-from tests.factories import ContactFactory, MessageFactory, QueueFactory, TicketFactory, UserFactory
+from helpdesk.models import ApiToken
+from tests.factories import (
+    ConnectionFactory,
+    ContactFactory,
+    MessageFactory,
+    QueueFactory,
+    TicketFactory,
+    UserFactory,
+)
 from tickets.models import Message, Ticket
 from whatsapp.models import Connection
 
@@ -93,3 +102,69 @@ def test_writing_from_a_connection_that_is_not_connected(api):
     assert queued.status_code == 201 and queued.json()["status"] == "queued"
     assert Ticket.objects.get().contact.wa_id == "5511988887777@c.us"
     assert (bad.status_code, bad.json()["error_code"]) == (400, "VALIDATION_ERROR")
+
+
+@pytest.fixture
+def agent_api(client):
+    """The API as a staff user who is an agent of Sales only (no permission to see every ticket)."""
+    agent = UserFactory(is_staff=True)
+    QueueFactory(name="Sales").members.add(agent)
+    _token, key = ApiToken.issue(user=agent)
+
+    def call(method: str, path: str, body=None):
+        return getattr(client, method.lower())(
+            f"/api/{path}", data=body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key}"
+        )
+
+    return call
+
+
+def test_the_api_does_not_write_where_its_caller_cannot_read(agent_api):
+    """A number whose open ticket is in Support, which the Sales agent cannot read (404), or a blocked
+    contact: 409, nothing written, the same refusals as the page's Start a conversation."""
+    connection = ConnectionFactory(status=Connection.Status.DISCONNECTED)
+    theirs = TicketFactory(
+        connection=connection,
+        queue=QueueFactory(name="Support"),
+        status=Ticket.Status.OPEN,
+        contact=ContactFactory(name="Ana", phone="5511955554444"),
+    )
+    ContactFactory(name="Rui", phone="5511955553333", blocked=True)
+
+    def send(to: str):
+        payload = {"to": to, "body": "Oi", "queue_if_offline": True}
+        return agent_api("POST", f"connections/{connection.pk}/messages", payload)
+
+    hidden, blocked = send("5511955554444"), send("5511955553333")
+
+    assert agent_api("GET", f"tickets/{theirs.pk}").status_code == 404
+    assert (hidden.status_code, hidden.json()) == (
+        409,
+        {
+            "error_code": "CONVERSATION_NOT_VISIBLE",
+            "message": "This number already has a conversation you cannot see; ask a supervisor.",
+        },
+    )
+    assert (blocked.status_code, blocked.json()) == (
+        409,
+        {"error_code": "CONTACT_BLOCKED", "message": "This number is blocked; ask a supervisor."},
+    )
+    assert (Ticket.objects.count(), Message.objects.count()) == (1, 0)
+
+
+def test_the_api_searches_as_the_pages_do(api, staff_client):
+    """The same words find the same tickets and contacts in the API as in the inbox and on Contacts:
+    a message's text (not only the last one's preview), a number typed as people type it."""
+    ticket = MessageFactory(body="Where is my boleto?", ticket__last_message_preview="Thanks!").ticket
+    maria = ContactFactory(name="Maria", phone="5511988887777", email="maria@example.com")
+    TicketFactory(contact=maria)
+
+    def api_finds(path: str) -> set[int]:
+        return {found["id"] for found in api("GET", path).json()["results"]}
+
+    inbox = staff_client.get(reverse("inbox"), {"tab": "waiting", "q": "boleto"}).context["page"].items
+    contacts = staff_client.get(reverse("contact-list"), {"q": "+55 11 98888"}).context["page"].items
+    assert [t.pk for t in inbox] == [ticket.pk] and [c.pk for c in contacts] == [maria.pk]
+    assert api_finds("tickets?search=boleto") == {ticket.pk}
+    assert api_finds("contacts?search=%2B55%2011%2098888") == {maria.pk}
+    assert api_finds("contacts?search=maria@example.com") == set()  # the pages do not search emails

@@ -302,6 +302,17 @@ def test_retry_queues_a_failed_message_once(agent_client, ticket):
     assert ticket.messages.count() == 1
 
 
+def test_a_failed_message_is_not_sent_again_to_a_contact_blocked_since(agent_client, ticket):
+    failed = MessageFactory(ticket=ticket, from_me=True, status=Message.Status.FAILED, error="offline")
+    ticket.contact.blocked = True
+    ticket.contact.save()
+
+    agent_client.post(reverse("message-retry", args=[ticket.pk, failed.pk]), HTTP_HX_REQUEST="true")
+
+    failed.refresh_from_db()
+    assert (failed.status, failed.error) == (Message.Status.FAILED, "offline")
+
+
 def test_media_is_shown_inline_only_when_it_is_a_picture_or_sound(agent_client, ticket):
     picture = MessageFactory(ticket=ticket, kind=Message.Kind.IMAGE, mimetype="image/jpeg")
     picture.media.save("photo.jpg", ContentFile(JPEG))

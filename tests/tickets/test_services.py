@@ -1,9 +1,9 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from tests.factories import ConnectionFactory, TicketFactory
+from tests.factories import ConnectionFactory, QueueFactory, TicketFactory
 from tickets.models import Message, Ticket
-from tickets.services import ticket_close, ticket_reopen
+from tickets.services import ActionRefused, ticket_close, ticket_reopen, ticket_reply
 
 
 @pytest.mark.django_db
@@ -78,3 +78,15 @@ def test_a_close_that_fails_queues_no_farewell(agent, monkeypatch):
 
     assert farewells(ticket) == []
     assert Ticket.objects.get(pk=ticket.pk).status == Ticket.Status.OPEN
+
+
+def test_a_reply_goes_only_into_a_ticket_its_author_may_see(agent):
+    """The composer's service asks the one door too: a ticket of another queue is refused, saying
+    nothing of it, whoever calls (the page and the API find the ticket through the same rule first)."""
+    theirs = TicketFactory(queue=QueueFactory(), status=Ticket.Status.OPEN)
+
+    with pytest.raises(ActionRefused) as refused:
+        ticket_reply(ticket=theirs, by=agent, body="Oi")
+
+    assert refused.value.code == "CONVERSATION_NOT_VISIBLE"
+    assert not theirs.messages.exists()

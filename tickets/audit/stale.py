@@ -26,6 +26,7 @@ from helpdesk.realtime import dashboard_changed, session_wake
 from tickets.conversation_flow import render
 from tickets.models import Message, Ticket
 from tickets.realtime import tickets_closed_event
+from tickets.writing import tickets_receiving
 from whatsapp.models import Connection
 
 ACTIVE = [Ticket.Status.OPEN, Ticket.Status.PENDING]
@@ -202,10 +203,7 @@ def _farewell(
             result.farewells_unsent += 1
     if not sendable:
         return
-    # a blocked contact is sent nothing (docs/decisions.md)
-    tickets = list(
-        Ticket.objects.filter(pk__in=sendable).exclude(contact__blocked=True).select_related("contact")
-    )
+    tickets = list(tickets_receiving(Ticket.objects.filter(pk__in=sendable)).select_related("contact"))
     Message.objects.bulk_create(
         [
             Message(

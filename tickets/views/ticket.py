@@ -205,9 +205,9 @@ def message_retry_view(request: AuthenticatedHttpRequest, pk: int, message_pk: i
     message = conversation_message(ticket=ticket, pk=message_pk)
     if message is None:
         raise Http404
-    # Already queued again (a double click): the message shows its status as it is.
+    # Already queued again (a double click), or the contact blocked since: the message shows its status as it is.
     with contextlib.suppress(ActionRefused):
-        message_retry(message=message)
+        message_retry(message=message, by=request.user)
     return render(request, "tickets/_message.html", {"ticket": ticket, "message": message})
 
 
