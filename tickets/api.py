@@ -1,6 +1,5 @@
 """The tickets, messages and contacts part of the JSON API (helpdesk/api.py has the common ground)."""
 
-import json
 from datetime import datetime
 from typing import TypeVar
 
@@ -17,6 +16,7 @@ from contacts.selectors import contacts_visible_to
 from contacts.services import contact_upsert
 from helpdesk.api import COMMON_ERRORS, MAX_ID, Error, Id, RowId
 from helpdesk.api_common import ApiError, found_or_404
+from helpdesk.untrusted import json_body
 from tickets.inbound import ticket_for_contact
 from tickets.media import MediaRefused, media_check
 from tickets.models import Message, Queue, Ticket
@@ -261,11 +261,7 @@ def tickets_reply(request, id: Id):
 def _json_body(request, schema: type[SchemaT]) -> SchemaT:
     """The JSON body validated as ``schema`` (for the reply, whose body may also be multipart)."""
     try:
-        data = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "BAD_REQUEST", gettext("The body is not valid JSON.")) from None
-    try:
-        return schema.model_validate(data)
+        return schema.model_validate(json_body(request.body))
     except pydantic.ValidationError as invalid:
         raise RequestInvalid([dict(error) for error in invalid.errors(include_url=False)]) from None
 
