@@ -14,11 +14,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI, Path, Router, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.parser import Parser
 from ninja.security.http import HttpBearer
 from pydantic import Field, StrictInt
 
 from helpdesk.api_common import ApiError, authenticate
 from helpdesk.permissions import has_permission
+from helpdesk.untrusted import json_body
 
 MAX_ID = 2**63 - 1  # the largest id a database row can have: a larger one is refused, not looked up
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]  # an id in the URL
@@ -54,6 +56,15 @@ class StaffToken(HttpBearer):
         return request.user
 
 
+class UntrustedJsonParser(Parser):
+    """Every JSON body of the API is read by helpdesk/untrusted.py's ``json_body``: nesting bounded
+    before parsing, and no NUL or lone surrogate in any string (the query strings and form fields
+    are checked by its middleware, for the pages too)."""
+
+    def parse_body(self, request: HttpRequest):
+        return json_body(request.body)
+
+
 # Answers every operation may give besides its own (documented on each one).
 COMMON_ERRORS = {400: Error, 401: Error, 403: Error, 404: Error, 422: ValidationErrorOut}
 
@@ -65,6 +76,7 @@ api = NinjaAPI(
     docs_url=None,
     openapi_url="/openapi.json",
     urls_namespace="api",
+    parser=UntrustedJsonParser(),
 )
 
 
@@ -93,6 +105,8 @@ def _validation_error(request, error: ValidationError):
 
 @api.exception_handler(HttpError)
 def _http_error(request, error: HttpError):
+    if isinstance(error.__cause__, ApiError):  # ninja wraps what the parser raises: answer the parser's own
+        return error.__cause__.response()
     codes = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
     message = _("The body is not valid JSON.") if error.status_code == 400 else str(error)
     return _error(codes.get(error.status_code, "ERROR"), message, error.status_code)

@@ -68,6 +68,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "helpdesk.untrusted.UntrustedTextMiddleware",  # after the login check, and the multipart parse within limits
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

@@ -14,3 +14,18 @@ def assert_field_refused(response, field: str, reason: str) -> None:
 def assert_path_id_refused(response) -> None:
     """An id in the path beyond 64 bits: 422 naming it, never a 500 from the database."""
     assert (response.status_code, list(response.json()["fields"])) == (422, ["id"])
+
+
+NUL = "Null characters are not allowed."
+SURROGATE = "Lone surrogates (\\ud800 to \\udfff) are not allowed."
+DEEP = "[" * 50_000 + "]" * 50_000  # json.loads recursed once per bracket: RecursionError, a 500
+
+
+def assert_too_deep(response) -> None:
+    assert (response.status_code, response.json()) == (
+        400,
+        {
+            "error_code": "BAD_REQUEST",
+            "message": "The body is not valid JSON: its brackets must close and nest at most 32 levels deep.",
+        },
+    )

@@ -1,6 +1,5 @@
 """The tickets, messages and contacts part of the JSON API (helpdesk/api.py has the common ground)."""
 
-import json
 from datetime import datetime
 from typing import TypeVar
 
@@ -15,6 +14,7 @@ from pydantic import StrictBool, StrictStr
 from contacts.selectors import contact_search, contacts_visible_to
 from helpdesk.api import COMMON_ERRORS, MAX_ID, Error, Id, RowId
 from helpdesk.api_common import ApiError, found_or_404
+from helpdesk.untrusted import json_body
 from tickets.media import MediaRefused, media_check
 from tickets.models import Message, Queue, Ticket
 from tickets.payloads import contact_payload, message_payload, ticket_payload
@@ -252,11 +252,7 @@ def tickets_reply(request, id: Id):
 def _json_body(request, schema: type[SchemaT]) -> SchemaT:
     """The JSON body validated as ``schema`` (for the reply, whose body may also be multipart)."""
     try:
-        data = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "BAD_REQUEST", gettext("The body is not valid JSON.")) from None
-    try:
-        return schema.model_validate(data)
+        return schema.model_validate(json_body(request.body))
     except pydantic.ValidationError as invalid:
         raise RequestInvalid([dict(error) for error in invalid.errors(include_url=False)]) from None
 

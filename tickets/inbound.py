@@ -11,8 +11,6 @@ instant race for the one ticket that may be open; the loser's transaction is
 retried and finds the winner's ticket.
 """
 
-import mimetypes
-import re
 from datetime import timedelta
 
 from django.conf import settings
@@ -28,18 +26,18 @@ from helpdesk.files import file_save, files_removed_on_failure
 from helpdesk.languages import in_helpdesk_language
 from helpdesk.realtime import dashboard_changed
 from tickets.conversation_flow import greet_new_ticket, route_answer
+from tickets.media import stored_name
 from tickets.models import Message, Ticket
 from tickets.outbound import echoes_claim
 from tickets.payloads import message_payload, ticket_payload
 from tickets.realtime import ticket_event
 from whatsapp.models import Connection, DeadLetter
 from whatsapp.webhooks import webhook_emit
-from whatsapp.wire import InboundMessage, filename_clean
+from whatsapp.wire import InboundMessage
 
 ATTEMPTS = 3
 Batch = list[InboundMessage]  # messages of one chat, each with its download when it has a file
 TOUCHED = ["last_message_at", "last_message_preview", "last_inbound_at", "last_outbound_at"]
-STORED_NAME_MAX_BYTES = 100  # a file's name on disk: room left for the storage's "_abc1234" on a clash
 
 
 def accepts_chat(chat: str) -> bool:
@@ -204,19 +202,11 @@ def _message(connection: Connection, message: InboundMessage) -> Message:
 
 
 def media_filename(message: Message) -> str:
-    """The attachment's name on disk: its own, cut shorter, or ``file-<id>.<ext>`` when it has none usable.
-
-    The storage drops what is not a letter, digit, ``-``, ``_`` or ``.`` and refuses a name
-    left empty, so the name is made of those only, and short enough for the storage's
-    suffix on a clash: no name a customer chooses can make the save fail.
-    """
-    name = filename_clean(re.sub(r"[^-\w. ]", "", message.filename), STORED_NAME_MAX_BYTES).replace(" ", "_")
-    if name.strip("._"):
-        return name
-    extension = mimetypes.guess_extension(message.mimetype.split(";")[0]) or ""
+    """The received attachment's name on disk (tickets/media.py's ``stored_name``), keyed on WhatsApp's id."""
     assert message.wa_id is not None, "a received message has WhatsApp's id"
-    key = re.sub(r"[^-\w]", "", message.wa_id.rsplit("_", 1)[-1])[-40:]
-    return f"file-{key}{extension}"
+    return stored_name(
+        filename=message.filename, mimetype=message.mimetype, key=message.wa_id.rsplit("_", 1)[-1]
+    )
 
 
 def ticket_for_contact(*, contact: Contact, connection: Connection) -> tuple[Ticket, bool]:

@@ -6,17 +6,24 @@ is no JPEG). WhatsApp shows images, audio and video inline; anything else
 goes as a document.
 """
 
+import mimetypes
+import re
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.utils.translation import gettext as _
 
 from tickets.models import Message
+from whatsapp.wire import filename_clean
+
+STORED_NAME_MAX_BYTES = 100  # a file's name on disk: room left for the storage's "_abc1234" on a clash
 
 # (signature at offset, MIME type); checked in order.
 SIGNATURES = [
     (0, b"\xff\xd8\xff", "image/jpeg"),
     (0, b"\x89PNG\r\n\x1a\n", "image/png"),
+    (0, b"GIF87a", "image/gif"),
+    (0, b"GIF89a", "image/gif"),
     (8, b"WEBP", "image/webp"),
     (0, b"%PDF-", "application/pdf"),
     (0, b"OggS", "audio/ogg"),
@@ -72,7 +79,27 @@ def media_check(*, data: bytes, filename: str, declared_type: str = "") -> Check
             _("%(name)s is not a real %(kind)s file.") % {"name": filename, "kind": claimed_kind}
         )
     mimetype = detected or claimed or "application/octet-stream"
-    return CheckedMedia(KIND_OF.get(detected_kind, Message.Kind.DOCUMENT), mimetype, filename or "file", data)
+    # The name as the customer will see it, cut to 255 bytes like a received one (a name of 250
+    # two-byte characters is 500 bytes: no filesystem stores it).
+    return CheckedMedia(
+        KIND_OF.get(detected_kind, Message.Kind.DOCUMENT), mimetype, filename_clean(filename) or "file", data
+    )
+
+
+def stored_name(*, filename: str, mimetype: str, key: str) -> str:
+    """An attachment's name on disk, sent or received: its own, cut shorter, or ``file-<key>.<ext>``
+    when it has none usable.
+
+    The storage drops what is not a letter, digit, ``-``, ``_`` or ``.`` and refuses a name
+    left empty, so the name is made of those only, and short enough (in bytes) for the storage's
+    suffix on a clash: no name a customer or an agent chooses can make the save fail.
+    """
+    name = filename_clean(re.sub(r"[^-\w. ]", "", filename), STORED_NAME_MAX_BYTES).replace(" ", "_")
+    if name.strip("._"):
+        return name
+    extension = mimetypes.guess_extension(mimetype.split(";")[0]) or ""
+    key = re.sub(r"[^-\w]", "", key)[-40:]
+    return f"file-{key}{extension}"
 
 
 def _kind_from_name(filename: str) -> str:
@@ -81,6 +108,7 @@ def _kind_from_name(filename: str) -> str:
         "jpg": "image",
         "jpeg": "image",
         "png": "image",
+        "gif": "image",
         "webp": "image",
         "mp3": "audio",
         "ogg": "audio",

@@ -20,7 +20,7 @@ from django.utils.translation import gettext_noop
 
 from helpdesk.languages import in_helpdesk_language
 from helpdesk.realtime import session_wake
-from tickets.media import CheckedMedia
+from tickets.media import CheckedMedia, stored_name
 from tickets.models import Message, Ticket
 from tickets.payloads import message_payload
 from tickets.realtime import ticket_event
@@ -59,7 +59,8 @@ def message_send(
         if media:
             message.mimetype, message.filename, message.size = media.mimetype, media.filename, len(media.data)
             message.save()  # the file's path uses the message's id
-            message.media.save(media.filename, ContentFile(media.data), save=True)
+            name = stored_name(filename=media.filename, mimetype=media.mimetype, key=str(message.pk))
+            message.media.save(name, ContentFile(media.data), save=True)
         else:
             message.save()
         session_wake(connection_id=ticket.connection_id)

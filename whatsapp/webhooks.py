@@ -154,17 +154,24 @@ class Target:
 
 def target_resolve(url: str) -> Target:
     """Resolve the URL's host once and check every address it has; raise BlockedAddress if one is
-    private, loopback, link-local or reserved (an IPv4 address inside IPv6 is judged as IPv4)."""
+    not a global unicast address (an IPv4 address inside IPv6 is judged as IPv4), or if the port
+    is not one."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise BlockedAddress(gettext_noop("Refused: only http and https URLs are called"))
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        port = parts.port  # ValueError beyond 65535
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise BlockedAddress(gettext_noop("Refused: a port is a number from 1 to 65535"))
+    port = port or (443 if parts.scheme == "https" else 80)
     infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
     # A scoped IPv6 address ends in "%<zone>"; the zone is not part of the address judged.
     addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
     if not settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES:
         for address in addresses:
-            if not _public(address):
+            if not public(address):
                 raise BlockedAddress(
                     gettext_noop("Refused: %(host)s is %(address)s, a private or reserved address"),
                     host=parts.hostname,
@@ -179,12 +186,23 @@ def check_address(url: str) -> None:
     target_resolve(url)
 
 
-def _public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address):
-        embedded = address.ipv4_mapped or address.sixtofour
-        if embedded is not None:
-            return _public(embedded)
-    return address.is_global and not address.is_multicast
+GLOBAL_UNICAST = ipaddress.IPv6Network("2000::/3")  # every other IPv6 block is local, special or unassigned
+# IPv6 blocks whose last 32 bits are an IPv4 address a packet reaches: IPv4-compatible (::a.b.c.d),
+# SIIT's IPv4-translated (::ffff:0:a.b.c.d) and NAT64's well-known prefix (64:ff9b::a.b.c.d).
+CARRY_IPV4 = [ipaddress.IPv6Network(block) for block in ("::/96", "::ffff:0:0:0/96", "64:ff9b::/96")]
+
+
+def public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Only a global unicast address is called. An IPv6 address that carries an IPv4 one (mapped,
+    compatible, translated, NAT64, 6to4, Teredo's server and client) is judged by what it carries:
+    through a NAT64 gateway, 64:ff9b::7f00:1 is the gateway's own 127.0.0.1."""
+    if isinstance(address, ipaddress.IPv4Address):
+        return address.is_global and not address.is_multicast
+    carried = [ipaddress.IPv4Address(int(address) & 0xFFFFFFFF) for block in CARRY_IPV4 if address in block]
+    carried += [ipv4 for ipv4 in (address.ipv4_mapped, address.sixtofour, *(address.teredo or ())) if ipv4]
+    if carried:
+        return all(public(ipv4) for ipv4 in carried)
+    return address in GLOBAL_UNICAST and address.is_global
 
 
 class _PinnedHTTPConnection(http.client.HTTPConnection):

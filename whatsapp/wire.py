@@ -305,13 +305,17 @@ def client_message_id(message_id: int) -> str:
     return f"3EB0{message_id:016X}"
 
 
+ROW_MAX = 2**63 - 1  # the largest id a database row can have
 CLIENT_ID = re.compile(r"_3EB0([0-9A-F]{16})$")  # the end of a WhatsApp id made by client_message_id
 
 
 def client_message_row(wa_id: str) -> int | None:
-    """The row a message of ours was sent for, read back from its WhatsApp id; None for any other id."""
+    """The row a message of ours was sent for, read back from its WhatsApp id; None for any other id,
+    one whose 16 hex digits name no row (0, or beyond 2**63 - 1: the database would overflow on it)
+    included: such an id is not ours, and its message is stored as any other."""
     match = CLIENT_ID.search(wa_id)
-    return int(match.group(1), 16) if match else None
+    row = int(match.group(1), 16) if match else 0
+    return row if 1 <= row <= ROW_MAX else None
 
 
 def send_call(message: OutboundMessage, content: bytes | None = None) -> tuple[str, list[Any]]:

@@ -1,11 +1,13 @@
 """Request bodies have a limit, and a file's size is checked while it is read, not once it is in memory."""
 
+import io
 import json
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.files.uploadhandler import MemoryFileUploadHandler
 from django.urls import reverse
+from PIL import Image
 
 from tests.factories import QueueFactory, TicketFactory
 from tickets.models import Message
@@ -101,3 +103,50 @@ def test_the_composer_is_told_in_plain_words(agent_client, agent, small_limits, 
     )
     assert sum(bytes_kept) <= 2 * CHUNK
     assert not Message.objects.exists()
+
+
+def _gif() -> bytes:
+    """A real GIF, made by Pillow."""
+    out = io.BytesIO()
+    Image.new("RGB", (4, 4), "red").save(out, format="GIF")
+    return out.getvalue()
+
+
+@pytest.fixture
+def send_file(api, agent_client, agent, settings, tmp_path):
+    """Send one file to a new ticket through the API or through the ticket page's composer."""
+    settings.MEDIA_ROOT = tmp_path
+
+    def send(door: str, name: str, data: bytes, content_type: str):
+        queue = QueueFactory()
+        queue.members.add(agent)
+        ticket = TicketFactory(queue=queue)
+        upload = SimpleUploadedFile(name, data, content_type=content_type)
+        if door == "api":
+            return api("POST", f"tickets/{ticket.pk}/messages", {"media": upload}, multipart=True)
+        return agent_client.post(
+            reverse("ticket-reply", args=[ticket.pk]), {"media": upload}, headers={"HX-Request": "true"}
+        )
+
+    return send
+
+
+@pytest.mark.parametrize("door", ["api", "composer"])
+def test_a_file_named_in_500_bytes_is_sent_under_a_shorter_name(send_file, door):
+    """250 two-byte characters: no filesystem keeps such a name ("File name too long", a 500)."""
+    response = send_file(door, "é" * 250 + ".pdf", b"%PDF-1.7\n", "application/pdf")
+
+    assert response.status_code in (200, 201)
+    message = Message.objects.get(kind=Message.Kind.DOCUMENT)
+    assert message.filename == "é" * 125 + ".pdf"  # 254 bytes, the extension kept
+    assert message.media.read() == b"%PDF-1.7\n"
+    assert len(message.media.name.rsplit("/", 1)[-1].encode()) <= 100
+
+
+@pytest.mark.parametrize("door", ["api", "composer"])
+def test_a_real_gif_is_sent_as_an_image(send_file, door):
+    response = send_file(door, "risos.gif", _gif(), "image/gif")
+
+    assert response.status_code in (200, 201)
+    message = Message.objects.get(kind=Message.Kind.IMAGE)
+    assert (message.mimetype, message.filename) == ("image/gif", "risos.gif")

@@ -148,9 +148,42 @@ def test_a_wrong_option_or_date_is_an_error_not_a_report():
 
 
 @pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--output", "{tmp}/missing/report.md"], "--output: the folder {tmp}/missing does not exist"),
+        (["--output", "{tmp}"], "--output: {tmp} is a folder; name a file"),
+        (
+            ["--keep-since", "0001-01-01T00:00:00+05:00"],
+            "--keep-since: 0001-01-01T00:00:00+05:00 is out of range: give a date from 1970-01-01 to "
+            "before 9999-01-01",
+        ),
+        (
+            ["--keep-since", "9999-12-31T23:59:59-05:00"],
+            "--keep-since: 9999-12-31T23:59:59-05:00 is out of range: give a date from 1970-01-01 to "
+            "before 9999-01-01",
+        ),
+    ],
+)
+def test_every_option_is_checked_before_anything_is_closed(tmp_path, args, message):
+    """Each of these crashed with a traceback (exit 1) once the stale tickets were closed."""
+    stale = TicketFactory(last_message_at=timezone.now() - timedelta(days=30))
+
+    with pytest.raises(AuditError) as refused:
+        audit("--close-stale", *[arg.format(tmp=tmp_path) for arg in args])
+
+    assert (str(refused.value), refused.value.returncode) == (message.format(tmp=tmp_path), 2)
+    stale.refresh_from_db()
+    assert stale.status == stale.Status.PENDING
+
+
+@pytest.mark.parametrize(
     "args, message",
     [
         (["--bogus"], "AuditError: unrecognized arguments: --bogus"),
+        (
+            ["--output", "/nonexistent/report.md"],
+            "AuditError: --output: the folder /nonexistent does not exist",
+        ),
         (["--format", "xml"], "AuditError: argument --format: invalid choice: 'xml'"),
         (["--keep-since", "yesterday"], "AuditError: --keep-since: not a date or date-time: yesterday"),
     ],

@@ -144,3 +144,14 @@ def test_a_message_from_the_phone_whose_id_names_a_customers_message_is_stored(r
     stored = chat_messages_ingest(connection=reply.connection, chat=mine.chat, messages=[mine])
 
     assert [message.wa_id for message in stored] == [mine.id]
+
+
+@pytest.mark.parametrize("naming", [2**63, 2**64 - 1, 0])
+def test_a_message_whose_id_names_a_row_no_table_can_have_is_stored_as_not_ours(reply, naming):
+    """16 hex digits reach 2**64 - 1: beyond 2**63 - 1 the lookup overflowed (a dead letter, for ever)."""
+    phone = mine_from_the_phone(reply, naming=naming, number=1)
+
+    stored = chat_messages_ingest(connection=reply.connection, chat=phone.chat, messages=[phone])
+
+    assert [(message.wa_id, message.body) for message in stored] == [(phone.id, "do celular")]
+    assert not DeadLetter.objects.exists()

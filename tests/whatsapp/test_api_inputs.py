@@ -2,7 +2,15 @@
 
 import pytest
 
-from tests.api_inputs import HUGE, MAX_ID, assert_field_refused, assert_path_id_refused
+from tests.api_inputs import (
+    DEEP,
+    HUGE,
+    MAX_ID,
+    SURROGATE,
+    assert_field_refused,
+    assert_path_id_refused,
+    assert_too_deep,
+)
 from tests.factories import ConnectionFactory
 
 pytestmark = pytest.mark.django_db
@@ -64,3 +72,35 @@ def test_a_connection_id_beyond_64_bits_is_422(api):
     response = api("GET", f"connections/{HUGE}")
 
     assert_path_id_refused(response)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("PATCH", "connections/{id}", {"name": "Vendas \ud800"}, "name"),
+        ("PATCH", "connections/{id}", {"greeting": "Olá \ud800"}, "greeting"),
+        ("PATCH", "connections/{id}", {"farewell": "Tchau \ud800"}, "farewell"),
+        ("POST", "connections", {"name": "\udfff"}, "name"),
+        ("PUT", "connections/{id}/webhook", {"url": "https://example.com/\ud800"}, "url"),
+        ("PUT", "connections/{id}/webhook", {"url": "https://example.com/", "secret": "\ud800"}, "secret"),
+        (
+            "POST",
+            "connections/{id}/messages",
+            {"to": "5511988887777", "body": "oi \ud800", "queue_if_offline": True},
+            "body",
+        ),
+    ],
+)
+def test_a_lone_surrogate_in_any_text_is_422_naming_the_field(api, method, path, body, field):
+    """json.dumps writes the lone surrogate as the escape "\\ud800", as a client would."""
+    connection = ConnectionFactory(name="Suporte")
+
+    response = api(method, path.format(id=connection.pk), body)
+
+    assert_field_refused(response, field, SURROGATE)
+    connection.refresh_from_db()
+    assert (connection.name, connection.webhook_url) == ("Suporte", "")
+
+
+def test_json_nested_50000_deep_is_400_wherever_it_is_sent(api):
+    assert_too_deep(api("PATCH", f"connections/{ConnectionFactory().pk}", DEEP))

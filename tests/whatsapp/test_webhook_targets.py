@@ -32,6 +32,13 @@ from whatsapp.webhooks import webhook_deliver
         "[fe80::1]",
         "[::ffff:127.0.0.1]",
         "[::]",
+        "[::7f00:1]",  # IPv4-compatible 127.0.0.1
+        "[::ffff:0:7f00:1]",  # IPv4-translated 127.0.0.1
+        "[64:ff9b::7f00:1]",  # NAT64: the gateway's own 127.0.0.1
+        "[64:ff9b::a9fe:a9fe]",  # NAT64: the cloud's metadata service, 169.254.169.254
+        "[fec0::1]",  # site-local: not global unicast
+        "[2002:7f00:1::1]",  # 6to4 through 127.0.0.1
+        "[2001:0:4136:e378:8000:63bf:3fff:fdd2]",  # Teredo to 192.0.2.45
     ],
 )
 def test_an_internal_target_is_refused_when_saved(api, host):
@@ -44,6 +51,25 @@ def test_an_internal_target_is_refused_when_saved(api, host):
     assert response.status_code == 400
     connection.refresh_from_db()
     assert connection.webhook_url == ""
+
+
+@pytest.mark.parametrize("host", ["[64:ff9b::808:808]", "[2002:808:808::1]", "[2606:4700::1111]"])
+def test_an_ipv6_target_is_judged_by_the_ipv4_it_carries_or_as_global_unicast(api, host):
+    connection = ConnectionFactory()
+
+    response = api("PUT", f"connections/{connection.pk}/webhook", {"url": f"https://{host}/hook"})
+
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("port", ["99999", "0"])
+def test_a_port_that_is_none_is_refused_naming_it(api, port):
+    connection = ConnectionFactory()
+
+    response = api("PUT", f"connections/{connection.pk}/webhook", {"url": f"http://example.com:{port}/"})
+
+    assert response.status_code == 400
+    assert response.json()["fields"] == {"webhook_url": ["Refused: a port is a number from 1 to 65535"]}
 
 
 def test_a_public_target_is_saved(api):

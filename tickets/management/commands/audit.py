@@ -1,8 +1,10 @@
 """``manage.py audit``: the audit as a report on the terminal; exit 0 all OK, 1 warnings, 2 critical."""
 
+import os
 import sys
 from argparse import BooleanOptionalAction
-from datetime import datetime
+from datetime import UTC, datetime
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
@@ -28,6 +30,11 @@ def _refuse(message: str):
     raise AuditError(message)
 
 
+# --keep-since within these: no message is older than 1970, and far from datetime's own ends, which
+# a time zone's offset crosses when the date is stored or shown (OverflowError, after the closing).
+KEEP_SINCE_RANGE = (datetime(1970, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC))
+
+
 def parse_when(value: str) -> datetime:
     """An ISO date or date-time; a naive one is in TIME_ZONE."""
     parsed = parse_datetime(value)
@@ -36,6 +43,34 @@ def parse_when(value: str) -> datetime:
     if parsed is None:
         raise ValueError(value)
     return timezone.make_aware(parsed) if timezone.is_naive(parsed) else parsed
+
+
+def keep_since_checked(value: str) -> datetime:
+    """The date, or the error that names what is wrong with it."""
+    try:
+        when = parse_when(value)
+    except ValueError:
+        raise AuditError(_("--keep-since: not a date or date-time: %(value)s") % {"value": value}) from None
+    earliest, latest = KEEP_SINCE_RANGE
+    if not earliest <= when < latest:
+        raise AuditError(
+            _("--keep-since: %(value)s is out of range: give a date from %(earliest)s to before %(latest)s")
+            % {"value": value, "earliest": earliest.date(), "latest": latest.date()}
+        )
+    return when
+
+
+def output_checked(value: str) -> Path:
+    """The report's file, known writable before the audit closes anything."""
+    path = Path(value)
+    folder = path.parent
+    if path.is_dir():
+        raise AuditError(_("--output: %(path)s is a folder; name a file") % {"path": value})
+    if not folder.is_dir():
+        raise AuditError(_("--output: the folder %(folder)s does not exist") % {"folder": folder})
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise AuditError(_("--output: %(path)s cannot be written") % {"path": value})
+    return path
 
 
 class Command(BaseCommand):
@@ -91,15 +126,9 @@ class Command(BaseCommand):
         sys.exit(self.exit_status)
 
     def handle(self, *args, **options) -> None:
-        keep_since = None
-        if options["keep_since"]:
-            try:
-                keep_since = parse_when(options["keep_since"])
-            except ValueError:
-                message = _("--keep-since: not a date or date-time: %(value)s") % {
-                    "value": options["keep_since"]
-                }
-                raise AuditError(message) from None
+        """Every option is checked before anything is done: a wrong one closes nothing."""
+        keep_since = keep_since_checked(options["keep_since"]) if options["keep_since"] else None
+        output = output_checked(options["output"]) if options["output"] else None
         if options["batch_size"] < 1:
             raise AuditError(_("--batch-size must be at least 1"))
         policy = audit_policy(
@@ -119,9 +148,8 @@ class Command(BaseCommand):
         if options["save"]:
             audit_save(report=report)
         rendered = RENDERERS[options["format"]](report)
-        if options["output"]:
-            with open(options["output"], "w", encoding="utf-8") as file:
-                file.write(rendered)
+        if output:
+            output.write_text(rendered, encoding="utf-8")
         else:
             self.stdout.write(rendered, ending="")
         self.exit_status = int(report.level)
