@@ -100,7 +100,8 @@ def test_the_apis_errors_speak_the_callers_language(client, staff):
 
 @pytest.mark.django_db
 def test_system_lines_and_the_audits_lines_are_written_in_language_code(settings):
-    """Whoever's request writes them, records are in the helpdesk's language, the same for every reader."""
+    """Whoever's request writes them, the text the API reads is in the helpdesk's language (pages write
+    system lines out in each reader's: tests/tickets/test_system_lines.py)."""
     settings.LANGUAGE_CODE = "pt-br"
     agent = UserFactory(first_name="Ana", last_name="")
     accepted = TicketFactory()
