@@ -1,18 +1,24 @@
 from django import forms
 from django.core.validators import URLValidator
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from contacts.models import phone_validator
+from helpdesk.languages import in_helpdesk_language
 from whatsapp.models import Connection
 from whatsapp.webhooks import BlockedAddress, check_address, webhook_secret_new
 
 
 def connection_defaults() -> dict:
-    """What a new connection's form starts with: a greeting and a farewell in the language of whoever
-    adds it (the language its customers most likely speak), for them to edit or empty."""
+    """What a new connection's form starts with: a greeting and a farewell in the helpdesk's language
+    (LANGUAGE_CODE, the one its customers are written to), whoever adds it, for them to edit or empty."""
     return {
-        "greeting": _("Hello, {{name}}! Thank you for your message. An agent will answer you shortly."),
-        "farewell": _("Thank you for talking to us, {{name}}! Your ticket number is {{protocol}}."),
+        "greeting": in_helpdesk_language(
+            gettext_noop("Hello, {{name}}! Thank you for your message. An agent will answer you shortly.")
+        ),
+        "farewell": in_helpdesk_language(
+            gettext_noop("Thank you for talking to us, {{name}}! Your ticket number is {{protocol}}.")
+        ),
     }
 
 
