@@ -1,7 +1,9 @@
 from django import forms
 from django.core.validators import URLValidator
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
 from contacts.models import phone_validator
 from helpdesk.languages import in_helpdesk_language
@@ -70,11 +72,21 @@ class ConnectionForm(WebhookSecretFields):
     class Meta:
         model = Connection
         fields = ["name", "is_default", "queues", "greeting", "farewell", "webhook_url", "webhook_secret"]
+        widgets = {"queues": forms.CheckboxSelectMultiple}
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if self.instance.pk is None:
             self.initial = {**connection_defaults(), **self.initial}
+        queues = self.fields.get("queues")
+        if queues is not None and not queues.queryset.exists():  # type: ignore[attr-defined]
+            queues.help_text = format_html(
+                gettext(
+                    'There is no queue yet: <a href="{url}">add one in the admin</a>, then tick it here or '
+                    "later in this connection's settings. Until then its tickets wait for any agent."
+                ),
+                url=reverse("admin:tickets_queue_add"),
+            )
 
     def clean_webhook_url(self) -> str:
         """Refuse private, loopback, link-local and reserved targets when saved, not only at delivery.
