@@ -2,8 +2,8 @@ from django import forms
 from django.core.validators import URLValidator
 from django.urls import reverse
 from django.utils.html import format_html
-from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_lazy as _
 
 from contacts.models import phone_validator
 from helpdesk.languages import in_helpdesk_language

@@ -33,7 +33,7 @@ def test_every_field_sits_with_its_label(staff_client, name):
         )
     for field in set(fields) - set(checkboxes):
         assert re.search(rf'<label for="{field}">[^<:]+</label>', forms), field  # above it, no colon
-    assert forms.count('<div class="field ') >= len(set(re.sub(r"_\d+$", "", f) for f in fields))
+    assert forms.count('<div class="field ') >= len({re.sub(r"_\d+$", "", f) for f in fields})
 
 
 def test_adding_a_connection_without_queues_says_how_to_make_one(staff_client):
