@@ -37,6 +37,10 @@ def test_each_reader_reads_what_happened_in_their_own_language(staff_client, set
     assert "Encerrado pela auditoria: sem mensagens há 30 h" in portuguese
     assert "Ana Lima accepted the ticket" in english
     assert "Closed by the audit: no message for 30 h" in english
+    # A live page fetches the lines an event names (by id), in its reader's language too.
+    line = ticket.messages.order_by("pk").first()
+    live = staff_client.get(reverse("ticket-message", args=[ticket.pk, line.pk]), **PORTUGUESE)
+    assert "Ana Lima atendeu o ticket" in live.content.decode()
     # The API and the search read one text, in the helpdesk's language.
     assert list(ticket.messages.values_list("body", flat=True)) == [
         "Ana Lima accepted the ticket",
