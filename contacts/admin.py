@@ -1,9 +1,18 @@
+from typing import Any
+
 from django.contrib import admin
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from contacts.models import Contact, ContactField, Tag
+from contacts.phones import phone_display
 from tickets.models import Ticket
+
+
+@admin.display(description=_("phone"), ordering="phone")
+def phone_column(owner: Any) -> str:
+    """A list's phone column (a contact's, a connection's) in the international format."""
+    return phone_display(owner.phone)
 
 
 @admin.register(Tag)
@@ -39,7 +48,7 @@ class ContactTicketInline(admin.TabularInline):
 @admin.register(Contact)
 class ContactAdmin(admin.ModelAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-    list_display = ["__str__", "phone", "wa_id", "email", "is_group", "blocked", "updated_at"]
+    list_display = ["__str__", phone_column, "wa_id", "email", "is_group", "blocked", "updated_at"]
     list_filter = ["is_group", "blocked", "tags", "created_at"]
     search_fields = ["name", "push_name", "phone", "wa_id", "email"]
     autocomplete_fields = ["tags"]

@@ -2,6 +2,8 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from contacts.phones import phone_display
+
 phone_validator = RegexValidator(
     r"^\d{6,15}$", _("Enter the number in E.164 digits, without + or spaces, e.g. 5511999990001.")
 )
@@ -53,7 +55,7 @@ class Contact(models.Model):
 
     @property
     def display_name(self) -> str:
-        return self.name or self.push_name or self.phone or self.wa_id
+        return self.name or self.push_name or phone_display(self.phone) or self.wa_id
 
 
 class ContactField(models.Model):

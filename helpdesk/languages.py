@@ -17,10 +17,28 @@ from django.http import HttpRequest
 from django.middleware.locale import LocaleMiddleware
 from django.utils import translation
 from django.utils.functional import Promise
+from django.utils.translation import gettext_noop
 
 from helpdesk.selectors import preferences_of
 
 SESSION_KEY = "helpdesk_language"
+
+# Django's own Portuguese capitalises the months ("7 de Dezembro"), which Portuguese writes in lower
+# case. Our catalogue is read before Django's: marked here, its lower-case months stay in it.
+MONTHS = [
+    gettext_noop("January"),
+    gettext_noop("February"),
+    gettext_noop("March"),
+    gettext_noop("April"),
+    gettext_noop("May"),
+    gettext_noop("June"),
+    gettext_noop("July"),
+    gettext_noop("August"),
+    gettext_noop("September"),
+    gettext_noop("October"),
+    gettext_noop("November"),
+    gettext_noop("December"),
+]
 
 
 def language_for(*, session: SessionBase | dict, request: HttpRequest) -> str:

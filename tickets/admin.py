@@ -176,7 +176,7 @@ class MessageAdmin(admin.ModelAdmin):
     search_fields = ["body", "caption", "filename", "wa_id"]
     list_select_related = ["ticket__contact"]
     autocomplete_fields = ["ticket", "author", "quoted"]
-    readonly_fields = ["connection", "wa_id", "size", "wa_timestamp", "created_at"]
+    readonly_fields = ["connection", "wa_id", "event", "size", "wa_timestamp", "created_at"]
     date_hierarchy = "created_at"
 
     def has_add_permission(self, request) -> bool:

@@ -4,6 +4,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from tickets.system_lines import system_line_text
+
 
 class Queue(models.Model):
     """A department (Sales, Support...). Its members are the agents who see its tickets."""
@@ -186,6 +188,8 @@ class Message(models.Model):
     )
     kind = models.CharField(_("kind"), max_length=10, choices=Kind, default=Kind.TEXT)
     body = models.TextField(_("text"), blank=True)
+    # A system line's event and names (tickets/system_lines.py), written out in each reader's language.
+    event = models.JSONField(_("what happened"), null=True, blank=True)
     caption = models.TextField(_("caption"), blank=True)
     media = models.FileField(_("media"), upload_to=message_media_path, blank=True, max_length=500)
     mimetype = models.CharField(_("type"), max_length=100, blank=True)
@@ -221,6 +225,10 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return self.body[:60] or self.caption[:60] or self.filename or self.get_kind_display()
+
+    def system_text(self) -> str:
+        """A system line in the active language; a line stored without its event keeps its text."""
+        return (self.event and system_line_text(self.event)) or self.body
 
     def preview(self) -> str:
         """The line the inbox shows for the ticket's last message."""

@@ -24,6 +24,7 @@ from tickets.media import CheckedMedia, stored_name
 from tickets.models import Message, Ticket
 from tickets.payloads import message_payload
 from tickets.realtime import ticket_event
+from tickets.system_lines import system_line_record
 from whatsapp.models import Connection
 from whatsapp.webhooks import webhook_emit
 from whatsapp.wire import OutboundMedia, OutboundMessage
@@ -74,16 +75,20 @@ def note_add(*, ticket: Ticket, author: User | None, body: str) -> Message:
         return unsent_line_add(ticket=ticket, author=author, kind=Message.Kind.NOTE, body=body)
 
 
-def unsent_line_add(*, ticket: Ticket, author: User | None, kind: Message.Kind, body: str) -> Message:
+def unsent_line_add(
+    *, ticket: Ticket, author: User | None, kind: Message.Kind, body: str = "", event: dict | None = None
+) -> Message:
     """A line of the conversation that only agents read (a note, a system line): stored as done,
-    so the outbox never picks it up, and announced to the pages on commit."""
+    so the outbox never picks it up, and announced to the pages on commit. A system line's
+    ``event`` is its text too, in the helpdesk's language, for the API and the search."""
     line = Message.objects.create(
         ticket=ticket,
         connection_id=ticket.connection_id,
         from_me=True,
         author=author,
         kind=kind,
-        body=body,
+        body=system_line_record(event) if event else body,
+        event=event,
         status=Message.Status.SENT,
     )
     _announce(line, "message.new")

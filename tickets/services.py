@@ -13,11 +13,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, gettext_noop
 
 from contacts.models import Contact
 from contacts.services import contact_block, contact_upsert
-from helpdesk.languages import in_helpdesk_language
 from helpdesk.realtime import dashboard_changed, session_mark_read, session_wake
 from tickets.conversation_flow import farewell
 from tickets.inbound import ticket_for_contact, ticket_under_way
@@ -34,16 +32,12 @@ from whatsapp.webhooks import webhook_emit
 
 def ticket_accept(*, ticket: Ticket, by: User) -> Ticket:
     """``by`` takes the ticket: assigned to them, open."""
-    return _assign(ticket, by, by=by, line=gettext_noop("%(agent)s accepted the ticket"))
+    return _assign(ticket, by, by=by, event="accepted")
 
 
 def ticket_assign(*, ticket: Ticket, assignee: User | None, by: User | None = None) -> Ticket:
     """Give the ticket to ``assignee`` (None: to nobody); a pending ticket becomes open."""
-    if assignee:
-        line = gettext_noop("%(agent)s gave the ticket to %(assignee)s")
-    else:
-        line = gettext_noop("%(agent)s unassigned the ticket")
-    return _assign(ticket, assignee, by=by, line=line)
+    return _assign(ticket, assignee, by=by, event="assigned" if assignee else "unassigned")
 
 
 def ticket_transfer(
@@ -70,8 +64,8 @@ def ticket_transfer(
         else:
             ticket.status = Ticket.Status.OPEN
         ticket.save(update_fields=["queue", "assignee", "status", "waiting_since", "updated_at"])
-        target = ", ".join(str(part) for part in (queue, assignee and _name(assignee)) if part)
-        _system_line(ticket, by, gettext_noop("%(agent)s transferred to %(target)s"), target=target)
+        target = [name for name in (queue and queue.name, assignee and _name(assignee)) if name]
+        _system_line(ticket, by, "transferred", target=target)
         if note.strip():
             note_add(ticket=ticket, author=by, body=note.strip())
         _changed(ticket, left=before)
@@ -86,7 +80,7 @@ def ticket_return(*, ticket: Ticket, by: User | None) -> Ticket:
         before = ticket_groups(ticket)
         ticket.status, ticket.assignee, ticket.waiting_since = Ticket.Status.PENDING, None, timezone.now()
         ticket.save(update_fields=["status", "assignee", "waiting_since", "updated_at"])
-        _system_line(ticket, by, gettext_noop("%(agent)s returned the ticket to waiting"))
+        _system_line(ticket, by, "returned")
         _changed(ticket, left=before)
     return ticket
 
@@ -121,7 +115,7 @@ def ticket_close(*, ticket: Ticket, by: User | None, reason: str, send_farewell:
         ticket.close_reason, ticket.unread_count, ticket.updated_at = reason, 0, now
         if send_farewell:
             farewell(ticket=ticket)
-        _system_line(ticket, by, gettext_noop("%(agent)s closed the ticket"))
+        _system_line(ticket, by, "closed")
         _changed(ticket)
         webhook_emit(connection=ticket.connection, event="ticket.closed", payload=ticket_payload(ticket))
     return ticket
@@ -146,7 +140,7 @@ def ticket_reopen(*, ticket: Ticket, by: User | None) -> Ticket:
             ticket.save(
                 update_fields=["status", "closed_at", "closed_by", "close_reason", "assignee", "updated_at"]
             )
-            _system_line(ticket, by, gettext_noop("%(agent)s reopened the ticket"))
+            _system_line(ticket, by, "reopened")
             _changed(ticket)
     except IntegrityError:
         ticket.refresh_from_db()
@@ -161,9 +155,9 @@ def ticket_contact_block(*, ticket: Ticket, by: User, blocked: bool) -> Ticket:
     with transaction.atomic():
         contact_block(contact=ticket.contact, blocked=blocked)
         if blocked:
-            _system_line(ticket, by, gettext_noop("%(agent)s blocked the contact"))
+            _system_line(ticket, by, "blocked")
         else:
-            _system_line(ticket, by, gettext_noop("%(agent)s unblocked the contact"))
+            _system_line(ticket, by, "unblocked")
         _changed(ticket)
     return ticket
 
@@ -234,7 +228,7 @@ def message_retry(*, message: Message, by: User) -> Message:
     return message
 
 
-def _assign(ticket: Ticket, assignee: User | None, *, by: User | None, line: str) -> Ticket:
+def _assign(ticket: Ticket, assignee: User | None, *, by: User | None, event: str) -> Ticket:
     with transaction.atomic():
         before = ticket_groups(ticket)
         ticket.assignee = assignee
@@ -242,7 +236,7 @@ def _assign(ticket: Ticket, assignee: User | None, *, by: User | None, line: str
             ticket.status = Ticket.Status.OPEN
         ticket.save(update_fields=["assignee", "status", "updated_at"])
         if by is not None:
-            _system_line(ticket, by, line, assignee=assignee and _name(assignee))
+            _system_line(ticket, by, event, assignee=assignee and _name(assignee))
         _changed(ticket, left=before)
     return ticket
 
@@ -252,13 +246,15 @@ def _changed(ticket: Ticket, *, left: Sequence[str] = ()) -> None:
     dashboard_changed()
 
 
-def _system_line(ticket: Ticket, by: User | None, text: str, **values) -> Message:
-    """A line in the conversation saying what happened, never sent. ``text`` is marked
-    with gettext_noop and written in the helpdesk's language (LANGUAGE_CODE): it is a
-    record, like a log line, the same for every reader."""
-    agent = _name(by) if by is not None else gettext_lazy("The helpdesk")
-    body = in_helpdesk_language(text, **values, agent=agent)
-    return unsent_line_add(ticket=ticket, author=by, kind=Message.Kind.SYSTEM, body=body)
+def _system_line(ticket: Ticket, by: User | None, event: str, **values) -> Message:
+    """A line in the conversation saying what happened, never sent: ``event`` (a name of
+    tickets/system_lines.py's LINES) and its names, read in each reader's language."""
+    return unsent_line_add(
+        ticket=ticket,
+        author=by,
+        kind=Message.Kind.SYSTEM,
+        event={"event": event, "agent": by and _name(by), **values},
+    )
 
 
 def _name(user: User) -> str:

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from contacts.admin import phone_column
 from whatsapp.dead_letters import dead_letter_retry
 from whatsapp.forms import WebhookSecretFields, connection_defaults
 from whatsapp.models import Connection, ConnectionEvent, DeadLetter, WebhookDelivery
@@ -60,7 +61,15 @@ class ConnectionAdminForm(WebhookSecretFields):
 class ConnectionAdmin(admin.ModelAdmin):
     form = ConnectionAdminForm
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-    list_display = ["name", "phone", "status_badge", "enabled", "is_default", "last_seen_at", "updated_at"]
+    list_display = [
+        "name",
+        phone_column,
+        "status_badge",
+        "enabled",
+        "is_default",
+        "last_seen_at",
+        "updated_at",
+    ]
     list_filter = ["status", "enabled", "is_default", "queues"]
     search_fields = ["name", "phone"]
     autocomplete_fields = ["queues"]

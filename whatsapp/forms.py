@@ -1,18 +1,26 @@
 from django import forms
 from django.core.validators import URLValidator
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from contacts.models import phone_validator
+from helpdesk.languages import in_helpdesk_language
 from whatsapp.models import Connection
 from whatsapp.webhooks import BlockedAddress, check_address, webhook_secret_new
 
 
 def connection_defaults() -> dict:
-    """What a new connection's form starts with: a greeting and a farewell in the language of whoever
-    adds it (the language its customers most likely speak), for them to edit or empty."""
+    """What a new connection's form starts with: a greeting and a farewell in the helpdesk's language
+    (LANGUAGE_CODE, the one its customers are written to), whoever adds it, for them to edit or empty."""
     return {
-        "greeting": _("Hello, {{name}}! Thank you for your message. An agent will answer you shortly."),
-        "farewell": _("Thank you for talking to us, {{name}}! Your ticket number is {{protocol}}."),
+        "greeting": in_helpdesk_language(
+            gettext_noop("Hello, {{name}}! Thank you for your message. An agent will answer you shortly.")
+        ),
+        "farewell": in_helpdesk_language(
+            gettext_noop("Thank you for talking to us, {{name}}! Your ticket number is {{protocol}}.")
+        ),
     }
 
 
@@ -64,11 +72,21 @@ class ConnectionForm(WebhookSecretFields):
     class Meta:
         model = Connection
         fields = ["name", "is_default", "queues", "greeting", "farewell", "webhook_url", "webhook_secret"]
+        widgets = {"queues": forms.CheckboxSelectMultiple}
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if self.instance.pk is None:
             self.initial = {**connection_defaults(), **self.initial}
+        queues = self.fields.get("queues")
+        if queues is not None and not queues.queryset.exists():  # type: ignore[attr-defined]
+            queues.help_text = format_html(
+                gettext(
+                    'There is no queue yet: <a href="{url}">add one in the admin</a>, then tick it here or '
+                    "later in this connection's settings. Until then its tickets wait for any agent."
+                ),
+                url=reverse("admin:tickets_queue_add"),
+            )
 
     def clean_webhook_url(self) -> str:
         """Refuse private, loopback, link-local and reserved targets when saved, not only at delivery.

@@ -20,3 +20,25 @@ def connection_status_counts() -> list[tuple[str, str, int]]:
 
 def connection_list() -> QuerySet[Connection]:
     return Connection.objects.order_by("name")
+
+
+_RUNNING = frozenset(
+    {
+        Connection.Status.STARTING,
+        Connection.Status.QR,
+        Connection.Status.CONNECTED,
+        Connection.Status.DISCONNECTED,
+    }
+)
+# What a connection's buttons may ask in each status: start what does not run, stop or restart what
+# runs (or tries to), log out only a phone that is logged in.
+ACTION_STATUSES: dict[str, frozenset[str]] = {
+    "start": frozenset({Connection.Status.STOPPED, Connection.Status.LOGGED_OUT, Connection.Status.FAILED}),
+    "stop": _RUNNING,
+    "restart": _RUNNING,
+    "logout": frozenset({Connection.Status.CONNECTED}),
+}
+
+
+def connection_action_allowed(*, connection: Connection, action: str) -> bool:
+    return connection.status in ACTION_STATUSES[action]

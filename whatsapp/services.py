@@ -19,6 +19,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from contacts.phones import phone_display
 from helpdesk.languages import in_helpdesk_language
 from helpdesk.realtime import dashboard_changed, publish_on_commit, session_wake
 from tickets.models import Queue
@@ -283,7 +284,7 @@ def connection_connected(*, connection: Connection, phone: str, restored: bool) 
     connection_transition(
         connection=connection,
         to=Status.CONNECTED,
-        message=in_helpdesk_language(gettext_noop("Connected as +%(phone)s"), phone=phone)
+        message=in_helpdesk_language(gettext_noop("Connected as %(phone)s"), phone=phone_display(phone))
         if phone
         else in_helpdesk_language(gettext_noop("Connected")),
         phone=phone,
@@ -393,6 +394,7 @@ def connection_payload(connection: Connection) -> dict:
         "id": connection.pk,
         "name": connection.name,
         "phone": connection.phone,
+        "phone_display": phone_display(connection.phone),
         "status": connection.status,
         "status_label": str(connection.get_status_display()),
         "enabled": connection.enabled,

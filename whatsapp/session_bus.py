@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from django.utils.translation import gettext_noop
 from playwright.async_api import Page
 
+from contacts.phones import phone_display
 from helpdesk.languages import in_helpdesk_language
 from helpdesk.realtime import channel_layer, session_group
 from whatsapp import bridge
@@ -54,7 +55,8 @@ async def bus_answer(*, page: Page | None, request: dict, log: Callable[[str], A
             code = await bridge.wpp_call(page, "conn.genLinkDeviceCodeForPhoneNumber", request["phone"])
             await log(
                 in_helpdesk_language(
-                    gettext_noop("Pairing code requested for +%(phone)s"), phone=request["phone"]
+                    gettext_noop("Pairing code requested for %(phone)s"),
+                    phone=phone_display(request["phone"]),
                 )
             )
             reply = {"code": code}

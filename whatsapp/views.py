@@ -14,6 +14,7 @@ from whatsapp.forms import ConnectionForm, PairingCodeForm
 from whatsapp.metrics import metrics_text
 from whatsapp.models import Connection
 from whatsapp.qr import qr_data_url
+from whatsapp.selectors import ACTION_STATUSES, connection_action_allowed
 from whatsapp.selectors import connection_list as connections
 from whatsapp.services import (
     ConnectionLimitReached,
@@ -97,7 +98,15 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "qr_image": qr_data_url(connection.qr_code) if connection.status == Connection.Status.QR else "",
         "pairing_form": PairingCodeForm(),
         "settings_form": ConnectionForm(instance=connection),
-        "actions": [(action, spec[0]) for action, spec in ACTIONS.items()],
+        "actions": [
+            {
+                "name": action,
+                "label": spec[0],
+                "allowed": " ".join(sorted(ACTION_STATUSES[action])),
+                "enabled": connection_action_allowed(connection=connection, action=action),
+            }
+            for action, spec in ACTIONS.items()
+        ],
     }
     return render(request, "whatsapp/connection_detail.html", context)
 
@@ -127,9 +136,13 @@ def connection_action(request: HttpRequest, pk: int, action: str) -> HttpRespons
     connection = get_object_or_404(Connection, pk=pk)
     if action not in ACTIONS:
         raise Http404
-    _label, enabled, command, done = ACTIONS[action]
-    connection_request(connection=connection, enabled=enabled, command=command)
-    messages.success(request, done)
+    label, enabled, command, done = ACTIONS[action]
+    if not connection_action_allowed(connection=connection, action=action):
+        refusal = _("%(action)s is not possible while the connection is %(status)s.")
+        messages.error(request, refusal % {"action": label, "status": connection.get_status_display()})
+    else:
+        connection_request(connection=connection, enabled=enabled, command=command)
+        messages.success(request, done)
     return redirect("connection-detail", pk=pk)
 
 

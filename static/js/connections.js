@@ -8,7 +8,11 @@
     status.textContent = connection.status_label;
     status.className = `badge status-${connection.status.toLowerCase()}`;
     const phone = root.querySelector('[data-field="phone"]');
-    if (phone) phone.textContent = connection.phone ? (single ? `+${connection.phone}` : connection.phone) : (single ? "" : "—");
+    if (phone) phone.textContent = connection.phone_display || (single ? "" : "—");
+    // Each button is enabled in the statuses the server listed for it (whatsapp/selectors.py).
+    root.querySelectorAll("button[data-allowed]").forEach((button) => {
+      button.disabled = !button.dataset.allowed.split(" ").includes(connection.status);
+    });
     const error = root.querySelector('[data-field="last_error"]');
     if (error) error.textContent = connection.last_error;
     const qr = root.querySelector('[data-field="qr"]');
@@ -34,6 +38,13 @@
     line.append(event.message);
     log.prepend(line);
   }
+
+  // A destructive button (Log out) asks first.
+  document.querySelectorAll("form[data-confirm]").forEach((form) => {
+    form.addEventListener("submit", (event) => {
+      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  });
 
   helpdeskLive(path, ({ connection, event }) => {
     const root = single || document.querySelector(`tr[data-connection="${connection.id}"]`);

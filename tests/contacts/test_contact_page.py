@@ -20,7 +20,7 @@ def contact(agent):
 def test_the_page_shows_the_details_and_the_tickets(agent_client, contact):
     page = agent_client.get(reverse("contact", args=[contact.pk])).content.decode()
 
-    for shown in ["Maria", "Mari", "5511988887777", "Loja", "Vendas", "Pending"]:
+    for shown in ["Maria", "Mari", "+55 11 98888-7777", "Loja", "Vendas", "Pending"]:
         assert shown in page
 
 

@@ -1,5 +1,6 @@
 """Which language a person reads: their own choice, else their browser's; records in LANGUAGE_CODE."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,7 +10,7 @@ from django.utils import timezone, translation
 from helpdesk.models import ApiToken
 from helpdesk.selectors import preferences_of
 from helpdesk.services import preferences_update
-from tests.factories import TicketFactory, UserFactory
+from tests.factories import MessageFactory, TicketFactory, UserFactory
 from tickets.audit.stale import tickets_close_stale
 from tickets.models import Message, Ticket
 from tickets.services import ticket_accept
@@ -100,7 +101,8 @@ def test_the_apis_errors_speak_the_callers_language(client, staff):
 
 @pytest.mark.django_db
 def test_system_lines_and_the_audits_lines_are_written_in_language_code(settings):
-    """Whoever's request writes them, records are in the helpdesk's language, the same for every reader."""
+    """Whoever's request writes them, the text the API reads is in the helpdesk's language (pages write
+    system lines out in each reader's: tests/tickets/test_system_lines.py)."""
     settings.LANGUAGE_CODE = "pt-br"
     agent = UserFactory(first_name="Ana", last_name="")
     accepted = TicketFactory()
@@ -112,3 +114,47 @@ def test_system_lines_and_the_audits_lines_are_written_in_language_code(settings
 
     assert Message.objects.get(ticket=accepted).body == "Ana atendeu o ticket"
     assert Message.objects.get(ticket=stale).body == "Encerrado pela auditoria: sem mensagens há 30 h"
+
+
+def test_portuguese_reads_a_closed_ticket_as_encerrado_and_its_tab_as_encerrados(staff_client):
+    ticket = TicketFactory(status=Ticket.Status.CLOSED)
+
+    page = staff_client.get(reverse("ticket", args=[ticket.pk]), **PORTUGUESE).content.decode()
+
+    assert '<span class="status">Encerrado</span>' in page
+    assert re.search(r'data-tab="closed">\s*Encerrados', page)
+
+
+def test_a_ticket_that_just_started_waiting_reads_less_than_a_minute(staff_client):
+    TicketFactory(status=Ticket.Status.PENDING, waiting_since=timezone.now())
+
+    portuguese = staff_client.get(reverse("inbox") + "?tab=waiting", **PORTUGUESE).content.decode()
+    english = staff_client.get(reverse("inbox") + "?tab=waiting", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert "aguardando há menos de um minuto" in portuguese
+    assert "0 minuto" not in portuguese
+    assert "waiting less than a minute" in english
+
+
+def test_portuguese_writes_the_months_in_lower_case(agent_client, agent, settings):
+    settings.TIME_ZONE = "America/Sao_Paulo"
+    ticket = TicketFactory(assignee=agent, status="open")
+    message = MessageFactory(ticket=ticket)
+    Message.objects.filter(pk=message.pk).update(created_at=datetime(2026, 12, 7, 15, 0, tzinfo=UTC))
+
+    page = agent_client.get(reverse("ticket", args=[ticket.pk]), **PORTUGUESE).content.decode()
+
+    assert "7 de dezembro de 2026" in page
+    assert "Dezembro" not in page
+
+
+def test_a_new_connection_starts_with_the_greeting_and_farewell_in_the_helpdesks_language(
+    staff_client, settings
+):
+    settings.LANGUAGE_CODE = "pt-br"
+
+    page = staff_client.get(reverse("connection-new"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert "Add a connection" in page
+    assert "Obrigado pelo contato, {{name}}! O número do seu atendimento é {{protocol}}." in page
+    assert "Thank you" not in page

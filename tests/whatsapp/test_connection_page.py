@@ -18,6 +18,7 @@ def test_the_qr_code_reaches_the_page_live_and_scanning_connects(engine, simulat
     page.goto(f"{web}/connections/{connection.pk}/")
     qr = page.get_by_role("img", name="QR code to link this WhatsApp number")
     expect(qr).to_be_hidden()
+    expect(page.get_by_role("button", name="Log out")).to_be_disabled()
 
     page.get_by_role("button", name="Start", exact=True).click()
     expect(qr).to_be_visible(timeout=20_000)
@@ -34,8 +35,18 @@ def test_the_qr_code_reaches_the_page_live_and_scanning_connects(engine, simulat
     assert status == 200
     expect(page.locator('[data-field="status"]')).to_have_text("Connected", timeout=20_000)
     expect(qr).to_be_hidden()
-    expect(page.locator("#log li").first).to_contain_text("Connected as +5511999990001")
+    expect(page.locator("#log li").first).to_contain_text("Connected as +55 11 99999-0001")
     assert page.evaluate("window.sameDocument") is True
+
+    # The buttons followed the status live; Log out asks first, and a "no" sends nothing.
+    expect(page.get_by_role("button", name="Start", exact=True)).to_be_disabled()
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    page.get_by_role("button", name="Log out").click()
+    assert asked and asked[0].startswith("Log the phone out?")
+    assert page.evaluate("window.sameDocument") is True
+    connection.refresh_from_db()
+    assert connection.command == ""
 
 
 def test_an_agent_cannot_open_the_connection_websocket(engine, web, page):

@@ -48,13 +48,13 @@ def test_lines_written_for_an_english_speaking_admin_are_in_the_helpdesks_portug
         "Configurações alteradas: nome",
         "Aguardando a leitura do QR code",
         "QR code 1 de 5",
-        "Conectada como +5511999990001",
+        "Conectada como +55 11 99999-0001",
     ]
     english = staff_client.get(reverse("connection-detail", args=[connection.pk]), **ENGLISH).content.decode()
     portuguese = staff_client.get(
         reverse("connection-detail", args=[connection.pk]), **PORTUGUESE
     ).content.decode()
-    assert "Conectada como +5511999990001" in english
+    assert "Conectada como +55 11 99999-0001" in english
     assert "Waiting for QR scan → Connected" in english  # a status change, in the reader's words
     assert "Aguardando leitura do QR → Conectada" in portuguese
 

@@ -287,7 +287,7 @@ def test_snapshot_and_pairing_code_come_from_the_running_page_through_the_api(en
     status, _ = simulator.post("/_sim/pair", {"phone": "5511999990002", "code": pairing.json()["code"]})
     assert status == 200
     assert engine.wait_for_status(connection, Status.CONNECTED).phone == "5511999990002"
-    assert connection.events.filter(message="Pairing code requested for +5511999990002").exists()
+    assert connection.events.filter(message="Pairing code requested for +55 11 99999-0002").exists()
 
 
 def test_deleting_a_connection_stops_its_session_and_removes_its_profile(engine):

@@ -10,27 +10,28 @@ open, and returns what it closed; one INSERT of the system lines; and its
 realtime events, sent once it commits.
 """
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from django.conf import settings
 from django.db import connection as db
 from django.db import transaction
 from django.db.models import F, Field, Q
 from django.db.models.sql import UpdateQuery
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
-from django.utils.translation import gettext_noop
 
-from helpdesk.languages import in_helpdesk_language
 from helpdesk.realtime import dashboard_changed, session_wake
 from tickets.conversation_flow import render
 from tickets.models import Message, Ticket
 from tickets.realtime import tickets_closed_event
+from tickets.system_lines import system_line_text
 from tickets.writing import tickets_receiving
 from whatsapp.models import Connection
 
 ACTIVE = [Ticket.Status.OPEN, Ticket.Status.PENDING]
-INSERT_ROWS = 500  # system lines per INSERT on SQLite: 12 parameters each, well below its limit
+INSERT_ROWS = 500  # system lines per INSERT on SQLite: 13 parameters each, well below its limit
 
 
 @dataclass
@@ -146,11 +147,12 @@ def _insert_system_lines(closed: list[dict], now: datetime) -> None:
     arrays in one small statement; SQLite a multi-row VALUES."""
     if not closed:
         return
-    line = gettext_noop("Closed by the audit: no message for %(hours)d h")
-    varying = [
-        (row["pk"], row["connection_id"], in_helpdesk_language(line, hours=_hours_quiet(row, now)))
-        for row in closed
-    ]
+    events = [{"event": "audit_closed", "hours": int(_hours_quiet(row, now))} for row in closed]
+    with translation.override(settings.LANGUAGE_CODE):  # the body: as system_line_record, once for all
+        varying = [
+            (row["pk"], row["connection_id"], system_line_text(event), json.dumps(event))
+            for row, event in zip(closed, events, strict=True)
+        ]
     constant = {
         "from_me": True,
         "kind": Message.Kind.SYSTEM,
@@ -163,15 +165,15 @@ def _insert_system_lines(closed: list[dict], now: datetime) -> None:
         "error": "",
         "voice": False,
     }
-    fields = [_column(name) for name in ["ticket_id", "connection_id", "body", *constant]]
-    constants = [field.get_db_prep_save(constant[field.name], db) for field, _column_name in fields[3:]]
+    fields = [_column(name) for name in ["ticket_id", "connection_id", "body", "event", *constant]]
+    constants = [field.get_db_prep_save(constant[field.name], db) for field, _column_name in fields[4:]]
     columns = ", ".join(db.ops.quote_name(column) for _field, column in fields)
     into = f"INSERT INTO {db.ops.quote_name(Message._meta.db_table)} ({columns})"
     with db.cursor() as cursor:
         if db.vendor == "postgresql":
             cursor.execute(
-                f"{into} SELECT t, c, b, {', '.join(['%s'] * len(constants))} "
-                "FROM unnest(%s::bigint[], %s::bigint[], %s::text[]) AS rows(t, c, b)",
+                f"{into} SELECT t, c, b, e::jsonb, {', '.join(['%s'] * len(constants))} "
+                "FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::text[]) AS rows(t, c, b, e)",
                 [*constants, *(list(column) for column in zip(*varying, strict=False))],
             )
             return

@@ -1,11 +1,14 @@
 """Small helpers for the inbox's templates."""
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django import template
+from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.timesince import timesince
+from django.utils.translation import gettext
 
 from tickets.selectors import Tab, inbox_sort_value
 
@@ -29,6 +32,17 @@ def isoformat(moment: datetime) -> str:
     """The instant as ISO 8601 for a ``datetime`` attribute, as stored (UTC): ``date:'c'`` converts it to
     the local zone first, which costs a tenth of a row's rendering for the same instant."""
     return moment.isoformat()
+
+
+@register.filter
+def waited(since: datetime | None) -> str:
+    """How long a ticket has waited: "waiting 5 minutes", and under a minute "waiting less than a
+    minute" (timesince alone says "0 minutes", in Portuguese "há 0 minuto")."""
+    if since is None:
+        return ""
+    if timezone.now() - since < timedelta(minutes=1):
+        return gettext("waiting less than a minute")
+    return gettext("waiting %(time)s") % {"time": timesince(since)}
 
 
 @register.filter
