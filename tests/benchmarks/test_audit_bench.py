@@ -1,13 +1,14 @@
 """The audit's closing at scale (``make bench``, PostgreSQL only): 1,000,000 tickets, 100,000 of them stale
-(the smoke run: 1,000, 100 stale).
+(``BENCH_AUDIT_TICKETS`` another number, a tenth of it stale; the smoke run: 1,000, 100 stale).
 
-Seeded with INSERT ... SELECT generate_series (seconds, not the hours of the
-ORM), every column the seed does not vary as the model fills it (tests/seeding.py). Measured: the time of ``audit --close-stale`` (without the browser
-launch, timed in the infrastructure section on its own), the SQL statements it
-issued, and how much its peak memory grew (ru_maxrss) beside an empty run, one
-with nothing to close on the same million tickets.
+Seeded with INSERT ... SELECT generate_series (seconds, not the hours of the ORM), every column the
+seed does not vary as the model fills it (tests/seeding.py). Measured: the time of ``audit
+--close-stale`` (without the browser launch, timed in the infrastructure section on its own), the
+SQL statements it issued, and how much its peak memory grew (ru_maxrss) beside an empty run, one
+with nothing to close on the same tickets.
 """
 
+import os
 import resource
 import time
 from io import StringIO
@@ -24,8 +25,9 @@ from tickets.management.commands.audit import Command
 from tickets.models import Ticket
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("channel_layer")]
-# Tickets, and of them the open ones (the last ids), every other one of which is made stale.
-FULL, SMOKE = (1_000_000, 200_000), (1_000, 200)
+# Tickets, and of them the open ones (the last ids, a fifth), every other one of which is made stale.
+TICKETS = int(os.environ.get("BENCH_AUDIT_TICKETS", "1000000"))
+FULL, SMOKE = (TICKETS, TICKETS // 5), (1_000, 200)
 
 
 def seed(*, tickets: int, active: int, connection_id: int, queue_ids: list[int]) -> None:
