@@ -9,8 +9,9 @@ the last message stored, the backlog included). Rows are printed and appended to
 test run's, or a private one for the Redis restart).
 
 The PostgreSQL restart runs on a private cluster (tests/postgres_cluster.py): the shared
-server is never restarted. The smoke run (tests/benchmarks/conftest.py): 20 messages, and of the four
-faults of the first test only the worker's kill -9 (tests/whatsapp/test_crash_recovery.py has the others).
+server is never restarted. The smoke run (tests/benchmarks/conftest.py): 20 messages, the worker's
+kill -9 and the Redis restart; the other faults are run in ``make test`` already, by
+tests/whatsapp/test_crash_recovery.py and (the network) tests/whatsapp/test_sessions.py.
 """
 
 import itertools
@@ -149,20 +150,25 @@ def faults_engine(tmp_path, redis_url, simulator, channel_layer, phone):
         worker.stop()
 
 
+IN_MAKE_TEST = pytest.mark.full_size_only("tests/whatsapp/ runs this fault in make test")
+
+
 @pytest.mark.parametrize(
     ("what", "fault"),
     [
         ("session worker kill -9", worker_killed),
-        ("browser processes killed", browser_killed),
-        ("network dropped and restored (simulator)", network_dropped),
-        ("database connections ended (pg_terminate_backend)", database_connections_ended),
+        pytest.param("browser processes killed", browser_killed, marks=IN_MAKE_TEST),
+        pytest.param("network dropped and restored (simulator)", network_dropped, marks=IN_MAKE_TEST),
+        pytest.param(
+            "database connections ended (pg_terminate_backend)",
+            database_connections_ended,
+            marks=IN_MAKE_TEST,
+        ),
     ],
 )
 def test_a_fault_in_the_middle_of_a_burst(faults_engine, phone, what, fault, scale):
     if fault is database_connections_ended and db.vendor != "postgresql":
         pytest.skip("PostgreSQL only")
-    if scale.smoke and fault is not worker_killed:
-        pytest.skip("smoke: the worker's kill -9 only (its recovery breakdown too)")
     messages = scale.pick(MESSAGES, smoke=SMOKE_MESSAGES)
     figures = fault_run(faults_engine, phone, fault, messages=messages)
 
@@ -212,6 +218,7 @@ def test_a_redis_restart_in_the_middle_of_a_burst(tmp_path, simulator, channel_l
     assert (figures["duplicated"], figures["lost"], figures["in order"]) == (0, 0, True)
 
 
+@IN_MAKE_TEST
 def test_a_postgresql_restart_in_the_middle_of_a_burst(private_postgres, faults_engine, phone, scale):
     """``pg_ctl restart -m fast`` of the cluster the test and its worker use (requested before the engine)."""
 
