@@ -9,6 +9,13 @@ from django.views.defaults import server_error
 PORTUGUESE = {"HTTP_ACCEPT_LANGUAGE": "pt-BR,pt;q=0.9"}
 
 
+@pytest.fixture(autouse=True)
+def _language_restored():
+    """A request in Portuguese leaves Portuguese active in this thread (LocaleMiddleware): not for the next test."""
+    with translation.override(translation.get_language()):
+        yield
+
+
 def assert_styled_with_the_way_back(page: str) -> None:
     assert "css/helpdesk.css" in page
     assert f'href="{reverse("inbox")}"' in page
