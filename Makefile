@@ -19,7 +19,8 @@ demo: setup
 	$(BIN)/python manage.py serve --simulator-port 8765
 
 # Benchmarks (tests/benchmarks): each figure is printed and appended to var/bench/*.md;
-# docs/benchmarks.md keeps the ones we publish, with the machine and the command.
+# docs/benchmarks.md keeps the ones we publish, with the machine and the command. `make test` runs each
+# benchmark at a smoke size (tests/benchmarks/conftest.py), so one that no longer runs fails CI.
 bench: setup
 	$(BIN)/python -m pytest tests/benchmarks -m bench -s -q -p no:cacheprovider --timeout=7200 $(PYTEST_ARGS)
 

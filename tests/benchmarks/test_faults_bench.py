@@ -9,7 +9,9 @@ the last message stored, the backlog included). Rows are printed and appended to
 test run's, or a private one for the Redis restart).
 
 The PostgreSQL restart runs on a private cluster (tests/postgres_cluster.py): the shared
-server is never restarted.
+server is never restarted. The smoke run (tests/benchmarks/conftest.py): 20 messages, the worker's
+kill -9 and the Redis restart; the other faults are run in ``make test`` already, by
+tests/whatsapp/test_crash_recovery.py and (the network) tests/whatsapp/test_sessions.py.
 """
 
 import itertools
@@ -25,10 +27,10 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.db import connection as db
 
 from helpdesk.embedded_redis import embedded_redis_start
+from tests.benchmarks.results import report
 from tests.engine import Engine
 from tests.processes import wait_until
 from tests.whatsapp.test_crash_recovery import (
@@ -41,36 +43,28 @@ from tests.whatsapp.test_crash_recovery import (
 )
 from tickets.models import Message
 
-pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db(transaction=True)
 MESSAGES = int(os.environ.get("BENCH_FAULT_MESSAGES", "1000"))
-RESULTS = Path(settings.BASE_DIR) / "var" / "bench" / "faults.md"
+SMOKE_MESSAGES = 20
 
 Fault = Callable[[Engine], Callable[[], None]]  # starts the fault, returns what ends it
 
 
-def report(what: str, figures: dict) -> None:
-    line = f"| {what} | " + " | ".join(str(value) for value in figures.values()) + " |"
-    print(line)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    with RESULTS.open("a") as out:
-        out.write(line + "\n")
-
-
-def fault_run(engine: Engine, phone: str, fault: Fault, *, timeout: float = 300) -> dict:
+def fault_run(engine: Engine, phone: str, fault: Fault, *, messages: int, timeout: float = 300) -> dict:
     engine.start_worker()
     engine.let_login_settle(connected(engine, phone))
 
-    first = burst(engine.simulator, phone, range(MESSAGES // 2))
+    first = burst(engine.simulator, phone, range(messages // 2))
     wait_until(Message.objects.exists, message="the ingest to be storing")
     end_fault = fault(engine)
-    rest = burst(engine.simulator, phone, range(MESSAGES // 2, MESSAGES))
+    rest = burst(engine.simulator, phone, range(messages // 2, messages))
     end_fault()
     ended, engine.fault_ended_at = time.monotonic(), time.time()
     wait_until(
-        lambda: Message.objects.filter(from_me=False).count() >= MESSAGES,
+        lambda: Message.objects.filter(from_me=False).count() >= messages,
         timeout=timeout,
         interval=0.05,
-        message=f"{MESSAGES} messages",
+        message=f"{messages} messages",
     )
     recovery = time.monotonic() - ended
     sent = merged(first, rest)
@@ -78,7 +72,7 @@ def fault_run(engine: Engine, phone: str, fault: Fault, *, timeout: float = 300)
     sent_ids = {wa_id for ids in sent.values() for wa_id in ids}
     stored_ids = [wa_id for ids in stored.values() for wa_id in ids]
     return {
-        "sent": MESSAGES,
+        "sent": messages,
         "stored": len(stored_ids),
         "duplicated": len(stored_ids) - len(set(stored_ids)),
         "lost": len(sent_ids - set(stored_ids)),
@@ -156,27 +150,39 @@ def faults_engine(tmp_path, redis_url, simulator, channel_layer, phone):
         worker.stop()
 
 
+IN_MAKE_TEST = pytest.mark.full_size_only("tests/whatsapp/ runs this fault in make test")
+
+
 @pytest.mark.parametrize(
     ("what", "fault"),
     [
         ("session worker kill -9", worker_killed),
-        ("browser processes killed", browser_killed),
-        ("network dropped and restored (simulator)", network_dropped),
-        ("database connections ended (pg_terminate_backend)", database_connections_ended),
+        pytest.param("browser processes killed", browser_killed, marks=IN_MAKE_TEST),
+        pytest.param("network dropped and restored (simulator)", network_dropped, marks=IN_MAKE_TEST),
+        pytest.param(
+            "database connections ended (pg_terminate_backend)",
+            database_connections_ended,
+            marks=IN_MAKE_TEST,
+        ),
     ],
 )
-def test_a_fault_in_the_middle_of_a_burst(faults_engine, phone, what, fault):
+def test_a_fault_in_the_middle_of_a_burst(faults_engine, phone, what, fault, scale):
     if fault is database_connections_ended and db.vendor != "postgresql":
         pytest.skip("PostgreSQL only")
-    figures = fault_run(faults_engine, phone, fault)
+    messages = scale.pick(MESSAGES, smoke=SMOKE_MESSAGES)
+    figures = fault_run(faults_engine, phone, fault, messages=messages)
 
-    report(f"{what}, {MESSAGES} messages from {len(CUSTOMERS)} chats, {db.vendor}", figures)
+    report(
+        f"{what}, {messages} messages from {len(CUSTOMERS)} chats, {db.vendor}",
+        *figures.values(),
+        to="faults.md",
+    )
     if fault is worker_killed:
         print("\n".join(["recovery of the new worker:", *recovery_breakdown(faults_engine)]))
     assert (figures["duplicated"], figures["lost"], figures["in order"]) == (0, 0, True)
 
 
-def test_a_redis_restart_in_the_middle_of_a_burst(tmp_path, simulator, channel_layer, phone):
+def test_a_redis_restart_in_the_middle_of_a_burst(tmp_path, simulator, channel_layer, phone, scale):
     """The session's Redis (its wake-ups, the realtime events) restarted: a private redis-server."""
     socket_dir = Path(tempfile.mkdtemp(prefix="hd-fault-redis-"))
     socket = socket_dir / "redis.sock"
@@ -194,8 +200,9 @@ def test_a_redis_restart_in_the_middle_of_a_burst(tmp_path, simulator, channel_l
 
         return start_again
 
+    messages = scale.pick(MESSAGES, smoke=SMOKE_MESSAGES)
     try:
-        figures = fault_run(engine, phone, restart)
+        figures = fault_run(engine, phone, restart, messages=messages)
     finally:
         for worker in engine.workers:
             worker.stop()
@@ -203,18 +210,28 @@ def test_a_redis_restart_in_the_middle_of_a_burst(tmp_path, simulator, channel_l
         redis.wait(timeout=10)
         shutil.rmtree(socket_dir, ignore_errors=True)
 
-    report(f"Redis restarted, {MESSAGES} messages from {len(CUSTOMERS)} chats, {db.vendor}", figures)
+    report(
+        f"Redis restarted, {messages} messages from {len(CUSTOMERS)} chats, {db.vendor}",
+        *figures.values(),
+        to="faults.md",
+    )
     assert (figures["duplicated"], figures["lost"], figures["in order"]) == (0, 0, True)
 
 
-def test_a_postgresql_restart_in_the_middle_of_a_burst(private_postgres, faults_engine, phone):
+@IN_MAKE_TEST
+def test_a_postgresql_restart_in_the_middle_of_a_burst(private_postgres, faults_engine, phone, scale):
     """``pg_ctl restart -m fast`` of the cluster the test and its worker use (requested before the engine)."""
 
     def restart(engine: Engine):
         private_postgres.restart()
         return lambda: None
 
-    figures = fault_run(faults_engine, phone, restart)
+    messages = scale.pick(MESSAGES, smoke=SMOKE_MESSAGES)
+    figures = fault_run(faults_engine, phone, restart, messages=messages)
 
-    report(f"PostgreSQL restarted, {MESSAGES} messages from {len(CUSTOMERS)} chats, {db.vendor}", figures)
+    report(
+        f"PostgreSQL restarted, {messages} messages from {len(CUSTOMERS)} chats, {db.vendor}",
+        *figures.values(),
+        to="faults.md",
+    )
     assert (figures["duplicated"], figures["lost"], figures["in order"]) == (0, 0, True)

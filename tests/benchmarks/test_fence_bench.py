@@ -1,7 +1,8 @@
 """What the lease fence costs the ingest (``make bench``): the same batches stored as a session
 stores them (``chat_batch_store`` in a thread of a pool), with and without ``lease_fenced``
 around each, in alternating samples after a warm-up. Run it on PostgreSQL (DATABASE_URL)
-for the published figures: there the fence's row lock is real."""
+for the published figures: there the fence's row lock is real. The smoke run
+(tests/benchmarks/conftest.py): batches of 10, one sample."""
 
 import statistics
 from concurrent.futures import ThreadPoolExecutor
@@ -10,15 +11,15 @@ import pytest
 from django.conf import settings
 from django.db import connection as db
 
+from tests.benchmarks.results import report
 from tests.benchmarks.test_ingest_bench import close_connections, seconds_to_store
-from tests.benchmarks.test_sessions_bench import report
 from tests.factories import ConnectionFactory
 from tests.tickets.test_inbound import inbound
 from tickets.models import Message
 from whatsapp.dead_letters import chat_batch_store
 from whatsapp.lease import lease_acquire, lease_fenced
 
-pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db(transaction=True)
 COUNT, SAMPLES = 500, 3
 OWNER = "benchhost:1:1:bench"
 
@@ -43,16 +44,17 @@ def rate(messages, *, fenced: bool, lanes: bool) -> float:
     return len(messages) / elapsed
 
 
-def test_the_fence_costs_the_ingest_little(settings):
+def test_the_fence_costs_the_ingest_little(settings, scale):
     settings.WHATSAPP_LEASE = 3600
+    count, samples_of_each = scale.pick((COUNT, SAMPLES), smoke=(10, 1))
     first = 0
 
     def batch(*, one_chat: bool) -> list:
         nonlocal first
-        first += COUNT
+        first += count
         return [
             inbound(n, chat=inbound(0).chat if one_chat else f"55117{n:08d}@c.us")
-            for n in range(first, first + COUNT)
+            for n in range(first, first + count)
         ]
 
     for label, one_chat, lanes in [
@@ -61,11 +63,11 @@ def test_the_fence_costs_the_ingest_little(settings):
     ]:
         rate(batch(one_chat=one_chat), fenced=True, lanes=lanes)  # warm-up
         samples = {True: [], False: []}
-        for _ in range(SAMPLES):
+        for _ in range(samples_of_each):
             for fenced in (False, True):
                 samples[fenced].append(rate(batch(one_chat=one_chat), fenced=fenced, lanes=lanes))
         plain, fenced = statistics.median(samples[False]), statistics.median(samples[True])
         report(
             f"[{db.vendor}] ingest with the lease fence, {label}",
-            f"{fenced:.0f} msg/s against {plain:.0f} without = {fenced / plain:.2f} × (median of {SAMPLES})",
+            f"{fenced:.0f} msg/s against {plain:.0f} without = {fenced / plain:.2f} × (median of {samples_of_each})",
         )

@@ -2,7 +2,8 @@
 
 ``BENCH_HOSTILE_EXAMPLES`` (default 1,000) generated batches of wa-js payloads
 through the real ingest; the row reports examples, payloads, what was stored,
-what became a dead letter, and the time per payload.
+what became a dead letter, and the time per payload. The smoke run (tests/benchmarks/conftest.py):
+3 examples.
 """
 
 import os
@@ -11,7 +12,7 @@ import time
 import pytest
 from hypothesis import given
 
-from tests.benchmarks.test_sessions_bench import report
+from tests.benchmarks.results import report
 from tests.tickets.test_inbound_media import media_root  # noqa: F401  (the fixture)
 from tests.whatsapp.test_hostile_input import (
     BATCHES,
@@ -23,18 +24,14 @@ from tickets.models import Message
 from whatsapp.models import Connection, DeadLetter
 
 EXAMPLES = int(os.environ.get("BENCH_HOSTILE_EXAMPLES", "1000"))
-pytestmark = [
-    pytest.mark.bench,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("channel_layer"),
-]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("channel_layer")]
 
 
 @pytest.mark.usefixtures("media_root")
-def test_hostile_payloads_at_length(settings):
+def test_hostile_payloads_at_length(settings, scale):
     counts = {"examples": 0, "payloads": 0}
 
-    @hostile_examples(EXAMPLES)
+    @hostile_examples(scale.pick(EXAMPLES, smoke=3))
     @given(batch=BATCHES)
     def run(batch):
         connection = Connection.objects.first() or a_connection_with_a_menu()

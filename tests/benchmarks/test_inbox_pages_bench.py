@@ -4,29 +4,41 @@ Seeded with INSERT ... SELECT generate_series, like the audit's benchmark.
 Measured through Django's test client, in process: the server's time per
 request (``time.perf_counter()`` around ``client.get``) and its SQL queries,
 for an agent of one queue and for a superuser. Each figure is p50 and p95 over
-``BENCH_REQUESTS`` requests after a warm-up.
+``BENCH_REQUESTS`` requests after a warm-up. The smoke run (tests/benchmarks/conftest.py): 2,000
+tickets, 2,000 messages, one request a page.
 """
 
 import os
 import statistics
 import time
+from dataclasses import dataclass
 
 import pytest
 from django.db import connection as db
 from django.test.utils import CaptureQueriesContext
 
-from tests.benchmarks.test_sessions_bench import report
+from contacts.models import Contact
+from tests.benchmarks.results import report
 from tests.factories import ConnectionFactory, QueueFactory, StaffFactory, UserFactory
+from tests.seeding import insert_select
+from tickets.models import Message, Ticket
 from tickets.selectors import InboxFilters, Tab, inbox_page
 
-pytestmark = [
-    pytest.mark.bench,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("channel_layer"),
-]
-TICKETS, MESSAGES, BIG_TICKET_MESSAGES = 100_000, 1_000_000, 5_000
-REQUESTS = int(os.environ.get("BENCH_REQUESTS", "30"))
-DEEP_PAGES = 40  # "load more" after 2,000 rows
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("channel_layer")]
+
+
+@dataclass(frozen=True)
+class Sizes:
+    tickets: int
+    messages: int
+    big_ticket_messages: int
+    warm_up: int  # requests of each page not measured
+    requests: int  # of each page, measured after the warm-up
+    deep_pages: int  # "load more" after this many pages of 50 rows
+
+
+FULL = Sizes(100_000, 1_000_000, 5_000, 3, int(os.environ.get("BENCH_REQUESTS", "30")), 40)
+SMOKE = Sizes(2_000, 2_000, 100, 0, 1, 1)
 FIRST_NAMES = [
     "Ana",
     "João",
@@ -105,75 +117,86 @@ RARE_WORD = "devolução"  # in one message of 1,000: a search that must look fa
 GOALS = {"queries": 10, "p50": 0.050, "p95": 0.150}
 
 
-def seed(*, connections: list[int], queues: list[int], agents: list[int]) -> None:
+def seed(*, sizes: Sizes, connections: list[int], queues: list[int], agents: list[int]) -> None:
     """Contacts, one ticket each (60% closed, 20% open and assigned, 20% pending), then messages."""
+    insert_select(
+        Contact,
+        rows_from="generate_series(1, %(total)s) AS n",
+        values={
+            "wa_id": "'5511' || n || '@c.us'",
+            "phone": "'5511' || n",
+            "name": "(%(first)s::text[])[1 + n %% %(nfirst)s] || ' ' || (%(last)s::text[])[1 + (n / 7) %% %(nlast)s]",
+        },
+        params={
+            "first": FIRST_NAMES,
+            "nfirst": len(FIRST_NAMES),
+            "last": SURNAMES,
+            "nlast": len(SURNAMES),
+            "total": sizes.tickets,
+        },
+    )
+    insert_select(
+        Ticket,
+        rows_from="(SELECT id, row_number() OVER (ORDER BY id) AS n FROM contacts_contact) AS c",
+        values={
+            "contact_id": "c.id",
+            "connection_id": "(%(connections)s::bigint[])[1 + n %% %(nconn)s]",
+            "queue_id": "(%(queues)s::bigint[])[1 + n %% 5]",
+            "assignee_id": "CASE WHEN n %% 10 IN (6, 7) THEN (%(agents)s::bigint[])[1 + n %% %(nagents)s] END",
+            "status": "CASE WHEN n %% 10 < 6 THEN 'closed' WHEN n %% 10 < 8 THEN 'open' ELSE 'pending' END",
+            "last_message_at": "now() - n * interval '1 minute'",
+            "last_message_preview": "'Olá'",
+            "last_inbound_at": "now() - n * interval '1 minute'",
+            "waiting_since": "now() - n * interval '1 minute'",
+            "close_reason": "CASE WHEN n %% 10 < 6 THEN 'agent' ELSE '' END",
+            "created_at": "now() - n * interval '1 minute' - interval '1 day'",
+        },
+        params={
+            "connections": connections,
+            "nconn": len(connections),
+            "queues": [*queues, None],
+            "agents": agents,
+            "nagents": len(agents),
+        },
+    )
     with db.cursor() as cursor:
-        cursor.execute(
-            """INSERT INTO contacts_contact (wa_id, phone, name, push_name, email, avatar_url, is_group, blocked,
-                                             notes, created_at, updated_at)
-               SELECT '5511' || n || '@c.us', '5511' || n,
-                      (%(first)s::text[])[1 + n %% %(nfirst)s] || ' ' || (%(last)s::text[])[1 + (n / 7) %% %(nlast)s],
-                      '', '', '', false, false, '', now(), now()
-               FROM generate_series(1, %(total)s) AS n""",
-            {
-                "first": FIRST_NAMES,
-                "nfirst": len(FIRST_NAMES),
-                "last": SURNAMES,
-                "nlast": len(SURNAMES),
-                "total": TICKETS,
-            },
-        )
-        cursor.execute(
-            """INSERT INTO tickets_ticket (contact_id, connection_id, queue_id, assignee_id, status, unread_count,
-                   last_message_at, last_message_preview, last_inbound_at, waiting_since, close_reason,
-                   created_at, updated_at)
-               SELECT c.id, (%(connections)s::bigint[])[1 + n %% %(nconn)s], (%(queues)s::bigint[])[1 + n %% 5],
-                      CASE WHEN n %% 10 IN (6, 7) THEN (%(agents)s::bigint[])[1 + n %% %(nagents)s] END,
-                      CASE WHEN n %% 10 < 6 THEN 'closed' WHEN n %% 10 < 8 THEN 'open' ELSE 'pending' END,
-                      0, now() - n * interval '1 minute', 'Olá', now() - n * interval '1 minute',
-                      now() - n * interval '1 minute', CASE WHEN n %% 10 < 6 THEN 'agent' ELSE '' END,
-                      now() - n * interval '1 minute' - interval '1 day', now()
-               FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM contacts_contact) AS c""",
-            {
-                "connections": connections,
-                "nconn": len(connections),
-                "queues": [*queues, None],
-                "agents": agents,
-                "nagents": len(agents),
-            },
-        )
         cursor.execute("SELECT min(id), max(id) FROM tickets_ticket")
         first, last = cursor.fetchone()
-        # The first BIG_TICKET_MESSAGES messages all go to the first ticket (the one opened below).
-        cursor.execute(
-            """INSERT INTO tickets_message (ticket_id, connection_id, from_me, kind, body, caption, media, mimetype,
-                                            filename, voice, status, error, created_at)
-               SELECT t.id, t.connection_id, n %% 3 = 0, 'text',
-                      w[1 + n %% %(nwords)s] || ' ' || w[1 + (n / 7) %% %(nwords)s] || ' '
-                      || w[1 + (n / 53) %% %(nwords)s] || CASE WHEN n %% 1000 = 0 THEN ' ' || %(rare)s ELSE '' END,
-                      '', '', '', '', false, CASE WHEN n %% 3 = 0 THEN 'read' ELSE 'received' END, '',
-                      t.last_message_at - (n %% 500) * interval '1 second'
-               FROM generate_series(1, %(total)s) AS n
+    # The first ``big_ticket_messages`` messages all go to the first ticket (the one opened below).
+    insert_select(
+        Message,
+        rows_from="""generate_series(1, %(total)s) AS n
                CROSS JOIN (SELECT %(words)s::text[] AS w) AS words
                JOIN tickets_ticket AS t
                  ON t.id = CASE WHEN n <= %(big)s THEN %(first)s ELSE %(first)s + n %% %(span)s END""",
-            {
-                "words": WORDS,
-                "nwords": len(WORDS),
-                "rare": RARE_WORD,
-                "total": MESSAGES,
-                "big": BIG_TICKET_MESSAGES,
-                "first": first,
-                "span": last - first + 1,
-            },
-        )
+        values={
+            "ticket_id": "t.id",
+            "connection_id": "t.connection_id",
+            "from_me": "n %% 3 = 0",
+            "kind": "'text'",
+            "body": "w[1 + n %% %(nwords)s] || ' ' || w[1 + (n / 7) %% %(nwords)s] || ' ' "
+            "|| w[1 + (n / 53) %% %(nwords)s] || CASE WHEN n %% 1000 = 0 THEN ' ' || %(rare)s ELSE '' END",
+            "status": "CASE WHEN n %% 3 = 0 THEN 'read' ELSE 'received' END",
+            "created_at": "t.last_message_at - (n %% 500) * interval '1 second'",
+        },
+        params={
+            "words": WORDS,
+            "nwords": len(WORDS),
+            "rare": RARE_WORD,
+            "total": sizes.messages,
+            "big": sizes.big_ticket_messages,
+            "first": first,
+            "span": last - first + 1,
+        },
+    )
+    with db.cursor() as cursor:
         # As autovacuum leaves tables after a bulk load (PostgreSQL 13+ vacuums after inserts too): with
         # the visibility map set, the tabs' counts read their index only. Without it they read the
         # 40,000 open tickets' rows too: 13 ms instead of 4 (measured 2026-11-29, docs/benchmarks.md).
         cursor.execute("VACUUM (ANALYZE) contacts_contact, tickets_ticket, tickets_message")
 
 
-def timed(client, path: str, **headers) -> tuple[list[float], int, list[float]]:
+def timed(client, path: str, *, sizes: Sizes, **headers) -> tuple[list[float], int, list[float]]:
     """(seconds of each request after a warm-up, queries of the last one, CPU seconds of each request).
 
     The CPU time (``time.process_time``: this process only, waits for PostgreSQL excluded)
@@ -181,10 +204,10 @@ def timed(client, path: str, **headers) -> tuple[list[float], int, list[float]]:
 
     With ``BENCH_EXPLAIN=1``, prints the plan of the last request's slowest query.
     """
-    for _ in range(3):
+    for _ in range(sizes.warm_up):
         assert client.get(path, **headers).status_code == 200, path
     samples, cpu = [], []
-    for _ in range(REQUESTS):
+    for _ in range(sizes.requests):
         with CaptureQueriesContext(db) as queries:
             started, started_cpu = time.perf_counter(), time.process_time()
             response = client.get(path, **headers)
@@ -211,17 +234,18 @@ def figures(samples: list[float], queries: int, cpu: list[float]) -> tuple[float
     )
 
 
-def deep_cursor(user, tab: Tab) -> str:
+def deep_cursor(user, tab: Tab, pages: int) -> str:
     cursor = None
-    for _ in range(DEEP_PAGES):
+    for _ in range(pages):
         cursor = inbox_page(user=user, filters=InboxFilters(tab=tab), cursor=cursor).next_cursor
     return cursor
 
 
 @pytest.mark.usefixtures("rendering_as_in_production")
-def test_agents_pages_on_100k_tickets_and_1m_messages(client):
+def test_agents_pages_on_100k_tickets_and_1m_messages(client, scale):
     if db.vendor != "postgresql":
         pytest.skip("the published figures are PostgreSQL's (DATABASE_URL)")
+    sizes = scale.pick(FULL, smoke=SMOKE)
     queues = [QueueFactory() for _ in range(4)]
     connections = [ConnectionFactory(status="CONNECTED").pk for _ in range(3)]
     agents = [UserFactory() for _ in range(8)]
@@ -229,9 +253,9 @@ def test_agents_pages_on_100k_tickets_and_1m_messages(client):
         queues[number % 4].members.add(agent)
     admin = StaffFactory(is_superuser=True)
     started = time.perf_counter()
-    seed(connections=connections, queues=[q.pk for q in queues], agents=[a.pk for a in agents])
+    seed(sizes=sizes, connections=connections, queues=[q.pk for q in queues], agents=[a.pk for a in agents])
     report(
-        f"inbox bench: seeding {TICKETS:,} tickets, {MESSAGES:,} messages (and VACUUM ANALYZE)",
+        f"inbox bench: seeding {sizes.tickets:,} tickets, {sizes.messages:,} messages (and VACUUM ANALYZE)",
         f"{time.perf_counter() - started:.1f} s",
     )
     agent = agents[0]
@@ -243,7 +267,7 @@ def test_agents_pages_on_100k_tickets_and_1m_messages(client):
         )
         big = cursor.fetchone()[0]
 
-    misses = []
+    misses, deep = [], sizes.deep_pages
     for who, user in (("agent", agent), ("superuser", admin)):
         client.force_login(user)
         tabs = [Tab.MINE, Tab.WAITING, Tab.CLOSED] + ([Tab.ALL] if user.is_superuser else [])
@@ -254,17 +278,17 @@ def test_agents_pages_on_100k_tickets_and_1m_messages(client):
             "full text, common word unaccented (q=endereco)": "/inbox/?tab=closed&q=endereco",
             f"full text, rare word (q={RARE_WORD})": "/inbox/?tab=closed&q=devolu%C3%A7%C3%A3o",
             "full text, rare word unaccented (q=devolucao)": "/inbox/?tab=closed&q=devolucao",
-            f"load more, tab=closed after {DEEP_PAGES * 50:,} rows": f"/inbox/more/?tab=closed&cursor={deep_cursor(user, Tab.CLOSED)}",
-            f"load more, tab=waiting after {DEEP_PAGES * 50:,} rows": f"/inbox/more/?tab=waiting&cursor={deep_cursor(user, Tab.WAITING)}",
+            f"load more, tab=closed after {deep * 50:,} rows": f"/inbox/more/?tab=closed&cursor={deep_cursor(user, Tab.CLOSED, deep)}",
+            f"load more, tab=waiting after {deep * 50:,} rows": f"/inbox/more/?tab=waiting&cursor={deep_cursor(user, Tab.WAITING, deep)}",
         }
         for name, path in pages.items():
-            _p50, _p95, line = figures(*timed(client, path))
+            _p50, _p95, line = figures(*timed(client, path, sizes=sizes))
             report(f"{who}: {name}", line)
             if "MISSED" in line:
                 misses.append(f"{who}: {name}")
         for name, headers in (("ticket page, htmx", {"HTTP_HX_REQUEST": "true"}), ("ticket page, full", {})):
-            _p50, _p95, line = figures(*timed(client, f"/inbox/{big}/", **headers))
-            report(f"{who}: {name} ({BIG_TICKET_MESSAGES:,} messages)", line)
+            _p50, _p95, line = figures(*timed(client, f"/inbox/{big}/", sizes=sizes, **headers))
+            report(f"{who}: {name} ({sizes.big_ticket_messages:,} messages)", line)
             if "MISSED" in line:
                 misses.append(f"{who}: {name}")
     print("missed goals:", misses or "none")

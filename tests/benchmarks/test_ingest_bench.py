@@ -14,7 +14,8 @@ batch in a thread of the session's pool (``chat_messages_ingest``), realtime
 events sent by the loop's publisher, and, for the "lanes" rows, through the
 session's chat lanes (whatsapp/lanes.py), which store chats side by side and
 hand a busy chat's waiting messages over as one batch. Run it on PostgreSQL
-(DATABASE_URL) for the published figures; the database is printed with each row.
+(DATABASE_URL) for the published figures; the database is printed with each row. The smoke run
+(tests/benchmarks/conftest.py): 10 messages a run, one run after the warm-up.
 """
 
 import os
@@ -30,7 +31,7 @@ from django.db import connection as db
 from django.db import connections, transaction
 
 from helpdesk.realtime import Publisher
-from tests.benchmarks.test_sessions_bench import report
+from tests.benchmarks.results import report
 from tests.factories import ConnectionFactory
 from tests.tickets.test_inbound import inbound
 from tickets.inbound import chat_messages_ingest
@@ -38,17 +39,14 @@ from tickets.models import Message
 from whatsapp.lanes import ChatLanes
 from whatsapp.wire import InboundMessage
 
-pytestmark = [
-    pytest.mark.bench,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("channel_layer"),
-]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("channel_layer")]
 COUNT = 2000
 SAMPLES = int(os.environ.get("BENCH_SAMPLES", "3"))
+HISTORY = 200  # chats stored before, and messages of one chat
 
 
-def raw_rate(shape: str, first: int) -> float:
-    """COUNT rows per second into a plain table (``bench_rows``), in the shape of an ingest figure.
+def raw_rate(shape: str, first: int, count: int) -> float:
+    """``count`` rows per second into a plain table (``bench_rows``), in the shape of an ingest figure.
 
     A plain table, as durable as ours: a temporary one skips the write-ahead log and its
     flush at each commit, which is most of what a single-row INSERT costs. Shapes:
@@ -56,7 +54,7 @@ def raw_rate(shape: str, first: int) -> float:
     same from ``WHATSAPP_CHAT_CONCURRENCY`` connections at once), "batch" (every row in
     one INSERT and one transaction).
     """
-    ids = list(range(first, first + COUNT))
+    ids = list(range(first, first + count))
 
     def insert_one_by_one(chunk: list[int]) -> None:
         with connections["default"].cursor() as cursor:
@@ -73,13 +71,15 @@ def raw_rate(shape: str, first: int) -> float:
             done.result()
         elapsed = time.perf_counter() - started
         close_connections(pool, workers)
-        return COUNT / elapsed
+        return count / elapsed
     else:
-        with transaction.atomic(), db.cursor() as cursor:
+        with transaction.atomic(), db.cursor() as cursor:  # the ids as a series: SQL of SQLite and PostgreSQL
             cursor.execute(
-                "INSERT INTO bench_rows (id, body) SELECT n, 'Olá' FROM unnest(%s::integer[]) AS n", [ids]
+                "WITH RECURSIVE ids(n) AS (SELECT %s UNION ALL SELECT n + 1 FROM ids WHERE n < %s) "
+                "INSERT INTO bench_rows (id, body) SELECT n, 'Olá' FROM ids",
+                [ids[0], ids[-1]],
             )
-    return COUNT / (time.perf_counter() - started)
+    return count / (time.perf_counter() - started)
 
 
 def ingest_rate(messages: list[InboundMessage], *, lanes: bool) -> tuple[float, float]:
@@ -149,15 +149,15 @@ def close_connections(pool: ThreadPoolExecutor, workers: int) -> None:
     pool.shutdown()
 
 
-def seed_and_analyse() -> None:
+def seed_and_analyse(history: int) -> None:
     """Some history, and statistics of it, as a database that has been running has them
     (autovacuum's ANALYZE): without statistics the planner's guesses change the figures."""
     connection = ConnectionFactory()
-    for n in range(200):
+    for n in range(history):
         chat_messages_ingest(
             connection=connection, chat=f"55118{n:08d}@c.us", messages=[inbound(n, chat=f"55118{n:08d}@c.us")]
         )
-    one_chat = [inbound(n) for n in range(200)]
+    one_chat = [inbound(n) for n in range(history)]
     chat_messages_ingest(connection=connection, chat=inbound(0).chat, messages=one_chat)
     with db.cursor() as cursor:
         cursor.execute("ANALYZE")
@@ -167,9 +167,10 @@ def spread(rates: list[float]) -> str:
     return f"{statistics.median(rates):.0f} /s (min {min(rates):.0f}, max {max(rates):.0f}, n={len(rates)})"
 
 
-def test_ingest_rate_against_the_raw_insert_rate_of_the_same_shape():
+def test_ingest_rate_against_the_raw_insert_rate_of_the_same_shape(scale):
     vendor = db.vendor
-    seed_and_analyse()
+    count, samples = scale.pick((COUNT, SAMPLES), smoke=(10, 1))
+    seed_and_analyse(scale.pick(HISTORY, smoke=5))
     with db.cursor() as cursor:
         cursor.execute("CREATE TABLE bench_rows (id integer PRIMARY KEY, body text)")
     raw = {}
@@ -179,19 +180,19 @@ def test_ingest_rate_against_the_raw_insert_rate_of_the_same_shape():
             "parallel",
             f"single-row INSERTs, a commit each, {settings.WHATSAPP_CHAT_CONCURRENCY} connections at once",
         ),
-        ("batch", f"{COUNT:,} rows in one INSERT, one transaction"),
+        ("batch", f"{count:,} rows in one INSERT, one transaction"),
     ]:
-        rates = [raw_rate(shape, first=(run + 10 * len(raw)) * COUNT) for run in range(SAMPLES + 1)][1:]
+        rates = [raw_rate(shape, (run + 10 * len(raw)) * count, count) for run in range(samples + 1)][1:]
         raw[shape] = statistics.median(rates)
         report(f"[{vendor}] raw: {label}", spread(rates))
     with db.cursor() as cursor:
         cursor.execute("DROP TABLE bench_rows")
 
     def new_contacts(first: int) -> list[InboundMessage]:
-        return [inbound(n, chat=f"55119{n:08d}@c.us") for n in range(first, first + COUNT)]
+        return [inbound(n, chat=f"55119{n:08d}@c.us") for n in range(first, first + count)]
 
     def one_chat(first: int) -> list[InboundMessage]:
-        return [inbound(n) for n in range(first, first + COUNT)]
+        return [inbound(n) for n in range(first, first + count)]
 
     first = 1000
     for label, messages_from, lanes, shape in [
@@ -199,17 +200,17 @@ def test_ingest_rate_against_the_raw_insert_rate_of_the_same_shape():
         ("messages to one open ticket, one at a time", one_chat, False, "single"),
         ("each message a new contact and ticket, through the lanes", new_contacts, True, "parallel"),
         (
-            f"{COUNT:,} messages of one chat waiting at once (a catch-up), through the lanes",
+            f"{count:,} messages of one chat waiting at once (a catch-up), through the lanes",
             one_chat,
             True,
             "batch",
         ),
     ]:
         rates, queries = [], 0.0
-        for _run in range(SAMPLES + 1):  # the first is the warm-up
+        for _run in range(samples + 1):  # the first is the warm-up
             rate, queries = ingest_rate(messages_from(first), lanes=lanes)
             rates.append(rate)
-            first += COUNT
+            first += count
         rates = rates[1:]
         report(
             f"[{vendor}] ingest, {label}",

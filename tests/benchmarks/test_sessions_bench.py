@@ -2,7 +2,8 @@
 
 Run against the simulator with real workers and Chromium, like the tests, but
 timed and repeated. Each figure is printed as a table row and appended to
-``var/bench/sessions.md``.
+``var/bench/sessions.md``. The smoke run (tests/benchmarks/conftest.py): one run, two connections,
+one cycle.
 """
 
 import os
@@ -11,26 +12,17 @@ import time
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 
+from tests.benchmarks.results import report
 from tests.processes import chromium_pids, wait_until
 from whatsapp.browser import browser_memory_bytes
 from whatsapp.models import Connection
 from whatsapp.services import connection_create, connection_request
 
-pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db(transaction=True)
 Status = Connection.Status
 RUNS = int(os.environ.get("BENCH_RUNS", "20"))
 CYCLES = int(os.environ.get("BENCH_CYCLES", "100"))
-RESULTS = Path(settings.BASE_DIR) / "var" / "bench" / "sessions.md"
-
-
-def report(what: str, figure: str) -> None:
-    line = f"| {what} | {figure} |"
-    print(line)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    with RESULTS.open("a") as out:
-        out.write(line + "\n")
 
 
 def summary(samples: list[float]) -> str:
@@ -76,11 +68,12 @@ def process_tree_pss(pid: int) -> int:
     return total
 
 
-def test_start_to_qr_and_scan_to_connected(engine, simulator, settings):
-    settings.MAX_WHATSAPP_CONNECTIONS = RUNS + 1
-    engine.start_worker(MAX_WHATSAPP_CONNECTIONS=str(RUNS + 1))
+def test_start_to_qr_and_scan_to_connected(engine, simulator, settings, scale):
+    runs = scale.pick(RUNS, smoke=1)
+    settings.MAX_WHATSAPP_CONNECTIONS = runs + 1
+    engine.start_worker(MAX_WHATSAPP_CONNECTIONS=str(runs + 1))
     to_qr, to_connected = [], []
-    for run in range(RUNS):
+    for run in range(runs):
         connection = connection_create(name=f"Bench {run}")
         connection_request(connection=connection, enabled=True)
         to_qr.append(timed_until(connection, Status.QR))
@@ -94,8 +87,8 @@ def test_start_to_qr_and_scan_to_connected(engine, simulator, settings):
     report("scan → CONNECTED", summary(to_connected))
 
 
-def test_worker_restart_brings_ten_connections_back(engine, simulator, settings):
-    count = 10
+def test_worker_restart_brings_ten_connections_back(engine, simulator, settings, scale):
+    count = scale.pick(10, smoke=2)
     settings.MAX_WHATSAPP_CONNECTIONS = count
     extra = {"MAX_WHATSAPP_CONNECTIONS": str(count)}
     worker = engine.start_worker(**extra)
@@ -118,7 +111,7 @@ def test_worker_restart_brings_ten_connections_back(engine, simulator, settings)
     )
 
     samples = []
-    for _ in range(3):
+    for _ in range(scale.pick(3, smoke=1)):
         worker.stop()
         started = time.monotonic()
         worker = engine.start_worker(**extra)
@@ -154,7 +147,8 @@ def browser_processes(mark: str, var_dir: Path) -> dict[int, str]:
     return found
 
 
-def test_start_stop_cycles_leave_nothing(engine, simulator):
+def test_start_stop_cycles_leave_nothing(engine, simulator, scale):
+    cycles = scale.pick(CYCLES, smoke=1)
     mark = f"cycles-{os.getpid()}-{time.time_ns()}"
     worker = engine.start_worker(BENCH_PROCESS_MARK=mark)
     connection = connection_create(name="Cycles")
@@ -172,7 +166,7 @@ def test_start_stop_cycles_leave_nothing(engine, simulator):
     connection_request(connection=connection, enabled=False)
     timed_until(connection, Status.STOPPED)
     before = process_tree_pss(worker.pid)
-    for _ in range(CYCLES):
+    for _ in range(cycles):
         connection_request(connection=connection, enabled=True)
         timed_until(connection, Status.CONNECTED)
         connection_request(connection=connection, enabled=False)
@@ -183,10 +177,10 @@ def test_start_stop_cycles_leave_nothing(engine, simulator):
     left = browser_processes(mark, engine.var_dir)
     after = process_tree_pss(worker.pid)
     report(
-        f"{CYCLES} start/stop cycles: processes started for the sessions still alive 15 s after the last stop",
+        f"{cycles} start/stop cycles: processes started for the sessions still alive 15 s after the last stop",
         f"{len(left)}" + (f": {sorted(left.items())}" if left else ""),
     )
     report(
-        f"{CYCLES} start/stop cycles: worker memory (PSS, browsers excluded)",
+        f"{cycles} start/stop cycles: worker memory (PSS, browsers excluded)",
         f"{before / 2**20:.0f} MiB before, {after / 2**20:.0f} MiB after ({(after - before) / 2**20:+.0f} MiB)",
     )

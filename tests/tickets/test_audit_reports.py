@@ -92,10 +92,12 @@ def test_the_audits_pages_are_for_staff_only(agent_client):
         assert agent_client.get(url).status_code == 403
 
 
-def test_staff_see_the_latest_status_and_read_a_report_escaped(staff_client):
+def test_staff_see_the_latest_status_and_read_a_report_rendered_and_escaped(staff_client):
     report(status="OK", created_at=timezone.now() - timedelta(hours=1))
     latest = report(
-        status="CRITICAL", criticals=2, markdown="# Audit\n- **CRITICAL**: <script>alert(1)</script>"
+        status="CRITICAL",
+        criticals=2,
+        markdown="# Audit\n\n## Connections\n\n- **CRITICAL**: <script>alert(1)</script> [x](javascript:alert(2))",
     )
 
     listing = staff_client.get(reverse("audit-list")).content.decode()
@@ -103,8 +105,11 @@ def test_staff_see_the_latest_status_and_read_a_report_escaped(staff_client):
 
     assert '<span class="badge status-critical">Critical</span>' in listing
     assert "2 critical, 0 warnings" in listing
+    assert "<h2>Connections</h2>" in detail and "<strong>CRITICAL</strong>" in detail  # not "## ", "**"
+    assert "## Connections" not in detail
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in detail
     assert "<script>alert(1)" not in detail
+    assert 'href="javascript:' not in detail
 
 
 def test_the_overview_shows_a_red_badge_to_staff_when_the_last_audit_is_critical(staff_client):

@@ -5,7 +5,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.core.serializers.json import DjangoJSONEncoder
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
+from markdown_it import MarkdownIt
 
 from tickets.audit.checks import Level, Section
 
@@ -80,6 +82,17 @@ def report_markdown(report: Report) -> str:
         lines += [f"- **{finding.level.name}**: {finding.text}" for finding in section.findings]
         lines += [f"- {line}" for line in section.evidence]
     return "\n".join(lines) + "\n"
+
+
+# CommonMark with raw HTML off: a connection's name or an error text that looks like a tag (findings
+# quote them) is shown as text, and links to javascript: and the like are not made (markdown-it's
+# validateLink).
+_MARKDOWN = MarkdownIt("commonmark", {"html": False})
+
+
+def report_markdown_html(markdown: str) -> SafeString:
+    """A stored report's Markdown as HTML for the Audits page: headings, lists, bold, not the raw text."""
+    return mark_safe(_MARKDOWN.render(markdown))  # markdown-it escaped the text itself
 
 
 RENDERERS = {"text": report_text, "markdown": report_markdown, "json": report_json}

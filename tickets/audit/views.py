@@ -4,6 +4,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from helpdesk.permissions import permission_required
+from tickets.audit.report import report_markdown_html
 from tickets.audit.selectors import audit_latest
 from tickets.models import AuditReport
 
@@ -18,5 +19,10 @@ def audit_list(request: HttpRequest) -> HttpResponse:
 
 @permission_required("tickets.view_auditreport")
 def audit_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """The report's Markdown, shown as preformatted text: autoescaped, nothing of it is ever markup."""
-    return render(request, "tickets/audit_detail.html", {"report": get_object_or_404(AuditReport, pk=pk)})
+    """The report's Markdown rendered (raw HTML in it escaped, never markup)."""
+    report = get_object_or_404(AuditReport, pk=pk)
+    return render(
+        request,
+        "tickets/audit_detail.html",
+        {"report": report, "report_html": report_markdown_html(report.markdown)},
+    )

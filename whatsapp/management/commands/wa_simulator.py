@@ -19,6 +19,9 @@ class Command(BaseCommand):
         if qr_interval is not None:
             os.environ["SIMULATOR_QR_INTERVAL"] = str(qr_interval)
         with socket.socket() as probe:  # daphne would only log a failed bind and exit 0
+            # As daphne's own bind (Twisted) does: a port the simulator just left, its sockets in
+            # TIME_WAIT (``make demo`` again right after Ctrl-C), is free to listen on.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind((host, port))
             except OSError as error:
