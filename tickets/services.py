@@ -25,6 +25,7 @@ from tickets.models import ONE_OPEN_TICKET_MESSAGE, Message, Queue, Ticket
 from tickets.outbound import message_send, note_add, unsent_line_add
 from tickets.payloads import ticket_payload
 from tickets.realtime import ticket_event, ticket_groups
+from tickets.text import with_signature
 from whatsapp.models import Connection
 from whatsapp.session_requests import SessionUnavailable, session_number_exists
 from whatsapp.webhooks import webhook_emit
@@ -208,7 +209,7 @@ def ticket_reply(
     if ticket.status == Ticket.Status.CLOSED:
         raise ActionRefused(_("The ticket is closed: reopen it to answer."))
     if signed and body.strip():
-        body = f"*{_name(by)}:*\n{body}"
+        body = with_signature(body=body, by=by)
     with transaction.atomic():
         if ticket.status == Ticket.Status.PENDING:
             ticket_accept(ticket=ticket, by=by)
