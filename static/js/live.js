@@ -12,6 +12,7 @@ window.helpdeskLive = function (path, onEvent) {
     const socket = new WebSocket(scheme + "//" + location.host + path);
     socket.onopen = () => {
       delay = 1000;
+      document.body.dataset.live = "open"; // the server joined its groups before: events now reach the page
       if (!lost) return;
       lost = false;
       if (banner()) banner().hidden = true;
@@ -21,6 +22,7 @@ window.helpdeskLive = function (path, onEvent) {
     socket.onclose = (closed) => {
       if (closed.code === 4401) { location.reload(); return; } // signed out: the page asks to sign in
       lost = true;
+      document.body.dataset.live = "lost";
       if (banner()) banner().hidden = false;
       setTimeout(open, delay);
       delay = Math.min(delay * 2, 30000);
