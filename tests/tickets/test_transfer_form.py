@@ -4,7 +4,6 @@ import pytest
 from django.urls import reverse
 
 from tests.factories import QueueFactory, TicketFactory, UserFactory
-from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
 
