@@ -75,7 +75,9 @@ class TransferForm(forms.Form):
         agents = (
             get_user_model().objects.filter(is_active=True).order_by("first_name", "last_name", "username")
         )
-        self.fields["assignee"].queryset = agents.filter(queues=queue) if queue else agents  # type: ignore[attr-defined]
+        assignee = self.fields["assignee"]
+        assert isinstance(assignee, AgentChoiceField)
+        assignee.queryset = agents.filter(queues=queue) if queue else agents
 
     def _queue_chosen(self) -> Queue | None:
         """The queue the form says (a value that is no queue: none)."""
