@@ -262,6 +262,7 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 # Third-party browser code comes from npm (make setup), never a CDN.
+ICONS_DIR = BASE_DIR / "node_modules" / "lucide-static" / "icons"  # helpdesk/templatetags/icons.py
 STATICFILES_DIRS = [BASE_DIR / "static", ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist")]
 # Uploaded and downloaded media (message attachments). Never served as static
 # files: views check permission before they hand a file out.

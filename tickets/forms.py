@@ -4,7 +4,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
-from tickets.models import Queue
+from tickets.models import Queue, Ticket
 from tickets.selectors import InboxFilters, Tab
 
 MAX_ID = 2**63 - 1
@@ -52,16 +52,40 @@ class ReplyForm(forms.Form):
         return data
 
 
+class AgentChoiceField(forms.ModelChoiceField):
+    """Agents by the name their colleagues know them by, not their username."""
+
+    def label_from_instance(self, obj) -> str:
+        return obj.get_full_name() or obj.get_username()
+
+
 class TransferForm(forms.Form):
+    """Where to transfer ``ticket``: a queue, and one of that queue's agents (of the ticket's own
+    queue while none is chosen; every agent for a ticket no queue has taken yet)."""
+
     queue = forms.ModelChoiceField(queryset=Queue.objects.all(), required=False, label=_("Queue"))
-    assignee = forms.ModelChoiceField(
-        queryset=get_user_model().objects.filter(is_active=True).order_by("first_name", "username"),
-        required=False,
-        label=_("Agent"),
-    )
+    assignee = AgentChoiceField(queryset=get_user_model().objects.none(), required=False, label=_("Agent"))
     note = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}), required=False, label=_("Note (internal)")
     )
+
+    def __init__(self, *args, ticket: Ticket, **kwargs):
+        super().__init__(*args, **kwargs)
+        queue = self._queue_chosen() or ticket.queue
+        agents = (
+            get_user_model().objects.filter(is_active=True).order_by("first_name", "last_name", "username")
+        )
+        assignee = self.fields["assignee"]
+        assert isinstance(assignee, AgentChoiceField)
+        assignee.queryset = agents.filter(queues=queue) if queue else agents
+
+    def _queue_chosen(self) -> Queue | None:
+        """The queue the form says (a value that is no queue: none)."""
+        value = self.data.get("queue") if self.is_bound else self.initial.get("queue")
+        try:
+            return self.fields["queue"].clean(value)
+        except forms.ValidationError:
+            return None
 
     def clean(self):
         data = super().clean()

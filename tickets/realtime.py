@@ -8,6 +8,7 @@ its user may open. Events carry ids only; pages read the rest through the
 same selectors as a reload would.
 """
 
+import uuid
 from collections.abc import Sequence
 
 from django.contrib.auth.models import User
@@ -52,10 +53,16 @@ def user_ticket_groups(*, user: User) -> list[str]:
 
 
 def ticket_event(*, ticket: Ticket, event_type: str, left: Sequence[str] = (), **payload) -> None:
-    """Announce a change of ``ticket`` on commit; ``left``: the groups it belonged to before a move."""
+    """Announce a change of ``ticket`` on commit; ``left``: the groups it belonged to before a move.
+
+    ``event`` names this event: the copies a user's several groups bring of it share it, so the inbox
+    socket forwards one; two changes of a ticket do not (carrying ids only, they would look alike,
+    and the second, an accept after the read, a close after a transfer, would never reach the page).
+    """
     groups = ticket_groups(ticket)
     groups += [group for group in left if group not in groups]
-    publish_on_commit(groups=groups, event_type=event_type, payload={"ticket": ticket.pk, **payload})
+    payload = {"ticket": ticket.pk, "event": uuid.uuid4().hex, **payload}
+    publish_on_commit(groups=groups, event_type=event_type, payload=payload)
 
 
 def tickets_closed_event(*, rows: list[dict]) -> None:

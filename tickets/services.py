@@ -24,6 +24,7 @@ from tickets.models import ONE_OPEN_TICKET_MESSAGE, Message, Queue, Ticket
 from tickets.outbound import message_send, note_add, unsent_line_add
 from tickets.payloads import ticket_payload
 from tickets.realtime import ticket_event, ticket_groups
+from tickets.text import with_signature
 from tickets.writing import ActionRefused, write_check
 from whatsapp.models import Connection
 from whatsapp.session_requests import BusUnavailable, SessionUnavailable, session_number_exists
@@ -197,7 +198,7 @@ def ticket_reply(
     if ticket.status == Ticket.Status.CLOSED:
         raise ActionRefused(_("The ticket is closed: reopen it to answer."))
     if signed and body.strip():
-        body = f"*{_name(by)}:*\n{body}"
+        body = with_signature(body=body, by=by)
     with transaction.atomic():
         if ticket.status == Ticket.Status.PENDING:
             ticket_accept(ticket=ticket, by=by)

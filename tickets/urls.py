@@ -11,6 +11,7 @@ urlpatterns = [
     path("mute/", inbox.inbox_mute, name="inbox-mute"),
     path("quick-replies/", ticket.quick_replies, name="quick-replies"),
     path("<int:pk>/", ticket.ticket_detail, name="ticket"),
+    path("<int:pk>/read/", ticket.ticket_read_view, name="ticket-read"),
     path("<int:pk>/head/", ticket.ticket_head, name="ticket-head"),
     path("<int:pk>/messages/", ticket.conversation_messages, name="ticket-messages"),
     path("<int:pk>/messages/<int:message_pk>/", ticket.conversation_message_view, name="ticket-message"),

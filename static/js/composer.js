@@ -33,7 +33,7 @@
     const files = new DataTransfer();
     files.items.add(file);
     input.files = files.files;
-    label.textContent = `📎 ${file.name}`;
+    label.querySelector("span").textContent = file.name;
     document.getElementById("composer-voice").value = ""; // a chosen file is a file; a recording says so after this
     label.hidden = false;
   }

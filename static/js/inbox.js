@@ -246,6 +246,39 @@
     else if (event.message) onMessageEvent(ticket, event);
   }
 
+  // -- the tabs' counts: read again 300 ms after the last change (a burst asks once), with the list's
+  // query as it is then (the tab may have changed since the page was drawn) -----------------------
+  let countsDue = null;
+  document.body.addEventListener("inbox-changed", () => {
+    clearTimeout(countsDue);
+    countsDue = setTimeout(() => oneAtATime("counts", refreshCounts), 300);
+  });
+  async function refreshCounts() {
+    const { response, text } = await fetchText(`/inbox/counts/?${query()}`);
+    const tabs = document.getElementById("inbox-tabs");
+    if (response.ok && tabs) tabs.outerHTML = text;
+  }
+
+  // -- what this page did: the action's answer says so (HX-Trigger "ticket-acted"), so the acting
+  // page reads its list and counts at once; the bus tells the other pages (onEvent) --------------
+  function showTab(tab) {
+    // The ticket was accepted from Waiting: the list follows it to Mine, where it now is, and the
+    // tabs (refreshList's "inbox-changed"), the search and the URL say so.
+    const params = new URLSearchParams(query());
+    params.set("tab", tab);
+    inbox.dataset.query = params.toString();
+    inbox.dataset.tab = tab;
+    inbox.querySelector(".inbox-search input[name=tab]").value = tab;
+    history.replaceState(history.state, "", `${location.pathname}?${params}`);
+    refreshList();
+  }
+  document.body.addEventListener("ticket-acted", (event) => {
+    const { ticket, tab } = event.detail;
+    if (tab && inbox.dataset.tab === "waiting") { showTab(tab); return; }
+    refreshRow(ticket, null);
+    document.body.dispatchEvent(new Event("inbox-changed"));
+  });
+
   // -- notifications: permission asked by a button, once; a short sound ---------------------
   const permission = document.getElementById("notify-permission");
   if ("Notification" in window && Notification.permission === "default") {

@@ -12,6 +12,7 @@ window.helpdeskLive = function (path, onEvent) {
     const socket = new WebSocket(scheme + "//" + location.host + path);
     socket.onopen = () => {
       delay = 1000;
+      document.body.dataset.live = "open"; // the server joined its groups before: events now reach the page
       if (!lost) return;
       lost = false;
       if (banner()) banner().hidden = true;
@@ -22,6 +23,7 @@ window.helpdeskLive = function (path, onEvent) {
       // Signed out (4401) or the right lost (4403): the page reloaded asks to sign in or refuses.
       if (closed.code === 4401 || closed.code === 4403) { location.reload(); return; }
       lost = true;
+      document.body.dataset.live = "lost";
       if (banner()) banner().hidden = false;
       setTimeout(open, delay);
       delay = Math.min(delay * 2, 30000);

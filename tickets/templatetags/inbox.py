@@ -1,24 +1,18 @@
 """Small helpers for the inbox's templates."""
 
-import re
 from datetime import datetime, timedelta
 
 from django import template
 from django.utils import timezone
-from django.utils.html import escape
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
 from django.utils.translation import gettext
 
+from tickets.models import Message
 from tickets.selectors import Tab, inbox_sort_value
+from tickets.text import text_html, text_plain, without_signature
 
 register = template.Library()
-
-WHATSAPP_STYLES = [
-    (re.compile(r"(?<![\w*])\*(\S(?:[^*\n]*\S)?)\*(?![\w*])"), r"<strong>\1</strong>"),
-    (re.compile(r"(?<![\w_])_(\S(?:[^_\n]*\S)?)_(?![\w_])"), r"<em>\1</em>"),
-    (re.compile(r"(?<![\w~])~(\S(?:[^~\n]*\S)?)~(?![\w~])"), r"<del>\1</del>"),
-]
 
 
 @register.filter
@@ -53,11 +47,23 @@ def initials(name: str) -> str:
 
 @register.filter
 def whatsapp_text(text: str) -> SafeString:
-    """WhatsApp's own formatting (*bold*, _italic_, ~strike~) on escaped text, lines kept."""
-    html: str = escape(text)
-    for pattern, replacement in WHATSAPP_STYLES:
-        html = pattern.sub(replacement, html)
-    return mark_safe(html.replace("\n", "<br>"))
+    """WhatsApp's own formatting (*bold*, _italic_, ~strike~, monospace) on escaped text, lines kept."""
+    return text_html(text)
+
+
+@register.filter
+def plain(text: str) -> str:
+    """A preview's text without WhatsApp's marks."""
+    return text_plain(text)
+
+
+@register.filter
+def body_html(message: Message) -> SafeString:
+    """A bubble's text: formatted, without the signature line the bubble's header already shows."""
+    body = message.body
+    if message.from_me and message.author is not None:
+        body = without_signature(body=body, by=message.author)
+    return text_html(body)
 
 
 @register.filter

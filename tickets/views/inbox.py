@@ -95,7 +95,6 @@ def inbox_counts_view(request: AuthenticatedHttpRequest) -> HttpResponse:
         "filters": filters,
         "tabs": inbox_tabs(user=request.user),
         "counts": inbox_counts(user=request.user),
-        "query": _list_query(request),
     }
     return render(request, "tickets/_tabs.html", context)
 

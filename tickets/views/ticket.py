@@ -1,6 +1,7 @@
 """A ticket: its page (beside the inbox list), its conversation, the composer and the actions."""
 
 import contextlib
+import json
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -18,6 +19,7 @@ from tickets.forms import CloseForm, ReplyForm, TransferForm
 from tickets.media import MediaRefused, media_check
 from tickets.models import QuickReply, Ticket
 from tickets.selectors import (
+    Tab,
     contact_other_tickets,
     conversation_message,
     conversation_newer,
@@ -50,9 +52,9 @@ def ticket_or_404(user: User, pk: int) -> Ticket:
 
 
 def ticket_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    """Opening a ticket reads it: its unread count goes to 0, the phone shows the chat read."""
+    """The ticket's page. A GET changes nothing (a link on another site must not read the chat):
+    the page, once shown, says it was read (``ticket_read_view``)."""
     ticket = ticket_or_404(request.user, pk)
-    ticket_read(ticket=ticket, by=request.user)
     context = {
         "ticket": ticket,
         "conversation": conversation_page(ticket=ticket),
@@ -65,6 +67,13 @@ def ticket_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return render(
         request, "tickets/inbox.html", {**inbox_context(request, inbox_filters(request)), **context}
     )
+
+
+@require_POST
+def ticket_read_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """The page showed the ticket: its unread count goes to 0, the phone shows the chat read."""
+    ticket_read(ticket=ticket_or_404(request.user, pk), by=request.user)
+    return HttpResponse(status=204)
 
 
 def ticket_head(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
@@ -124,6 +133,7 @@ def ticket_reply_view(request: AuthenticatedHttpRequest, pk: int) -> HttpRespons
             request, " ".join(str(error) for errors in form.errors.values() for error in errors)
         )
     data, upload = form.cleaned_data, form.cleaned_data.get("media")
+    accepting = ticket.status == Ticket.Status.PENDING and not data.get("internal")
     try:
         media = None
         if upload is not None:
@@ -150,6 +160,8 @@ def ticket_reply_view(request: AuthenticatedHttpRequest, pk: int) -> HttpRespons
     if not request.htmx:
         return redirect("ticket", pk=pk)
     response = render(request, "tickets/_message.html", {"ticket": ticket, "message": message})
+    if accepting:  # answering a waiting ticket accepted it: the list moves as after Accept
+        return _acted(response, ticket_pk=pk, accepted=True, **{"composer-sent": True})
     response["HX-Trigger"] = "composer-sent"
     return response
 
@@ -159,9 +171,11 @@ def ticket_action(request: AuthenticatedHttpRequest, pk: int, action: str) -> Ht
     """Accept, return to waiting, close (with or without the farewell), reopen, block or unblock the contact."""
     ticket = ticket_or_404(request.user, pk)
     error = ""
+    accepted = False
     try:
         if action == "accept":
             ticket_accept(ticket=ticket, by=request.user)
+            accepted = True
         elif action == "return":
             ticket_return(ticket=ticket, by=request.user)
         elif action == "close":
@@ -181,12 +195,15 @@ def ticket_action(request: AuthenticatedHttpRequest, pk: int, action: str) -> Ht
             raise Http404
     except (ActionRefused, ValidationError) as refused:
         error = refused.messages[0] if isinstance(refused, ValidationError) else str(refused)
-    return _after_action(request, pk, error)
+    return _after_action(request, pk, error, accepted=accepted)
 
 
 def ticket_transfer_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     ticket = ticket_or_404(request.user, pk)
-    form = TransferForm(request.POST or None)
+    # A GET with ``queue``: the form again, with that queue's agents (the queue's select changed).
+    form = TransferForm(
+        request.POST or None, ticket=ticket, initial={"queue": request.GET.get("queue", ticket.queue_id)}
+    )
     if request.method == "POST" and form.is_valid():
         ticket_transfer(
             ticket=ticket,
@@ -217,7 +234,9 @@ def quick_replies(request: AuthenticatedHttpRequest) -> JsonResponse:
     return JsonResponse({"results": list(replies)})
 
 
-def _after_action(request: AuthenticatedHttpRequest, pk: int, error: str) -> HttpResponse:
+def _after_action(
+    request: AuthenticatedHttpRequest, pk: int, error: str, *, accepted: bool = False
+) -> HttpResponse:
     """The header as it is now; the inbox when the ticket left what the user may see."""
     ticket = (
         tickets_visible_to(user=request.user)
@@ -230,10 +249,20 @@ def _after_action(request: AuthenticatedHttpRequest, pk: int, error: str) -> Htt
             return redirect("inbox")
         response = retarget(render(request, "tickets/_gone.html"), "#ticket-pane")
         response["HX-Push-Url"] = reverse("inbox")
-        return response
+        return _acted(response, ticket_pk=pk)
     if not request.htmx:
         return redirect("ticket", pk=pk)
-    return render(request, "tickets/_head.html", {"ticket": ticket, "error": error})
+    response = render(request, "tickets/_head.html", {"ticket": ticket, "error": error})
+    return _acted(response, ticket_pk=pk, accepted=accepted)
+
+
+def _acted(response: HttpResponse, *, ticket_pk: int, accepted: bool = False, **events) -> HttpResponse:
+    """Tell the acting page (``ticket-acted``, static/js/inbox.js) to read the ticket's row and the
+    tabs' counts now, without waiting for the bus; ``tab``: the list to show, where an accepted
+    ticket went (it left Waiting while its conversation stays open)."""
+    acted = {"ticket": ticket_pk, "tab": Tab.MINE.value if accepted else None}
+    response["HX-Trigger"] = json.dumps({**events, "ticket-acted": acted})
+    return response
 
 
 def _composer_error(request: AuthenticatedHttpRequest, text: str, *, status: int = 400) -> HttpResponse:
