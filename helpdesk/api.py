@@ -7,12 +7,12 @@ success has the body ``{"error_code": "...", "message": "...", ...}`` (helpdesk/
 from typing import Annotated
 
 from django.contrib.auth.decorators import login_not_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import URLPattern, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
-from ninja import NinjaAPI, Path, Router, Schema
+from ninja import NinjaAPI, Path, Query, Router, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security.http import HttpBearer
 from pydantic import Field, StrictInt
@@ -22,6 +22,7 @@ from helpdesk.permissions import has_permission
 
 MAX_ID = 2**63 - 1  # the largest id a database row can have: a larger one is refused, not looked up
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]  # an id in the URL
+QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]  # an optional id in the query (?queue=, ?cursor=)
 RowId = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]  # an id in a JSON body: true or "3" is not one
 
 
@@ -54,8 +55,12 @@ class StaffToken(HttpBearer):
         return request.user
 
 
-# Answers every operation may give besides its own (documented on each one).
-COMMON_ERRORS = {400: Error, 401: Error, 403: Error, 404: Error, 422: ValidationErrorOut}
+# What a call can answer besides its success, by what it takes; each operation declares the sum of
+# its parts, so the schema and the docs page list what that call can answer, not every code of all.
+TOKEN = {401: Error, 403: Error}  # every call: no valid token; not staff, or without the permission
+BY_ID = {404: Error, 422: ValidationErrorOut}  # an id in the path: no such row; an id out of range
+QUERY = {422: ValidationErrorOut}  # typed query parameters (a cursor, an id) that are not
+BODY = {400: ValidationErrorOut, 422: ValidationErrorOut}  # not JSON, or refused by a rule; a field of the wrong type
 
 
 api = NinjaAPI(
@@ -110,29 +115,16 @@ def _unauthenticated(request, error: AuthenticationError):
     )
 
 
-def _json_not_allowed(view):
-    """ninja answers a wrong method with a plain-text 405: give it our JSON body, keeping its Allow header."""
-
-    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        response = view(request, *args, **kwargs)
-        if isinstance(response, HttpResponseNotAllowed):
-            allowed = response["Allow"]
-            response = _error("METHOD_NOT_ALLOWED", _("Use %(methods)s.") % {"methods": allowed}, 405)
-            response["Allow"] = allowed
-        return response
-
-    return csrf_exempt(login_not_required(wrapped))
-
-
 def api_urlpatterns(*routers: Router) -> list:
     """The API's URLs made of the apps' ``routers`` (helpdesk/urls.py passes them, so this module
-    imports no app), open to LoginRequiredMiddleware (the token is the login) and with JSON 405s."""
+    imports no app), open to LoginRequiredMiddleware (the token is the login); their errors that
+    ninja answers in plain text (a wrong method's 405) become JSON in ``ApiErrorsAsJson``."""
     for router in routers:
         api.add_router("", router)
     patterns, _app_name, _namespace = api.urls
     for pattern in patterns:
         if isinstance(pattern, URLPattern):
-            pattern.callback = _json_not_allowed(pattern.callback)
+            pattern.callback = csrf_exempt(login_not_required(pattern.callback))
     return patterns
 
 

@@ -15,7 +15,7 @@ from pydantic import StrictBool, StrictStr
 
 from contacts.selectors import contacts_visible_to
 from contacts.services import contact_upsert
-from helpdesk.api import COMMON_ERRORS, MAX_ID, Error, Id, RowId
+from helpdesk.api import BODY, BY_ID, QUERY, TOKEN, Error, Id, QueryId, RowId, ValidationErrorOut
 from helpdesk.api_common import ApiError, found_or_404
 from tickets.inbound import ticket_for_contact
 from tickets.media import MediaRefused, media_check
@@ -144,18 +144,9 @@ REPLY_BODY = {
 PAGE = 50
 
 
-def _id_parameter(name: str, value: str) -> int:
-    """A query parameter that must be a row id: ``?queue=abc`` (or ``²``, or 30 digits) is a 400, not a 500."""
-    if not (value.isascii() and value.isdigit()) or int(value) > MAX_ID:
-        raise ApiError(400, "BAD_REQUEST", gettext("%(name)s must be an id.") % {"name": name})
-    return int(value)
-
-
-def page_of(queryset, cursor: str | None, payload) -> dict:
+def page_of(queryset, cursor: int | None, payload) -> dict:
     """Cursor pagination on the id: ``?cursor=<id>`` continues after the last item of a page."""
-    if cursor:
-        if not (cursor.isascii() and cursor.isdigit()) or int(cursor) > MAX_ID:
-            raise ApiError(400, "BAD_REQUEST", gettext("cursor must be the next_cursor of a previous page."))
+    if cursor is not None:
         descending = queryset.query.order_by and queryset.query.order_by[0].startswith("-")
         queryset = queryset.filter(pk__lt=cursor) if descending else queryset.filter(pk__gt=cursor)
     items = list(queryset[: PAGE + 1])
@@ -172,27 +163,23 @@ def ticket_or_404(request, pk: int) -> Ticket:
 @router.get(
     "/tickets",
     summary="Tickets, newest first; filters: status, queue, connection, assignee, search",
-    response={200: TicketPage, **COMMON_ERRORS},
+    response={200: TicketPage, **TOKEN, **QUERY},
 )
 def tickets_list(
     request,
     status: str = "",
-    queue: str = "",
-    connection: str = "",
-    assignee: str = "",
+    queue: QueryId = None,
+    connection: QueryId = None,
+    assignee: QueryId = None,
     search: str = "",
-    cursor: str | None = None,
+    cursor: QueryId = None,
 ):
     tickets = tickets_visible_to(user=request.user).select_related("contact").order_by("-id")
     if status:
         tickets = tickets.filter(status=status)
-    for parameter, field, value in [
-        ("queue", "queue_id", queue),
-        ("connection", "connection_id", connection),
-        ("assignee", "assignee_id", assignee),
-    ]:
-        if value:
-            tickets = tickets.filter(**{field: _id_parameter(parameter, value)})
+    for field, value in [("queue_id", queue), ("connection_id", connection), ("assignee_id", assignee)]:
+        if value is not None:
+            tickets = tickets.filter(**{field: value})
     if search := search.strip():
         tickets = tickets.filter(
             Q(contact__name__icontains=search)
@@ -203,7 +190,7 @@ def tickets_list(
     return page_of(tickets, cursor, ticket_payload)
 
 
-@router.get("/tickets/{int:id}", summary="One ticket", response={200: TicketOut, **COMMON_ERRORS})
+@router.get("/tickets/{int:id}", summary="One ticket", response={200: TicketOut, **TOKEN, **BY_ID})
 def tickets_read(request, id: Id):
     return ticket_payload(ticket_or_404(request, id))
 
@@ -211,9 +198,9 @@ def tickets_read(request, id: Id):
 @router.get(
     "/tickets/{int:id}/messages",
     summary="A ticket's messages, oldest first",
-    response={200: MessagePage, **COMMON_ERRORS},
+    response={200: MessagePage, **TOKEN, **BY_ID},
 )
-def tickets_messages(request, id: Id, cursor: str | None = None):
+def tickets_messages(request, id: Id, cursor: QueryId = None):
     ticket = ticket_or_404(request, id)
     return page_of(ticket.messages.order_by("id"), cursor, message_payload)
 
@@ -222,7 +209,7 @@ def tickets_messages(request, id: Id, cursor: str | None = None):
     "/tickets/{int:id}/messages",
     summary="Reply (queued, then sent by the session): JSON {body, quoted, internal}, or multipart with a "
     "media file and body as its caption; internal: true makes a note that is never sent",
-    response={201: MessageOut, **COMMON_ERRORS, 409: Error, 413: Error},
+    response={201: MessageOut, **TOKEN, **BY_ID, **BODY, 409: Error, 413: Error},
     openapi_extra=REPLY_BODY,
 )
 def tickets_reply(request, id: Id):
@@ -281,7 +268,7 @@ def _reply(ticket: Ticket, user, **message) -> Message:
 @router.post(
     "/tickets/{int:id}/close",
     summary="Close the ticket, with the farewell unless send_farewell is false",
-    response={200: TicketOut, **COMMON_ERRORS},
+    response={200: TicketOut, **TOKEN, **BY_ID, **BODY},
 )
 def tickets_close(request, id: Id, payload: CloseIn | None = None):
     send_farewell = payload.send_farewell if payload else True
@@ -298,7 +285,7 @@ def tickets_close(request, id: Id, payload: CloseIn | None = None):
 @router.post(
     "/tickets/{int:id}/reopen",
     summary="Reopen the ticket",
-    response={200: TicketOut, **COMMON_ERRORS, 409: Error},
+    response={200: TicketOut, **TOKEN, **BY_ID, 409: Error},
 )
 def tickets_reopen(request, id: Id):
     try:
@@ -310,7 +297,7 @@ def tickets_reopen(request, id: Id):
 @router.post(
     "/tickets/{int:id}/assign",
     summary="Give the ticket to a user (null: to nobody)",
-    response={200: TicketOut, **COMMON_ERRORS},
+    response={200: TicketOut, **TOKEN, **BY_ID, **BODY},
 )
 def tickets_assign(request, id: Id, payload: AssignIn):
     ticket, user = ticket_or_404(request, id), None
@@ -324,7 +311,7 @@ def tickets_assign(request, id: Id, payload: AssignIn):
 @router.post(
     "/tickets/{int:id}/transfer",
     summary="Move the ticket to another queue",
-    response={200: TicketOut, **COMMON_ERRORS},
+    response={200: TicketOut, **TOKEN, **BY_ID, **BODY},
 )
 def tickets_transfer(request, id: Id, payload: TransferIn):
     ticket = ticket_or_404(request, id)
@@ -337,9 +324,9 @@ def tickets_transfer(request, id: Id, payload: TransferIn):
 @router.get(
     "/contacts",
     summary="Contacts; search by name, phone or email",
-    response={200: ContactPage, **COMMON_ERRORS},
+    response={200: ContactPage, **TOKEN, **QUERY},
 )
-def contacts_list(request, search: str = "", cursor: str | None = None):
+def contacts_list(request, search: str = "", cursor: QueryId = None):
     contacts = contacts_visible_to(user=request.user).order_by("-id")
     if search := search.strip():
         contacts = contacts.filter(
@@ -351,7 +338,7 @@ def contacts_list(request, search: str = "", cursor: str | None = None):
     return page_of(contacts, cursor, contact_payload)
 
 
-@router.get("/contacts/{int:id}", summary="One contact", response={200: ContactOut, **COMMON_ERRORS})
+@router.get("/contacts/{int:id}", summary="One contact", response={200: ContactOut, **TOKEN, **BY_ID})
 def contacts_read(request, id: Id):
     return contact_payload(found_or_404(contacts_visible_to(user=request.user), id))
 
@@ -359,7 +346,7 @@ def contacts_read(request, id: Id):
 @router.post(
     "/connections/{int:id}/messages",
     summary="Write to a phone number from this connection",
-    response={201: MessageOut, **COMMON_ERRORS, 409: Error, 422: Error, 503: Error},
+    response={201: MessageOut, **TOKEN, **BY_ID, **BODY, 409: Error, 422: ValidationErrorOut, 503: Error},
 )
 def connections_send(request, id: Id, payload: SendIn):
     connection = connection_or_404(id)
