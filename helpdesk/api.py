@@ -4,6 +4,7 @@ The routers live with their apps (whatsapp/api.py, tickets/api.py). Every answer
 success has the body ``{"error_code": "...", "message": "...", ...}`` (helpdesk/api_common.py).
 """
 
+import json
 from typing import Annotated
 
 from django.contrib.auth.decorators import login_not_required
@@ -14,8 +15,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI, Path, Query, Router, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.parser import Parser
 from ninja.security.http import HttpBearer
-from pydantic import Field, StrictInt
+from pydantic import BeforeValidator, Field
+from pydantic_core import PydanticCustomError
 
 from helpdesk.api_common import ApiError, authenticate
 from helpdesk.permissions import has_permission
@@ -23,7 +26,32 @@ from helpdesk.permissions import has_permission
 MAX_ID = 2**63 - 1  # the largest id a database row can have: a larger one is refused, not looked up
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]  # an id in the URL
 QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]  # an optional id in the query (?queue=, ?cursor=)
-RowId = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]  # an id in a JSON body: true or "3" is not one
+
+
+def _a_number(value):
+    """JSON's 3.0 is the integer 3 (JSON Schema says so, and clients send it); true and "3" are not."""
+    if isinstance(value, (bool, str)):
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
+    return value
+
+
+RowId = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(_a_number)]  # an id in a JSON body
+
+
+def json_object(body: bytes) -> dict:
+    """A request's JSON body, which every call that takes one documents as an object: a list, a
+    number or text is refused (ValueError), not read as an object with no fields given."""
+    data = json.loads(body)
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    return data
+
+
+class ObjectBodies(Parser):
+    """ninja's parser, refusing a body that is not a JSON object (``json_object``)."""
+
+    def parse_body(self, request: HttpRequest) -> dict:
+        return json_object(request.body)
 
 
 class Error(Schema):
@@ -60,7 +88,10 @@ class StaffToken(HttpBearer):
 TOKEN = {401: Error, 403: Error}  # every call: no valid token; not staff, or without the permission
 BY_ID = {404: Error, 422: ValidationErrorOut}  # an id in the path: no such row; an id out of range
 QUERY = {422: ValidationErrorOut}  # typed query parameters (a cursor, an id) that are not
-BODY = {400: ValidationErrorOut, 422: ValidationErrorOut}  # not JSON, or refused by a rule; a field of the wrong type
+BODY = {
+    400: ValidationErrorOut,
+    422: ValidationErrorOut,
+}  # not JSON, or refused by a rule; a field of the wrong type
 
 
 api = NinjaAPI(
@@ -70,6 +101,7 @@ api = NinjaAPI(
     docs_url=None,
     openapi_url="/openapi.json",
     urls_namespace="api",
+    parser=ObjectBodies(),
 )
 
 
@@ -99,7 +131,7 @@ def _validation_error(request, error: ValidationError):
 @api.exception_handler(HttpError)
 def _http_error(request, error: HttpError):
     codes = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
-    message = _("The body is not valid JSON.") if error.status_code == 400 else str(error)
+    message = _("The body must be a JSON object.") if error.status_code == 400 else str(error)
     return _error(codes.get(error.status_code, "ERROR"), message, error.status_code)
 
 

@@ -1,6 +1,5 @@
 """The tickets, messages and contacts part of the JSON API (helpdesk/api.py has the common ground)."""
 
-import json
 from datetime import datetime
 from typing import TypeVar
 
@@ -11,11 +10,11 @@ from django.db.models import Q
 from django.utils.translation import gettext
 from ninja import Router, Schema, Status
 from ninja.errors import ValidationError as RequestInvalid
-from pydantic import StrictBool, StrictStr
+from pydantic import Field, StrictBool, StrictStr
 
 from contacts.selectors import contacts_visible_to
 from contacts.services import contact_upsert
-from helpdesk.api import BODY, BY_ID, QUERY, TOKEN, Error, Id, QueryId, RowId, ValidationErrorOut
+from helpdesk.api import BODY, BY_ID, QUERY, TOKEN, Error, Id, QueryId, RowId, ValidationErrorOut, json_object
 from helpdesk.api_common import ApiError, found_or_404
 from tickets.inbound import ticket_for_contact
 from tickets.media import MediaRefused, media_check
@@ -99,7 +98,7 @@ class ContactPage(Schema):
 
 
 class ReplyIn(Schema):
-    body: StrictStr
+    body: StrictStr = Field(min_length=1)
     quoted: RowId | None = None
     internal: StrictBool = False
 
@@ -117,8 +116,8 @@ class TransferIn(Schema):
 
 
 class SendIn(Schema):
-    to: StrictStr
-    body: StrictStr
+    to: StrictStr = Field(min_length=1)
+    body: StrictStr = Field(min_length=1)
     queue_if_offline: StrictBool = False
 
 
@@ -248,9 +247,9 @@ def tickets_reply(request, id: Id):
 def _json_body(request, schema: type[SchemaT]) -> SchemaT:
     """The JSON body validated as ``schema`` (for the reply, whose body may also be multipart)."""
     try:
-        data = json.loads(request.body)
+        data = json_object(request.body)
     except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "BAD_REQUEST", gettext("The body is not valid JSON.")) from None
+        raise ApiError(400, "BAD_REQUEST", gettext("The body must be a JSON object.")) from None
     try:
         return schema.model_validate(data)
     except pydantic.ValidationError as invalid:
@@ -270,8 +269,8 @@ def _reply(ticket: Ticket, user, **message) -> Message:
     summary="Close the ticket, with the farewell unless send_farewell is false",
     response={200: TicketOut, **TOKEN, **BY_ID, **BODY},
 )
-def tickets_close(request, id: Id, payload: CloseIn | None = None):
-    send_farewell = payload.send_farewell if payload else True
+def tickets_close(request, id: Id, payload: CloseIn = CloseIn()):  # the body may be left out
+    send_farewell = payload.send_farewell
     return ticket_payload(
         ticket_close(
             ticket=ticket_or_404(request, id),

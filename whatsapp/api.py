@@ -33,7 +33,7 @@ router = Router(tags=["connections"])
 
 
 class ConnectionChange(Schema):
-    name: StrictStr | None = None
+    name: StrictStr | None = Field(None, min_length=1)
     is_default: StrictBool | None = None
     queues: list[RowId] | None = None
     greeting: StrictStr | None = None
@@ -44,7 +44,7 @@ class ConnectionChange(Schema):
 
 
 class ConnectionNew(ConnectionChange):
-    name: StrictStr
+    name: StrictStr = Field(min_length=1)
 
 
 class ConnectionOut(Schema):
@@ -90,7 +90,7 @@ class QrOut(Schema):
 
 
 class PairingIn(Schema):
-    phone: StrictStr
+    phone: StrictStr = Field(min_length=1)
 
 
 class PairingOut(Schema):
@@ -135,7 +135,8 @@ def bus_unavailable() -> ApiError:
 
 
 def _form_data(change: ConnectionChange) -> dict:
-    return change.dict(exclude_unset=True)
+    """The fields given; a null one is left as it is (or at its default), as a field not sent."""
+    return change.dict(exclude_unset=True, exclude_none=True)
 
 
 @router.get(
