@@ -16,7 +16,6 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
-
 from daphne.http_protocol import WebRequest  # noqa: E402
 
 from helpdesk.routing import websocket_urlpatterns  # noqa: E402

@@ -107,6 +107,9 @@ class CloseIn(Schema):
     send_farewell: StrictBool = True
 
 
+FAREWELL = CloseIn()  # a close without a body: with the farewell
+
+
 class AssignIn(Schema):
     user: RowId | None = None
 
@@ -269,7 +272,7 @@ def _reply(ticket: Ticket, user, **message) -> Message:
     summary="Close the ticket, with the farewell unless send_farewell is false",
     response={200: TicketOut, **TOKEN, **BY_ID, **BODY},
 )
-def tickets_close(request, id: Id, payload: CloseIn = CloseIn()):  # the body may be left out
+def tickets_close(request, id: Id, payload: CloseIn = FAREWELL):
     send_farewell = payload.send_farewell
     return ticket_payload(
         ticket_close(

@@ -6,6 +6,7 @@ import time
 import pytest
 
 from tests.factories import ConnectionFactory, TicketFactory
+from whatsapp.models import Connection
 
 pytestmark = pytest.mark.django_db
 
@@ -25,8 +26,50 @@ def test_a_wrong_method_names_the_right_ones(api):
     assert response["Allow"] == "GET"
 
 
-def test_a_stopped_connection_refuses_a_snapshot_at_once(api):
-    connection = ConnectionFactory()  # STOPPED: no session to ask
+@pytest.mark.parametrize(
+    "path", ["connections/null,null", "connections/1/nowhere", "nowhere", "tickets/9999999999999999999999/x"]
+)
+def test_a_path_no_call_takes_is_a_json_404(api, path):
+    response = api("GET", path)
+
+    assert (response.status_code, response["Content-Type"]) == (404, "application/json")
+    assert response.json()["error_code"] == "NOT_FOUND"
+
+
+def test_a_server_error_under_the_api_is_json(api, client, monkeypatch):
+    def failing(**kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("tickets.api.tickets_visible_to", failing)
+    client.raise_request_exception = False
+
+    response = api("GET", "tickets")
+
+    assert (response.status_code, response["Content-Type"]) == (500, "application/json")
+    assert response.json()["error_code"] == "INTERNAL_SERVER_ERROR"
+
+
+@pytest.mark.parametrize(
+    "status",
+    [
+        Connection.Status.STOPPED,
+        Connection.Status.STARTING,
+        Connection.Status.LOGGED_OUT,
+        Connection.Status.FAILED,
+    ],
+)
+def test_a_snapshot_of_a_session_not_ready_is_409_at_once(api, status):
+    connection = ConnectionFactory(status=status, enabled=True)  # STARTING: no page to photograph yet
+
+    started = time.monotonic()
+    response = api("GET", f"connections/{connection.pk}/snapshot")
+
+    assert (response.status_code, response.json()["error_code"]) == (409, "ACCOUNT_NOT_READY")
+    assert time.monotonic() - started < 0.5
+
+
+def test_a_snapshot_that_no_session_answers_is_409_within_2_s(api, channel_layer):
+    connection = ConnectionFactory(status=Connection.Status.QR, enabled=True)  # its worker is away
 
     started = time.monotonic()
     response = api("GET", f"connections/{connection.pk}/snapshot")
