@@ -29,7 +29,9 @@ def test_a_query_parameter_that_is_not_an_id_is_422_as_the_schema_says(api, clie
 
     assert (response.status_code, response.json()["error_code"]) == (422, "VALIDATION_ERROR")
     assert list(response.json()["fields"]) == [field]
-    parameters = client.get("/api/openapi.json").json()["paths"][f"/api/{path}".replace(str(ticket.pk), "{id}")]
+    parameters = client.get("/api/openapi.json").json()["paths"][
+        f"/api/{path}".replace(str(ticket.pk), "{id}")
+    ]
     declared = {p["name"]: p["schema"] for p in parameters["get"]["parameters"]}[field]
     assert declared["anyOf"][0] | {"maximum": MAX_ID} == {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 
