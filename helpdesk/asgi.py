@@ -34,7 +34,7 @@ def _bodies_left_to_django(init):
     return __init__
 
 
-WebRequest.__init__ = _bodies_left_to_django(WebRequest.__init__)  # type: ignore[method-assign]
+WebRequest.__init__ = _bodies_left_to_django(WebRequest.__init__)
 
 application = ProtocolTypeRouter(
     {

@@ -11,7 +11,7 @@ import pytest
 
 from tests.benchmarks.test_sessions_bench import report
 from tests.factories import StaffFactory
-from tests.helpdesk.api_fuzz import fuzz, seed
+from tests.helpdesk.api_fuzz import fuzz, live_api, seed
 
 pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True)]
 
@@ -20,7 +20,8 @@ def test_the_api_fuzzed_at_length_as_a_superuser(tmp_path, redis_url):
     seed()
 
     started = time.monotonic()
-    figures = fuzz(user=StaffFactory(is_superuser=True), examples=100, tmp=tmp_path, redis_url=redis_url)
+    with live_api(tmp=tmp_path, redis_url=redis_url) as url:
+        figures = fuzz(url=url, user=StaffFactory(is_superuser=True), examples=100, tmp=tmp_path)
 
     report(
         "schemathesis (all checks) on the live API as a superuser, 100 examples per operation and phase",

@@ -4,17 +4,42 @@ Bounded for ``make test`` (about a minute: 15 examples per operation and phase);
 the long version (tests/benchmarks/test_api_schema_bench.py).
 """
 
+import json
+import urllib.error
+import urllib.request
+
 import pytest
 
-from tests.factories import StaffFactory
-from tests.helpdesk.api_fuzz import fuzz, seed
+from helpdesk.models import ApiToken
+from tests.factories import StaffFactory, TicketFactory
+from tests.helpdesk.api_fuzz import fuzz, live_api, seed
 
 
 @pytest.mark.django_db(transaction=True)
 def test_schemathesis_finds_no_failure_of_any_kind_against_the_live_api(tmp_path, redis_url):
     seed()
 
-    figures = fuzz(user=StaffFactory(is_superuser=True), examples=15, tmp=tmp_path, redis_url=redis_url)
+    with live_api(tmp=tmp_path, redis_url=redis_url) as url:
+        figures = fuzz(url=url, user=StaffFactory(is_superuser=True), examples=15, tmp=tmp_path)
 
     assert figures["operations"] >= 26 and figures["requests"] > 20 * figures["operations"]
     assert (figures["failures"], figures["errors"]) == ([], []), figures["output"][-30000:]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_multipart_body_daphne_cannot_parse_gets_the_apis_json(tmp_path, redis_url):
+    """Twisted used to answer it before Django, with a bare 400: no body, no Content-Type."""
+    ticket = TicketFactory()
+    _token, key = ApiToken.issue(user=StaffFactory(is_superuser=True))
+
+    with live_api(tmp=tmp_path, redis_url=redis_url) as url:
+        request = urllib.request.Request(
+            f"{url}/api/tickets/{ticket.pk}/messages",
+            data=b"--edge--\r\n",
+            headers={"Authorization": f"Bearer {key}", "Content-Type": "multipart/form-data; boundary=edge"},
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+
+    assert (refused.value.code, refused.value.headers["Content-Type"]) == (400, "application/json")
+    assert json.loads(refused.value.read())["message"] == "Send the file in a part named media."
