@@ -5,7 +5,8 @@ import time
 
 import pytest
 
-from tests.factories import ConnectionFactory, TicketFactory
+from tests.factories import ConnectionFactory, QueueFactory, TicketFactory
+from tickets.models import Ticket
 from whatsapp.models import Connection
 
 pytestmark = pytest.mark.django_db
@@ -17,6 +18,33 @@ def test_a_body_that_is_not_json_is_400(api):
     for path in [f"tickets/{ticket.pk}/close", f"tickets/{ticket.pk}/messages"]:
         response = api("POST", path, "{nope")
         assert (response.status_code, response.json()["error_code"]) == (400, "BAD_REQUEST")
+
+
+@pytest.mark.parametrize("body", ["[null, null]", "null", "3", '"text"'])
+def test_a_body_that_is_not_a_json_object_is_400_and_changes_nothing(api, body):
+    """ninja read a list as an object with no fields given: a close or an assignment with defaults."""
+    ticket = TicketFactory(status=Ticket.Status.OPEN)
+    before = (ticket.status, ticket.assignee_id)
+
+    for path in [
+        f"tickets/{ticket.pk}/close",
+        f"tickets/{ticket.pk}/assign",
+        f"tickets/{ticket.pk}/messages",
+    ]:
+        response = api("POST", path, body)
+        assert (response.status_code, response.json()["error_code"]) == (400, "BAD_REQUEST"), path
+
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.assignee_id) == before
+
+
+def test_an_id_written_3_0_is_the_id_3(api):
+    """JSON Schema's integer includes 3.0, and the schema says integer."""
+    ticket, queue = TicketFactory(), QueueFactory()
+
+    response = api("POST", f"tickets/{ticket.pk}/transfer", f'{{"queue": {queue.pk}.0}}')
+
+    assert (response.status_code, response.json()["queue"]) == (200, queue.pk)
 
 
 def test_a_wrong_method_names_the_right_ones(api):
