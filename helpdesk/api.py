@@ -88,10 +88,8 @@ class StaffToken(HttpBearer):
 TOKEN = {401: Error, 403: Error}  # every call: no valid token; not staff, or without the permission
 BY_ID = {404: Error, 422: ValidationErrorOut}  # an id in the path: no such row; an id out of range
 QUERY = {422: ValidationErrorOut}  # typed query parameters (a cursor, an id) that are not
-BODY = {
-    400: ValidationErrorOut,
-    422: ValidationErrorOut,
-}  # not JSON, or refused by a rule; a field of the wrong type
+# A JSON body: 400 when it is not a JSON object or a rule refuses a value; 422 for a field of the wrong type.
+BODY = {400: ValidationErrorOut, 422: ValidationErrorOut}
 
 
 api = NinjaAPI(

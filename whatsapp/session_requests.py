@@ -32,7 +32,7 @@ Status = Connection.Status
 READY = {Status.QR, Status.CONNECTED, Status.DISCONNECTED}
 
 # Seconds a running session has to answer: it does so in well under one, and a client (a page, an
-# API call) gets its answer, or "not ready", within 2 s (docs/decisions.md, "The API").
+# API call) gets its answer, or "not ready", within 2 s (docs/decisions.md, "The JSON API").
 REPLY_TIMEOUT = 1.5
 
 
