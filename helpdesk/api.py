@@ -161,7 +161,12 @@ def api_urlpatterns(*routers: Router) -> list:
 def api_docs(request: HttpRequest) -> HttpResponse:
     """The API described for people: every operation of the schema, and Swagger UI from our static files."""
     operations = [
-        {"method": method.upper(), "path": api_path, **spec}
+        {
+            "method": method.upper(),
+            "path": api_path,
+            **spec,
+            "responses": dict(sorted(spec["responses"].items(), key=lambda code: str(code[0]))),
+        }
         for api_path, methods in api.get_openapi_schema()["paths"].items()
         for method, spec in methods.items()
     ]
