@@ -7,16 +7,17 @@ success has the body ``{"error_code": "...", "message": "...", ...}`` (helpdesk/
 from typing import Annotated
 
 from django.contrib.auth.decorators import login_not_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import URLPattern, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
-from ninja import NinjaAPI, Path, Router, Schema
+from ninja import NinjaAPI, Path, Query, Router, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
 from ninja.security.http import HttpBearer
-from pydantic import Field, StrictInt
+from pydantic import BeforeValidator, Field
+from pydantic_core import PydanticCustomError
 
 from helpdesk.api_common import ApiError, authenticate
 from helpdesk.permissions import has_permission
@@ -24,7 +25,34 @@ from helpdesk.untrusted import json_body
 
 MAX_ID = 2**63 - 1  # the largest id a database row can have: a larger one is refused, not looked up
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]  # an id in the URL
-RowId = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]  # an id in a JSON body: true or "3" is not one
+QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]  # an optional id in the query (?queue=, ?cursor=)
+
+
+def _a_number(value):
+    """JSON's 3.0 is the integer 3 (JSON Schema says so, and clients send it); true and "3" are not."""
+    if isinstance(value, (bool, str)):
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
+    return value
+
+
+RowId = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(_a_number)]  # an id in a JSON body
+
+
+def json_object(body: bytes) -> dict:
+    """A request's JSON body, which every call that takes one documents as an object: read through
+    helpdesk/untrusted.py's ``json_body`` (nesting bounded before parsing, no NUL or lone surrogate in
+    any string), then a list, a number or text is refused (400), not read as an object with no fields."""
+    data = json_body(body)
+    if not isinstance(data, dict):
+        raise ApiError(400, "BAD_REQUEST", _("The body must be a JSON object."))
+    return data
+
+
+class ObjectBodies(Parser):
+    """ninja's parser: every JSON body of the API is read by ``json_object``."""
+
+    def parse_body(self, request: HttpRequest) -> dict:
+        return json_object(request.body)
 
 
 class Error(Schema):
@@ -56,17 +84,13 @@ class StaffToken(HttpBearer):
         return request.user
 
 
-class UntrustedJsonParser(Parser):
-    """Every JSON body of the API is read by helpdesk/untrusted.py's ``json_body``: nesting bounded
-    before parsing, and no NUL or lone surrogate in any string (the query strings and form fields
-    are checked by its middleware, for the pages too)."""
-
-    def parse_body(self, request: HttpRequest):
-        return json_body(request.body)
-
-
-# Answers every operation may give besides its own (documented on each one).
-COMMON_ERRORS = {400: Error, 401: Error, 403: Error, 404: Error, 422: ValidationErrorOut}
+# What a call can answer besides its success, by what it takes; each operation declares the sum of
+# its parts, so the schema and the docs page list what that call can answer, not every code of all.
+TOKEN = {401: Error, 403: Error}  # every call: no valid token; not staff, or without the permission
+BY_ID = {404: Error, 422: ValidationErrorOut}  # an id in the path: no such row; an id out of range
+QUERY = {422: ValidationErrorOut}  # typed query parameters (a cursor, an id) that are not
+# A JSON body: 400 when it is not a JSON object or a rule refuses a value; 422 for a field of the wrong type.
+BODY = {400: ValidationErrorOut, 422: ValidationErrorOut}
 
 
 api = NinjaAPI(
@@ -76,7 +100,7 @@ api = NinjaAPI(
     docs_url=None,
     openapi_url="/openapi.json",
     urls_namespace="api",
-    parser=UntrustedJsonParser(),
+    parser=ObjectBodies(),
 )
 
 
@@ -108,7 +132,7 @@ def _http_error(request, error: HttpError):
     if isinstance(error.__cause__, ApiError):  # ninja wraps what the parser raises: answer the parser's own
         return error.__cause__.response()
     codes = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
-    message = _("The body is not valid JSON.") if error.status_code == 400 else str(error)
+    message = _("The body must be a JSON object.") if error.status_code == 400 else str(error)
     return _error(codes.get(error.status_code, "ERROR"), message, error.status_code)
 
 
@@ -124,36 +148,28 @@ def _unauthenticated(request, error: AuthenticationError):
     )
 
 
-def _json_not_allowed(view):
-    """ninja answers a wrong method with a plain-text 405: give it our JSON body, keeping its Allow header."""
-
-    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        response = view(request, *args, **kwargs)
-        if isinstance(response, HttpResponseNotAllowed):
-            allowed = response["Allow"]
-            response = _error("METHOD_NOT_ALLOWED", _("Use %(methods)s.") % {"methods": allowed}, 405)
-            response["Allow"] = allowed
-        return response
-
-    return csrf_exempt(login_not_required(wrapped))
-
-
 def api_urlpatterns(*routers: Router) -> list:
     """The API's URLs made of the apps' ``routers`` (helpdesk/urls.py passes them, so this module
-    imports no app), open to LoginRequiredMiddleware (the token is the login) and with JSON 405s."""
+    imports no app), open to LoginRequiredMiddleware (the token is the login); their errors that
+    ninja answers in plain text (a wrong method's 405) become JSON in ``ApiErrorsAsJson``."""
     for router in routers:
         api.add_router("", router)
     patterns, _app_name, _namespace = api.urls
     for pattern in patterns:
         if isinstance(pattern, URLPattern):
-            pattern.callback = _json_not_allowed(pattern.callback)
+            pattern.callback = csrf_exempt(login_not_required(pattern.callback))
     return patterns
 
 
 def api_docs(request: HttpRequest) -> HttpResponse:
     """The API described for people: every operation of the schema, and Swagger UI from our static files."""
     operations = [
-        {"method": method.upper(), "path": api_path, **spec}
+        {
+            "method": method.upper(),
+            "path": api_path,
+            **spec,
+            "responses": dict(sorted(spec["responses"].items(), key=lambda code: str(code[0]))),
+        }
         for api_path, methods in api.get_openapi_schema()["paths"].items()
         for method, spec in methods.items()
     ]

@@ -1,9 +1,12 @@
 """What the JSON API and /metrics share: the error they answer with and the bearer-token check.
 
-Every error is JSON: ``{"error_code": "...", "message": "...", ...}``.
+Every error is JSON: ``{"error_code": "...", "message": "...", ...}``, including those Django answers
+before or around the API's views (``ApiErrorsAsJson``).
 """
 
-from django.http import HttpRequest, JsonResponse
+from http import HTTPStatus
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -55,3 +58,47 @@ def found_or_404(queryset, pk: int):
 def form_errors(form) -> ApiError:
     errors = {name: [str(e) for e in messages] for name, messages in form.errors.items()}
     return ApiError(400, "VALIDATION_ERROR", gettext("Some fields are not valid."), fields=errors)
+
+
+API_PREFIX = "/api/"
+API_PAGES = ("/api/docs/",)  # under the prefix but pages for people: their errors stay pages
+
+
+class ApiErrorsAsJson:
+    """Every error under /api/ is the API's JSON, whoever answered it: the 404 of a path no route
+    parses (``/api/connections/null,null``), the 405 of a method a route does not take (its
+    ``Allow`` header kept), the 400 of a body Django refuses, the 500 of a view that failed (still
+    logged by Django). One door, so no route and no future middleware can answer a client HTML.
+    """
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            response.status_code < 400
+            or not request.path.startswith(API_PREFIX)
+            or request.path.startswith(API_PAGES)
+            or response.get("Content-Type", "").startswith("application/json")
+        ):
+            return response
+        error = _error_for(response)
+        for header in ("Allow", "Retry-After"):
+            if header in response:
+                error[header] = response[header]
+        return error
+
+
+def _error_for(response: HttpResponse) -> JsonResponse:
+    status = response.status_code
+    messages = {
+        404: gettext("No such call or object in the API."),
+        405: gettext("Use %(methods)s.") % {"methods": response.get("Allow", "")},
+        500: gettext("The server failed to answer; the error is logged."),
+    }
+    try:
+        known = HTTPStatus(status)
+    except ValueError:
+        return ApiError(status, "ERROR", messages.get(status, str(status))).response()
+    return ApiError(status, known.name, messages.get(status, known.phrase)).response()

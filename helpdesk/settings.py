@@ -59,6 +59,7 @@ MIDDLEWARE = [
     "helpdesk.logging.AccessLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "helpdesk.api_common.ApiErrorsAsJson",  # every error under /api/ in the API's JSON
     "django.contrib.sessions.middleware.SessionMiddleware",
     "helpdesk.languages.UserLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -9,12 +9,11 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext
 from ninja import Router, Schema, Status
 from ninja.errors import ValidationError as RequestInvalid
-from pydantic import StrictBool, StrictStr
+from pydantic import Field, StrictBool, StrictStr
 
 from contacts.selectors import contact_search, contacts_visible_to
-from helpdesk.api import COMMON_ERRORS, MAX_ID, Error, Id, RowId
+from helpdesk.api import BODY, BY_ID, QUERY, TOKEN, Error, Id, QueryId, RowId, ValidationErrorOut, json_object
 from helpdesk.api_common import ApiError, found_or_404
-from helpdesk.untrusted import json_body
 from tickets.media import MediaRefused, media_check
 from tickets.models import Message, Queue, Ticket
 from tickets.payloads import contact_payload, message_payload, ticket_payload
@@ -94,13 +93,16 @@ class ContactPage(Schema):
 
 
 class ReplyIn(Schema):
-    body: StrictStr
+    body: StrictStr = Field(min_length=1)
     quoted: RowId | None = None
     internal: StrictBool = False
 
 
 class CloseIn(Schema):
     send_farewell: StrictBool = True
+
+
+FAREWELL = CloseIn()  # a close without a body: with the farewell
 
 
 class AssignIn(Schema):
@@ -112,8 +114,8 @@ class TransferIn(Schema):
 
 
 class SendIn(Schema):
-    to: StrictStr
-    body: StrictStr
+    to: StrictStr = Field(min_length=1)
+    body: StrictStr = Field(min_length=1)
     queue_if_offline: StrictBool = False
 
 
@@ -139,18 +141,9 @@ REPLY_BODY = {
 PAGE = 50
 
 
-def _id_parameter(name: str, value: str) -> int:
-    """A query parameter that must be a row id: ``?queue=abc`` (or ``²``, or 30 digits) is a 400, not a 500."""
-    if not (value.isascii() and value.isdigit()) or int(value) > MAX_ID:
-        raise ApiError(400, "BAD_REQUEST", gettext("%(name)s must be an id.") % {"name": name})
-    return int(value)
-
-
-def page_of(queryset, cursor: str | None, payload) -> dict:
+def page_of(queryset, cursor: int | None, payload) -> dict:
     """Cursor pagination on the id: ``?cursor=<id>`` continues after the last item of a page."""
-    if cursor:
-        if not (cursor.isascii() and cursor.isdigit()) or int(cursor) > MAX_ID:
-            raise ApiError(400, "BAD_REQUEST", gettext("cursor must be the next_cursor of a previous page."))
+    if cursor is not None:
         descending = queryset.query.order_by and queryset.query.order_by[0].startswith("-")
         queryset = queryset.filter(pk__lt=cursor) if descending else queryset.filter(pk__gt=cursor)
     items = list(queryset[: PAGE + 1])
@@ -168,33 +161,29 @@ def ticket_or_404(request, pk: int) -> Ticket:
     "/tickets",
     summary="Tickets, newest first; filters: status, queue, connection, assignee, search (the contact's "
     "name or number, or a message's text, as the inbox's search)",
-    response={200: TicketPage, **COMMON_ERRORS},
+    response={200: TicketPage, **TOKEN, **QUERY},
 )
 def tickets_list(
     request,
     status: str = "",
-    queue: str = "",
-    connection: str = "",
-    assignee: str = "",
+    queue: QueryId = None,
+    connection: QueryId = None,
+    assignee: QueryId = None,
     search: str = "",
-    cursor: str | None = None,
+    cursor: QueryId = None,
 ):
     tickets = tickets_visible_to(user=request.user).select_related("contact").order_by("-id")
     if status:
         tickets = tickets.filter(status=status)
-    for parameter, field, value in [
-        ("queue", "queue_id", queue),
-        ("connection", "connection_id", connection),
-        ("assignee", "assignee_id", assignee),
-    ]:
-        if value:
-            tickets = tickets.filter(**{field: _id_parameter(parameter, value)})
+    for field, value in [("queue_id", queue), ("connection_id", connection), ("assignee_id", assignee)]:
+        if value is not None:
+            tickets = tickets.filter(**{field: value})
     if search := search.strip():
         tickets = tickets.filter(ticket_search(search))  # what the inbox's search finds
     return page_of(tickets, cursor, ticket_payload)
 
 
-@router.get("/tickets/{int:id}", summary="One ticket", response={200: TicketOut, **COMMON_ERRORS})
+@router.get("/tickets/{int:id}", summary="One ticket", response={200: TicketOut, **TOKEN, **BY_ID})
 def tickets_read(request, id: Id):
     return ticket_payload(ticket_or_404(request, id))
 
@@ -202,9 +191,9 @@ def tickets_read(request, id: Id):
 @router.get(
     "/tickets/{int:id}/messages",
     summary="A ticket's messages, oldest first",
-    response={200: MessagePage, **COMMON_ERRORS},
+    response={200: MessagePage, **TOKEN, **BY_ID},
 )
-def tickets_messages(request, id: Id, cursor: str | None = None):
+def tickets_messages(request, id: Id, cursor: QueryId = None):
     ticket = ticket_or_404(request, id)
     return page_of(ticket.messages.order_by("id"), cursor, message_payload)
 
@@ -213,7 +202,7 @@ def tickets_messages(request, id: Id, cursor: str | None = None):
     "/tickets/{int:id}/messages",
     summary="Reply (queued, then sent by the session): JSON {body, quoted, internal}, or multipart with a "
     "media file and body as its caption; internal: true makes a note that is never sent",
-    response={201: MessageOut, **COMMON_ERRORS, 409: Error, 413: Error},
+    response={201: MessageOut, **TOKEN, **BY_ID, **BODY, 409: Error, 413: Error},
     openapi_extra=REPLY_BODY,
 )
 def tickets_reply(request, id: Id):
@@ -251,8 +240,9 @@ def tickets_reply(request, id: Id):
 
 def _json_body(request, schema: type[SchemaT]) -> SchemaT:
     """The JSON body validated as ``schema`` (for the reply, whose body may also be multipart)."""
+    data = json_object(request.body)
     try:
-        return schema.model_validate(json_body(request.body))
+        return schema.model_validate(data)
     except pydantic.ValidationError as invalid:
         raise RequestInvalid([dict(error) for error in invalid.errors(include_url=False)]) from None
 
@@ -268,10 +258,10 @@ def _reply(ticket: Ticket, user, **message) -> Message:
 @router.post(
     "/tickets/{int:id}/close",
     summary="Close the ticket, with the farewell unless send_farewell is false",
-    response={200: TicketOut, **COMMON_ERRORS},
+    response={200: TicketOut, **TOKEN, **BY_ID, **BODY},
 )
-def tickets_close(request, id: Id, payload: CloseIn | None = None):
-    send_farewell = payload.send_farewell if payload else True
+def tickets_close(request, id: Id, payload: CloseIn = FAREWELL):
+    send_farewell = payload.send_farewell
     return ticket_payload(
         ticket_close(
             ticket=ticket_or_404(request, id),
@@ -285,7 +275,7 @@ def tickets_close(request, id: Id, payload: CloseIn | None = None):
 @router.post(
     "/tickets/{int:id}/reopen",
     summary="Reopen the ticket",
-    response={200: TicketOut, **COMMON_ERRORS, 409: Error},
+    response={200: TicketOut, **TOKEN, **BY_ID, 409: Error},
 )
 def tickets_reopen(request, id: Id):
     try:
@@ -297,7 +287,7 @@ def tickets_reopen(request, id: Id):
 @router.post(
     "/tickets/{int:id}/assign",
     summary="Give the ticket to a user (null: to nobody)",
-    response={200: TicketOut, **COMMON_ERRORS},
+    response={200: TicketOut, **TOKEN, **BY_ID, **BODY},
 )
 def tickets_assign(request, id: Id, payload: AssignIn):
     ticket, user = ticket_or_404(request, id), None
@@ -311,7 +301,7 @@ def tickets_assign(request, id: Id, payload: AssignIn):
 @router.post(
     "/tickets/{int:id}/transfer",
     summary="Move the ticket to another queue",
-    response={200: TicketOut, **COMMON_ERRORS},
+    response={200: TicketOut, **TOKEN, **BY_ID, **BODY},
 )
 def tickets_transfer(request, id: Id, payload: TransferIn):
     ticket = ticket_or_404(request, id)
@@ -324,16 +314,16 @@ def tickets_transfer(request, id: Id, payload: TransferIn):
 @router.get(
     "/contacts",
     summary="Contacts; search by name, WhatsApp name or number, as the Contacts page does",
-    response={200: ContactPage, **COMMON_ERRORS},
+    response={200: ContactPage, **TOKEN, **QUERY},
 )
-def contacts_list(request, search: str = "", cursor: str | None = None):
+def contacts_list(request, search: str = "", cursor: QueryId = None):
     # what the Contacts page's search finds
     return page_of(
         contact_search(user=request.user, query=search.strip()).order_by("-id"), cursor, contact_payload
     )
 
 
-@router.get("/contacts/{int:id}", summary="One contact", response={200: ContactOut, **COMMON_ERRORS})
+@router.get("/contacts/{int:id}", summary="One contact", response={200: ContactOut, **TOKEN, **BY_ID})
 def contacts_read(request, id: Id):
     return contact_payload(found_or_404(contacts_visible_to(user=request.user), id))
 
@@ -348,7 +338,7 @@ SEND_REFUSED = {"NOT_ON_WHATSAPP": 422, "BUS_UNAVAILABLE": 503}
     "/connections/{int:id}/messages",
     summary="Write to a phone number from this connection; refused (409) when the contact is blocked or "
     "the number has a conversation the caller cannot see",
-    response={201: MessageOut, **COMMON_ERRORS, 409: Error, 422: Error, 503: Error},
+    response={201: MessageOut, **TOKEN, **BY_ID, **BODY, 409: Error, 422: ValidationErrorOut, 503: Error},
 )
 def connections_send(request, id: Id, payload: SendIn):
     connection = connection_or_404(id)

@@ -8,7 +8,7 @@ from django.utils.translation import gettext
 from ninja import Router, Schema, Status
 from pydantic import Field, StrictBool, StrictStr
 
-from helpdesk.api import COMMON_ERRORS, Error, Id, RowId, StaffToken
+from helpdesk.api import BODY, BY_ID, TOKEN, Error, Id, RowId, StaffToken
 from helpdesk.api_common import ApiError, form_errors, found_or_404
 from whatsapp.forms import ConnectionForm, PairingCodeForm, WebhookForm
 from whatsapp.models import Connection
@@ -31,12 +31,9 @@ from whatsapp.session_requests import (
 
 router = Router(tags=["connections"])
 
-# Session states in which no browser runs: a request to the session is refused at once, without asking the bus.
-NO_SESSION = {Connection.Status.STOPPED, Connection.Status.LOGGED_OUT, Connection.Status.FAILED}
-
 
 class ConnectionChange(Schema):
-    name: StrictStr | None = None
+    name: StrictStr | None = Field(None, min_length=1)
     is_default: StrictBool | None = None
     queues: list[RowId] | None = None
     greeting: StrictStr | None = None
@@ -47,7 +44,7 @@ class ConnectionChange(Schema):
 
 
 class ConnectionNew(ConnectionChange):
-    name: StrictStr
+    name: StrictStr = Field(min_length=1)
 
 
 class ConnectionOut(Schema):
@@ -93,7 +90,7 @@ class QrOut(Schema):
 
 
 class PairingIn(Schema):
-    phone: StrictStr
+    phone: StrictStr = Field(min_length=1)
 
 
 class PairingOut(Schema):
@@ -138,14 +135,15 @@ def bus_unavailable() -> ApiError:
 
 
 def _form_data(change: ConnectionChange) -> dict:
-    return change.dict(exclude_unset=True)
+    """The fields given; a null one is left as it is (or at its default), as a field not sent."""
+    return change.dict(exclude_unset=True, exclude_none=True)
 
 
 @router.get(
     "/connections",
     auth=StaffToken("whatsapp.view_connection"),
     summary="List the connections",
-    response={200: ConnectionList, **COMMON_ERRORS},
+    response={200: ConnectionList, **TOKEN},
 )
 def connections_list(request):
     return {"connections": [connection_payload(c) for c in Connection.objects.order_by("name")]}
@@ -155,7 +153,7 @@ def connections_list(request):
     "/connections",
     auth=StaffToken("whatsapp.add_connection"),
     summary="Add a connection; its session starts and shows a QR code",
-    response={201: ConnectionOut, **COMMON_ERRORS, 429: LimitReached},
+    response={201: ConnectionOut, **TOKEN, **BODY, 429: LimitReached},
 )
 def connections_create(request, payload: ConnectionNew):
     form = ConnectionForm(_form_data(payload))
@@ -174,7 +172,7 @@ def connections_create(request, payload: ConnectionNew):
     "/connections/{int:id}",
     auth=StaffToken("whatsapp.view_connection"),
     summary="One connection",
-    response={200: ConnectionOut, **COMMON_ERRORS},
+    response={200: ConnectionOut, **TOKEN, **BY_ID},
 )
 def connections_read(request, id: Id):
     return connection_payload(connection_or_404(id))
@@ -184,7 +182,7 @@ def connections_read(request, id: Id):
     "/connections/{int:id}",
     auth=StaffToken("whatsapp.change_connection"),
     summary="Change a connection's settings (the session keeps running)",
-    response={200: ConnectionOut, **COMMON_ERRORS},
+    response={200: ConnectionOut, **TOKEN, **BY_ID, **BODY},
 )
 def connections_update(request, id: Id, payload: ConnectionChange):
     connection = connection_or_404(id)
@@ -202,7 +200,7 @@ def connections_update(request, id: Id, payload: ConnectionChange):
     "/connections/{int:id}",
     auth=StaffToken("whatsapp.delete_connection"),
     summary="Delete a connection, its session and its browser profile",
-    response={200: Deleted, **COMMON_ERRORS, 409: Error},
+    response={200: Deleted, **TOKEN, **BY_ID, 409: Error},
 )
 def connections_delete(request, id: Id):
     connection = connection_or_404(id)
@@ -223,7 +221,7 @@ def _action(name: str, enabled: bool | None, command: str, summary: str) -> None
 
     view.__name__ = f"connections_{name}"
     router.post(
-        f"/connections/{{int:id}}/{name}", summary=summary, response={200: ConnectionOut, **COMMON_ERRORS}
+        f"/connections/{{int:id}}/{name}", summary=summary, response={200: ConnectionOut, **TOKEN, **BY_ID}
     )(view)
 
 
@@ -239,7 +237,7 @@ _action("logout", None, Connection.Command.LOGOUT, "Log the phone out: the next 
     "/connections/{int:id}/status",
     auth=StaffToken("whatsapp.view_connection"),
     summary="The connection's status",
-    response={200: StatusOut, **COMMON_ERRORS},
+    response={200: StatusOut, **TOKEN, **BY_ID},
 )
 def connections_status(request, id: Id):
     connection = connection_or_404(id)
@@ -256,7 +254,7 @@ def connections_status(request, id: Id):
     "/connections/{int:id}/qr",
     auth=StaffToken("whatsapp.view_connection"),
     summary="The QR code to scan, as text and as a PNG data URL",
-    response={200: QrOut, **COMMON_ERRORS, 409: Error},
+    response={200: QrOut, **TOKEN, **BY_ID, 409: Error},
 )
 def connections_qr(request, id: Id):
     connection = connection_or_404(id)
@@ -277,17 +275,11 @@ def connections_qr(request, id: Id):
     }
 
 
-def _session_running(connection: Connection, message: str) -> None:
-    """Refuses at once when no session runs, rather than waiting for the bus to time out."""
-    if connection.status in NO_SESSION:
-        raise ApiError(409, "ACCOUNT_NOT_READY", message)
-
-
 @router.post(
     "/connections/{int:id}/pairing-code",
     auth=StaffToken("whatsapp.change_connection"),
     summary="A code to link the phone by number instead of QR",
-    response={200: PairingOut, **COMMON_ERRORS, 409: Error, 503: Error},
+    response={200: PairingOut, **TOKEN, **BY_ID, **BODY, 409: Error, 503: Error},
 )
 def connections_pairing_code(request, id: Id, payload: PairingIn):
     connection = connection_or_404(id)
@@ -295,7 +287,6 @@ def connections_pairing_code(request, id: Id, payload: PairingIn):
     if not form.is_valid():
         raise form_errors(form)
     message = gettext("No session runs for this connection: start it first.")
-    _session_running(connection, message)
     try:
         code = session_pairing_code(connection_id=connection.pk, phone=form.cleaned_data["phone"])
     except SessionUnavailable:
@@ -309,7 +300,7 @@ def connections_pairing_code(request, id: Id, payload: PairingIn):
     "/connections/{int:id}/logs",
     auth=StaffToken("whatsapp.view_connection"),
     summary="The connection's log, newest first (100 lines)",
-    response={200: EventList, **COMMON_ERRORS},
+    response={200: EventList, **TOKEN, **BY_ID},
 )
 def connections_logs(request, id: Id):
     connection = connection_or_404(id)
@@ -320,11 +311,12 @@ def connections_logs(request, id: Id):
     "/connections/{int:id}/snapshot",
     auth=StaffToken("whatsapp.view_connection"),
     summary="A PNG of the session's page, as it is now",
-    response={200: None, **COMMON_ERRORS, 409: Error, 503: Error},
+    response={**TOKEN, **BY_ID, 409: Error, 503: Error},
+    # The PNG itself, declared here (a ``response`` entry for 200 would be a second "200" key).
     openapi_extra={
         "responses": {
             "200": {
-                "description": "image/png",
+                "description": "The page as a PNG image",
                 "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
             }
         }
@@ -333,7 +325,6 @@ def connections_logs(request, id: Id):
 def connections_snapshot(request, id: Id):
     connection = connection_or_404(id)
     message = gettext("No browser runs for this connection.")
-    _session_running(connection, message)
     try:
         png = session_snapshot(connection_id=connection.pk)
     except SessionUnavailable:
@@ -347,7 +338,7 @@ def connections_snapshot(request, id: Id):
     "/connections/{int:id}/webhook",
     auth=StaffToken("whatsapp.change_connection"),
     summary="Set the webhook URL and secret (the session keeps running)",
-    response={200: WebhookOut, **COMMON_ERRORS},
+    response={200: WebhookOut, **TOKEN, **BY_ID, **BODY},
 )
 def connections_webhook(request, id: Id, payload: WebhookIn):
     connection = connection_or_404(id)

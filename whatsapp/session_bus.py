@@ -19,6 +19,7 @@ from contacts.phones import phone_display
 from helpdesk.languages import in_helpdesk_language
 from helpdesk.realtime import channel_layer, session_group
 from whatsapp import bridge
+from whatsapp.session_requests import REPLY_TIMEOUT
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ async def bus_answer(*, page: Page | None, request: dict, log: Callable[[str], A
     try:
         assert page is not None, "requests are answered while the browser runs"
         if request["action"] == "snapshot":  # the page as it is: no new tab, no reload
-            png = await page.screenshot(type="png", timeout=10000)
+            png = await page.screenshot(type="png", timeout=REPLY_TIMEOUT * 1000)  # no one waits longer
             reply = {"png": base64.b64encode(png).decode()}
         elif request["action"] == "exists":
             reply = {"exists": bool(await bridge.wpp_call(page, "contact.queryExists", request["wa_id"]))}

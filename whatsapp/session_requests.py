@@ -24,6 +24,18 @@ class BusUnavailable(Exception):
     """The bus (Redis) refused or did not answer the question in time: nothing was asked."""
 
 
+Status = Connection.Status
+
+# The states in which a session has its page up and can answer; in any other (stopped, starting,
+# logged out, failed) a question is answered "not ready" at once, not after the timeout: a starting
+# browser has no page yet, and a stopped one no worker listening.
+READY = {Status.QR, Status.CONNECTED, Status.DISCONNECTED}
+
+# Seconds a running session has to answer: it does so in well under one, and a client (a page, an
+# API call) gets its answer, or "not ready", within 2 s (docs/decisions.md, "The JSON API").
+REPLY_TIMEOUT = 1.5
+
+
 def session_snapshot(*, connection_id: int) -> bytes:
     """A PNG of the page the session has open (no new tab, no reload)."""
     return base64.b64decode(_ask_sync(connection_id, "snapshot", {})["png"])
@@ -39,12 +51,9 @@ def session_pairing_code(*, connection_id: int, phone: str) -> str:
     return _ask_sync(connection_id, "pairing_code", {"phone": phone})["code"]
 
 
-REPLY_TIMEOUT = 15.0  # seconds; a running session answers in well under one
-
-
 def _ask_sync(connection_id: int, action: str, arguments: dict) -> dict:
-    # A stopped connection has no session to answer: say so at once instead of after REPLY_TIMEOUT.
-    if Connection.objects.filter(pk=connection_id, status=Connection.Status.STOPPED).exists():
+    status = Connection.objects.filter(pk=connection_id).values_list("status", flat=True).first()
+    if status not in READY:
         raise SessionUnavailable
     return async_to_sync(_ask)(connection_id, action, REPLY_TIMEOUT, arguments)
 
@@ -53,13 +62,15 @@ async def _ask(connection_id: int, action: str, timeout: float, arguments: dict)
     layer = channel_layer()
     reply_to = await layer.new_channel()
     request = {"type": "session.request", "action": action, "reply_to": reply_to, **arguments}
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
     try:
-        async with asyncio.timeout(settings.REALTIME_PUBLISH_TIMEOUT):
+        async with asyncio.timeout(min(settings.REALTIME_PUBLISH_TIMEOUT, timeout)):
             await layer.group_send(session_group(connection_id), request)
     except (TimeoutError, RedisError, OSError):
         raise BusUnavailable from None
     try:
-        answer = await asyncio.wait_for(layer.receive(reply_to), timeout=timeout)
+        answer = await asyncio.wait_for(layer.receive(reply_to), timeout=max(0.0, deadline - loop.time()))
     except TimeoutError:
         raise SessionUnavailable from None
     if "error" in answer:

@@ -29,7 +29,7 @@ def test_tickets_are_listed_filtered_and_paged_by_cursor(api):
     assert [t["contact"]["name"] for t in api("GET", "tickets?search=fechado").json()["results"]] == [
         "Zé Fechado"
     ]
-    assert api("GET", "tickets?queue=abc").json()["error_code"] == "BAD_REQUEST"
+    assert api("GET", "tickets?queue=abc").json()["error_code"] == "VALIDATION_ERROR"
 
 
 def test_a_ticket_and_its_messages(api):

@@ -127,3 +127,16 @@ def test_the_schema_describes_every_call(client, staff):
     assert "409" in schema["paths"]["/api/connections/{id}/snapshot"]["get"]["responses"]
     client.force_login(staff)
     assert "/api/connections/{id}/pairing-code" in client.get("/api/docs/").content.decode()
+
+
+def test_a_null_field_in_a_change_leaves_it_as_it_is(api):
+    """The schema allows null for each field of a change: it means "not changed", not "required"."""
+    connection = ConnectionFactory(name="Vendas", greeting="Olá!")
+
+    response = api(
+        "PATCH", f"connections/{connection.pk}", {"name": None, "greeting": None, "farewell": "Tchau"}
+    )
+
+    assert response.status_code == 200, response.content
+    connection.refresh_from_db()
+    assert (connection.name, connection.greeting, connection.farewell) == ("Vendas", "Olá!", "Tchau")
