@@ -142,5 +142,5 @@ def test_any_text_is_stored_as_sent_or_refused_naming_the_body(api, body):
         assert (response.status_code, list(response.json()["fields"])) == (422, ["body"])
     elif body.strip():
         assert ticket.messages.get(pk=response.json()["id"]).body == body
-    else:
-        assert response.status_code == 400
+    else:  # empty breaks the schema's minLength (422); only spaces, the rule that a reply says something
+        assert response.status_code == (422 if body == "" else 400)
