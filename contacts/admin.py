@@ -5,7 +5,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from contacts.models import Contact, ContactField, Tag
-from contacts.phones import phone_display
+from helpdesk.phones import phone_display
 from tickets.models import Ticket
 
 

@@ -2,7 +2,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from contacts.phones import phone_display
+from helpdesk.phones import phone_display
 
 phone_validator = RegexValidator(
     r"^\d{6,15}$", _("Enter the number in E.164 digits, without + or spaces, e.g. 5511999990001.")

@@ -19,8 +19,8 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from contacts.phones import phone_display
 from helpdesk.languages import in_helpdesk_language
+from helpdesk.phones import phone_display
 from helpdesk.realtime import dashboard_changed, publish_on_commit, session_wake
 from tickets.models import Queue
 from whatsapp.lease import LeaseLost, lease_fence, lease_fenced, lease_release

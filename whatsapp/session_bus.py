@@ -15,8 +15,8 @@ from collections.abc import Awaitable, Callable
 from django.utils.translation import gettext_noop
 from playwright.async_api import Page
 
-from contacts.phones import phone_display
 from helpdesk.languages import in_helpdesk_language
+from helpdesk.phones import phone_display
 from helpdesk.realtime import channel_layer, session_group
 from whatsapp import bridge
 from whatsapp.session_requests import REPLY_TIMEOUT

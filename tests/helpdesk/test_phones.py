@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from contacts.phones import phone_display
+from helpdesk.phones import phone_display
 from tests.factories import ConnectionFactory, ContactFactory, TicketFactory
 
 pytestmark = pytest.mark.django_db
