@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from contacts.models import Contact
 from contacts.services import contact_block, contact_upsert
+from helpdesk.phones import phone_display
 from helpdesk.realtime import dashboard_changed, session_mark_read, session_wake
 from tickets.conversation_flow import farewell
 from tickets.inbound import ticket_for_contact, ticket_under_way
@@ -325,7 +326,7 @@ def _number_check(*, connection: Connection, wa_id: str, by: User, offline_ok: b
         refusal = _("The realtime bus (Redis) is unavailable: try again in a moment.")
         raise ActionRefused(refusal, code="BUS_UNAVAILABLE") from None
     if not exists:
-        refusal = _("+%(number)s has no WhatsApp.") % {"number": wa_id.split("@")[0]}
+        refusal = _("%(number)s has no WhatsApp.") % {"number": phone_display(wa_id.split("@")[0])}
         raise ActionRefused(refusal, code="NOT_ON_WHATSAPP")
 
 
