@@ -8,7 +8,7 @@ from django.test import Client
 from django.urls import reverse
 
 from helpdesk.realtime import session_group
-from tests.factories import QueueFactory, TicketFactory
+from tests.factories import QueueFactory, TicketFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -60,6 +60,27 @@ def test_a_forged_read_from_another_site_is_refused(agent, ticket):
 
     assert browser.post(reverse("ticket-read", args=[ticket.pk])).status_code == 403
     assert browser.get(reverse("ticket-read", args=[ticket.pk])).status_code == 405
+
+    ticket.refresh_from_db()
+    assert ticket.unread_count == 3
+
+
+def test_nobody_else_reads_the_ticket(client, ticket):
+    """Another queue's agent gets the 404 of a ticket that is not theirs, a deactivated agent and an
+    anonymous request are sent to sign in: the unread count stays."""
+    outsider = UserFactory()
+    QueueFactory().members.add(outsider)
+    gone = UserFactory(is_active=False)
+    ticket.queue.members.add(gone)
+    url = reverse("ticket-read", args=[ticket.pk])
+
+    client.force_login(outsider)
+    assert client.post(url).status_code == 404
+    client.logout()
+    client.force_login(gone)
+    assert client.post(url).status_code == 302
+    client.logout()
+    assert client.post(url).status_code == 302
 
     ticket.refresh_from_db()
     assert ticket.unread_count == 3
