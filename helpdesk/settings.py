@@ -261,7 +261,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
 # Third-party browser code comes from npm (make setup), never a CDN.
 ICONS_DIR = BASE_DIR / "node_modules" / "lucide-static" / "icons"  # helpdesk/templatetags/icons.py
 STATICFILES_DIRS = [BASE_DIR / "static", ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist")]
