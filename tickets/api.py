@@ -59,6 +59,11 @@ class TicketOut(Schema):
     created_at: datetime
 
 
+class ReactionOut(Schema):
+    emoji: str
+    from_me: bool
+
+
 class MessageOut(Schema):
     id: int
     ticket: int
@@ -75,6 +80,10 @@ class MessageOut(Schema):
     error: str
     wa_timestamp: datetime | None
     created_at: datetime
+    edited_at: datetime | None
+    deleted_at: datetime | None
+    send_at: datetime | None
+    reactions: list[ReactionOut]
 
 
 class TicketPage(Schema):
@@ -195,7 +204,7 @@ def tickets_read(request, id: Id):
 )
 def tickets_messages(request, id: Id, cursor: QueryId = None):
     ticket = ticket_or_404(request, id)
-    return page_of(ticket.messages.order_by("id"), cursor, message_payload)
+    return page_of(ticket.messages.prefetch_related("reactions").order_by("id"), cursor, message_payload)
 
 
 @router.post(
@@ -220,12 +229,12 @@ def tickets_reply(request, id: Id):
                 str(refused),
             ) from None
         return Status(
-            201, message_payload(_reply(ticket, request.user, body=data.get("body", ""), media=media))
+            201, message_payload(_reply(ticket, request.user, body=data.get("body", ""), media=media), new=True)
         )
     reply = _json_body(request, ReplyIn)
     body = _text(reply.body)
     if reply.internal:
-        return Status(201, message_payload(_reply(ticket, request.user, body=body, internal=True)))
+        return Status(201, message_payload(_reply(ticket, request.user, body=body, internal=True), new=True))
     quoted = None
     if reply.quoted is not None:
         quoted = ticket.messages.filter(pk=reply.quoted).exclude(wa_id=None).first()
@@ -235,7 +244,7 @@ def tickets_reply(request, id: Id):
                 "VALIDATION_ERROR",
                 gettext("quoted must be the id of a sent or received message of this ticket."),
             )
-    return Status(201, message_payload(_reply(ticket, request.user, body=body, quoted=quoted)))
+    return Status(201, message_payload(_reply(ticket, request.user, body=body, quoted=quoted), new=True))
 
 
 def _json_body(request, schema: type[SchemaT]) -> SchemaT:
@@ -358,7 +367,7 @@ def connections_send(request, id: Id, payload: SendIn):
         )
     except ActionRefused as refused:
         raise ApiError(SEND_REFUSED.get(refused.code, 409), refused.code, str(refused)) from None
-    return Status(201, message_payload(sent))
+    return Status(201, message_payload(sent, new=True))
 
 
 def _text(body: str) -> str:

@@ -161,6 +161,7 @@ class Message(models.Model):
         READ = "read", _("Read")
         FAILED = "failed", _("Failed")
         RECEIVED = "received", _("Received")
+        SCHEDULED = "scheduled", _("Scheduled")
 
     ticket = models.ForeignKey(
         Ticket, on_delete=models.CASCADE, related_name="messages", verbose_name=_("ticket")
@@ -205,6 +206,12 @@ class Message(models.Model):
     error = models.TextField(_("error"), blank=True)
     wa_timestamp = models.DateTimeField(_("WhatsApp time"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    # Changes after it was written: the earlier texts are its revisions; a deleted message keeps its
+    # row (and, for DELETED_CONTENT_KEEP_DAYS, its content, served to nobody).
+    edited_at = models.DateTimeField(_("edited"), null=True, blank=True)
+    deleted_at = models.DateTimeField(_("deleted for everyone"), null=True, blank=True)
+    # A reply to send later: status SCHEDULED until this time comes, then QUEUED.
+    send_at = models.DateTimeField(_("send at"), null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -221,6 +228,10 @@ class Message(models.Model):
                 condition=Q(from_me=True) & ~Q(kind__in=["note", "system"]),
                 name="tickets_message_last_sent_idx",
             ),
+            # The scheduled replies whose time has come, found without reading the others.
+            models.Index(
+                fields=["send_at"], condition=Q(status="scheduled"), name="tickets_message_scheduled_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -233,6 +244,133 @@ class Message(models.Model):
     def preview(self) -> str:
         """The line the inbox shows for the ticket's last message."""
         return (self.body or self.caption or self.filename or f"[{self.kind}]")[:255]
+
+
+class ChangeKind(models.TextChoices):
+    """What can happen to a message after it was written, from either side."""
+
+    EDIT = "edit", _("Edit")
+    DELETE = "delete", _("Deletion")
+    REACTION = "reaction", _("Reaction")
+
+
+class MessageRevision(models.Model):
+    """A text a message had before an edit replaced it: agents can read every earlier version."""
+
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="revisions", verbose_name=_("message")
+    )
+    body = models.TextField(_("text"), blank=True)
+    replaced_at = models.DateTimeField(_("replaced"))
+
+    class Meta:
+        ordering = ["replaced_at", "id"]
+        verbose_name = _("earlier version")
+        verbose_name_plural = _("earlier versions")
+
+    def __str__(self) -> str:
+        return self.body[:60]
+
+
+class Reaction(models.Model):
+    """One party's reaction (one emoji) to a message; a new one replaces it, an empty one removes it.
+
+    ``sender`` is the address of the customer who reacted (several in a group), empty for ours."""
+
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="reactions", verbose_name=_("message")
+    )
+    from_me = models.BooleanField(_("from us"), default=False)
+    sender = models.CharField(_("sender"), max_length=64, blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("author"),
+    )
+    emoji = models.CharField(_("emoji"), max_length=64)
+    at = models.DateTimeField(_("at"))
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("reaction")
+        verbose_name_plural = _("reactions")
+        constraints = [
+            models.UniqueConstraint(fields=["message", "from_me", "sender"], name="tickets_reaction_one_each"),
+        ]
+
+    def __str__(self) -> str:
+        return self.emoji
+
+
+class MessageChange(models.Model):
+    """An agent's reaction, edit or deletion of a message, kept until the session has made it on
+    WhatsApp: durable like a queued reply (the bus only wakes the session)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="changes", verbose_name=_("message")
+    )
+    # The message's connection, copied so the session finds its queue through one index.
+    connection = models.ForeignKey(
+        "whatsapp.Connection", on_delete=models.CASCADE, related_name="+", verbose_name=_("connection")
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=ChangeKind)
+    value = models.TextField(_("new text or emoji"), blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("author"),
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.QUEUED)
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("change sent")
+        verbose_name_plural = _("changes sent")
+        indexes = [
+            models.Index(
+                fields=["connection", "id"], condition=Q(status="queued"), name="tickets_change_queued_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.value[:40]}"
+
+
+class EarlyChange(models.Model):
+    """A customer's edit, deletion or reaction heard before the message it changes was stored:
+    applied when that message arrives (``target`` is its id on the channel)."""
+
+    connection = models.ForeignKey(
+        "whatsapp.Connection", on_delete=models.CASCADE, related_name="+", verbose_name=_("connection")
+    )
+    target = models.CharField(_("message id"), max_length=128)
+    kind = models.CharField(_("kind"), max_length=10, choices=ChangeKind)
+    value = models.TextField(_("new text or emoji"), blank=True)
+    sender = models.CharField(_("sender"), max_length=64, blank=True)
+    at = models.DateTimeField(_("at"))
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("change waiting for its message")
+        verbose_name_plural = _("changes waiting for their message")
+        indexes = [models.Index(fields=["connection", "target"], name="tickets_early_change_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.target}"
 
 
 class QuickReply(models.Model):

@@ -32,7 +32,9 @@ def contact_payload(contact: Contact) -> dict:
     }
 
 
-def message_payload(message: Message) -> dict:
+def message_payload(message: Message, *, new: bool = False) -> dict:
+    """``new``: the message was stored just now, so nothing has reacted to it yet (no query)."""
+    reactions = [] if new else message.reactions.all()
     return {
         "id": message.pk,
         "ticket": message.ticket_id,
@@ -49,4 +51,8 @@ def message_payload(message: Message) -> dict:
         "error": message.error,
         "wa_timestamp": message.wa_timestamp,
         "created_at": message.created_at,
+        "edited_at": message.edited_at,
+        "deleted_at": message.deleted_at,
+        "send_at": message.send_at,
+        "reactions": [{"emoji": r.emoji, "from_me": r.from_me} for r in reactions],
     }

@@ -47,6 +47,9 @@ class Connection(models.Model):
         blank=True,
         help_text=_("PSS of the browser, at the last heartbeat."),
     )
+    web_version = models.CharField(
+        _("WhatsApp Web version"), max_length=40, blank=True, help_text=_("As the session last read it.")
+    )
     is_default = models.BooleanField(_("default"), default=False)
     greeting = models.TextField(_("greeting message"), blank=True)
     farewell = models.TextField(_("farewell message"), blank=True)
