@@ -30,8 +30,13 @@ class Contact(models.Model):
     )
     # Another id the channel knows the same person by (WhatsApp's LID, ``<digits>@lid``, when
     # ``wa_id`` is the phone's): a message from either finds this contact. Replies go to ``wa_id``.
-    alias = models.CharField(  # noqa: DJ001
-        _("other id"), max_length=64, unique=True, null=True, blank=True, help_text=_("For example 123456789012345@lid.")
+    alias = models.CharField(
+        _("other id"),
+        max_length=64,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text=_("For example 123456789012345@lid."),
     )
     phone = models.CharField(_("phone"), max_length=15, blank=True, validators=[phone_validator])
     name = models.CharField(_("name"), max_length=200, blank=True)

@@ -229,7 +229,8 @@ def tickets_reply(request, id: Id):
                 str(refused),
             ) from None
         return Status(
-            201, message_payload(_reply(ticket, request.user, body=data.get("body", ""), media=media), new=True)
+            201,
+            message_payload(_reply(ticket, request.user, body=data.get("body", ""), media=media), new=True),
         )
     reply = _json_body(request, ReplyIn)
     body = _text(reply.body)

@@ -170,7 +170,9 @@ def _react(connection: Connection, ticket: Ticket, stored: list[Message], *, cre
         ticket_event(ticket=ticket, event_type="message.new", message=message.pk)
         if message.from_me:
             continue
-        webhook_emit(connection=connection, event="message.received", payload=message_payload(message, new=True))
+        webhook_emit(
+            connection=connection, event="message.received", payload=message_payload(message, new=True)
+        )
         if created and position == 0:  # the customer's first message made the ticket
             greet_new_ticket(ticket=ticket)
         else:

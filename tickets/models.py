@@ -298,7 +298,9 @@ class Reaction(models.Model):
         verbose_name = _("reaction")
         verbose_name_plural = _("reactions")
         constraints = [
-            models.UniqueConstraint(fields=["message", "from_me", "sender"], name="tickets_reaction_one_each"),
+            models.UniqueConstraint(
+                fields=["message", "from_me", "sender"], name="tickets_reaction_one_each"
+            ),
         ]
 
     def __str__(self) -> str:
