@@ -18,6 +18,8 @@ from tickets.realtime import ticket_event
 from tickets.writing import ActionRefused
 from whatsapp.webhooks import webhook_emit
 
+# Who may merge: those who may write the audit line of a merge (admins; give it to a role in the admin).
+MERGE_PERMISSION = "contacts.add_contactmerge"
 FILLED = ["name", "push_name", "email", "phone", "notes", "avatar_url"]
 
 
