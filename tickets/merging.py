@@ -53,6 +53,7 @@ def contact_merge(*, keep: Contact, other: Contact, by: User | None) -> Contact:
             kept_wa_id=keep.wa_id,
             merged_id=other.pk,
             merged_wa_id=other.wa_id,
+            merged_alias=other.alias or "",
             merged_phone=other.phone,
             merged_name=other.display_name,
             tickets=[ticket.pk for ticket in moved],
