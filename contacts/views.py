@@ -98,10 +98,10 @@ def contact_merge_view(request: AuthenticatedHttpRequest, pk: int) -> HttpRespon
             request, _("%(other)s was merged into %(contact)s.") % {"other": merged, "contact": kept}
         )
         return redirect("contact", kept.pk)
-    other = visible.filter(pk=_int(request.GET.get("other"))).first()
+    chosen = visible.filter(pk=_int(request.GET.get("other"))).first()
     query = request.GET.get("q", "").strip()
     found: list[Contact] = []
-    if other is None and query:
+    if chosen is None and query:
         by_id = visible.filter(pk=_int(query.lstrip("#")))
         found = list(by_id) + list(
             contact_search(user=request.user, query=query).exclude(pk=contact.pk)[:MERGE_CHOICES]
@@ -112,10 +112,10 @@ def contact_merge_view(request: AuthenticatedHttpRequest, pk: int) -> HttpRespon
         "contacts/contact_merge.html",
         {
             "contact": contact,
-            "other": other,
+            "other": chosen,
             "query": query,
             "found": found,
-            "sides": [_side(request, c) for c in (contact, other)] if other else [],
+            "sides": [_side(request, c) for c in (contact, chosen)] if chosen else [],
         },
     )
 
@@ -125,8 +125,9 @@ def _side(request: AuthenticatedHttpRequest, contact: Contact) -> dict:
     return {"contact": contact, "tickets": tickets.count(), "open": tickets.exclude(status="closed").count()}
 
 
-def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isascii() and value.isdigit() and len(value) < 12 else None
+def _int(value: str | None) -> int:
+    """A contact's id from a form: 0 (no contact's) when it is none."""
+    return int(value) if value and value.isascii() and value.isdigit() and len(value) < 12 else 0
 
 
 def _contact_or_404(request: AuthenticatedHttpRequest, pk: int) -> Contact:

@@ -119,4 +119,4 @@ def _details_move(*, keep: Contact, other: Contact) -> None:
 
 
 def _name(user: User | None) -> str | None:
-    return user and (user.get_full_name() or user.get_username())
+    return (user.get_full_name() or user.get_username()) if user is not None else None

@@ -56,7 +56,7 @@ def duplicate_pairs() -> list[tuple[Contact, Contact]]:
     phone could lack the ninth digit (12 digits) are read, then their twins a chunk at a time."""
     people = Contact.objects.filter(is_group=False).only("pk", "phone", "name", "push_name", "wa_id")
     short = people.alias(length=Length("phone")).filter(length=12, phone__startswith="55").order_by("pk")
-    candidates = {}
+    candidates: dict[str, list[Contact]] = {}
     for contact in short.iterator(chunk_size=2000):
         twin = ninth_digit_twin(contact.phone)
         if twin:
