@@ -30,6 +30,7 @@ def contact_merge(*, keep: Contact, other: Contact, by: User | None) -> Contact:
     move (``keep``'s value wins a clash), ``keep``'s empty details are filled from ``other``'s,
     ``keep.alias`` remembers ``other``'s id (so a message from it still finds the person), a
     blocked one blocks both. ``other`` is deleted; a ``ContactMerge`` row records who merged what.
+    Returns ``keep``, refreshed.
     Refused (ActionRefused) for a contact with itself, or a group with a person."""
     if keep.pk == other.pk:
         raise ActionRefused(_("Choose two different contacts to merge."))
@@ -38,7 +39,7 @@ def contact_merge(*, keep: Contact, other: Contact, by: User | None) -> Contact:
         rows = {contact.pk: contact for contact in locked}
         if len(rows) != 2:
             raise ActionRefused(_("One of the contacts no longer exists."))
-        keep, other = rows[keep.pk], rows[other.pk]
+        given, keep, other = keep, rows[keep.pk], rows[other.pk]  # as they are now, locked
         if keep.is_group != other.is_group:
             raise ActionRefused(_("A group cannot be merged with a person."))
         now = timezone.now()
@@ -68,7 +69,8 @@ def contact_merge(*, keep: Contact, other: Contact, by: User | None) -> Contact:
             ticket.contact = keep
             ticket_event(ticket=ticket, event_type="ticket.changed")
         dashboard_changed()
-    return keep
+    given.refresh_from_db()  # the caller's instance shows the merge (its other id, its details)
+    return given
 
 
 def _close_clashes(*, keep: Contact, other: Contact, by: User | None, now) -> list[int]:
