@@ -77,6 +77,7 @@ def test_a_frozen_session_leaves_connected_and_comes_back_without_a_qr_with_what
     frozen_at = time.monotonic()
     write(simulator, phone, "durante 1")
     write(simulator, phone, "durante 2")
+    reply = message_send(ticket=Ticket.objects.get(), author=StaffFactory(), body="Oi Maria")
     left_connected(engine, connection, timeout=30)
     took = time.monotonic() - frozen_at
     freeze(simulator, phone, False)
@@ -96,6 +97,13 @@ def test_a_frozen_session_leaves_connected_and_comes_back_without_a_qr_with_what
     assert bodies == ["antes", "durante 1", "durante 2"]  # each once, in order
     connection.refresh_from_db()
     assert connection.last_error == ""
+    # The reply was out when the probe found WhatsApp silent: flagged for the agent, not sent again.
+    reply.refresh_from_db()
+    assert (reply.status, reply.error) == (
+        Message.Status.FAILED,
+        "Not delivered: WhatsApp did not acknowledge it",
+    )
+    assert simulator.get(f"/_sim/outbox?account={phone}")["messages"] == []
 
 
 def test_a_reply_without_an_ack_is_flagged_not_delivered_and_a_retry_from_the_ticket_sends_it_once(

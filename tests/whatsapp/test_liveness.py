@@ -133,6 +133,13 @@ def test_the_connection_page_shows_the_version_it_runs(client):
 
 
 @pytest.mark.django_db
+def test_the_api_gives_the_version(api):
+    connection = ConnectionFactory(web_version="2.3000.1038792969")
+
+    assert api("GET", f"connections/{connection.pk}").json()["web_version"] == "2.3000.1038792969"
+
+
+@pytest.mark.django_db
 def test_the_metrics_name_each_connection_s_version_and_whether_it_was_tested(client, monkeypatch):
     monkeypatch.setattr(metrics, "_tally", metrics._Tally())
     ConnectionFactory(name="Vendas", web_version=WEB_VERSION)
