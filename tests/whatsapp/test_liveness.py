@@ -133,6 +133,16 @@ def test_the_connection_page_shows_the_version_it_runs(client):
 
 
 @pytest.mark.django_db
+def test_the_admin_shows_the_version(client):
+    connection = ConnectionFactory(web_version="2.3000.1038792969")
+    client.force_login(StaffFactory(is_superuser=True))
+
+    page = client.get(f"/admin/whatsapp/connection/{connection.pk}/change/").content.decode()
+
+    assert "2.3000.1038792969" in page
+
+
+@pytest.mark.django_db
 def test_the_api_gives_the_version(api):
     connection = ConnectionFactory(web_version="2.3000.1038792969")
 
