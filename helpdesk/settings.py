@@ -190,6 +190,11 @@ WHATSAPP_CHAT_CONCURRENCY = env.int("WHATSAPP_CHAT_CONCURRENCY", default=4)  # c
 # Seconds CONNECTED after which a session's restart attempts count from zero again: a session that
 # fails soon after each connect backs off further each time instead of restarting at once forever.
 WHATSAPP_STABLE_AFTER = env.float("WHATSAPP_STABLE_AFTER", default=60)
+# A session whose WhatsApp only looks alive (whatsapp/session.py, docs/sessions.md "Sessions that only
+# look alive"): seconds a reply may wait for WhatsApp's server acknowledgement, and seconds the
+# heartbeat's round trip to WhatsApp's servers may take, before the session restarts its browser.
+WHATSAPP_SEND_ACK_TIMEOUT = env.float("WHATSAPP_SEND_ACK_TIMEOUT", default=60)
+WHATSAPP_PROBE_TIMEOUT = env.float("WHATSAPP_PROBE_TIMEOUT", default=10)
 # Tests only: seconds a session waits between WhatsApp accepting a reply and marking it sent, so that
 # a test can kill the worker exactly there (tests/whatsapp/test_crash_recovery.py). 0 in production.
 WHATSAPP_TEST_PAUSE_AFTER_SEND = env.float("WHATSAPP_TEST_PAUSE_AFTER_SEND", default=0)

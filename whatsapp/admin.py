@@ -161,6 +161,7 @@ class ConnectionAdmin(admin.ModelAdmin):
         "status_badge",
         "live_page",
         "phone",
+        "web_version",
         "qr_generated_at",
         "qr_attempts",
         "last_seen_at",

@@ -57,6 +57,9 @@ class ConnectionOut(Schema):
     qr_code: str
     qr_generated_at: str | None
     last_error: str
+    web_version: str = Field(
+        "", description="The WhatsApp Web version the session last ran, as WhatsApp Web reports it."
+    )
     webhook_secret: str | None = Field(
         None, description="Only in the answer that generated it (left blank, or rotated): shown once."
     )

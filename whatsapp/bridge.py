@@ -22,6 +22,7 @@ FUNCTIONS = [
     "conn.logout",
     "conn.genLinkDeviceCodeForPhoneNumber",
     "conn.getMyUserId",
+    "conn.getBuildConstants",
     "chat.sendTextMessage",
     "chat.sendFileMessage",
     "chat.list",
@@ -43,6 +44,12 @@ EVENTS = [
     "chat.new_message",
     "chat.msg_ack_change",
 ]
+
+# The WhatsApp Web versions (``WPP.conn.getBuildConstants().VERSION_STR``) the helpdesk has been
+# tested with; the audit warns about a session running any other (tickets/audit/connections.py).
+# Updated with the bridge: when wa-js is upgraded or a WhatsApp Web release is tried, its version goes
+# here. The simulator's own version (whatsapp/simulator/world.py, WEB_VERSION) is what the suite runs.
+TESTED_WEB_VERSIONS = frozenset({"2.3000.0-simulator"})
 
 BINDING = "__helpdeskBridge"  # the function the page calls to reach Python (expose_binding)
 READY_EVENT = "bridge.ready"  # sent once by our script with the state WPP already has

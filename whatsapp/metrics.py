@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Max
 
 from whatsapp.models import Connection, ConnectionEvent
+from whatsapp.selectors import web_version_tested
 
 COUNTERS = {
     "session_start": ("helpdesk_session_starts_total", "Browser sessions started"),
@@ -25,6 +26,10 @@ COUNTERS = {
     "restore_failed": ("helpdesk_restores_failed_total", "Sessions whose saved login no longer worked"),
     "reconnect": ("helpdesk_reconnect_attempts_total", "Reconnect and restart attempts"),
     "launch_failure": ("helpdesk_browser_launch_failures_total", "Browsers that could not start"),
+    "stalled": (
+        "helpdesk_sessions_stalled_total",
+        "Sessions restarted because WhatsApp stopped answering while they looked connected",
+    ),
 }
 
 
@@ -75,5 +80,15 @@ def metrics_text() -> str:
     lines += [
         f'helpdesk_browser_memory_bytes{{connection="{pk}",name="{_label(name)}"}} {memory}'
         for pk, name, memory in running
+    ]
+    lines += [
+        "# HELP helpdesk_whatsapp_web_info The WhatsApp Web version each connection's session last ran",
+        "# TYPE helpdesk_whatsapp_web_info gauge",
+    ]
+    versions = Connection.objects.exclude(web_version="").values_list("pk", "name", "web_version")
+    lines += [
+        f'helpdesk_whatsapp_web_info{{connection="{pk}",name="{_label(name)}",version="{_label(version)}",'
+        f'tested="{str(web_version_tested(version)).lower()}"}} 1'
+        for pk, name, version in versions
     ]
     return "\n".join(lines) + "\n"

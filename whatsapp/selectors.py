@@ -2,6 +2,7 @@
 
 from django.db.models import Count, QuerySet
 
+from whatsapp import bridge
 from whatsapp.models import Connection
 
 
@@ -42,3 +43,13 @@ ACTION_STATUSES: dict[str, frozenset[str]] = {
 
 def connection_action_allowed(*, connection: Connection, action: str) -> bool:
     return connection.status in ACTION_STATUSES[action]
+
+
+def web_versions_tested() -> list[str]:
+    """The WhatsApp Web versions the helpdesk has been tested with (kept with the bridge), sorted."""
+    return sorted(bridge.TESTED_WEB_VERSIONS)
+
+
+def web_version_tested(version: str) -> bool:
+    """Whether a session running WhatsApp Web ``version`` runs one the helpdesk has been tested with."""
+    return version in bridge.TESTED_WEB_VERSIONS

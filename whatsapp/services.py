@@ -279,8 +279,11 @@ def connection_qr_expired(*, connection: Connection) -> None:
     )
 
 
-def connection_connected(*, connection: Connection, phone: str, restored: bool) -> None:
-    """Logged in as ``phone`` (digits); ``restored``: with the login the profile had saved."""
+def connection_connected(
+    *, connection: Connection, phone: str, restored: bool, web_version: str = ""
+) -> None:
+    """Logged in as ``phone`` (digits); ``restored``: with the login the profile had saved;
+    ``web_version``: the WhatsApp Web version the page runs ("" when unknown: the last one is kept)."""
     connection_transition(
         connection=connection,
         to=Status.CONNECTED,
@@ -293,6 +296,7 @@ def connection_connected(*, connection: Connection, phone: str, restored: bool) 
         reconnect_attempts=0,
         last_error="",
         data={"metric": "restore_ok"} if restored else None,
+        **({"web_version": web_version} if web_version else {}),
     )
 
 
@@ -401,6 +405,7 @@ def connection_payload(connection: Connection) -> dict:
         "qr_code": connection.qr_code if connection.status == Connection.Status.QR else "",
         "qr_generated_at": connection.qr_generated_at.isoformat() if connection.qr_generated_at else None,
         "last_error": connection.last_error,
+        "web_version": connection.web_version,
     }
 
 

@@ -31,6 +31,7 @@ import signal
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -40,7 +41,7 @@ from playwright.async_api import BrowserContext, Page, async_playwright
 
 from helpdesk.languages import in_helpdesk_language
 from helpdesk.realtime import Publisher
-from whatsapp import bridge
+from whatsapp import bridge, wire
 from whatsapp.browser import (
     BrowserLaunchError,
     browser_close,
@@ -73,6 +74,7 @@ from whatsapp.session_messages import SessionMessages
 
 logger = logging.getLogger(__name__)
 Status = Connection.Status
+T = TypeVar("T")
 
 
 def session_run(connection_id: int) -> str:
@@ -81,6 +83,19 @@ def session_run(connection_id: int) -> str:
     outcome = asyncio.run(Session(connection_id).run())
     logger.info("session ended: %s", outcome, extra={"connection_id": connection_id})
     return outcome.value
+
+
+def stalled_session_leaves_within() -> float:
+    """The longest, in seconds, a session whose WhatsApp stopped answering stays CONNECTED.
+
+    Two checks run beside the watch loop, and the first to see it ends the run: the probe, a
+    round trip to WhatsApp's servers started a heartbeat after the last one answered, given up
+    after WHATSAPP_PROBE_TIMEOUT; and each reply, whose send answers once WhatsApp's server
+    acknowledged it, given up after WHATSAPP_SEND_ACK_TIMEOUT. The probe may be answered from the
+    page's own cache on real WhatsApp Web (docs/decisions.md), so the bound is the later of both.
+    """
+    probe = settings.WHATSAPP_HEARTBEAT + settings.WHATSAPP_PROBE_TIMEOUT
+    return max(probe, settings.WHATSAPP_SEND_ACK_TIMEOUT)
 
 
 def backoff_delay(attempt: int) -> float:
@@ -105,6 +120,8 @@ class Session:
         self.attempts = 0  # consecutive runs that ended badly; reset once CONNECTED for WHATSAPP_STABLE_AFTER
         self.connected_at: float | None = None  # loop time this run became CONNECTED, until it went offline
         self.restoring = False  # this run started on a profile that was logged in
+        self.me = ""  # the account's own WhatsApp id, once logged in
+        self.live = False  # CONNECTED in this run and online: the probe asks WhatsApp's servers
         self.database = SessionDatabase(connection_id=connection_id, owner=self.owner)
         self.messages = SessionMessages(database=self.database, events=self.events)
         # The lease is renewed in a thread (and database connection) of its own, so that
@@ -287,9 +304,12 @@ class Session:
             await db(self.database.log)(not_loaded.splitlines()[0], ConnectionEvent.Kind.ERROR)
             return Outcome.RETRY
         self.messages.start(self.page, retry_delay=backoff_delay)
+        self.live = False
+        prober = asyncio.get_running_loop().create_task(self._probe_whatsapp())
         try:
             return await self._watch()
         finally:
+            prober.cancel()
             await self.messages.end()
 
     async def _watch(self) -> Outcome:
@@ -311,7 +331,7 @@ class Session:
             if name == "bridge.ready":
                 ready = True
                 if payload["mainReady"]:
-                    await self._connected()
+                    await self._unless_silent(self._connected())
                 elif payload["authCode"]:
                     outcome = await self._show_qr(payload["authCode"])
             elif name == "conn.auth_code_change":
@@ -325,15 +345,16 @@ class Session:
             elif name == "conn.main_ready":
                 ready = True
                 reconnect_at, reconnects = None, 0
-                await self._connected()
+                await self._unless_silent(self._connected())
             elif name == "conn.online":
                 if payload is False:
                     self.connected_at = None
+                    self.live = False
                     reconnect_at = reconnect_at or loop.time() + backoff_delay(reconnects + 1)
                     await db(self.database.write)(connection_went_offline)
                 elif await db(self.database.status)() == Status.DISCONNECTED:
                     reconnect_at, reconnects = None, 0
-                    await self._connected()
+                    await self._unless_silent(self._connected())
             elif name == "conn.logout":
                 return Outcome.LOGGED_OUT
             elif name == "chat.new_message":
@@ -352,12 +373,16 @@ class Session:
                 return Outcome.WORKER_STOPPING
             elif name == "lease.lost":
                 return Outcome.LEASE_LOST
+            elif name == "whatsapp.silent":
+                return await self._stopped_answering(payload)
             elif name == "session.request":
-                await bus_answer(page=self.page, request=payload, log=db(self.database.log))
+                await self._unless_silent(
+                    bus_answer(page=self.page, request=payload, log=db(self.database.log))
+                )
             if outcome:
                 return outcome
             if name in ("wake", "tick") and (
-                outcome := await self._unless_database_away(self._orders_and_replies)
+                outcome := await self._unless_silent(self._unless_database_away(self._orders_and_replies))
             ):
                 return outcome
             now = loop.time()
@@ -431,12 +456,93 @@ class Session:
         me = await bridge.wpp_call(self.page, "conn.getMyUserId")
         serialized = str((me or {}).get("_serialized") if isinstance(me, dict) else me or "")
         phone = "".join(ch for ch in serialized.split("@")[0] if ch in "0123456789")[:20]
+        self.me = f"{phone}@c.us" if phone else ""
         self.connected_at = asyncio.get_running_loop().time()
+        self.live = True
         restored, self.restoring = self.restoring, False
-        await db(self.database.write)(connection_connected, phone=phone, restored=restored)
+        try:
+            version = wire.web_version(await bridge.wpp_call(self.page, "conn.getBuildConstants"))
+        except Exception:  # an older wa-js, or WhatsApp Web moved it: the version is kept as it was
+            logger.warning("WhatsApp Web's version not read", exc_info=True, extra=self.log_extra)
+            version = ""
+        await db(self.database.write)(
+            connection_connected, phone=phone, restored=restored, web_version=version
+        )
         await db(profile_mark_used)(connection_id=self.connection_id)
         await self.messages.catch_up()
         await self.messages.send_queued()
+
+    async def _unless_silent(self, work: Awaitable[T]) -> T | None:
+        """``work``, given up (None) once WhatsApp is found to have stopped answering: a page call that
+        needs WhatsApp's servers then never returns, and the watch loop must go on to read the
+        ``whatsapp.silent`` event. A reply being sent meanwhile is flagged (SessionMessages)."""
+        silence = self.messages.silent
+        if silence.is_set():
+            if asyncio.iscoroutine(work):
+                work.close()
+            return None
+        task = asyncio.ensure_future(work)
+        silent = asyncio.ensure_future(silence.wait())
+        try:
+            await asyncio.wait({task, silent}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            task.cancel()
+            raise
+        finally:
+            silent.cancel()
+        if task.done():
+            return task.result()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return None
+
+    async def _probe_whatsapp(self) -> None:
+        """Beside the watch loop, at every heartbeat while CONNECTED: a round trip that needs WhatsApp's
+        servers (``contact.queryExists`` of the account's own number). A page whose stream died keeps
+        saying connected but never answers it; after WHATSAPP_PROBE_TIMEOUT the session restarts.
+        Beside the loop, not in it: a call that never returns may be what holds the loop up."""
+        while True:
+            await asyncio.sleep(settings.WHATSAPP_HEARTBEAT)
+            if not self.live or self.page is None or not self.me:
+                continue
+            try:
+                await asyncio.wait_for(
+                    bridge.wpp_call(self.page, "contact.queryExists", self.me),
+                    timeout=settings.WHATSAPP_PROBE_TIMEOUT,
+                )
+            except TimeoutError:
+                if not self.live:  # gone offline meanwhile: conn.online's to handle
+                    continue
+                if not await self._page_answers():  # the browser hangs, not WhatsApp: the heartbeat's
+                    continue
+                self.messages.stopped_answering(reason="probe", seconds=settings.WHATSAPP_PROBE_TIMEOUT)
+                return
+            except Exception:  # an answer, even a refusal, is an answer; a page gone is the heartbeat's
+                continue
+
+    async def _page_answers(self) -> bool:
+        try:
+            await asyncio.wait_for(self.page.evaluate("1"), timeout=settings.WHATSAPP_PROBE_TIMEOUT)
+        except Exception:
+            return False
+        return True
+
+    async def _stopped_answering(self, silence: dict) -> Outcome:
+        """WhatsApp stopped answering (``SessionMessages.stopped_answering``): the session leaves
+        CONNECTED saying why, and restarts its browser on the same profile (logged in, no QR)."""
+        self.live = False
+        if silence["reason"] == "ack":
+            why = gettext_noop(
+                "WhatsApp stopped answering: a reply got no acknowledgement within %(seconds).0f s"
+            )
+        else:
+            why = gettext_noop("WhatsApp stopped answering: no answer within %(seconds).0f s")
+        message = in_helpdesk_language(why, seconds=silence["seconds"])
+        await db(self.database.transition)(
+            Status.DISCONNECTED, message, last_error=message, data={"metric": "stalled"}
+        )
+        return Outcome.RETRY
 
     async def _unless_database_away(self, routine: Callable[[], Awaitable[Outcome | None]]) -> Outcome | None:
         """``routine``, work the watch loop does again at its next beat anyway; the database away

@@ -45,6 +45,10 @@ CATCH_UP_MESSAGES = 500  # per chat, newest first, when catching up after a reco
 SENT_CHECK_MESSAGES = 50  # how far back a chat is searched for an earlier attempt of a message
 
 
+class NotAcknowledged(Exception):
+    """WhatsApp did not acknowledge a reply in time (SessionMessages._acknowledged)."""
+
+
 class SessionMessages:
     def __init__(self, *, database: SessionDatabase, events: asyncio.Queue) -> None:
         self.database = database
@@ -59,12 +63,15 @@ class SessionMessages:
         self.stored = 0  # messages stored by this session, for the catch-up's report
         self.storing: set[Future] = set()  # transactions running in chat_threads
         self.held: list[InboundMessage] | None = None  # see heard
+        # Set once WhatsApp is found to have stopped answering in this run (stopped_answering).
+        self.silent = asyncio.Event()
         self.log_extra = {"connection_id": database.connection_id}
 
     def start(self, page: Page, *, retry_delay: Callable[[int], float]) -> None:
         """A browser run begins on ``page``: new lanes; what is heard live is held until the catch-up."""
         self.page = page
         self.held = []  # heard live before this run's catch-up
+        self.silent = asyncio.Event()
         self.lanes = ChatLanes(
             self._ingest_chat,
             concurrency=settings.WHATSAPP_CHAT_CONCURRENCY,
@@ -224,12 +231,11 @@ class SessionMessages:
         for message in await db(outbound_pending)(connection_id=self.connection_id):
             await db(lease_fence)(connection_id=self.connection_id, owner=self.owner)  # no send without it
             try:
-                earlier = await bridge.bridge_call(self.page, "messages", message.chat, SENT_CHECK_MESSAGES)
-                sent = wire.sent_before(earlier, message=message)
-                if sent is None:
-                    sent = wire.sent_id(await self._send(message), message=message)
-                    if settings.WHATSAPP_TEST_PAUSE_AFTER_SEND:  # tests kill the worker here
-                        await asyncio.sleep(settings.WHATSAPP_TEST_PAUSE_AFTER_SEND)
+                sent, new = await self._acknowledged(message)
+                if new and settings.WHATSAPP_TEST_PAUSE_AFTER_SEND:  # tests kill the worker here
+                    await asyncio.sleep(settings.WHATSAPP_TEST_PAUSE_AFTER_SEND)
+            except NotAcknowledged:
+                return  # flagged; the session restarts its browser (the next run sends the rest)
             except Exception as error:
                 reason = str(error).splitlines()[0]
                 if await db(self.database.status)() != Status.CONNECTED or "offline" in reason:
@@ -237,6 +243,57 @@ class SessionMessages:
                 await db(self.database.fenced)(message_mark_failed, message_id=message.id, error=reason)
                 continue
             await db(self.database.fenced)(message_mark_sent, message_id=message.id, wa_id=sent)
+
+    async def _attempt(self, message: wire.OutboundMessage) -> tuple[str, bool]:
+        """``message``'s WhatsApp id, and whether it was sent now: an earlier attempt found among the
+        chat's latest messages is not sent again."""
+        earlier = await bridge.bridge_call(self.page, "messages", message.chat, SENT_CHECK_MESSAGES)
+        if (sent := wire.sent_before(earlier, message=message)) is not None:
+            return sent, False
+        return wire.sent_id(await self._send(message), message=message), True
+
+    async def _acknowledged(self, message: wire.OutboundMessage) -> tuple[str, bool]:
+        """``_attempt``, which WhatsApp answers once its server acknowledged the send (wa-js's
+        ``waitForAck``). No answer within WHATSAPP_SEND_ACK_TIMEOUT, or WhatsApp found silent
+        meanwhile (the probe, or this run given up while sending): the reply is flagged "not
+        delivered" for the agent to retry (the retry first looks whether it went through after all)
+        and the session is told WhatsApp stopped answering."""
+        sending = asyncio.ensure_future(self._attempt(message))
+        silent = asyncio.ensure_future(self.silent.wait())
+        try:
+            done, _pending = await asyncio.wait(
+                {sending, silent},
+                timeout=settings.WHATSAPP_SEND_ACK_TIMEOUT,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        except asyncio.CancelledError:
+            if self.silent.is_set():  # the session gave the run up while this reply was out
+                await self._not_acknowledged(message)
+            raise
+        finally:
+            silent.cancel()
+            if not sending.done():
+                sending.cancel()
+        if sending in done:
+            return sending.result()
+        await self._not_acknowledged(message)
+        raise NotAcknowledged
+
+    async def _not_acknowledged(self, message: wire.OutboundMessage) -> None:
+        await db(self.database.fenced)(
+            message_mark_failed,
+            message_id=message.id,
+            error=in_helpdesk_language(gettext_noop("Not delivered: WhatsApp did not acknowledge it")),
+        )
+        self.stopped_answering(reason="ack", seconds=settings.WHATSAPP_SEND_ACK_TIMEOUT)
+
+    def stopped_answering(self, *, reason: str, seconds: float) -> None:
+        """WhatsApp stopped answering (``reason``: "probe", the session's round trip; "ack", a reply):
+        once per run, the session hears it as the ``whatsapp.silent`` event, and what waits on
+        WhatsApp gives up (``silent``)."""
+        if not self.silent.is_set():
+            self.silent.set()
+            self.events.put_nowait(("whatsapp.silent", {"reason": reason, "seconds": seconds}))
 
     async def _send(self, message: wire.OutboundMessage) -> object:
         content = await db(outbound_file)(media=message.media) if message.media else None

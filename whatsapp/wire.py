@@ -366,3 +366,14 @@ def sent_id(result: Any, *, message: OutboundMessage) -> str:
     if isinstance(value, str | dict) and value:
         return message_id(value, result)
     return f"true_{message.chat}_{client_message_id(message.id)}"
+
+
+WEB_VERSION = re.compile(r"[0-9A-Za-z][0-9A-Za-z.\-]*")
+WEB_VERSION_MAX = 40  # whatsapp.Connection.web_version
+
+
+def web_version(constants: Any) -> str:
+    """The WhatsApp Web version in ``WPP.conn.getBuildConstants()``'s answer (``VERSION_STR``, such as
+    ``2.3000.1038792969``); "" when the page gave none or something that is no version."""
+    value = text(constants.get("VERSION_STR"), WEB_VERSION_MAX + 1) if isinstance(constants, dict) else ""
+    return value if len(value) <= WEB_VERSION_MAX and WEB_VERSION.fullmatch(value) else ""

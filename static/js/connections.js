@@ -13,6 +13,11 @@
     root.querySelectorAll("button[data-allowed]").forEach((button) => {
       button.disabled = !button.dataset.allowed.split(" ").includes(connection.status);
     });
+    const version = root.querySelector('[data-field="web_version"]');
+    if (version && connection.web_version) {
+      version.textContent = connection.web_version;
+      version.parentElement.hidden = false;
+    }
     const error = root.querySelector('[data-field="last_error"]');
     if (error) error.textContent = connection.last_error;
     const qr = root.querySelector('[data-field="qr"]');

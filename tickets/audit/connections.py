@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from tickets.audit.checks import Level, Section, duration
 from whatsapp.lease import lease_is_live
 from whatsapp.models import Connection, ConnectionEvent
+from whatsapp.selectors import web_version_tested, web_versions_tested
 from whatsapp.services import connection_request
 
 Status = Connection.Status
@@ -59,6 +60,20 @@ def connections_section(*, fix: bool = False) -> Section:
         fixed = False
         for level, text in problems:
             section.flag(level, f"{connection.name}: {text}")
+        untested = bool(connection.web_version) and not web_version_tested(connection.web_version)
+        if untested:  # not a fault a restart fixes: flagged, never restarted by --fix
+            section.flag(
+                Level.WARNING,
+                _(
+                    "%(name)s: runs WhatsApp Web %(version)s, a version the helpdesk has not been "
+                    "tested with (tested: %(tested)s)."
+                )
+                % {
+                    "name": connection.name,
+                    "version": connection.web_version,
+                    "tested": ", ".join(web_versions_tested()),
+                },
+            )
         if fix and problems:
             connection_request(connection=connection, enabled=True, command=Connection.Command.RESTART)
             section.evidence.append(
@@ -75,6 +90,8 @@ def connections_section(*, fix: bool = False) -> Section:
                 "lease_owner": connection.lease_owner,
                 "worker_alive": worker,
                 "last_error": connection.last_error,
+                "web_version": connection.web_version,
+                "web_version_tested": not untested,
                 "problems": [text for _level, text in problems],
                 "restarted": fixed,
             }

@@ -146,17 +146,20 @@ class Simulator:
                     if "hello" in frame:
                         token = frame["hello"]
                         self.world.device_attach(token, push)
-                    elif "call" in frame and token:
-                        push({"type": "reply", "id": frame["id"], **self.page_call(token, frame)})
+                    elif "call" in frame and token and (answer := self.page_call(token, frame)) is not None:
+                        push({"type": "reply", "id": frame["id"], **answer})
         finally:
             if token:
                 self.world.device_detach(token)
             if writing:
                 writing.cancel()
 
-    def page_call(self, token: str, frame: dict) -> dict:
-        """A WPP function of the page that needs the world: answer ``result`` or ``error``."""
+    def page_call(self, token: str, frame: dict) -> dict | None:
+        """A WPP function of the page that needs the world: answer ``result`` or ``error``; None (no
+        answer ever) to a page whose stream died in a freeze (``World.freeze``)."""
         device = self.world.devices[token]
+        if device.dead:
+            return None
         call, args = frame["call"], frame.get("args", {})
         try:
             if call == "pairingCode":
@@ -243,6 +246,14 @@ def control_network(world: World, payload: dict):
     return 200, {"online": bool(payload["online"])}
 
 
+def control_freeze(world: World, payload: dict):
+    frozen = payload["frozen"]
+    if not isinstance(frozen, bool):
+        raise BadRequest("frozen must be true or false")
+    world.freeze(digits(payload["account"]), frozen)
+    return 200, {"frozen": frozen}
+
+
 def control_accounts(world: World, payload: dict):
     return 200, world.snapshot()
 
@@ -259,6 +270,7 @@ CONTROL = {
     ("POST", "/_sim/ack"): control_ack,
     ("POST", "/_sim/logout"): control_logout,
     ("POST", "/_sim/network"): control_network,
+    ("POST", "/_sim/freeze"): control_freeze,
     ("GET", "/_sim/accounts"): control_accounts,
     ("GET", "/_sim/avatars"): control_avatars,
 }

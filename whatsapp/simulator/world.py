@@ -17,6 +17,10 @@ from dataclasses import dataclass, field
 
 Push = Callable[[dict], None]
 
+# The WhatsApp Web version the simulated page reports (``WPP.conn.getBuildConstants().VERSION_STR``);
+# whatsapp/bridge.py lists it among the versions the helpdesk is tested with.
+WEB_VERSION = "2.3000.0-simulator"
+
 
 def wid(phone: str) -> str:
     return f"{phone}@c.us"
@@ -43,6 +47,7 @@ class Account:
     outbox: list[dict] = field(default_factory=list)
     online: bool = True
     unread: dict[str, int] = field(default_factory=dict)  # chat id -> messages the phone shows unread
+    frozen: bool = False  # the stream to its pages is dead: see World.freeze
 
 
 @dataclass
@@ -55,6 +60,7 @@ class Device:
     pairing_code: str | None = None
     pairing_phone: str | None = None
     rotation: asyncio.Task | None = None
+    dead: bool = False  # its page's stream died in a freeze: nothing reaches it until it attaches again
 
 
 class World:
@@ -74,6 +80,10 @@ class World:
         device = self.devices.setdefault(token, Device(token=token))
         device.push = push
         account = self.accounts.get(device.phone or "")
+        device.dead = bool(account and token in account.devices and account.frozen)
+        if device.dead:  # WhatsApp's servers do not answer it: the page never logs in
+            return device
+        push({"type": "version", "version": WEB_VERSION})
         if account and token in account.devices:
             push({"type": "authenticated", "phone": account.phone, "online": account.online})
         else:
@@ -169,6 +179,17 @@ class World:
                 for message in messages:
                     if not message["id"]["fromMe"] and not message.get("_delivered"):
                         self._deliver(account, message)
+
+    def freeze(self, phone: str, frozen: bool) -> None:
+        """The account's stream dies (``frozen``) or works again. While frozen, its open pages keep
+        saying connected, but nothing reaches them and nothing they ask is answered; what customers
+        write goes to the chats' history only. A page stays dead after the unfreeze: only a reload
+        or a new browser (attaching again, logged in by its token) brings it back."""
+        account = self._account(phone)
+        account.frozen = frozen
+        if frozen:
+            for token in account.devices:
+                self.devices[token].dead = True
 
     def inbound(
         self,
@@ -319,12 +340,15 @@ class World:
         return self.accounts.setdefault(phone, Account(phone=phone))
 
     def _deliver(self, account: Account, message: dict) -> None:
+        if account.frozen:  # history only: a page sees it when it reads the chat after a reload
+            message["_delivered"] = True
+            return
         if not account.online:
             return
         delivered = False
         for token in account.devices:
             device = self.devices[token]
-            if device.push:
+            if device.push and not device.dead:
                 device.push({"type": "message", "message": {k: v for k, v in message.items() if k[0] != "_"}})
                 delivered = True
         message["_delivered"] = delivered
@@ -335,7 +359,7 @@ class World:
 
     @staticmethod
     def _send(device: Device, event: dict) -> None:
-        if device.push:
+        if device.push and not device.dead:
             device.push(event)
 
     def snapshot(self) -> dict:
@@ -345,6 +369,7 @@ class World:
                 {
                     "phone": a.phone,
                     "online": a.online,
+                    "frozen": a.frozen,
                     "devices": sorted(a.devices),
                     "chats": sorted(a.chats),
                     "outbox": len(a.outbox),

@@ -12,6 +12,7 @@
   let phone = null;
   let mainReady = false;
   let online = true;
+  let version = null; // WhatsApp Web's build, as the servers told this page
 
   const wid = (id) => {
     const serialized = String(id && id._serialized ? id._serialized : id);
@@ -52,6 +53,9 @@
   }
 
   const handlers = {
+    version(event) {
+      version = event.version;
+    },
     auth_code(event) {
       authCode = { type: "multidevice", ...event.code };
       WPP.isReady = true;
@@ -151,6 +155,15 @@
       logout: async () => { await call("logout"); return true; },
       genLinkDeviceCodeForPhoneNumber: async (number) => call("pairingCode", { phone: String(number) }),
       getMyUserId: () => (phone ? wid(phone) : undefined),
+      getBuildConstants: () => {
+        if (!version) return null;
+        const [primary, secondary, tertiary] = version.split("-")[0].split(".");
+        return {
+          VERSION_STR: version, VERSION_BASE: version.split("-")[0], VERSION_PRIMARY: primary,
+          VERSION_SECONDARY: secondary, VERSION_TERTIARY: tertiary, WINDOWS_BUILD: null,
+          PARSED: { PRIMARY: Number(primary), SECONDARY: Number(secondary), TERTIARY: Number(tertiary) },
+        };
+      },
       refreshQR: async () => call("refreshQr"),
     },
     chat: {
