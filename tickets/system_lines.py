@@ -26,6 +26,11 @@ LINES = {
     "blocked": gettext_noop("%(agent)s blocked the contact"),
     "unblocked": gettext_noop("%(agent)s unblocked the contact"),
     "audit_closed": gettext_noop("Closed by the audit: no message for %(hours)d h"),
+    # An agent's change of a message that WhatsApp refused (tickets/outbound.py: change_mark_failed).
+    "reaction_failed": gettext_noop("WhatsApp refused the reaction %(emoji)s of %(agent)s: %(error)s"),
+    "unreaction_failed": gettext_noop("WhatsApp refused to remove the reaction of %(agent)s: %(error)s"),
+    "edit_failed": gettext_noop("WhatsApp refused the edit of %(agent)s: %(error)s"),
+    "delete_failed": gettext_noop("WhatsApp refused to delete the message of %(agent)s: %(error)s"),
 }
 
 
