@@ -38,6 +38,9 @@ def test_react_edit_and_delete_answer_the_message(api, staff, django_assert_max_
     assert (edited.json()["body"], edited.json()["edited_at"] is not None) == ("Olá, Maria", True)
     assert (unreacted.status_code, unreacted.json()["reactions"]) == (200, [])
     assert deleted.status_code == 200 and deleted.json()["deleted_at"] is not None
+    assert deleted.json()["body"] == ""  # its content is no longer served
+    listed = api("GET", f"tickets/{message.ticket_id}/messages").json()["results"]
+    assert [(m["body"], m["deleted_at"] is not None) for m in listed] == [("", True)]
     assert list(MessageChange.objects.order_by("id").values_list("kind", "value", "status")) == [
         ("reaction", "👍", "queued"),
         ("edit", "Olá, Maria", "queued"),

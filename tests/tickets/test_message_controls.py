@@ -4,10 +4,13 @@ controls that would be accepted are shown, and a refusal is said in the bubble."
 from datetime import timedelta
 
 import pytest
+from django.core.files.base import ContentFile
 from django.urls import reverse
 from django.utils import timezone
 
 from tests.factories import MessageFactory, QueueFactory, TicketFactory, UserFactory
+from tests.tickets.test_inbox_live import conversation
+from tickets.message_actions import message_delete, message_edit, message_react
 from tickets.models import Message, MessageChange
 
 pytestmark = pytest.mark.django_db
@@ -103,3 +106,35 @@ def test_a_message_of_a_ticket_the_agent_cannot_see_is_404(agent_client):
         url = reverse(f"message-{action}", args=[hidden.pk, message.pk])
         assert agent_client.post(url, {"emoji": "👍", "body": "x"}, **HTMX).status_code == 404
     assert not MessageChange.objects.exists()
+
+
+def test_the_file_of_a_message_deleted_for_everyone_is_no_longer_served(
+    agent_client, agent, ticket, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    message = sent(
+        ticket, agent, kind=Message.Kind.DOCUMENT, mimetype="application/pdf", filename="boleto.pdf"
+    )
+    message.media.save("boleto.pdf", ContentFile(b"%PDF-1.7\n"), save=True)
+    url = reverse("message-media", args=[ticket.pk, message.pk])
+    assert agent_client.get(url).status_code == 200
+
+    agent_client.post(reverse("message-delete", args=[ticket.pk, message.pk]), **HTMX)
+
+    assert agent_client.get(url).status_code == 404
+
+
+@pytest.mark.usefixtures("channel_layer")
+@pytest.mark.django_db(transaction=True)
+def test_each_change_reaches_the_open_inbox_pages_as_message_changed(agent_client, agent):
+    ticket = TicketFactory(assignee=agent, status="open", contact__wa_id="5511988887777@c.us")
+    message = sent(ticket, agent)
+
+    def react_edit_delete() -> None:
+        message_react(message=message, by=agent, emoji="👍")
+        message_edit(message=message, by=agent, body="Olá, Maria")
+        message_delete(message=message, by=agent)
+
+    received = conversation(agent_client, react_edit_delete)
+
+    assert [e["message"] for e in received if e["type"] == "message.changed"] == [message.pk] * 3
