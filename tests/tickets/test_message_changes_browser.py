@@ -20,7 +20,7 @@ from whatsapp.services import connection_create, connection_request
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-PHONE, CUSTOMER = "5531999990031", "5511988880031"
+PHONE, CUSTOMER = "5531999990047", "5511988880047"
 
 
 def test_an_agents_reaction_edit_and_deletion_reach_the_phone(engine, simulator, web, page):
