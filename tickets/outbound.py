@@ -242,7 +242,7 @@ def change_mark_sent(*, change_id: int) -> None:
 
 
 # The line each refused change leaves in the conversation (tickets/system_lines.py's LINES).
-CHANGE_FAILED = {
+CHANGE_FAILED: dict[str, str] = {
     ChangeKind.REACTION: "reaction_failed",
     ChangeKind.EDIT: "edit_failed",
     ChangeKind.DELETE: "delete_failed",
