@@ -264,6 +264,7 @@ def _message_changed(
     message = conversation_message(ticket=ticket, pk=message_pk)
     if message is None:
         raise Http404
+    message.ticket = ticket  # with its contact, already read
     error = ""
     try:
         message = change(message=message, by=request.user, **values)
