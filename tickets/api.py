@@ -15,6 +15,7 @@ from contacts.selectors import contact_search, contacts_visible_to
 from helpdesk.api import BODY, BY_ID, QUERY, TOKEN, Error, Id, QueryId, RowId, ValidationErrorOut, json_object
 from helpdesk.api_common import ApiError, found_or_404
 from tickets.media import MediaRefused, media_check
+from tickets.message_actions import EMOJI_MAX, message_delete, message_edit, message_react
 from tickets.models import Message, Queue, Ticket
 from tickets.payloads import contact_payload, message_payload, ticket_payload
 from tickets.selectors import ticket_search, tickets_visible_to
@@ -105,6 +106,14 @@ class ReplyIn(Schema):
     body: StrictStr = Field(min_length=1)
     quoted: RowId | None = None
     internal: StrictBool = False
+
+
+class ReactionIn(Schema):
+    emoji: StrictStr = Field(max_length=EMOJI_MAX)  # "" removes our reaction
+
+
+class EditIn(Schema):
+    body: StrictStr = Field(min_length=1)
 
 
 class CloseIn(Schema):
@@ -263,6 +272,57 @@ def _reply(ticket: Ticket, user, **message) -> Message:
         return ticket_reply(ticket=ticket, by=user, **message)
     except ActionRefused as refused:
         raise ApiError(409, "ACTION_REFUSED", str(refused)) from None
+
+
+def message_or_404(request, pk: int) -> Message:
+    """A message of a ticket the caller may see (tickets_visible_to), else the API's 404."""
+    visible = tickets_visible_to(user=request.user)
+    return found_or_404(
+        Message.objects.filter(ticket__in=visible).select_related("ticket__contact", "connection"), pk
+    )
+
+
+def _changed(request, id: int, change, **values) -> dict:
+    """Make one of tickets/message_actions.py's changes; its refusal is the API's 409."""
+    message = message_or_404(request, id)
+    try:
+        return message_payload(change(message=message, by=request.user, **values))
+    except ActionRefused as refused:
+        raise ApiError(409, "ACTION_REFUSED", str(refused)) from None
+
+
+CHANGE_ANSWERS = {200: MessageOut, **TOKEN, **BY_ID, 409: Error}
+
+
+@router.post(
+    "/messages/{int:id}/reaction",
+    summary='React to a message with one emoji, for the helpdesk (a new one replaces ours; "" removes '
+    "it); made on WhatsApp by the session. Refused (409) for a note, a system line, a deleted message, "
+    "a message not sent yet or a blocked contact",
+    response={**CHANGE_ANSWERS, **BODY},
+)
+def messages_react(request, id: Id, payload: ReactionIn):
+    return _changed(request, id, message_react, emoji=payload.emoji)
+
+
+@router.patch(
+    "/messages/{int:id}",
+    summary="Edit your own text message within 15 minutes of its sending (the earlier text is kept); "
+    "made on WhatsApp by the session. Anything else is refused (409)",
+    response={**CHANGE_ANSWERS, **BODY},
+)
+def messages_edit(request, id: Id, payload: EditIn):
+    return _changed(request, id, message_edit, body=_text(payload.body))
+
+
+@router.delete(
+    "/messages/{int:id}",
+    summary="Delete your own message for everyone (within 60 hours of its sending); made on WhatsApp by "
+    "the session. Anything else is refused (409)",
+    response=CHANGE_ANSWERS,
+)
+def messages_delete(request, id: Id):
+    return _changed(request, id, message_delete)
 
 
 @router.post(

@@ -16,18 +16,19 @@ row is marked sent, no second row is stored.
 from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from helpdesk.languages import in_helpdesk_language
 from helpdesk.realtime import session_wake
 from tickets.media import CheckedMedia, stored_name
-from tickets.models import Message, Ticket
+from tickets.models import ChangeKind, Message, MessageChange, Ticket
 from tickets.payloads import message_payload
 from tickets.realtime import ticket_event
 from tickets.system_lines import system_line_record
 from whatsapp.models import Connection
 from whatsapp.webhooks import webhook_emit
-from whatsapp.wire import OutboundMedia, OutboundMessage
+from whatsapp.wire import OutboundChange, OutboundMedia, OutboundMessage
 
 UNSENT = [Message.Status.QUEUED, Message.Status.FAILED]
 ACK_STATUS = {2: Message.Status.DELIVERED, 3: Message.Status.READ, 4: Message.Status.READ}
@@ -211,6 +212,67 @@ def message_ack(*, connection: Connection, wa_ids: list[str], ack: int) -> int:
             webhook_emit(connection=connection, event="message.ack", payload=message_payload(message))
             changed += 1
     return changed
+
+
+def changes_pending(*, connection_id: int) -> list[OutboundChange]:
+    """The connection's reactions, edits and deletions waiting to be made on WhatsApp, oldest first
+    (tickets/message_actions.py writes them)."""
+    queued = (
+        MessageChange.objects.filter(connection_id=connection_id, status=MessageChange.Status.QUEUED)
+        .select_related("message__ticket__contact")
+        .order_by("id")
+    )
+    return [
+        OutboundChange(
+            id=change.pk,
+            chat=change.message.ticket.contact.wa_id,
+            target=change.message.wa_id or "",
+            kind=change.kind,
+            value=change.value,
+        )
+        for change in queued
+    ]
+
+
+def change_mark_sent(*, change_id: int) -> None:
+    """WhatsApp made the change."""
+    MessageChange.objects.filter(pk=change_id, status=MessageChange.Status.QUEUED).update(
+        status=MessageChange.Status.SENT, error="", sent_at=timezone.now()
+    )
+
+
+# The line each refused change leaves in the conversation (tickets/system_lines.py's LINES).
+CHANGE_FAILED: dict[str, str] = {
+    ChangeKind.REACTION: "reaction_failed",
+    ChangeKind.EDIT: "edit_failed",
+    ChangeKind.DELETE: "delete_failed",
+}
+
+
+def change_mark_failed(*, change_id: int, error: str) -> None:
+    """WhatsApp refused the change: it is marked failed and a line in the conversation tells the
+    agents (the helpdesk's copy keeps the change, as the agent made it)."""
+    with transaction.atomic():
+        if not MessageChange.objects.filter(pk=change_id, status=MessageChange.Status.QUEUED).update(
+            status=MessageChange.Status.FAILED, error=error
+        ):
+            return  # made meanwhile, or deleted with its ticket
+        change = MessageChange.objects.select_related("message__ticket", "author").get(pk=change_id)
+        event = CHANGE_FAILED[change.kind]
+        if change.kind == ChangeKind.REACTION and not change.value:
+            event = "unreaction_failed"
+        author = change.author
+        unsent_line_add(
+            ticket=change.message.ticket,
+            author=author,
+            kind=Message.Kind.SYSTEM,
+            event={
+                "event": event,
+                "agent": author and (author.get_full_name() or author.get_username()),
+                "emoji": change.value,
+                "error": error,
+            },
+        )
 
 
 def _announce(message: Message, event_type: str = "message.status") -> None:

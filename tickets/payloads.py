@@ -33,8 +33,10 @@ def contact_payload(contact: Contact) -> dict:
 
 
 def message_payload(message: Message, *, new: bool = False) -> dict:
-    """``new``: the message was stored just now, so nothing has reacted to it yet (no query)."""
+    """``new``: the message was stored just now, so nothing has reacted to it yet (no query). A message
+    deleted for everyone is served without its content (its text, caption and file name)."""
     reactions = [] if new else message.reactions.all()
+    gone = message.deleted_at is not None
     return {
         "id": message.pk,
         "ticket": message.ticket_id,
@@ -42,10 +44,10 @@ def message_payload(message: Message, *, new: bool = False) -> dict:
         "from_me": message.from_me,
         "author": message.author_id,
         "kind": message.kind,
-        "body": message.body,
-        "caption": message.caption,
+        "body": "" if gone else message.body,
+        "caption": "" if gone else message.caption,
         "mimetype": message.mimetype,
-        "filename": message.filename,
+        "filename": "" if gone else message.filename,
         "size": message.size,
         "status": message.status,
         "error": message.error,

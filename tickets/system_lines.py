@@ -27,6 +27,11 @@ LINES = {
     "unblocked": gettext_noop("%(agent)s unblocked the contact"),
     "audit_closed": gettext_noop("Closed by the audit: no message for %(hours)d h"),
     "merged": gettext_noop("%(agent)s merged this ticket into #%(ticket)s"),
+    # An agent's change of a message that WhatsApp refused (tickets/outbound.py: change_mark_failed).
+    "reaction_failed": gettext_noop("WhatsApp refused the reaction %(emoji)s of %(agent)s: %(error)s"),
+    "unreaction_failed": gettext_noop("WhatsApp refused to remove the reaction of %(agent)s: %(error)s"),
+    "edit_failed": gettext_noop("WhatsApp refused the edit of %(agent)s: %(error)s"),
+    "delete_failed": gettext_noop("WhatsApp refused to delete the message of %(agent)s: %(error)s"),
 }
 
 

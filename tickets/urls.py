@@ -17,6 +17,11 @@ urlpatterns = [
     path("<int:pk>/messages/<int:message_pk>/", ticket.conversation_message_view, name="ticket-message"),
     path("<int:pk>/messages/<int:message_pk>/retry/", ticket.message_retry_view, name="message-retry"),
     path("<int:pk>/messages/<int:message_pk>/media/", media.message_media, name="message-media"),
+    path(
+        "<int:pk>/messages/<int:message_pk>/reaction/", ticket.message_reaction_view, name="message-reaction"
+    ),
+    path("<int:pk>/messages/<int:message_pk>/edit/", ticket.message_edit_view, name="message-edit"),
+    path("<int:pk>/messages/<int:message_pk>/delete/", ticket.message_delete_view, name="message-delete"),
     path("<int:pk>/reply/", ticket.ticket_reply_view, name="ticket-reply"),
     path("<int:pk>/transfer/", ticket.ticket_transfer_view, name="ticket-transfer"),
     path("<int:pk>/<slug:action>/", ticket.ticket_action, name="ticket-action"),

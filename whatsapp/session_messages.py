@@ -23,6 +23,9 @@ from contacts.services import contact_avatar_due, contact_avatar_set
 from helpdesk.languages import in_helpdesk_language
 from tickets.inbound import accepts_chat, catch_up_from, chat_last_timestamp, message_is_new
 from tickets.outbound import (
+    change_mark_failed,
+    change_mark_sent,
+    changes_pending,
     message_ack,
     message_mark_failed,
     message_mark_sent,
@@ -225,7 +228,7 @@ class SessionMessages:
     # -- out ---------------------------------------------------------------------------
 
     async def send_queued(self) -> None:
-        """Send the queued outbound messages, oldest first, once each."""
+        """Send the queued outbound messages, oldest first, once each; then the queued changes."""
         if await db(self.database.status)() != Status.CONNECTED:
             return
         for message in await db(outbound_pending)(connection_id=self.connection_id):
@@ -243,6 +246,27 @@ class SessionMessages:
                 await db(self.database.fenced)(message_mark_failed, message_id=message.id, error=reason)
                 continue
             await db(self.database.fenced)(message_mark_sent, message_id=message.id, wa_id=sent)
+        await self.send_changes()
+
+    async def send_changes(self) -> None:
+        """Make the agents' queued reactions, edits and deletions on WhatsApp, oldest first. A change
+        made twice (the session died before marking it) is harmless: the same reaction, the same
+        text, a message already deleted."""
+        for change in await db(changes_pending)(connection_id=self.connection_id):
+            await db(lease_fence)(connection_id=self.connection_id, owner=self.owner)
+            try:
+                function, arguments = wire.change_call(change)
+                refusal = wire.change_refusal(
+                    await bridge.wpp_call(self.page, function, *arguments), change=change
+                )
+            except Exception as error:
+                refusal = str(error).splitlines()[0] if str(error) else type(error).__name__
+                if await db(self.database.status)() != Status.CONNECTED or "offline" in refusal:
+                    return  # not the change's fault: it stays queued for the next connection
+            if refusal:
+                await db(self.database.fenced)(change_mark_failed, change_id=change.id, error=refusal)
+            else:
+                await db(self.database.fenced)(change_mark_sent, change_id=change.id)
 
     async def _attempt(self, message: wire.OutboundMessage) -> tuple[str, bool]:
         """``message``'s WhatsApp id, and whether it was sent now: an earlier attempt found among the

@@ -133,6 +133,17 @@ class OutboundMessage:
     media: OutboundMedia | None = None
 
 
+@dataclass(frozen=True)
+class OutboundChange:
+    """One queued change of a message (an agent's reaction, edit or deletion), as making it needs."""
+
+    id: int  # the helpdesk's row (tickets.MessageChange): the result is reported against it
+    chat: str  # the customer's WhatsApp id
+    target: str  # the WhatsApp id of the message it changes
+    kind: str  # a tickets.ChangeKind value: "reaction", "edit" or "delete"
+    value: str = ""  # the emoji ("" removes ours) or the new text
+
+
 def inbound_message(payload: Any) -> InboundMessage:
     """Read a wa-js message payload; never raises, whatever the payload holds."""
     fields = payload if isinstance(payload, dict) else {}
@@ -377,3 +388,33 @@ def web_version(constants: Any) -> str:
     ``2.3000.1038792969``); "" when the page gave none or something that is no version."""
     value = text(constants.get("VERSION_STR"), WEB_VERSION_MAX + 1) if isinstance(constants, dict) else ""
     return value if len(value) <= WEB_VERSION_MAX and WEB_VERSION.fullmatch(value) else ""
+
+
+def change_call(change: OutboundChange) -> tuple[str, list[Any]]:
+    """The wa-js function that makes ``change`` on WhatsApp and its arguments."""
+    if change.kind == "reaction":  # false removes our reaction
+        return "chat.sendReactionToMessage", [change.target, change.value or False]
+    if change.kind == "edit":
+        return "chat.editMessage", [change.target, change.value]
+    if change.kind == "delete":  # revoke: deleted for everyone, not only on this device
+        return "chat.deleteMessage", [change.chat, change.target, True, True]
+    raise ValueError(f"no WhatsApp call for a change of kind {change.kind!r}")
+
+
+def change_refusal(result: Any, *, change: OutboundChange) -> str:
+    """Why WhatsApp did not make ``change``, from the call's answer ("" when it did): ``sendMsgResult``
+    other than OK (a reaction, a deletion), no id for an edit, a deletion that was not a revoke."""
+    if isinstance(result, list):  # deleteMessage answers a list for a list of ids
+        result = result[0] if result else None
+    if not isinstance(result, dict):
+        return "WhatsApp answered nothing"
+    outcome = result.get("sendMsgResult")
+    if isinstance(outcome, dict):  # some wa-js versions nest the result: {"messageSendResult": "OK"}
+        outcome = outcome.get("messageSendResult", next(iter(outcome.values()), None))
+    if outcome is not None and outcome != "OK":
+        return text(f"WhatsApp refused it ({outcome})", 200)
+    if change.kind == "delete" and result.get("isRevoked") is False:
+        return "WhatsApp did not delete it for everyone"
+    if change.kind == "edit" and not result.get("id"):
+        return "WhatsApp answered no id for the edit"
+    return ""

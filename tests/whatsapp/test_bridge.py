@@ -47,4 +47,4 @@ def test_a_name_the_bridge_does_not_declare_is_refused():
     with pytest.raises(bridge.BridgeError):
         import asyncio
 
-        asyncio.run(bridge.wpp_call(None, "chat.deleteMessage"))
+        asyncio.run(bridge.wpp_call(None, "chat.clear"))

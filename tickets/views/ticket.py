@@ -17,6 +17,7 @@ from helpdesk.keyset import BadCursor
 from helpdesk.selectors import preferences_of
 from tickets.forms import CloseForm, ReplyForm, TransferForm
 from tickets.media import MediaRefused, media_check
+from tickets.message_actions import message_delete, message_edit, message_react
 from tickets.models import QuickReply, Ticket
 from tickets.selectors import (
     Tab,
@@ -226,6 +227,54 @@ def message_retry_view(request: AuthenticatedHttpRequest, pk: int, message_pk: i
     with contextlib.suppress(ActionRefused):
         message_retry(message=message, by=request.user)
     return render(request, "tickets/_message.html", {"ticket": ticket, "message": message})
+
+
+@require_POST
+def message_reaction_view(request: AuthenticatedHttpRequest, pk: int, message_pk: int) -> HttpResponse:
+    """The bubble's react control: ``emoji`` (one of the quick set, or "" to remove ours)."""
+    return _message_changed(request, pk, message_pk, message_react, emoji=request.POST.get("emoji", ""))
+
+
+def message_edit_view(request: AuthenticatedHttpRequest, pk: int, message_pk: int) -> HttpResponse:
+    """GET: the bubble with its text in an inline form; POST ``body``: the edit."""
+    if request.method != "POST":
+        ticket = ticket_or_404(request.user, pk)
+        message = conversation_message(ticket=ticket, pk=message_pk)
+        if message is None:
+            raise Http404
+        return render(
+            request, "tickets/_message.html", {"ticket": ticket, "message": message, "editing": True}
+        )
+    return _message_changed(request, pk, message_pk, message_edit, body=request.POST.get("body", ""))
+
+
+@require_POST
+def message_delete_view(request: AuthenticatedHttpRequest, pk: int, message_pk: int) -> HttpResponse:
+    """The bubble's Delete for everyone (the page asked to confirm)."""
+    return _message_changed(request, pk, message_pk, message_delete)
+
+
+def _message_changed(
+    request: AuthenticatedHttpRequest, pk: int, message_pk: int, change, **values
+) -> HttpResponse:
+    """Make one of tickets/message_actions.py's changes and answer the bubble as it is now; a refusal
+    is said in the bubble (the control was shown before the 15 minutes ran out, the contact was blocked
+    meanwhile...)."""
+    ticket = ticket_or_404(request.user, pk)
+    message = conversation_message(ticket=ticket, pk=message_pk)
+    if message is None:
+        raise Http404
+    message.ticket = ticket  # with its contact, already read
+    error = ""
+    try:
+        message = change(message=message, by=request.user, **values)
+    except ActionRefused as refused:
+        error = str(refused)
+    if not request.htmx:
+        return redirect("ticket", pk=pk)
+    return render(
+        request, "tickets/_message.html", {"ticket": ticket, "message": message, "action_error": error}
+    )
 
 
 def quick_replies(request: AuthenticatedHttpRequest) -> JsonResponse:

@@ -179,6 +179,8 @@ class Simulator:
                 return {"error": "offline"}
             if call == "send":
                 return {"result": self.world.send(device.phone, **args)}
+            if call in ("react", "edit", "revoke"):
+                return {"result": self._change(device.phone, call, args)}
             if call == "chats":
                 return {"result": self.world.chats(device.phone)}
             if call == "markRead":
@@ -187,7 +189,33 @@ class Simulator:
                 return {"result": self.world.messages(device.phone, args["chat"], args.get("count", 50))}
         except KeyError as error:
             return {"error": f"missing {error}"}
+        except LookupError as error:
+            return {"error": str(error)}
         return {"error": f"unknown call {call}"}
+
+    def _change(self, phone: str, call: str, args: dict) -> dict:
+        """A reaction, edit or revoke, answered as wa-js answers it (dist/chat/functions/*.d.ts)."""
+        kind = {"react": "reaction", "edit": "edit", "revoke": "revoke"}[call]
+        value = str(args.get("reaction" if kind == "reaction" else "body", ""))
+        entry = self.world.change(phone, kind=kind, target=str(args["target"]), value=value)
+        if kind == "reaction":  # sendReactionToMessage
+            return {"sendMsgResult": "OK"}
+        if kind == "edit":  # editMessage: SendMessageReturn of the edit
+            return {
+                "id": entry["id"],
+                "ack": 1,
+                "from": f"{phone}@c.us",
+                "to": entry["to"],
+                "sendMsgResult": "OK",
+            }
+        # deleteMessage(chat, id, deleteMediaInDevice, revoke=true): DeleteMessageReturn
+        return {
+            "id": entry["target"],
+            "sendMsgResult": "OK",
+            "isRevoked": True,
+            "isDeleted": True,
+            "isSentByMe": True,
+        }
 
 
 # -- the control API: (method, path) -> handler(world, payload) -> (status, body) ----------

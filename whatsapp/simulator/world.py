@@ -274,6 +274,7 @@ class World:
         serialized = f"true_{chat}_{message_id or secrets.token_hex(10).upper()}"
         received_at = time.time()  # to the microsecond, for latency measurements (tests/benchmarks)
         sent = {
+            "kind": "message",
             "id": serialized,
             "to": chat,
             "body": body,
@@ -301,6 +302,31 @@ class World:
             }
         )
         return {"id": serialized, "ack": 1, "from": wid(phone), "to": chat}
+
+    def change(self, phone: str, *, kind: str, target: str, value: str = "") -> dict:
+        """The page changes a message of a chat (``WPP.chat.sendReactionToMessage``, ``editMessage``,
+        ``deleteMessage`` with revoke): the phone on the other side sees a reaction, an edit or a
+        revoke of ``target``, listed in the outbox as its own entry. Only a message of the account's
+        chats can be changed; only one of ours edited or revoked (a ``KeyError`` answers the page)."""
+        account = self._account(phone)
+        original = next(
+            (m for messages in account.chats.values() for m in messages if _serialized(m["id"]) == target),
+            None,
+        )
+        if original is None:
+            raise LookupError(f"message {target} not found")
+        if kind != "reaction" and not original["id"].get("fromMe"):
+            raise LookupError(f"message {target} was not sent by this account")
+        chat = original["to"] if original["id"].get("fromMe") else original["from"]
+        serialized = f"true_{chat}_{secrets.token_hex(10).upper()}"
+        entry = {"kind": kind, "id": serialized, "to": chat, "target": target, "t": int(time.time())}
+        if kind == "reaction":
+            entry["reaction"] = value
+        elif kind == "edit":
+            entry["body"] = value
+            original["body"] = value  # the chat's history shows the new text, as on the phone
+        account.outbox.append(entry)
+        return entry
 
     def chats(self, phone: str) -> list[dict]:
         account = self._account(phone)
@@ -383,3 +409,7 @@ class World:
                 if d.code and d.push
             ],
         }
+
+
+def _serialized(message_id: dict | str) -> str:
+    return message_id.get("_serialized", "") if isinstance(message_id, dict) else message_id

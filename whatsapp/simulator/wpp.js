@@ -191,6 +191,23 @@
         if (!response.ok) throw new Error(`media ${id} not found`);
         return response.blob();
       },
+      // wa-js: sendReactionToMessage(messageId, reaction: string | false | null) -> {sendMsgResult}
+      sendReactionToMessage: async (messageId, reaction) =>
+        call("react", { target: String(messageId && messageId._serialized ? messageId._serialized : messageId), reaction: reaction ? String(reaction) : "" }),
+      // wa-js: editMessage(msgId, newText, options) -> SendMessageReturn
+      editMessage: async (msgId, newText) =>
+        call("edit", { target: String(msgId && msgId._serialized ? msgId._serialized : msgId), body: String(newText) }),
+      // wa-js: deleteMessage(chatId, ids, deleteMediaInDevice, revoke) -> DeleteMessageReturn (a list for a list);
+      // only a revoke reaches the other phone, a plain delete removes the message from this page alone.
+      deleteMessage: async (chatId, ids, deleteMediaInDevice = false, revoke = false) => {
+        const one = async (id) => {
+          const serialized = String(id && id._serialized ? id._serialized : id);
+          const target = serialized.includes("_") ? serialized : `true_${wid(chatId)._serialized}_${serialized}`;
+          if (revoke) return call("revoke", { target });
+          return { id: target, sendMsgResult: "OK", isRevoked: false, isDeleted: true, isSentByMe: target.startsWith("true_") };
+        };
+        return Array.isArray(ids) ? Promise.all(ids.map(one)) : one(ids);
+      },
       markIsRead: async (chatId) => {
         const result = await call("markRead", { chat: wid(chatId)._serialized });
         return { wid: wid(result.wid), unreadCount: result.unreadCount };
