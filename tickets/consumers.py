@@ -34,6 +34,10 @@ class InboxConsumer(RightsFollowingConsumer):
     async def message_status(self, event: dict) -> None:
         await self._forward(event)
 
+    async def message_changed(self, event: dict) -> None:
+        """A message was edited, deleted or reacted to: the open ticket redraws that bubble."""
+        await self._forward(event)
+
     async def ticket_changed(self, event: dict) -> None:
         await self._forward(event)
 

@@ -42,6 +42,9 @@ EVENTS = [
     "conn.stream_mode_changed",
     "chat.new_message",
     "chat.msg_ack_change",
+    "chat.msg_edited",
+    "chat.msg_revoke",
+    "chat.new_reaction",
 ]
 
 BINDING = "__helpdeskBridge"  # the function the page calls to reach Python (expose_binding)

@@ -40,7 +40,7 @@ from playwright.async_api import BrowserContext, Page, async_playwright
 
 from helpdesk.languages import in_helpdesk_language
 from helpdesk.realtime import Publisher
-from whatsapp import bridge
+from whatsapp import bridge, wire
 from whatsapp.browser import (
     BrowserLaunchError,
     browser_close,
@@ -338,6 +338,8 @@ class Session:
                 return Outcome.LOGGED_OUT
             elif name == "chat.new_message":
                 self.messages.heard(payload)
+            elif name in wire.CHANGE_EVENTS:
+                self.messages.changed(name, payload)
             elif name == "chat.msg_ack_change":
                 await self.messages.acked(payload)
             elif name == "browser.closed":
