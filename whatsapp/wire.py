@@ -397,10 +397,13 @@ def inbound_change(event: str, payload: Any) -> InboundChange | None:
         edited = fields.get("msg") if isinstance(fields.get("msg"), dict) else {}
         message = inbound_message(edited)
         target = _wa_id(fields.get("id")) or _wa_id(edited.get("id"))
-        chat, from_me, value = message.chat, message.from_me, message.body or message.caption
+        chat, from_me = message.chat, message.from_me
+        value = text(edited.get("body")) or text(edited.get("caption"))  # the new text, as it came
+        if not value:  # an edit to nothing is no edit WhatsApp makes (deleting is)
+            return None
         when = _timestamp(_seconds(fields.get("editedAt")))
     elif kind == "delete":
-        if fields.get("type") not in REVOKES:
+        if not isinstance(fields.get("type"), str) or fields["type"] not in REVOKES:
             return None
         target, from_me = _wa_id(fields.get("refId")), fields.get("fromMe") is True
         chat = chat_id(fields.get("to") if from_me else fields.get("from"))
