@@ -394,7 +394,7 @@ def inbound_change(event: str, payload: Any) -> InboundChange | None:
     fields = payload if isinstance(payload, dict) else {}
     kind = CHANGE_EVENTS.get(event)
     if kind == "edit":
-        edited = fields.get("msg") if isinstance(fields.get("msg"), dict) else {}
+        edited: dict = fields["msg"] if isinstance(fields.get("msg"), dict) else {}
         message = inbound_message(edited)
         target = _wa_id(fields.get("id")) or _wa_id(edited.get("id"))
         chat, from_me = message.chat, message.from_me

@@ -230,7 +230,7 @@ class World:
         if kind == "edit":
             if original is not None and original["from"] == chat:  # the chat's history shows the new text
                 original["body" if original.get("type", "chat") == "chat" else "caption"] = value
-                edited = {k: v for k, v in original.items() if k[0] != "_"}
+                edited: dict = {k: v for k, v in original.items() if k[0] != "_"}
             else:  # not theirs to edit (or nothing): the event still says who sent it
                 edited = {
                     "id": _key(target),
@@ -239,8 +239,8 @@ class World:
                     "type": "chat",
                     "body": value,
                 }
-            edited.update(latestEditSenderTimestampMs=int(now * 1000))
-            event = {"type": "edited", "id": target, "message": edited}
+            edited["latestEditSenderTimestampMs"] = int(now * 1000)
+            event: dict = {"type": "edited", "id": target, "message": edited}
         elif kind == "revoke":
             if original is not None and original["from"] == chat:
                 original.update(type="revoked", body="", caption="")
