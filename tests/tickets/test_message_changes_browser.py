@@ -8,6 +8,7 @@ from tests.browser import sign_in
 from tests.factories import QueueFactory, UserFactory
 from tests.processes import wait_until
 from tickets.models import Message, Ticket
+from tickets.outbound import message_send
 from whatsapp.services import connection_create, connection_request
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -56,9 +57,21 @@ def test_the_customers_edit_deletion_and_reaction_show_live_and_add_no_row(engin
     expect(first.locator("[data-reactions] li")).to_have_text("❤️", timeout=15_000)
     customer(reaction_to=question, reaction="")  # removed
     expect(first.locator("[data-reactions]")).to_have_count(0, timeout=15_000)
+
+    # The agent answers; the customer tries to delete the answer (ignored), then reacts to it.
+    reply = message_send(ticket=ticket, author=agent, body="O anual sai por R$ 100")
+    wait_until(lambda: Message.objects.get(pk=reply.pk).wa_id, timeout=20, message="the reply sent")
+    reply.refresh_from_db()
+    customer(revoke_of=reply.wa_id)
+    customer(reaction_to=reply.wa_id, reaction="🙏")  # in the chat's lane after the deletion: both handled
+    answer = page.locator(f"#msg-{reply.pk}")
+    expect(answer.locator("[data-reactions] [data-emoji='🙏']")).to_be_visible(timeout=15_000)
+    expect(answer).not_to_have_attribute("data-deleted", "")
+    expect(answer).to_contain_text("R$ 100")
     assert page.evaluate("window.sameDocument") is True
 
     ticket.refresh_from_db()
     # the page read the ticket when it opened; none of the changes counts as unread
-    assert Message.objects.filter(ticket=ticket).count() == 2 and ticket.unread_count == 0
+    assert Message.objects.filter(ticket=ticket).count() == 3 and ticket.unread_count == 0
+    assert Message.objects.get(pk=reply.pk).deleted_at is None
     assert Message.objects.get(wa_id=oops).body == ""  # DELETED_CONTENT_KEEP_DAYS is 0
