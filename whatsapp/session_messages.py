@@ -219,21 +219,25 @@ class SessionMessages:
         with lease_fenced(connection_id=self.connection_id, owner=self.owner):
             stored = chat_batch_store(connection=connection, chat=chat, messages=batch) if batch else []
             if stored and self.early_changes:
-                early_changes_apply(connection=connection, messages=stored)
+                self._guarded(early_changes_apply, connection=connection, messages=stored)
             for change in changes or []:
                 if self._change_apply(connection, change) == Outcome.WAITING:
                     self.early_changes = True
             return stored
 
     def _change_apply(self, connection: Connection, change: InboundChange) -> Outcome | None:
-        """One change, in a savepoint: one that cannot be applied is logged and costs only itself."""
+        return self._guarded(message_change_ingest, connection=connection, change=change)
+
+    def _guarded(self, apply: Callable, **arguments):
+        """Changes applied in a savepoint: ones that cannot be applied are logged and cost only themselves,
+        never the messages stored with them (a batch that raised would be tried again for ever)."""
         try:
             with transaction.atomic():
-                return message_change_ingest(connection=connection, change=change)
+                return apply(**arguments)
         except DATABASE_AWAY:
             raise
         except Exception:
-            logger.exception("a %s of message %s failed", change.kind, change.target, extra=self.log_extra)
+            logger.exception("applying a change failed: %s", arguments.get("change"), extra=self.log_extra)
             return None
 
     async def _stores_ended(self) -> None:

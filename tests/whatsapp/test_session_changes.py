@@ -68,3 +68,16 @@ def test_the_lanes_keep_a_change_after_the_messages_heard_before_it(session):
 
     assert list(Message.objects.order_by("pk").values_list("body", flat=True)) == ["olá", "tudo bem?"]
     assert Message.objects.get(body="olá").reactions.count() == 1
+
+
+def test_a_change_that_fails_costs_only_itself(session, monkeypatch):
+    def broken(**arguments):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr("whatsapp.session_messages.message_change_ingest", broken)
+    monkeypatch.setattr("whatsapp.session_messages.early_changes_apply", broken)
+    message = inbound(1, body="oi")
+
+    stored = session.messages._store_chat(CUSTOMER, [message], [reaction(message.id)])
+
+    assert [m.body for m in stored] == ["oi"] and Message.objects.get().body == "oi"
