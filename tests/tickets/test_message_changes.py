@@ -344,3 +344,16 @@ def test_a_conversation_with_changes_costs_a_query_more_for_each_kind(
         page = agent_client.get(url, HTTP_HX_REQUEST="true").content.decode()
 
     assert page.count("data-edited") == 11 and page.count('data-emoji="👍"') == 11
+
+
+def test_a_change_in_a_closed_ticket_leaves_it_closed_and_a_change_of_nothing_makes_no_ticket(
+    connection, question
+):
+    Ticket.objects.update(status=Ticket.Status.CLOSED, closed_at=timezone.now(), unread_count=0)
+
+    apply(connection, "chat.new_reaction", reaction(question.wa_id, "👍"))
+    apply(connection, "chat.msg_edited", edit(question.wa_id, "outra"))
+    apply(connection, "chat.msg_revoke", revoke(f"false_{OTHER}_NOTHING", chat=OTHER))
+
+    assert list(Ticket.objects.values_list("status", "unread_count")) == [(Ticket.Status.CLOSED, 0)]
+    assert Message.objects.count() == 1 and Reaction.objects.count() == 1
