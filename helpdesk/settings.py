@@ -214,6 +214,9 @@ SOCKET_RECHECK_SECONDS = env.float("SOCKET_RECHECK_SECONDS", default=5.0)
 EVENTS_KEEP_DAYS = env.int("EVENTS_KEEP_DAYS", default=30)
 WEBHOOK_DELIVERIES_KEEP_DAYS = env.int("WEBHOOK_DELIVERIES_KEEP_DAYS", default=30)
 TASKS_KEEP_DAYS = env.int("TASKS_KEEP_DAYS", default=7)
+# Days the text and file of a message its sender deleted for everyone are kept (served to nobody,
+# tickets/message_changes.py): 0 forgets them at once; teams that must keep them set how long.
+DELETED_CONTENT_KEEP_DAYS = env.int("DELETED_CONTENT_KEEP_DAYS", default=0)
 
 # The audit (tickets/audit/, `manage.py audit`): a ticket without a message for AUDIT_CLOSE_AFTER
 # hours is stale; the schedule runs every AUDIT_SCHEDULE minutes and closes only with AUDIT_AUTO_CLOSE.

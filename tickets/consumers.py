@@ -35,7 +35,7 @@ class InboxConsumer(RightsFollowingConsumer):
         await self._forward(event)
 
     async def message_changed(self, event: dict) -> None:
-        """A message was edited, deleted or reacted to: the page draws its bubble again."""
+        """A message was edited, deleted or reacted to: the open ticket redraws that bubble."""
         await self._forward(event)
 
     async def ticket_changed(self, event: dict) -> None:

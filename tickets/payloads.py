@@ -33,10 +33,9 @@ def contact_payload(contact: Contact) -> dict:
 
 
 def message_payload(message: Message, *, new: bool = False) -> dict:
-    """``new``: the message was stored just now, so nothing has reacted to it yet (no query). A message
-    deleted for everyone is served without its content (its text, caption and file name)."""
+    """``new``: the message was stored just now, so nothing has reacted to it yet (no query)."""
     reactions = [] if new else message.reactions.all()
-    gone = message.deleted_at is not None
+    deleted = message.deleted_at is not None  # its content is served to nobody (tickets/message_changes.py)
     return {
         "id": message.pk,
         "ticket": message.ticket_id,
@@ -44,11 +43,11 @@ def message_payload(message: Message, *, new: bool = False) -> dict:
         "from_me": message.from_me,
         "author": message.author_id,
         "kind": message.kind,
-        "body": "" if gone else message.body,
-        "caption": "" if gone else message.caption,
-        "mimetype": message.mimetype,
-        "filename": "" if gone else message.filename,
-        "size": message.size,
+        "body": "" if deleted else message.body,
+        "caption": "" if deleted else message.caption,
+        "mimetype": "" if deleted else message.mimetype,
+        "filename": "" if deleted else message.filename,
+        "size": None if deleted else message.size,
         "status": message.status,
         "error": message.error,
         "wa_timestamp": message.wa_timestamp,

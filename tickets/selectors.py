@@ -6,12 +6,25 @@ from enum import StrEnum
 
 from django.contrib.auth.models import User
 from django.db import connection as db_connection
-from django.db.models import BooleanField, Count, Exists, F, Func, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    F,
+    Func,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    prefetch_related_objects,
+)
 
 from contacts.models import Contact
 from helpdesk.keyset import KeysetPage, keyset_cursor, keyset_page
 from helpdesk.permissions import sees_every_ticket
-from tickets.models import Message, Queue, Ticket
+from tickets.models import Message, Queue, Reaction, Ticket
 
 INBOX_PAGE = 50
 # What an inbox row shows (templates/tickets/_row.html) and its keyset needs: 50 rows of
@@ -195,10 +208,10 @@ def ticket_search(text: str) -> Q:
     if digits:
         by_contact |= Q(phone__contains=digits)
     if db_connection.vendor != "postgresql":  # SQLite, the embedded default: a plain scan
-        messages = Message.objects.filter(ticket=OuterRef("pk"), body__icontains=text)
+        messages = Message.objects.filter(ticket=OuterRef("pk"), body__icontains=text, deleted_at=None)
         # Q | Exists is a Q (Q combines with any conditional expression); the stubs know Q | Q only.
         return Q(contact__in=Contact.objects.filter(by_contact)) | Exists(messages)  # type: ignore[return-value]
-    matches = Message.objects.filter(_TextMatches(F("body"), Value(text)))
+    matches = Message.objects.filter(_TextMatches(F("body"), Value(text)), deleted_at=None)
     # Unordered: any SEARCH_CANDIDATES + 1 hits tell whether there are more (no sort of every hit).
     tickets = set(matches.order_by().values_list("ticket_id", flat=True)[: SEARCH_CANDIDATES + 1])
     contacts = set(
@@ -227,10 +240,30 @@ def ticket_for_page(*, user: User, pk: int) -> Ticket | None:
     )
 
 
+def _bubbles(ticket: Ticket) -> QuerySet[Message]:
+    """A ticket's messages with what their bubbles show; whether each has reactions is read with them."""
+    reacted = Reaction.objects.filter(message=OuterRef("pk"))
+    return ticket.messages.select_related("author", "quoted").annotate(has_reactions=Exists(reacted))
+
+
+def conversation_changes(messages: list[Message]) -> list[Message]:
+    """The reactions and earlier versions of the bubbles that have some, a query each only when any
+    has: a conversation without them costs what it did before they existed."""
+    reacted = [message for message in messages if getattr(message, "has_reactions", True)]
+    if reacted:
+        prefetch_related_objects(reacted, Prefetch("reactions", Reaction.objects.select_related("author")))
+    edited = [message for message in messages if message.edited_at and not message.deleted_at]
+    if edited:
+        prefetch_related_objects(edited, "revisions")
+    return messages
+
+
 def conversation_page(*, ticket: Ticket, cursor: str | None = None) -> KeysetPage:
     """The ticket's messages, newest first from ``cursor`` (the page shows them oldest at the top)."""
-    messages = ticket.messages.select_related("author", "quoted")
-    return keyset_page(messages, key="created_at", descending=True, cursor=cursor, size=CONVERSATION_PAGE)
+    messages = _bubbles(ticket)
+    page = keyset_page(messages, key="created_at", descending=True, cursor=cursor, size=CONVERSATION_PAGE)
+    conversation_changes(page.items)
+    return page
 
 
 def conversation_older(*, ticket: Ticket, than: int) -> KeysetPage:
@@ -246,13 +279,14 @@ def conversation_newer(*, ticket: Ticket, after: int) -> tuple[list[Message], bo
     """The ticket's messages stored after message ``after`` (by id), oldest first, at most a page; and
     whether more follow. An open ticket page asks for these once per round trip, however many events
     a burst brought meanwhile."""
-    messages = ticket.messages.select_related("author", "quoted").filter(pk__gt=after).order_by("pk")
+    messages = _bubbles(ticket).filter(pk__gt=after).order_by("pk")
     newer = list(messages[: CONVERSATION_PAGE + 1])
-    return newer[:CONVERSATION_PAGE], len(newer) > CONVERSATION_PAGE
+    return conversation_changes(newer[:CONVERSATION_PAGE]), len(newer) > CONVERSATION_PAGE
 
 
 def conversation_message(*, ticket: Ticket, pk: int) -> Message | None:
-    return ticket.messages.select_related("author", "quoted").filter(pk=pk).first()
+    message = _bubbles(ticket).filter(pk=pk).first()
+    return conversation_changes([message])[0] if message else None
 
 
 def contact_other_tickets(*, user: User, ticket: Ticket) -> list[Ticket]:

@@ -21,6 +21,19 @@
     "chat.new_message": plainMessage,
     "chat.msg_ack_change": (event) => ({ ack: event.ack, chat: id(event.chat), ids: event.ids.map(id) }),
     "conn.auth_code_change": (code) => (code ? { ref: code.ref, fullCode: code.fullCode } : null),
+    // A message's changes: the edited message (its new text), the revoked one's id, the reaction.
+    "chat.msg_edited": (event) => ({
+      chat: id(event.chat), id: id(event.id), msg: plainMessage(event.msg),
+      editedAt: event.msg.latestEditSenderTimestampMs ?? null,
+    }),
+    "chat.msg_revoke": (event) => ({
+      id: id(event.id), refId: id(event.refId), from: id(event.from), to: id(event.to),
+      author: id(event.author), fromMe: Boolean(event.id && event.id.fromMe), type: event.type,
+    }),
+    "chat.new_reaction": (event) => ({
+      id: id(event.id), msgId: id(event.msgId), reactionText: event.reactionText ?? "", sender: id(event.sender),
+      fromMe: Boolean(event.id && event.id.fromMe), timestamp: event.timestamp ?? null,
+    }),
   };
 
   // Reads for the session's catch-up, in the same plain form as the events.

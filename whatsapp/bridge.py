@@ -46,6 +46,9 @@ EVENTS = [
     "conn.stream_mode_changed",
     "chat.new_message",
     "chat.msg_ack_change",
+    "chat.msg_edited",
+    "chat.msg_revoke",
+    "chat.new_reaction",
 ]
 
 # The WhatsApp Web versions (``WPP.conn.getBuildConstants().VERSION_STR``) the helpdesk has been

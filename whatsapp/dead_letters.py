@@ -24,6 +24,7 @@ from django.utils.translation import gettext_noop
 
 from helpdesk.languages import in_helpdesk_language
 from tickets.inbound import chat_messages_ingest
+from tickets.message_changes import early_changes_apply
 from tickets.models import Message
 from whatsapp.models import Connection, ConnectionEvent, DeadLetter
 from whatsapp.services import connection_log
@@ -102,7 +103,9 @@ def dead_letter_retry(*, dead_letter: DeadLetter) -> bool:
     connection = dead_letter.connection
     error = None
     try:
-        chat_messages_ingest(connection=connection, chat=message.chat, messages=[message])
+        with transaction.atomic():
+            stored = chat_messages_ingest(connection=connection, chat=message.chat, messages=[message])
+            early_changes_apply(connection=connection, messages=stored)  # heard while it was a dead letter
     except DATABASE_AWAY:
         raise
     except Exception as failure:

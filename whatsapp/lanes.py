@@ -16,9 +16,10 @@ Each failure is reported to ``failed``, which must not need the database.
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from whatsapp.wire import InboundMessage
+from whatsapp.wire import InboundChange, InboundMessage
 
-Handler = Callable[[str, list[InboundMessage]], Awaitable[None]]
+Item = InboundMessage | InboundChange  # a message, or a change of one (which follows it in its lane)
+Handler = Callable[[str, list[Item]], Awaitable[None]]
 Failed = Callable[[str, Exception, int], None]  # (chat, error, consecutive failures of this batch)
 
 
@@ -28,11 +29,11 @@ class ChatLanes:
     ) -> None:
         self.handle = handle  # awaited with (chat, messages in order); raises when the batch is not stored
         self.retry_delay, self.failed = retry_delay, failed
-        self.waiting: dict[str, list[InboundMessage]] = {}
+        self.waiting: dict[str, list[Item]] = {}
         self.running: dict[str, asyncio.Task] = {}
         self.slots = asyncio.Semaphore(concurrency)
 
-    def put(self, chat: str, message: InboundMessage) -> None:
+    def put(self, chat: str, message: Item) -> None:
         self.waiting.setdefault(chat, []).append(message)
         if chat not in self.running:
             self.running[chat] = asyncio.get_running_loop().create_task(self._run(chat))
@@ -55,7 +56,7 @@ class ChatLanes:
         finally:
             del self.running[chat]
 
-    async def _until_handled(self, chat: str, batch: list[InboundMessage]) -> None:
+    async def _until_handled(self, chat: str, batch: list[Item]) -> None:
         failures = 0
         while True:
             async with self.slots:  # taken per attempt, in turn: a chatty or failing chat cannot keep it

@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django_q.models import Schedule, Task
 
+from tickets.message_changes import deleted_content_prune
 from whatsapp.models import ConnectionEvent, WebhookDelivery
 
 BATCH = 1000
@@ -33,6 +34,7 @@ def records_prune() -> dict[str, int]:
         "one-off schedules": _delete_in_batches(
             Schedule.objects.filter(schedule_type=Schedule.ONCE, repeats=0, next_run__lt=tasks_before)
         ),
+        **deleted_content_prune(),
     }
 
 

@@ -359,6 +359,8 @@ class Session:
                 return Outcome.LOGGED_OUT
             elif name == "chat.new_message":
                 self.messages.heard(payload)
+            elif name in wire.CHANGE_EVENTS:
+                self.messages.changed(name, payload)
             elif name == "chat.msg_ack_change":
                 await self.messages.acked(payload)
             elif name == "browser.closed":

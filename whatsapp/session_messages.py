@@ -16,12 +16,19 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 
 from django.conf import settings
+from django.db import transaction
 from django.utils.translation import gettext_noop, ngettext_lazy
 from playwright.async_api import Page
 
 from contacts.services import contact_avatar_due, contact_avatar_set
 from helpdesk.languages import in_helpdesk_language
 from tickets.inbound import accepts_chat, catch_up_from, chat_last_timestamp, message_is_new
+from tickets.message_changes import (
+    Outcome,
+    early_changes_apply,
+    early_changes_waiting,
+    message_change_ingest,
+)
 from tickets.outbound import (
     change_mark_failed,
     change_mark_sent,
@@ -33,12 +40,21 @@ from tickets.outbound import (
     outbound_pending,
 )
 from whatsapp import bridge, wire
-from whatsapp.dead_letters import chat_batch_store
-from whatsapp.lanes import ChatLanes
+from whatsapp.dead_letters import DATABASE_AWAY, chat_batch_store
+from whatsapp.lanes import ChatLanes, Item
 from whatsapp.lease import LeaseLost, lease_fence, lease_fenced
 from whatsapp.models import Connection
 from whatsapp.session_db import SessionDatabase, db
-from whatsapp.wire import Download, InboundMessage, chat_id, download_failed, download_read, inbound_message
+from whatsapp.wire import (
+    Download,
+    InboundChange,
+    InboundMessage,
+    chat_id,
+    download_failed,
+    download_read,
+    inbound_change,
+    inbound_message,
+)
 
 logger = logging.getLogger(__name__)
 Status = Connection.Status
@@ -65,7 +81,10 @@ class SessionMessages:
         self.chat_threads = ThreadPoolExecutor(settings.WHATSAPP_CHAT_CONCURRENCY, thread_name_prefix="chats")
         self.stored = 0  # messages stored by this session, for the catch-up's report
         self.storing: set[Future] = set()  # transactions running in chat_threads
-        self.held: list[InboundMessage] | None = None  # see heard
+        self.held: list[Item] | None = None  # see heard
+        # Whether changes wait for messages not stored yet: asked once a run, then set by a change that waits,
+        # so the messages' batches look for changes to apply only while some may wait.
+        self.early_changes = True
         # Set once WhatsApp is found to have stopped answering in this run (stopped_answering).
         self.silent = asyncio.Event()
         self.log_extra = {"connection_id": database.connection_id}
@@ -105,6 +124,7 @@ class SessionMessages:
         if connection is None:  # deleted: nothing to import for it
             return
         stored_before = self.stored
+        self.early_changes = await db(early_changes_waiting)(connection_id=self.connection_id)
         for chat in await bridge.bridge_call(self.page, "chats"):
             wa_id = chat_id(chat.get("id")) if isinstance(chat, dict) else ""
             if not wa_id or not accepts_chat(wa_id):
@@ -144,16 +164,33 @@ class SessionMessages:
         else:
             self.held.append(message)
 
-    async def _ingest_chat(self, chat: str, messages: list[InboundMessage]) -> None:
+    def changed(self, event: str, payload: dict) -> None:
+        """A message of a chat was edited, deleted or reacted to: the change goes to the chat's lane, after
+        the messages heard before it (held, like them, until the catch-up)."""
+        assert self.lanes is not None, "heard while the browser runs"
+        change = inbound_change(event, payload)  # checked here, like a message
+        if change is None:
+            logger.info("a %s that names no message was ignored", event, extra=self.log_extra)
+            return
+        if not accepts_chat(change.chat):
+            return
+        if self.held is None:
+            self.lanes.put(change.chat, change)
+        else:
+            self.held.append(change)
+
+    async def _ingest_chat(self, chat: str, items: list[Item]) -> None:
         """A lane's batch: media downloaded first, then stored in one transaction.
 
         A message that cannot be stored becomes a dead letter and the batch goes on
         (whatsapp/dead_letters.py). Anything else (the database away) raises: the
         lane tries the batch again with backoff before anything after it in the chat.
         """
+        messages = [item for item in items if isinstance(item, InboundMessage)]
+        changes = [item for item in items if isinstance(item, InboundChange)]
         batch = [replace(message, download=await self._media(message)) for message in messages]
         try:
-            stored = await self._in_chat_thread(chat, batch)
+            stored = await self._in_chat_thread(chat, batch, changes)
         except LeaseLost:  # nothing of the batch was written, and no retry: the session stops
             self.events.put_nowait(("lease.lost", None))
             return
@@ -172,20 +209,46 @@ class SessionMessages:
             extra=self.log_extra,
         )
 
-    async def _in_chat_thread(self, chat: str, batch: list[InboundMessage]) -> list:
+    async def _in_chat_thread(
+        self, chat: str, batch: list[InboundMessage], changes: list[InboundChange] | None = None
+    ) -> list:
         """``_store_chat`` in a thread of ``chat_threads``, remembered until its transaction ends."""
-        future = self.chat_threads.submit(self._store_chat, chat, batch)
+        future = self.chat_threads.submit(self._store_chat, chat, batch, changes or [])
         self.storing.add(future)
         future.add_done_callback(self.storing.discard)
         return await asyncio.wrap_future(future)
 
-    def _store_chat(self, chat: str, batch: list[InboundMessage]) -> list:
-        """In a thread of ``chat_threads``."""
+    def _store_chat(
+        self, chat: str, batch: list[InboundMessage], changes: list[InboundChange] | None = None
+    ) -> list:
+        """In a thread of ``chat_threads``: the batch's messages, then the changes heard with them (a
+        change of a message of the batch finds it stored), then the changes that waited for these."""
         connection = self.database.load()
         if connection is None:
             return []
         with lease_fenced(connection_id=self.connection_id, owner=self.owner):
-            return chat_batch_store(connection=connection, chat=chat, messages=batch)
+            stored = chat_batch_store(connection=connection, chat=chat, messages=batch) if batch else []
+            if stored and self.early_changes:
+                self._guarded(early_changes_apply, connection=connection, messages=stored)
+            for change in changes or []:
+                if self._change_apply(connection, change) == Outcome.WAITING:
+                    self.early_changes = True
+            return stored
+
+    def _change_apply(self, connection: Connection, change: InboundChange) -> Outcome | None:
+        return self._guarded(message_change_ingest, connection=connection, change=change)
+
+    def _guarded(self, apply: Callable, **arguments):
+        """Changes applied in a savepoint: ones that cannot be applied are logged and cost only themselves,
+        never the messages stored with them (a batch that raised would be tried again for ever)."""
+        try:
+            with transaction.atomic():
+                return apply(**arguments)
+        except DATABASE_AWAY:
+            raise
+        except Exception:
+            logger.exception("applying a change failed: %s", arguments.get("change"), extra=self.log_extra)
+            return None
 
     async def _stores_ended(self) -> None:
         """Wait for the transactions of lanes just closed: a thread cannot be cancelled, and the next

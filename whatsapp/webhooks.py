@@ -43,6 +43,7 @@ EVENTS = [
     "message.received",
     "message.sent",
     "message.ack",
+    "message.changed",
     "ticket.created",
     "ticket.closed",
     "connection.status",

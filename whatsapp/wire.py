@@ -418,3 +418,128 @@ def change_refusal(result: Any, *, change: OutboundChange) -> str:
     if change.kind == "edit" and not result.get("id"):
         return "WhatsApp answered no id for the edit"
     return ""
+
+
+# -- changes to a message: an edit, a deletion for everyone, a reaction ---------------------------
+
+REACTION_MAX = 64  # tickets.Reaction.emoji
+SENDER_MAX = 64  # tickets.Reaction.sender, tickets.EarlyChange.sender
+# The wa-js event of each change, and the kind it is (tickets.ChangeKind values).
+CHANGE_EVENTS = {"chat.msg_edited": "edit", "chat.msg_revoke": "delete", "chat.new_reaction": "reaction"}
+REVOKES = {"revoke", "sender_revoke"}  # "admin_revoke": a group admin's, never a 1:1 chat's
+
+
+@dataclass(frozen=True)
+class InboundChange:
+    """A message changed after it was written: edited, deleted for everyone, or reacted to.
+
+    ``chat`` is the conversation the change came from (the customer's id, or for a change made on
+    our own phone, the customer's chat), ``target`` the WhatsApp id of the message it changes;
+    ``value`` the new text (an edit), the emoji ("" removes it: a reaction) or "" (a deletion);
+    ``sender`` who made it (the customer's id, "" for ours). Checked and cut here, like a message."""
+
+    chat: str
+    target: str
+    kind: str  # a tickets.ChangeKind value
+    value: str
+    sender: str
+    timestamp: datetime
+    from_me: bool
+    raw: Any = field(default=None, compare=False, repr=False)
+
+
+def inbound_change(event: str, payload: Any) -> InboundChange | None:
+    """Read the bridge's form of a change event (bridge.js); None when it names no message we could
+    ever have (no target, no chat) or is no change a 1:1 conversation makes."""
+    fields = payload if isinstance(payload, dict) else {}
+    kind = CHANGE_EVENTS.get(event)
+    if kind == "edit":
+        edited: dict = fields["msg"] if isinstance(fields.get("msg"), dict) else {}
+        message = inbound_message(edited)
+        target = _wa_id(fields.get("id")) or _wa_id(edited.get("id"))
+        chat, from_me = message.chat, message.from_me
+        value = text(edited.get("body")) or text(edited.get("caption"))  # the new text, as it came
+        if not value:  # an edit to nothing is no edit WhatsApp makes (deleting is)
+            return None
+        when = _timestamp(_seconds(fields.get("editedAt")))
+    elif kind == "delete":
+        if not isinstance(fields.get("type"), str) or fields["type"] not in REVOKES:
+            return None
+        target, from_me = _wa_id(fields.get("refId")), fields.get("fromMe") is True
+        chat = chat_id(fields.get("to") if from_me else fields.get("from"))
+        value, when = "", _timestamp(_seconds(fields.get("t")))
+    elif kind == "reaction":
+        target, from_me = _wa_id(fields.get("msgId")), fields.get("fromMe") is True
+        chat = _remote(target) if from_me else chat_id(fields.get("sender"))
+        value, when = (
+            reaction_clean(fields.get("reactionText")),
+            _timestamp(_seconds(fields.get("timestamp"))),
+        )
+    else:
+        return None
+    if not target or not chat:
+        return None
+    return InboundChange(
+        chat=chat,
+        target=target,
+        kind=kind,
+        value=value,
+        sender="" if from_me else chat,
+        timestamp=when,
+        from_me=from_me,
+        raw=payload,
+    )
+
+
+def _wa_id(value: Any) -> str:
+    """A message's WhatsApp id as the column holds it; "" when it is none (no made-up id: a change
+    that names nothing is dropped, not stored under a digest)."""
+    if isinstance(value, dict):
+        value = value.get("_serialized")
+    value = text(value, WA_ID_MAX + 1)
+    return value if 0 < len(value) <= WA_ID_MAX and value.isprintable() and " " not in value else ""
+
+
+def _remote(wa_id: str) -> str:
+    """The chat a message id names (``true_<chat>_<id>``), "" when it names none."""
+    parts = wa_id.split("_")
+    return chat_id(parts[1]) if len(parts) >= 3 and parts[0] in ("true", "false") else ""
+
+
+def _seconds(value: Any) -> Any:
+    """A time in seconds, from seconds or milliseconds (wa-js gives both, by event)."""
+    number = _number(value)
+    return number / 1000 if number is not None and number > 10**11 else value
+
+
+# A grapheme, the way a reaction shows one: a base character and what joins it (combining marks,
+# variation selectors, skin tones, tags, a keycap; zero-width joiners and the character after each;
+# a pair of regional indicators is one flag). Enough for every emoji; no dependency for it.
+EXTENDERS = re.compile(
+    "[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe00-\ufe0f\ufe20-\ufe2f"
+    "\U0001f3fb-\U0001f3ff\U000e0020-\U000e007f]"
+)
+REGIONAL = re.compile("[\U0001f1e6-\U0001f1ff]")
+TAGS = re.compile("[\U000e0020-\U000e007f]")
+ZWJ = "\u200d"
+
+
+def reaction_clean(value: Any) -> str:
+    """A reaction is one grapheme: a long or non-emoji text from a modified client is cut to its first."""
+    value = "".join(ch for ch in text(value, 1000) if ch.isprintable() or ch == ZWJ or TAGS.match(ch))
+    value = value.strip()
+    while value and (value[0] == ZWJ or EXTENDERS.match(value[0]) or unicodedata.combining(value[0])):
+        value = value[1:]  # nothing to join to
+    if not value:
+        return ""
+    end = 1
+    if REGIONAL.match(value[0]) and len(value) > 1 and REGIONAL.match(value[1]):
+        end = 2
+    while end < len(value):
+        if EXTENDERS.match(value[end]) or unicodedata.category(value[end]) in ("Mn", "Me"):
+            end += 1
+        elif value[end] == ZWJ and end + 1 < len(value):
+            end += 2
+        else:
+            break
+    return value[:end][:REACTION_MAX]

@@ -74,6 +74,7 @@ DOMAIN = ("tickets", "contacts")
 ENGINE_ONLY = {"whatsapp.bridge", "whatsapp.session", "whatsapp.session_messages", "whatsapp.session_bus"}
 WIRE_TYPES = {
     "InboundMessage",
+    "InboundChange",
     "Download",
     "OutboundMessage",
     "OutboundMedia",
@@ -132,9 +133,10 @@ def test_the_domain_never_reads_a_wa_js_key():
 
 
 def test_the_session_reaches_the_domain_only_through_its_interface():
-    """The session engine calls tickets.inbound (messages in), tickets.outbound (the outbox) and
+    """The session engine calls tickets.inbound (messages in), tickets.message_changes (their edits,
+    deletions and reactions), tickets.outbound (the outbox) and
     contacts.services (pictures); it imports no model of theirs, so it cannot read a ticket's fields."""
-    interface = {"tickets.inbound", "tickets.outbound", "contacts.services"}
+    interface = {"tickets.inbound", "tickets.message_changes", "tickets.outbound", "contacts.services"}
     graph = module_imports()
     engine = [
         "whatsapp.session",

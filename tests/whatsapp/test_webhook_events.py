@@ -13,15 +13,17 @@ from django_q.models import Schedule
 
 from tests.factories import ConnectionFactory, TicketFactory
 from tests.tickets.audit_helpers import audit
-from tests.tickets.test_inbound import inbound
+from tests.tickets.test_inbound import CUSTOMER, inbound
 from tests.whatsapp.webhook_helpers import SECRET, run_tasks
 from tickets.inbound import message_ingest
+from tickets.message_changes import message_change_ingest
 from tickets.models import Message, Ticket
 from tickets.outbound import message_ack, message_mark_sent, message_send
 from tickets.services import ticket_close
 from whatsapp.models import Connection, WebhookDelivery
 from whatsapp.services import connection_transition
 from whatsapp.webhooks import EVENTS, webhook_deliver
+from whatsapp.wire import inbound_change
 
 pytestmark = pytest.mark.django_db
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "webhooks.md"
@@ -51,6 +53,16 @@ def _acked(connection):
     message_ack(connection=connection, wa_ids=["true_x_OUT1"], ack=3)
 
 
+def _changed(connection):
+    message_ingest(connection=connection, message=inbound(1))
+    wa_id = Message.objects.get().wa_id
+    change = inbound_change(
+        "chat.new_reaction",
+        {"id": "false_x_R", "msgId": wa_id, "reactionText": "👍", "sender": CUSTOMER, "fromMe": False},
+    )
+    message_change_ingest(connection=connection, change=change)
+
+
 def _closed(connection):
     ticket_close(
         ticket=TicketFactory(connection=connection),
@@ -74,6 +86,10 @@ CAUSES = {
     "ticket.created": (_received, lambda payload: payload["status"] == "pending"),
     "message.sent": (_sent, lambda payload: (payload["status"], payload["wa_id"]) == ("sent", "true_x_OUT1")),
     "message.ack": (_acked, lambda payload: payload["status"] == "read"),
+    "message.changed": (
+        _changed,
+        lambda payload: payload["reactions"] == [{"emoji": "👍", "from_me": False}],
+    ),
     "ticket.closed": (_closed, lambda payload: payload["status"] == "closed"),
     "connection.status": (
         _status,

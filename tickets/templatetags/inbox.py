@@ -67,6 +67,22 @@ def body_html(message: Message) -> SafeString:
 
 
 @register.filter
+def reactions_of(message: Message) -> list:
+    """A bubble's reactions: read with its page (``conversation_changes``), or else now."""
+    if getattr(message, "has_reactions", True) is False or message.pk is None:
+        return []
+    return list(message.reactions.all())
+
+
+@register.filter
+def revisions_of(message: Message) -> list:
+    """An edited message's earlier texts, oldest first; none for a deleted one (its content is served to nobody)."""
+    if message.edited_at is None or message.deleted_at is not None:
+        return []
+    return list(message.revisions.all())
+
+
+@register.filter
 def shows_ticks(ticket) -> bool:
     """A row shows the ticks of our last message only when nothing came after it."""
     if not getattr(ticket, "my_last_status", None) or ticket.last_outbound_at is None:

@@ -30,8 +30,8 @@ INLINE_TYPES = {
 def message_media(request: AuthenticatedHttpRequest, pk: int, message_pk: int) -> FileResponse:
     ticket = ticket_or_404(request.user, pk)
     message = conversation_message(ticket=ticket, pk=message_pk)
-    # No file stored (what bool(message.media) tests), or the message was deleted for everyone.
-    if message is None or not message.media.name or message.deleted_at is not None:
+    # no file stored (what bool(message.media) tests), or its sender deleted it for everyone
+    if message is None or not message.media.name or message.deleted_at:
         raise Http404
     mimetype = message.mimetype.split(";")[0].strip().lower()
     inline = mimetype in INLINE_TYPES

@@ -233,7 +233,34 @@ def control_pair(world: World, payload: dict):
     return 404, {"error": "no browser waits for this pairing code"}
 
 
+CHANGES = {"edit_of": "edit", "revoke_of": "revoke", "reaction_to": "reaction"}
+
+
+def control_change(world: World, payload: dict, field: str):
+    """An edit, a deletion for everyone or a reaction of the customer's (docs/simulator.md)."""
+    kind, target = CHANGES[field], payload[field]
+    if not isinstance(target, str) or not target:
+        raise BadRequest(f"{field} must be a message id")
+    value = payload.get("body" if kind == "edit" else "reaction", "")
+    if kind == "edit" and (not isinstance(value, str) or not value):
+        raise BadRequest("an edit needs the new text in body")
+    if kind == "reaction" and not isinstance(value, str):
+        raise BadRequest("reaction must be a text (an emoji; empty removes it)")
+    change_id = world.change(
+        account_phone=digits(payload["account"]),
+        sender=digits(payload["from"]),
+        kind=kind,
+        target=target,
+        value=value,
+    )
+    return 201, {"id": change_id}
+
+
 def control_messages(world: World, payload: dict):
+    if changes := [field for field in CHANGES if field in payload]:
+        if len(changes) > 1:
+            raise BadRequest("one of edit_of, revoke_of and reaction_to at a time")
+        return control_change(world, payload, changes[0])
     media = payload.get("media")
     if media is not None:
         base64.b64decode(media["data"], validate=True)

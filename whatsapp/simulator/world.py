@@ -38,6 +38,17 @@ def ninth_digit_twin(digits: str) -> str | None:
     return None
 
 
+def _key(serialized: str) -> dict:
+    """A wa-js MsgKey for a serialized message id (``true_<chat>_<id>``)."""
+    parts = serialized.split("_")
+    return {
+        "fromMe": parts[0] == "true",
+        "remote": parts[1] if len(parts) > 2 else "",
+        "id": parts[-1],
+        "_serialized": serialized,
+    }
+
+
 @dataclass
 class Account:
     phone: str
@@ -240,6 +251,63 @@ class World:
         account.unread[chat] = account.unread.get(chat, 0) + 1
         self._deliver(account, message)
         return serialized
+
+    def change(self, *, account_phone: str, sender: str, kind: str, target: str, value: str = "") -> str:
+        """A customer edits (``value``: the new text), deletes for everyone, or reacts to (``value``: the
+        emoji, "" removes it) message ``target``: any id, theirs, the helpdesk's, or one that names nothing
+        (a modified client can send that too). The page fires wa-js's event; returns the change's own id."""
+        account = self._account(account_phone)
+        chat = wid(sender)
+        key = secrets.token_hex(10).upper()
+        serialized = f"false_{chat}_{key}"
+        change_id = {"fromMe": False, "remote": chat, "id": key, "_serialized": serialized}
+        original = self._find(account, target)
+        now = time.time()
+        if kind == "edit":
+            if original is not None and original["from"] == chat:  # the chat's history shows the new text
+                original["body" if original.get("type", "chat") == "chat" else "caption"] = value
+                edited: dict = {k: v for k, v in original.items() if k[0] != "_"}
+            else:  # not theirs to edit (or nothing): the event still says who sent it
+                edited = {
+                    "id": _key(target),
+                    "from": chat,
+                    "to": wid(account.phone),
+                    "type": "chat",
+                    "body": value,
+                }
+            edited["latestEditSenderTimestampMs"] = int(now * 1000)
+            event: dict = {"type": "edited", "id": target, "message": edited}
+        elif kind == "revoke":
+            if original is not None and original["from"] == chat:
+                original.update(type="revoked", body="", caption="")
+            event = {
+                "type": "revoke",
+                "id": change_id,
+                "refId": _key(target),
+                "from": chat,
+                "to": wid(account.phone),
+                "subtype": "revoke",
+            }
+        else:
+            event = {
+                "type": "reaction",
+                "id": change_id,
+                "msgId": _key(target),
+                "reactionText": value,
+                "sender": chat,
+                "timestamp": int(now * 1000),
+            }
+        if account.online:
+            self._push_account(account, event)
+        return serialized
+
+    @staticmethod
+    def _find(account: Account, message_id: str) -> dict | None:
+        for messages in account.chats.values():
+            for message in messages:
+                if message["id"]["_serialized"] == message_id:
+                    return message
+        return None
 
     def mark_read(self, phone: str, chat: str) -> dict:
         """The helpdesk read the chat (WPP.chat.markIsRead): the phone shows it read."""

@@ -20,6 +20,7 @@
     const [user, server] = full.split("@");
     return { user, server, _serialized: full, toString: () => full };
   };
+  const key = (raw) => ({ ...raw, remote: wid(raw.remote || "") });
   const msg = (raw) => ({ ...raw, from: wid(raw.from), to: wid(raw.to), id: { ...raw.id, remote: wid(raw.id.remote) } });
 
   function emit(event, payload) {
@@ -102,6 +103,22 @@
     },
     message(event) {
       emit("chat.new_message", msg(event.message));
+    },
+    // A customer's edit, deletion for everyone, reaction: wa-js's events and payload shapes.
+    edited(event) {
+      const message = msg(event.message);
+      emit("chat.msg_edited", { chat: message.to, id: event.id, msg: message });
+    },
+    revoke(event) {
+      emit("chat.msg_revoke", {
+        from: wid(event.from), to: wid(event.to), id: key(event.id), refId: key(event.refId), type: event.subtype,
+      });
+    },
+    reaction(event) {
+      emit("chat.new_reaction", {
+        id: key(event.id), msgId: key(event.msgId), reactionText: event.reactionText, read: false,
+        sender: wid(event.sender), orphan: 0, orphanReason: null, timestamp: event.timestamp,
+      });
     },
     ack(event) {
       emit("chat.msg_ack_change", {
