@@ -55,9 +55,9 @@ def test_the_simulator_lists_each_change_in_the_outbox_aimed_at_its_message():
     )
     ours = world.send("5531999990001", to=CHAT, body="Olá", message_id="3EB00000000000000001")["id"]
 
-    world.change("5531999990001", kind="reaction", target=customers, value="👍")
-    world.change("5531999990001", kind="edit", target=ours, value="Olá, Maria")
-    world.change("5531999990001", kind="revoke", target=ours)
+    world.page_change("5531999990001", kind="reaction", target=customers, value="👍")
+    world.page_change("5531999990001", kind="edit", target=ours, value="Olá, Maria")
+    world.page_change("5531999990001", kind="revoke", target=ours)
 
     outbox = [
         {k: v for k, v in e.items() if k not in ("id", "t", "ack", "received_at")}
@@ -71,9 +71,9 @@ def test_the_simulator_lists_each_change_in_the_outbox_aimed_at_its_message():
     ]
     assert world.messages("5531999990001", CHAT, 5)[-1]["body"] == "Olá, Maria"
     with pytest.raises(LookupError, match="not sent by this account"):
-        world.change("5531999990001", kind="edit", target=customers, value="x")
+        world.page_change("5531999990001", kind="edit", target=customers, value="x")
     with pytest.raises(LookupError, match="not found"):
-        world.change("5531999990001", kind="reaction", target="true_x@c.us_NOPE", value="👍")
+        world.page_change("5531999990001", kind="reaction", target="true_x@c.us_NOPE", value="👍")
 
 
 # WhatsApp Web's part: it makes the reaction, refuses the edit, and is offline for the deletion.

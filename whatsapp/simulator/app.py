@@ -197,7 +197,7 @@ class Simulator:
         """A reaction, edit or revoke, answered as wa-js answers it (dist/chat/functions/*.d.ts)."""
         kind = {"react": "reaction", "edit": "edit", "revoke": "revoke"}[call]
         value = str(args.get("reaction" if kind == "reaction" else "body", ""))
-        entry = self.world.change(phone, kind=kind, target=str(args["target"]), value=value)
+        entry = self.world.page_change(phone, kind=kind, target=str(args["target"]), value=value)
         if kind == "reaction":  # sendReactionToMessage
             return {"sendMsgResult": "OK"}
         if kind == "edit":  # editMessage: SendMessageReturn of the edit

@@ -371,7 +371,7 @@ class World:
         )
         return {"id": serialized, "ack": 1, "from": wid(phone), "to": chat}
 
-    def change(self, phone: str, *, kind: str, target: str, value: str = "") -> dict:
+    def page_change(self, phone: str, *, kind: str, target: str, value: str = "") -> dict:
         """The page changes a message of a chat (``WPP.chat.sendReactionToMessage``, ``editMessage``,
         ``deleteMessage`` with revoke): the phone on the other side sees a reaction, an edit or a
         revoke of ``target``, listed in the outbox as its own entry. Only a message of the account's
