@@ -13,6 +13,8 @@ recognises the reply when it hears it back (``echoes_claim``): the reply's own
 row is marked sent, no second row is stored.
 """
 
+from datetime import datetime
+
 from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -42,8 +44,11 @@ def message_send(
     media: CheckedMedia | None = None,
     quoted: Message | None = None,
     voice: bool = False,
+    send_at: datetime | None = None,
 ) -> Message:
-    """Queue a text, or a file (checked by ``media_check``) with ``body`` as its caption; the session sends it."""
+    """Queue a text, or a file (checked by ``media_check``) with ``body`` as its caption; the session sends it.
+    ``send_at``: scheduled, queued when that time comes (tickets/scheduling.py); the session is woken
+    all the same, to learn when to look again."""
     with transaction.atomic():
         message = Message(
             ticket=ticket,
@@ -54,7 +59,8 @@ def message_send(
             kind=media.kind if media else Message.Kind.TEXT,
             body="" if media else body,
             caption=body if media else "",
-            status=Message.Status.QUEUED,
+            status=Message.Status.SCHEDULED if send_at else Message.Status.QUEUED,
+            send_at=send_at,
             voice=voice,
         )
         if media:

@@ -114,7 +114,11 @@ def inbox_tickets(*, user: User, filters: InboxFilters) -> QuerySet[Ticket]:
         tickets = tickets.filter(assignee_id=filters.assignee)
     if filters.search:
         tickets = tickets.filter(ticket_search(filters.search))
-    last_sent = Message.objects.filter(ticket=OuterRef("pk"), from_me=True).exclude(kind__in=UNSENT_KINDS)
+    last_sent = (
+        Message.objects.filter(ticket=OuterRef("pk"), from_me=True)
+        .exclude(kind__in=UNSENT_KINDS)
+        .exclude(status=Message.Status.SCHEDULED)  # not sent yet: no ticks for it
+    )
     return (
         tickets.select_related("contact", "connection", "queue", "assignee")
         .only(*ROW_FIELDS)
@@ -228,8 +232,9 @@ def ticket_for_page(*, user: User, pk: int) -> Ticket | None:
 
 
 def conversation_page(*, ticket: Ticket, cursor: str | None = None) -> KeysetPage:
-    """The ticket's messages, newest first from ``cursor`` (the page shows them oldest at the top)."""
-    messages = ticket.messages.select_related("author", "quoted")
+    """The ticket's messages, newest first from ``cursor`` (the page shows them oldest at the top).
+    A scheduled reply is not in the conversation until its time comes (it is shown below it)."""
+    messages = ticket.messages.select_related("author", "quoted").exclude(status=Message.Status.SCHEDULED)
     return keyset_page(messages, key="created_at", descending=True, cursor=cursor, size=CONVERSATION_PAGE)
 
 
@@ -246,13 +251,19 @@ def conversation_newer(*, ticket: Ticket, after: int) -> tuple[list[Message], bo
     """The ticket's messages stored after message ``after`` (by id), oldest first, at most a page; and
     whether more follow. An open ticket page asks for these once per round trip, however many events
     a burst brought meanwhile."""
-    messages = ticket.messages.select_related("author", "quoted").filter(pk__gt=after).order_by("pk")
+    messages = (
+        ticket.messages.select_related("author", "quoted")
+        .filter(pk__gt=after)
+        .exclude(status=Message.Status.SCHEDULED)
+        .order_by("pk")
+    )
     newer = list(messages[: CONVERSATION_PAGE + 1])
     return newer[:CONVERSATION_PAGE], len(newer) > CONVERSATION_PAGE
 
 
 def conversation_message(*, ticket: Ticket, pk: int) -> Message | None:
-    return ticket.messages.select_related("author", "quoted").filter(pk=pk).first()
+    messages = ticket.messages.select_related("author", "quoted").exclude(status=Message.Status.SCHEDULED)
+    return messages.filter(pk=pk).first()
 
 
 def contact_other_tickets(*, user: User, ticket: Ticket) -> list[Ticket]:

@@ -26,6 +26,9 @@ LINES = {
     "blocked": gettext_noop("%(agent)s blocked the contact"),
     "unblocked": gettext_noop("%(agent)s unblocked the contact"),
     "audit_closed": gettext_noop("Closed by the audit: no message for %(hours)d h"),
+    "scheduled_after_close": gettext_noop(
+        "The message scheduled by %(agent)s goes out although the ticket was closed"
+    ),
 }
 
 

@@ -18,6 +18,11 @@ urlpatterns = [
     path("<int:pk>/messages/<int:message_pk>/retry/", ticket.message_retry_view, name="message-retry"),
     path("<int:pk>/messages/<int:message_pk>/media/", media.message_media, name="message-media"),
     path("<int:pk>/reply/", ticket.ticket_reply_view, name="ticket-reply"),
+    path("<int:pk>/scheduled/", ticket.ticket_scheduled, name="ticket-scheduled"),
+    path("<int:pk>/scheduled/<int:message_pk>/edit/", ticket.scheduled_edit_view, name="scheduled-edit"),
+    path(
+        "<int:pk>/scheduled/<int:message_pk>/cancel/", ticket.scheduled_cancel_view, name="scheduled-cancel"
+    ),
     path("<int:pk>/transfer/", ticket.ticket_transfer_view, name="ticket-transfer"),
     path("<int:pk>/<slug:action>/", ticket.ticket_action, name="ticket-action"),
 ]

@@ -29,6 +29,7 @@ from tickets.outbound import (
     outbound_file,
     outbound_pending,
 )
+from tickets.scheduling import scheduled_promote
 from whatsapp import bridge, wire
 from whatsapp.dead_letters import chat_batch_store
 from whatsapp.lanes import ChatLanes
@@ -59,6 +60,7 @@ class SessionMessages:
         self.stored = 0  # messages stored by this session, for the catch-up's report
         self.storing: set[Future] = set()  # transactions running in chat_threads
         self.held: list[InboundMessage] | None = None  # see heard
+        self.next_due: float | None = None  # loop time the next scheduled reply comes due (send_queued)
         self.log_extra = {"connection_id": database.connection_id}
 
     def start(self, page: Page, *, retry_delay: Callable[[int], float]) -> None:
@@ -218,9 +220,14 @@ class SessionMessages:
     # -- out ---------------------------------------------------------------------------
 
     async def send_queued(self) -> None:
-        """Send the queued outbound messages, oldest first, once each."""
+        """Send the queued outbound messages, oldest first, once each; the scheduled replies whose
+        time has come are queued first, and ``next_due`` says when the next one comes due."""
+        self.next_due = None
         if await db(self.database.status)() != Status.CONNECTED:
             return
+        due_in = await db(self.database.fenced)(scheduled_promote, connection_id=self.connection_id)
+        if due_in is not None:
+            self.next_due = asyncio.get_running_loop().time() + due_in + 0.05
         for message in await db(outbound_pending)(connection_id=self.connection_id):
             await db(lease_fence)(connection_id=self.connection_id, owner=self.owner)  # no send without it
             try:
