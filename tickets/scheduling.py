@@ -112,7 +112,7 @@ def scheduled_cancel(*, message: Message, by: User) -> Message:
         if not deleted:
             raise ActionRefused(_("This message has gone out already: it can no longer be changed."))
         if message.media:
-            storage, name = message.media.storage, message.media.name
+            storage, name = message.media.storage, str(message.media.name)
             transaction.on_commit(lambda: storage.delete(name))
         ticket_event(ticket=message.ticket, event_type="message.changed", message=message.pk)
     message.deleted_at = timezone.now()

@@ -199,7 +199,7 @@ def test_api_refuses_a_scheduled_note(api, ticket):
     assert response.status_code == 422 and list(response.json()["fields"]) == ["send_at"]
 
 
-def test_api_schedules_a_file_with_its_caption(api, ticket):
+def test_api_schedules_a_file_with_its_caption(api, ticket, staff, django_capture_on_commit_callbacks):
     upload = SimpleUploadedFile("nota.pdf", b"%PDF-1.4 hello", content_type="application/pdf")
     response = api(
         "POST",
@@ -220,4 +220,9 @@ def test_api_schedules_a_file_with_its_caption(api, ticket):
     assert response.status_code == 201, response.content
     assert response.json()["status"] == "scheduled" and response.json()["caption"] == "o boleto"
     assert bad.status_code == 422 and list(bad.json()["fields"]) == ["send_at"]
-    assert Message.objects.count() == 1
+    message = Message.objects.get()
+    storage, name = message.media.storage, message.media.name
+    assert storage.exists(name)
+    with django_capture_on_commit_callbacks(execute=True):
+        scheduled_cancel(message=message, by=staff)
+    assert not storage.exists(name)  # cancelled: its file goes with it
