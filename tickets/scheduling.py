@@ -25,6 +25,7 @@ from tickets.models import Message
 from tickets.outbound import unsent_line_add
 from tickets.realtime import ticket_event
 from tickets.selectors import tickets_visible_to
+from tickets.text import with_signature, without_signature
 from tickets.writing import ActionRefused, contact_receives, write_check
 
 SCHEDULE_HORIZON = timedelta(days=365)  # the furthest a reply may be scheduled
@@ -74,14 +75,17 @@ def scheduled_edit(
     *, message: Message, by: User, body: str | None = None, send_at: datetime | None = None
 ) -> Message:
     """``by`` changes a scheduled reply's text (a file's caption) and/or its time (``send_at_check``);
-    None leaves either as it is. Refused (ActionRefused) once it has gone, or as ``write_check``
-    refuses a reply."""
+    None leaves either as it is. A signed reply stays signed (the new text under the same name).
+    Refused (ActionRefused) once it has gone, or as ``write_check`` refuses a reply."""
     _still_scheduled(message)
     write_check(user=by, contact=message.ticket.contact, ticket=message.ticket)
     changes: dict = {}
     if body is not None:
         if not body.strip() and not message.media:
             raise ValidationError({"body": _("Write a message.")})
+        author = message.author
+        if not message.media and author and without_signature(body=message.body, by=author) != message.body:
+            body = with_signature(body=without_signature(body=body, by=author), by=author)  # still signed
         changes["caption" if message.media else "body"] = body
     if send_at is not None:
         send_at_check(send_at)

@@ -93,8 +93,10 @@ def test_a_note_cannot_be_scheduled_from_the_composer(agent_client, ticket):
 
 def test_edit_changes_text_and_time_and_a_refusal_stays_in_its_form(agent_client, agent, ticket):
     message = ticket_reply(
-        ticket=ticket, by=agent, body="Bom dia", send_at=timezone.now() + timedelta(hours=1)
+        ticket=ticket, by=agent, body="Bom dia", send_at=timezone.now() + timedelta(hours=1), signed=True
     )
+    form = agent_client.get(reverse("ticket-scheduled", args=[ticket.pk])).content.decode()
+    assert '<textarea name="body" rows="2">Bom dia</textarea>' in form  # as typed, without the signature
     when = (timezone.now() + timedelta(hours=3)).replace(second=0, microsecond=0)
 
     done = post(
@@ -110,7 +112,8 @@ def test_edit_changes_text_and_time_and_a_refusal_stays_in_its_form(agent_client
     )
 
     message.refresh_from_db()
-    assert (message.body, message.send_at, message.status) == ("Boa tarde", when, "scheduled")
+    signature = f"*{agent.get_full_name() or agent.username}:*\n"
+    assert (message.body, message.send_at, message.status) == (f"{signature}Boa tarde", when, "scheduled")
     assert "Boa tarde" in done.content.decode()
     assert refused["HX-Retarget"] == f"#scheduled-{message.pk}"
     html = refused.content.decode()
