@@ -2,10 +2,10 @@
 
 An agent's reply with a ``send_at`` is written by the same door as any reply (``ticket_reply``,
 ``write_check``), with the status SCHEDULED: the outbox never sees it, and it is neither the
-ticket's last message nor its preview. The session that holds the connection promotes it
-(``scheduled_promote``) at its time: it becomes QUEUED, as if written then, and goes out through
-the outbox's exactly-once machinery (tickets/outbound.py). A session that was down promotes what
-came due meanwhile as soon as it is back. Until then an agent may change its text or time
+ticket's last message nor its preview. The session that holds the connection promotes it at its
+time (the outbox's ``scheduled_promote``, tickets/outbound.py): it becomes QUEUED, as if written
+then, and goes out through the outbox's exactly-once machinery. A session that was down promotes
+what came due meanwhile as soon as it is back. Until then an agent may change its text or time
 (``scheduled_edit``) or cancel it (``scheduled_cancel``: the row goes, nothing was sent).
 """
 
@@ -14,19 +14,15 @@ from datetime import datetime, timedelta
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Min
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
 
-from helpdesk.languages import in_helpdesk_language
 from helpdesk.realtime import session_wake
 from tickets.models import Message
-from tickets.outbound import unsent_line_add
 from tickets.realtime import ticket_event
 from tickets.selectors import tickets_visible_to
 from tickets.text import with_signature, without_signature
-from tickets.writing import ActionRefused, contact_receives, write_check
+from tickets.writing import ActionRefused, write_check
 
 SCHEDULE_HORIZON = timedelta(days=365)  # the furthest a reply may be scheduled
 
@@ -121,52 +117,6 @@ def scheduled_cancel(*, message: Message, by: User) -> Message:
         ticket_event(ticket=message.ticket, event_type="message.changed", message=message.pk)
     message.deleted_at = timezone.now()
     return message
-
-
-def scheduled_promote(*, connection_id: int) -> float | None:
-    """The session's call, at each look at the outbox: the connection's scheduled replies whose time
-    has come become QUEUED, as if written now (their place in the conversation, the ticket's last
-    message once sent). One whose ticket was closed meanwhile still goes, and a line says so; one to a
-    contact blocked meanwhile fails with the reason. Returns the seconds until the next one's time
-    (None: no other is scheduled), so the session looks again then."""
-    now = timezone.now()
-    with transaction.atomic():
-        due = (
-            Message.objects.filter(
-                connection_id=connection_id, status=Message.Status.SCHEDULED, send_at__lte=now
-            )
-            .select_related("ticket__contact", "author")
-            .order_by("send_at", "id")
-        )
-        blocked = in_helpdesk_language(gettext_noop("The contact was blocked before its time came."))
-        for message in due:
-            receives = contact_receives(contact=message.ticket.contact)
-            promoted = Message.objects.filter(pk=message.pk, status=Message.Status.SCHEDULED).update(
-                status=Message.Status.QUEUED if receives else Message.Status.FAILED,
-                created_at=now,
-                error="" if receives else blocked,
-            )
-            if not promoted:  # cancelled or changed meanwhile
-                continue
-            message.status = Message.Status.QUEUED if receives else Message.Status.FAILED
-            if message.ticket.status == message.ticket.Status.CLOSED and receives:
-                author = message.author
-                unsent_line_add(
-                    ticket=message.ticket,
-                    author=None,
-                    kind=Message.Kind.SYSTEM,
-                    event={
-                        "event": "scheduled_after_close",
-                        "agent": author and (author.get_full_name() or author.get_username()),
-                    },
-                )
-            ticket_event(
-                ticket=message.ticket, event_type="message.new", message=message.pk, status=message.status
-            )
-    following = Message.objects.filter(
-        connection_id=connection_id, status=Message.Status.SCHEDULED
-    ).aggregate(next=Min("send_at"))["next"]
-    return None if following is None else max(0.0, (following - timezone.now()).total_seconds())
 
 
 def _still_scheduled(message: Message) -> None:

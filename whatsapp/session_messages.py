@@ -28,8 +28,8 @@ from tickets.outbound import (
     message_mark_sent,
     outbound_file,
     outbound_pending,
+    scheduled_promote,
 )
-from tickets.scheduling import scheduled_promote
 from whatsapp import bridge, wire
 from whatsapp.dead_letters import chat_batch_store
 from whatsapp.lanes import ChatLanes

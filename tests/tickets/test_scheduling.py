@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from tests.factories import MessageFactory, QueueFactory, TicketFactory, UserFactory
 from tickets.models import Message, Ticket
-from tickets.outbound import outbound_pending
-from tickets.scheduling import scheduled_cancel, scheduled_edit, scheduled_promote
+from tickets.outbound import outbound_pending, scheduled_promote
+from tickets.scheduling import scheduled_cancel, scheduled_edit
 from tickets.selectors import InboxFilters, Tab, inbox_tickets
 from tickets.services import ActionRefused, ticket_close, ticket_reply
 

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from tests.browser import sign_in
 from tests.factories import QueueFactory, TicketFactory, UserFactory
 from tickets.models import Message
-from tickets.scheduling import scheduled_promote
+from tickets.outbound import scheduled_promote
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
