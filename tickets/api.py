@@ -1,7 +1,7 @@
 """The tickets, messages and contacts part of the JSON API (helpdesk/api.py has the common ground)."""
 
 from datetime import datetime
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 import pydantic
 from django.contrib.auth import get_user_model
@@ -9,7 +9,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext
 from ninja import Router, Schema, Status
 from ninja.errors import ValidationError as RequestInvalid
-from pydantic import Field, StrictBool, StrictStr
+from pydantic import Field, PlainValidator, StrictBool, StrictStr, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 from contacts.selectors import contact_search, contacts_visible_to
 from helpdesk.api import BODY, BY_ID, QUERY, TOKEN, Error, Id, QueryId, RowId, ValidationErrorOut, json_object
@@ -18,6 +19,7 @@ from tickets.media import MediaRefused, media_check
 from tickets.message_actions import EMOJI_MAX, message_delete, message_edit, message_react
 from tickets.models import Message, Queue, Ticket
 from tickets.payloads import contact_payload, message_payload, ticket_payload
+from tickets.scheduling import send_at_check, send_at_parse
 from tickets.selectors import ticket_search, tickets_visible_to
 from tickets.services import (
     ActionRefused,
@@ -102,10 +104,29 @@ class ContactPage(Schema):
     next_cursor: int | None
 
 
+def _send_at(value):
+    """ISO 8601 text with its offset, as tickets/scheduling.py reads it (a number, or a time without a
+    zone, is refused: 422 on send_at); a time that has passed or is more than a year ahead too."""
+    try:
+        when = send_at_parse(value)
+        send_at_check(when)
+    except ValidationError as invalid:
+        raise PydanticCustomError(
+            "send_at", "{reason}", {"reason": invalid.message_dict["send_at"][0]}
+        ) from None
+    return when
+
+
+SendAt = Annotated[
+    datetime, PlainValidator(_send_at), WithJsonSchema({"type": "string", "format": "date-time"})
+]
+
+
 class ReplyIn(Schema):
     body: StrictStr = Field(min_length=1)
     quoted: RowId | None = None
     internal: StrictBool = False
+    send_at: SendAt | None = None
 
 
 class ReactionIn(Schema):
@@ -149,6 +170,7 @@ REPLY_BODY = {
                     "properties": {
                         "media": {"type": "string", "format": "binary"},
                         "body": {"type": "string"},
+                        "send_at": {"type": "string", "format": "date-time"},
                     },
                 }
             },
@@ -218,8 +240,9 @@ def tickets_messages(request, id: Id, cursor: QueryId = None):
 
 @router.post(
     "/tickets/{int:id}/messages",
-    summary="Reply (queued, then sent by the session): JSON {body, quoted, internal}, or multipart with a "
-    "media file and body as its caption; internal: true makes a note that is never sent",
+    summary="Reply (queued, then sent by the session): JSON {body, quoted, internal, send_at}, or multipart "
+    "with a media file and body as its caption (and send_at); internal: true makes a note that is never sent; "
+    "send_at (ISO 8601 with its offset, ahead, within a year) schedules it: status scheduled until then",
     response={201: MessageOut, **TOKEN, **BY_ID, **BODY, 409: Error, 413: Error},
     openapi_extra=REPLY_BODY,
 )
@@ -237,13 +260,26 @@ def tickets_reply(request, id: Id):
                 "MEDIA_TOO_LARGE" if refused.too_large else "MEDIA_REFUSED",
                 str(refused),
             ) from None
-        return Status(
-            201,
-            message_payload(_reply(ticket, request.user, body=data.get("body", ""), media=media), new=True),
+        send_at = None
+        if data.get("send_at"):
+            try:
+                send_at = send_at_parse(data["send_at"])
+                send_at_check(send_at)
+            except ValidationError as invalid:
+                raise _invalid(invalid) from None
+        reply_with_file = _reply(
+            ticket, request.user, body=data.get("body", ""), media=media, send_at=send_at
         )
+        return Status(201, message_payload(reply_with_file, new=True))
     reply = _json_body(request, ReplyIn)
     body = _text(reply.body)
     if reply.internal:
+        if reply.send_at is not None:
+            raise _invalid(
+                ValidationError(
+                    {"send_at": gettext("An internal note is never sent: it cannot be scheduled.")}
+                )
+            )
         return Status(201, message_payload(_reply(ticket, request.user, body=body, internal=True), new=True))
     quoted = None
     if reply.quoted is not None:
@@ -254,7 +290,8 @@ def tickets_reply(request, id: Id):
                 "VALIDATION_ERROR",
                 gettext("quoted must be the id of a sent or received message of this ticket."),
             )
-    return Status(201, message_payload(_reply(ticket, request.user, body=body, quoted=quoted), new=True))
+    sent = _reply(ticket, request.user, body=body, quoted=quoted, send_at=reply.send_at)
+    return Status(201, message_payload(sent, new=True))
 
 
 def _json_body(request, schema: type[SchemaT]) -> SchemaT:
@@ -272,6 +309,19 @@ def _reply(ticket: Ticket, user, **message) -> Message:
         return ticket_reply(ticket=ticket, by=user, **message)
     except ActionRefused as refused:
         raise ApiError(409, "ACTION_REFUSED", str(refused)) from None
+    except ValidationError as invalid:  # send_at, checked again as it is written
+        raise _invalid(invalid) from None
+
+
+def _invalid(invalid: ValidationError) -> RequestInvalid:
+    """A service's refusal of fields (``{"send_at": [...]}``) as the API's 422 naming them."""
+    return RequestInvalid(
+        [
+            {"loc": (field,), "msg": message}
+            for field, messages in invalid.message_dict.items()
+            for message in messages
+        ]
+    )
 
 
 def message_or_404(request, pk: int) -> Message:

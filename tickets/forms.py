@@ -2,9 +2,11 @@
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from tickets.models import Queue, Ticket
+from tickets.scheduling import send_at_check
 from tickets.selectors import InboxFilters, Tab
 
 MAX_ID = 2**63 - 1
@@ -42,6 +44,11 @@ class ReplyForm(forms.Form):
     # is; the stubs see a class attribute replacing it.
     media = forms.FileField(required=False)  # type: ignore[assignment]
     voice = forms.BooleanField(required=False)  # the file is a voice note recorded in the page
+    # Send later: a datetime-local input, read in the helpdesk's time zone (TIME_ZONE), which the page shows.
+    send_at = forms.DateTimeField(required=False)
+
+    def clean_send_at(self):
+        return _send_at_checked(self.cleaned_data.get("send_at"))
 
     def clean(self):
         data = super().clean()
@@ -49,7 +56,29 @@ class ReplyForm(forms.Form):
             raise forms.ValidationError(_("Write a message or attach a file."))
         if data.get("internal") and data.get("media"):
             raise forms.ValidationError(_("An internal note cannot carry a file."))
+        if data.get("internal") and data.get("send_at"):
+            raise forms.ValidationError(_("An internal note is never sent: it cannot be scheduled."))
         return data
+
+
+class ScheduledEditForm(forms.Form):
+    """A scheduled reply's new text (a file's caption) and time, in the helpdesk's time zone."""
+
+    body = forms.CharField(required=False, strip=False, max_length=65536)
+    send_at = forms.DateTimeField()
+
+    def clean_send_at(self):
+        return _send_at_checked(self.cleaned_data.get("send_at"))
+
+
+def _send_at_checked(send_at):
+    """The same rules as the API's (tickets/scheduling.py), as this field's error."""
+    if send_at is not None:
+        try:
+            send_at_check(send_at)
+        except ValidationError as invalid:
+            raise forms.ValidationError(invalid.message_dict["send_at"]) from None
+    return send_at
 
 
 class AgentChoiceField(forms.ModelChoiceField):

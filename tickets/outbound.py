@@ -10,12 +10,16 @@ row's id (``message_mark_sent``, ``message_mark_failed``). The row's id also
 makes the message's WhatsApp id, so after a reconnect the session can see
 whether an earlier attempt went through before it tries again, and the ingest
 recognises the reply when it hears it back (``echoes_claim``): the reply's own
-row is marked sent, no second row is stored.
+row is marked sent, no second row is stored. A reply scheduled for later (tickets/scheduling.py)
+joins the outbox when its time comes: the session's ``scheduled_promote`` queues it.
 """
+
+from datetime import datetime
 
 from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Min
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -26,6 +30,7 @@ from tickets.models import ChangeKind, Message, MessageChange, Ticket
 from tickets.payloads import message_payload
 from tickets.realtime import ticket_event
 from tickets.system_lines import system_line_record
+from tickets.writing import contact_receives
 from whatsapp.models import Connection
 from whatsapp.webhooks import webhook_emit
 from whatsapp.wire import OutboundChange, OutboundMedia, OutboundMessage
@@ -43,8 +48,11 @@ def message_send(
     media: CheckedMedia | None = None,
     quoted: Message | None = None,
     voice: bool = False,
+    send_at: datetime | None = None,
 ) -> Message:
-    """Queue a text, or a file (checked by ``media_check``) with ``body`` as its caption; the session sends it."""
+    """Queue a text, or a file (checked by ``media_check``) with ``body`` as its caption; the session sends it.
+    ``send_at``: scheduled, queued when that time comes (tickets/scheduling.py); the session is woken
+    all the same, to learn when to look again."""
     with transaction.atomic():
         message = Message(
             ticket=ticket,
@@ -55,7 +63,8 @@ def message_send(
             kind=media.kind if media else Message.Kind.TEXT,
             body="" if media else body,
             caption=body if media else "",
-            status=Message.Status.QUEUED,
+            status=Message.Status.SCHEDULED if send_at else Message.Status.QUEUED,
+            send_at=send_at,
             voice=voice,
         )
         if media:
@@ -94,6 +103,52 @@ def unsent_line_add(
     )
     _announce(line, "message.new")
     return line
+
+
+def scheduled_promote(*, connection_id: int) -> float | None:
+    """The session's call, at each look at the outbox: the connection's scheduled replies whose time
+    has come become QUEUED, as if written now (their place in the conversation, the ticket's last
+    message once sent). One whose ticket was closed meanwhile still goes, and a line says so; one to a
+    contact blocked meanwhile fails with the reason. Returns the seconds until the next one's time
+    (None: no other is scheduled), so the session looks again then."""
+    now = timezone.now()
+    with transaction.atomic():
+        due = (
+            Message.objects.filter(
+                connection_id=connection_id, status=Message.Status.SCHEDULED, send_at__lte=now
+            )
+            .select_related("ticket__contact", "author")
+            .order_by("send_at", "id")
+        )
+        blocked = in_helpdesk_language(gettext_noop("The contact was blocked before its time came."))
+        for message in due:
+            receives = contact_receives(contact=message.ticket.contact)
+            promoted = Message.objects.filter(pk=message.pk, status=Message.Status.SCHEDULED).update(
+                status=Message.Status.QUEUED if receives else Message.Status.FAILED,
+                created_at=now,
+                error="" if receives else blocked,
+            )
+            if not promoted:  # cancelled or changed meanwhile
+                continue
+            message.status = Message.Status.QUEUED if receives else Message.Status.FAILED
+            if message.ticket.status == Ticket.Status.CLOSED and receives:
+                author = message.author
+                unsent_line_add(
+                    ticket=message.ticket,
+                    author=None,
+                    kind=Message.Kind.SYSTEM,
+                    event={
+                        "event": "scheduled_after_close",
+                        "agent": author and (author.get_full_name() or author.get_username()),
+                    },
+                )
+            ticket_event(
+                ticket=message.ticket, event_type="message.new", message=message.pk, status=message.status
+            )
+    following = Message.objects.filter(
+        connection_id=connection_id, status=Message.Status.SCHEDULED
+    ).aggregate(next=Min("send_at"))["next"]
+    return None if following is None else max(0.0, (following - timezone.now()).total_seconds())
 
 
 def outbound_pending(*, connection_id: int) -> list[OutboundMessage]:

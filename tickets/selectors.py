@@ -127,7 +127,11 @@ def inbox_tickets(*, user: User, filters: InboxFilters) -> QuerySet[Ticket]:
         tickets = tickets.filter(assignee_id=filters.assignee)
     if filters.search:
         tickets = tickets.filter(ticket_search(filters.search))
-    last_sent = Message.objects.filter(ticket=OuterRef("pk"), from_me=True).exclude(kind__in=UNSENT_KINDS)
+    last_sent = (
+        Message.objects.filter(ticket=OuterRef("pk"), from_me=True)
+        .exclude(kind__in=UNSENT_KINDS)
+        .exclude(status=Message.Status.SCHEDULED)  # not sent yet: no ticks for it
+    )
     return (
         tickets.select_related("contact", "connection", "queue", "assignee")
         .only(*ROW_FIELDS)
@@ -241,9 +245,11 @@ def ticket_for_page(*, user: User, pk: int) -> Ticket | None:
 
 
 def _bubbles(ticket: Ticket) -> QuerySet[Message]:
-    """A ticket's messages with what their bubbles show; whether each has reactions is read with them."""
+    """A ticket's messages with what their bubbles show; whether each has reactions is read with them.
+    A scheduled reply is not in the conversation until its time comes (it is shown below it)."""
     reacted = Reaction.objects.filter(message=OuterRef("pk"))
-    return ticket.messages.select_related("author", "quoted").annotate(has_reactions=Exists(reacted))
+    messages = ticket.messages.select_related("author", "quoted").annotate(has_reactions=Exists(reacted))
+    return messages.exclude(status=Message.Status.SCHEDULED)  # not in the conversation until it goes
 
 
 def conversation_changes(messages: list[Message]) -> list[Message]:
@@ -259,7 +265,8 @@ def conversation_changes(messages: list[Message]) -> list[Message]:
 
 
 def conversation_page(*, ticket: Ticket, cursor: str | None = None) -> KeysetPage:
-    """The ticket's messages, newest first from ``cursor`` (the page shows them oldest at the top)."""
+    """The ticket's messages, newest first from ``cursor`` (the page shows them oldest at the top).
+    A scheduled reply is not in the conversation until its time comes (it is shown below it)."""
     messages = _bubbles(ticket)
     page = keyset_page(messages, key="created_at", descending=True, cursor=cursor, size=CONVERSATION_PAGE)
     conversation_changes(page.items)

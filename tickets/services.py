@@ -7,6 +7,7 @@ commits. The inbox page, the JSON API and the admin call the same function.
 """
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
@@ -25,6 +26,7 @@ from tickets.models import ONE_OPEN_TICKET_MESSAGE, Message, Queue, Ticket
 from tickets.outbound import message_send, note_add, unsent_line_add
 from tickets.payloads import ticket_payload
 from tickets.realtime import ticket_event, ticket_groups
+from tickets.scheduling import send_at_check
 from tickets.text import with_signature
 from tickets.writing import ActionRefused, write_check
 from whatsapp.models import Connection
@@ -187,13 +189,20 @@ def ticket_reply(
     internal: bool = False,
     signed: bool = False,
     voice: bool = False,
+    send_at: datetime | None = None,
 ) -> Message:
     """An agent answers: a note (never sent), or a message queued for the customer.
 
     Answering a waiting ticket accepts it. ``signed``: the agent's name in bold
     on the first line, as Whaticket users are used to. ``voice``: the audio file goes as a
-    voice message. Refused by ``write_check`` (a blocked contact, a ticket ``by`` may not see).
+    voice message. ``send_at``: scheduled for then (tickets/scheduling.py; ValidationError on
+    ``send_at`` for a time that has passed, is more than a year ahead or has no zone; a note is
+    never scheduled). Refused by ``write_check`` (a blocked contact, a ticket ``by`` may not see).
     """
+    if send_at is not None:
+        if internal:
+            raise ValidationError({"send_at": _("An internal note is never sent: it cannot be scheduled.")})
+        send_at_check(send_at)
     if internal:
         return note_add(ticket=ticket, author=by, body=body)
     write_check(user=by, contact=ticket.contact, ticket=ticket)
@@ -211,6 +220,7 @@ def ticket_reply(
             media=media,
             quoted=quoted,
             voice=voice and media is not None and media.kind == Message.Kind.AUDIO,
+            send_at=send_at,
         )
 
 

@@ -32,6 +32,9 @@ LINES = {
     "unreaction_failed": gettext_noop("WhatsApp refused to remove the reaction of %(agent)s: %(error)s"),
     "edit_failed": gettext_noop("WhatsApp refused the edit of %(agent)s: %(error)s"),
     "delete_failed": gettext_noop("WhatsApp refused to delete the message of %(agent)s: %(error)s"),
+    "scheduled_after_close": gettext_noop(
+        "The message scheduled by %(agent)s goes out although the ticket was closed"
+    ),
 }
 
 

@@ -23,6 +23,11 @@ urlpatterns = [
     path("<int:pk>/messages/<int:message_pk>/edit/", ticket.message_edit_view, name="message-edit"),
     path("<int:pk>/messages/<int:message_pk>/delete/", ticket.message_delete_view, name="message-delete"),
     path("<int:pk>/reply/", ticket.ticket_reply_view, name="ticket-reply"),
+    path("<int:pk>/scheduled/", ticket.ticket_scheduled, name="ticket-scheduled"),
+    path("<int:pk>/scheduled/<int:message_pk>/edit/", ticket.scheduled_edit_view, name="scheduled-edit"),
+    path(
+        "<int:pk>/scheduled/<int:message_pk>/cancel/", ticket.scheduled_cancel_view, name="scheduled-cancel"
+    ),
     path("<int:pk>/transfer/", ticket.ticket_transfer_view, name="ticket-transfer"),
     path("<int:pk>/<slug:action>/", ticket.ticket_action, name="ticket-action"),
 ]

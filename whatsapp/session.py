@@ -322,6 +322,8 @@ class Session:
         ready = False
         while True:
             deadlines = [next_beat] + ([reconnect_at] if reconnect_at else []) + ([] if ready else [ready_by])
+            if self.messages.next_due is not None:  # a scheduled reply's time: a tick sends it
+                deadlines.append(self.messages.next_due)
             wait = max(0.0, min(deadlines) - loop.time())
             try:
                 name, payload = await asyncio.wait_for(self.events.get(), timeout=wait)

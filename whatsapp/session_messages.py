@@ -38,6 +38,7 @@ from tickets.outbound import (
     message_mark_sent,
     outbound_file,
     outbound_pending,
+    scheduled_promote,
 )
 from whatsapp import bridge, wire
 from whatsapp.dead_letters import DATABASE_AWAY, chat_batch_store
@@ -87,6 +88,7 @@ class SessionMessages:
         self.early_changes = True
         # Set once WhatsApp is found to have stopped answering in this run (stopped_answering).
         self.silent = asyncio.Event()
+        self.next_due: float | None = None  # loop time the next scheduled reply comes due (send_queued)
         self.log_extra = {"connection_id": database.connection_id}
 
     def start(self, page: Page, *, retry_delay: Callable[[int], float]) -> None:
@@ -291,9 +293,15 @@ class SessionMessages:
     # -- out ---------------------------------------------------------------------------
 
     async def send_queued(self) -> None:
-        """Send the queued outbound messages, oldest first, once each; then the queued changes."""
+        """Send the queued outbound messages, oldest first, once each, then the queued changes; the
+        scheduled replies whose time has come are queued first, and ``next_due`` says when the next one
+        comes due."""
+        self.next_due = None
         if await db(self.database.status)() != Status.CONNECTED:
             return
+        due_in = await db(self.database.fenced)(scheduled_promote, connection_id=self.connection_id)
+        if due_in is not None:
+            self.next_due = asyncio.get_running_loop().time() + due_in + 0.05
         for message in await db(outbound_pending)(connection_id=self.connection_id):
             await db(lease_fence)(connection_id=self.connection_id, owner=self.owner)  # no send without it
             try:

@@ -143,11 +143,34 @@
     // page never loaded) waits until it is loaded, with its status then. Otherwise every message
     // stored since the newest shown, in one request.
     const id = event.message;
+    // A scheduled reply (new, edited, cancelled, or its time come): the list below the conversation
+    // again. Only the one that went joins the conversation (a message.new no longer scheduled).
+    if (event.status === "scheduled" || document.getElementById(`scheduled-${id}`)) {
+      oneAtATime(`scheduled-${ticket.dataset.ticket}`, refreshScheduled, ticket);
+      if (event.status === "scheduled" || event.type !== "message.new") return;
+    }
     const shown = document.getElementById(`msg-${id}`);
     if (event.type === "message.new" && shown) return;
     if (shown) oneAtATime(`msg-${id}`, refreshMessage, ticket, id);
     else if (id > newestShown()) oneAtATime(`newer-${ticket.dataset.ticket}`, fetchNewer, ticket);
     else if (event.type === "message.new") oneAtATime(`msg-${id}`, refreshMessage, ticket, id);
+  }
+
+  async function refreshScheduled(ticket) {
+    const list = document.getElementById("scheduled");
+    if (!list) return;
+    const { response, text } = await fetchText(list.dataset.url);
+    if (!response.ok || openTicket() !== ticket) return;
+    const template = document.createElement("template");
+    template.innerHTML = text;
+    const fresh = template.content.getElementById("scheduled");
+    // An edit form open in this page keeps what is being typed: that bubble stays as it is.
+    for (const open of list.querySelectorAll("details[open]")) {
+      const bubble = open.closest("[data-scheduled]");
+      fresh.querySelector(`#${bubble.id}`)?.replaceWith(bubble);
+    }
+    document.getElementById("scheduled")?.replaceWith(fresh);
+    htmx.process(fresh);
   }
 
   async function fetchNewer(ticket) {
@@ -221,7 +244,7 @@
     // they would have changed: the rows, the tabs' counts, the open ticket's header and messages.
     refreshList();
     const ticket = openTicket();
-    if (ticket) catchUpMessages(ticket);
+    if (ticket) { catchUpMessages(ticket); refreshScheduled(ticket); }
   }
 
   function closedTogether(ids) {

@@ -85,11 +85,12 @@ def test_opening_a_ticket_takes_a_fixed_number_of_queries(agent_client, ticket, 
     MessageFactory.create_batch(30, ticket=ticket)
     url = reverse("ticket", args=[ticket.pk])
 
-    # session, user, whether they see every ticket, the ticket; its messages, the contact's other tickets
-    with django_assert_num_queries(6):
+    # session, user, whether they see every ticket, the ticket; its messages, its scheduled replies,
+    # the contact's other tickets
+    with django_assert_num_queries(7):
         pane = agent_client.get(url, HTTP_HX_REQUEST="true")
     # a reload, with the list beside it: preferences, tab counts, the page of tickets
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(10):
         agent_client.get(url)
 
     assert pane.status_code == 200

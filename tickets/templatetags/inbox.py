@@ -88,3 +88,11 @@ def shows_ticks(ticket) -> bool:
     if not getattr(ticket, "my_last_status", None) or ticket.last_outbound_at is None:
         return False
     return ticket.last_inbound_at is None or ticket.last_outbound_at >= ticket.last_inbound_at
+
+
+@register.filter
+def unsigned(message: Message) -> str:
+    """A reply's text as its agent typed it, without the signature line (a scheduled reply's edit form)."""
+    if message.from_me and message.author is not None:
+        return without_signature(body=message.body, by=message.author)
+    return message.body

@@ -10,15 +10,16 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
-from django_htmx.http import retarget
+from django_htmx.http import reswap, retarget
 
 from helpdesk.http import AuthenticatedHttpRequest
 from helpdesk.keyset import BadCursor
 from helpdesk.selectors import preferences_of
-from tickets.forms import CloseForm, ReplyForm, TransferForm
+from tickets.forms import CloseForm, ReplyForm, ScheduledEditForm, TransferForm
 from tickets.media import MediaRefused, media_check
 from tickets.message_actions import message_delete, message_edit, message_react
-from tickets.models import QuickReply, Ticket
+from tickets.models import Message, QuickReply, Ticket
+from tickets.scheduling import scheduled_cancel, scheduled_edit, scheduled_messages
 from tickets.selectors import (
     Tab,
     contact_other_tickets,
@@ -62,6 +63,7 @@ def ticket_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         "other_tickets": contact_other_tickets(user=request.user, ticket=ticket),
         "max_media_mb": settings.WHATSAPP_MAX_MEDIA_MB,
         "max_media_bytes": int(settings.WHATSAPP_MAX_MEDIA_MB * 2**20),
+        "scheduled": scheduled_messages(ticket=ticket),
     }
     if request.htmx and not request.htmx.history_restore_request:
         return render(request, "tickets/_pane.html", context)
@@ -153,14 +155,20 @@ def ticket_reply_view(request: AuthenticatedHttpRequest, pk: int) -> HttpRespons
             internal=data.get("internal", False),
             signed=preferences_of(user=request.user).signature,
             voice=data.get("voice", False),
+            send_at=data.get("send_at"),
         )
     except MediaRefused as refused:
         return _composer_error(request, str(refused), status=413 if refused.too_large else 400)
     except ActionRefused as refused:
         return _composer_error(request, str(refused))
+    except ValidationError as invalid:  # send_at: its time passed while the form was on its way
+        return _composer_error(request, " ".join(invalid.messages))
     if not request.htmx:
         return redirect("ticket", pk=pk)
-    response = render(request, "tickets/_message.html", {"ticket": ticket, "message": message})
+    if message.status == Message.Status.SCHEDULED:  # shown below the conversation until its time
+        response = reswap(retarget(_scheduled_block(request, ticket), "#scheduled"), "outerHTML")
+    else:
+        response = render(request, "tickets/_message.html", {"ticket": ticket, "message": message})
     if accepting:  # answering a waiting ticket accepted it: the list moves as after Accept
         return _acted(response, ticket_pk=pk, accepted=True, **{"composer-sent": True})
     response["HX-Trigger"] = "composer-sent"
@@ -274,6 +282,61 @@ def _message_changed(
         return redirect("ticket", pk=pk)
     return render(
         request, "tickets/_message.html", {"ticket": ticket, "message": message, "action_error": error}
+    )
+
+
+def ticket_scheduled(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """The ticket's scheduled replies as they are now (after a live event about one of them)."""
+    return _scheduled_block(request, ticket_or_404(request.user, pk))
+
+
+@require_POST
+def scheduled_edit_view(request: AuthenticatedHttpRequest, pk: int, message_pk: int) -> HttpResponse:
+    """A scheduled reply's new text and time; a refusal shows in its own form, what was typed kept."""
+    ticket = ticket_or_404(request.user, pk)
+    message = ticket.messages.filter(pk=message_pk, status=Message.Status.SCHEDULED).first()
+    if message is None:  # gone out, or cancelled, meanwhile: the list as it is now says so
+        return _scheduled_block(request, ticket)
+    form = ScheduledEditForm(request.POST)
+    error = ""
+    if form.is_valid():
+        try:
+            scheduled_edit(
+                message=message,
+                by=request.user,
+                body=form.cleaned_data["body"],
+                send_at=form.cleaned_data["send_at"],
+            )
+            return _scheduled_block(request, ticket)
+        except ActionRefused as refused:
+            error = str(refused)
+        except ValidationError as invalid:
+            error = " ".join(invalid.messages)
+    else:
+        error = " ".join(str(e) for errors in form.errors.values() for e in errors)
+    context = {
+        "ticket": ticket,
+        "message": message,
+        "edit_error": error,
+        "edit_body": request.POST.get("body", ""),
+    }
+    response = render(request, "tickets/_scheduled_message.html", context)
+    return reswap(retarget(response, f"#scheduled-{message.pk}"), "outerHTML")
+
+
+@require_POST
+def scheduled_cancel_view(request: AuthenticatedHttpRequest, pk: int, message_pk: int) -> HttpResponse:
+    ticket = ticket_or_404(request.user, pk)
+    message = ticket.messages.filter(pk=message_pk, status=Message.Status.SCHEDULED).first()
+    if message is not None:
+        with contextlib.suppress(ActionRefused):  # gone out meanwhile: the list as it is now shows it gone
+            scheduled_cancel(message=message, by=request.user)
+    return _scheduled_block(request, ticket)
+
+
+def _scheduled_block(request: AuthenticatedHttpRequest, ticket: Ticket) -> HttpResponse:
+    return render(
+        request, "tickets/_scheduled.html", {"ticket": ticket, "scheduled": scheduled_messages(ticket=ticket)}
     )
 
 
