@@ -19,7 +19,7 @@ from tickets.media import MediaRefused, media_check
 from tickets.message_actions import EMOJI_MAX, message_delete, message_edit, message_react
 from tickets.models import Message, Queue, Ticket
 from tickets.payloads import contact_payload, message_payload, ticket_payload
-from tickets.scheduling import send_at_check, send_at_parse
+from tickets.scheduling import scheduled_cancel, scheduled_edit, send_at_check, send_at_parse
 from tickets.selectors import ticket_search, tickets_visible_to
 from tickets.services import (
     ActionRefused,
@@ -332,9 +332,9 @@ def message_or_404(request, pk: int) -> Message:
     )
 
 
-def _changed(request, id: int, change, **values) -> dict:
-    """Make one of tickets/message_actions.py's changes; its refusal is the API's 409."""
-    message = message_or_404(request, id)
+def _changed(request, message: Message, change, **values) -> dict:
+    """Make one of tickets/message_actions.py's (or tickets/scheduling.py's) changes; its refusal is the
+    API's 409."""
     try:
         return message_payload(change(message=message, by=request.user, **values))
     except ActionRefused as refused:
@@ -352,27 +352,32 @@ CHANGE_ANSWERS = {200: MessageOut, **TOKEN, **BY_ID, 409: Error}
     response={**CHANGE_ANSWERS, **BODY},
 )
 def messages_react(request, id: Id, payload: ReactionIn):
-    return _changed(request, id, message_react, emoji=payload.emoji)
+    return _changed(request, message_or_404(request, id), message_react, emoji=payload.emoji)
 
 
 @router.patch(
     "/messages/{int:id}",
-    summary="Edit your own text message within 15 minutes of its sending (the earlier text is kept); "
+    summary="Edit your own text message within 15 minutes of its sending (the earlier text is kept), or "
+    "a scheduled reply's text before it goes; "
     "made on WhatsApp by the session. Anything else is refused (409)",
     response={**CHANGE_ANSWERS, **BODY},
 )
 def messages_edit(request, id: Id, payload: EditIn):
-    return _changed(request, id, message_edit, body=_text(payload.body))
+    message = message_or_404(request, id)
+    scheduled = message.status == Message.Status.SCHEDULED  # not gone yet: any text, any time before
+    return _changed(request, message, scheduled_edit if scheduled else message_edit, body=_text(payload.body))
 
 
 @router.delete(
     "/messages/{int:id}",
-    summary="Delete your own message for everyone (within 60 hours of its sending); made on WhatsApp by "
-    "the session. Anything else is refused (409)",
+    summary="Delete your own message for everyone (within 60 hours of its sending; made on WhatsApp by "
+    "the session), or cancel a scheduled reply before it goes. Anything else is refused (409)",
     response=CHANGE_ANSWERS,
 )
 def messages_delete(request, id: Id):
-    return _changed(request, id, message_delete)
+    message = message_or_404(request, id)
+    scheduled = message.status == Message.Status.SCHEDULED  # cancelled: nothing is sent
+    return _changed(request, message, scheduled_cancel if scheduled else message_delete)
 
 
 @router.post(

@@ -226,3 +226,20 @@ def test_api_schedules_a_file_with_its_caption(api, ticket, staff, django_captur
     with django_capture_on_commit_callbacks(execute=True):
         scheduled_cancel(message=message, by=staff)
     assert not storage.exists(name)  # cancelled: its file goes with it
+
+
+def test_api_edits_and_cancels_a_scheduled_reply_before_it_goes(api, ticket):
+    """PATCH and DELETE /api/messages/{id} on a scheduled reply change its text and cancel it (the
+    15 minutes of an edit and the rules of a sent message do not apply to what has not gone)."""
+    sent = api("POST", f"tickets/{ticket.pk}/messages", {"body": "Bom dia!", "send_at": iso(later())}).json()
+
+    edited = api("PATCH", f"messages/{sent['id']}", {"body": "Boa tarde!"})
+
+    assert edited.status_code == 200, edited.content
+    assert edited.json()["status"] == "scheduled" and Message.objects.get().body.endswith("Boa tarde!")
+
+    cancelled = api("DELETE", f"messages/{sent['id']}")
+
+    assert cancelled.status_code == 200, cancelled.content
+    assert cancelled.json()["deleted_at"] is not None
+    assert not Message.objects.exists()
