@@ -31,6 +31,7 @@ FUNCTIONS = [
     "contact.get",
     "contact.getProfilePictureUrl",
     "contact.queryExists",
+    "contact.getPnLidEntry",
 ]
 
 EVENTS = [

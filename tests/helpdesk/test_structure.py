@@ -72,7 +72,7 @@ def test_no_import_circle():
 
 DOMAIN = ("tickets", "contacts")
 ENGINE_ONLY = {"whatsapp.bridge", "whatsapp.session", "whatsapp.session_messages", "whatsapp.session_bus"}
-WIRE_TYPES = {"InboundMessage", "Download", "OutboundMessage", "OutboundMedia", "filename_clean"}
+WIRE_TYPES = {"InboundMessage", "Download", "OutboundMessage", "OutboundMedia", "filename_clean", "Person"}
 
 
 def wa_js_only_keys() -> set[str]:
