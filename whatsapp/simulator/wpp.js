@@ -187,6 +187,18 @@
       get: async (id) => ({ id: wid(id) }),
       getProfilePictureUrl: async (id) => `${location.origin}/_sim/avatars/${encodeURIComponent(wid(id).user)}.jpg`,
       queryExists: async (id) => ((await call("exists", { id: wid(id)._serialized })) ? { wid: wid(id) } : null),
+      // PnLidEntryResult: {lid?, phoneNumber?}, each a PnLidWid {id, server, _serialized}
+      getPnLidEntry: async (id) => {
+        const entry = await call("pnLid", { id: wid(id)._serialized });
+        const pnLidWid = (serialized) => {
+          const { user, server } = wid(serialized);
+          return { id: user, server, _serialized: serialized };
+        };
+        const result = {};
+        if (entry.lid) result.lid = pnLidWid(entry.lid);
+        if (entry.phoneNumber) result.phoneNumber = pnLidWid(entry.phoneNumber);
+        return result;
+      },
     },
   };
 
