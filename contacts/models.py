@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -83,3 +84,42 @@ class ContactField(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}: {self.value}"
+
+
+class ContactMerge(models.Model):
+    """The audit line of a merge (tickets/merging.py): who joined which two contacts of one person,
+    with the merged contact as it was, since its row is gone."""
+
+    at = models.DateTimeField(_("when"), auto_now_add=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("merged by"),
+    )
+    by_name = models.CharField(_("merged by (name)"), max_length=150, blank=True)
+    kept = models.ForeignKey(
+        Contact,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="merges",
+        verbose_name=_("kept"),
+    )
+    kept_wa_id = models.CharField(_("kept contact's WhatsApp id"), max_length=64)
+    merged_id = models.PositiveBigIntegerField(_("merged contact's id"))
+    merged_wa_id = models.CharField(_("merged contact's WhatsApp id"), max_length=64)
+    merged_phone = models.CharField(_("merged contact's phone"), max_length=15, blank=True)
+    merged_name = models.CharField(_("merged contact's name"), max_length=200, blank=True)
+    tickets = models.JSONField(_("tickets moved"), default=list)
+    closed_tickets = models.JSONField(_("tickets closed"), default=list)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("contact merge")
+        verbose_name_plural = _("contact merges")
+
+    def __str__(self) -> str:
+        return f"{self.merged_wa_id} → {self.kept_wa_id}"

@@ -26,6 +26,7 @@ LINES = {
     "blocked": gettext_noop("%(agent)s blocked the contact"),
     "unblocked": gettext_noop("%(agent)s unblocked the contact"),
     "audit_closed": gettext_noop("Closed by the audit: no message for %(hours)d h"),
+    "merged": gettext_noop("%(agent)s merged this ticket into #%(ticket)s"),
 }
 
 
