@@ -28,6 +28,7 @@ from helpdesk.languages import in_helpdesk_language
 from helpdesk.realtime import dashboard_changed
 from tickets.conversation_flow import greet_new_ticket, route_answer
 from tickets.media import stored_name
+from tickets.merging import contact_merge
 from tickets.models import Message, Ticket
 from tickets.outbound import echoes_claim
 from tickets.payloads import message_payload, ticket_payload
@@ -220,8 +221,6 @@ def _contact_of(person: Person, chat: str, found: list[Contact]) -> Contact | No
     keep = min(found, key=lambda contact: (contact.wa_id != person.address, not contact.phone, contact.pk))
     for other in found:
         if other.pk != keep.pk:
-            from tickets.merging import contact_merge  # another part of issue 19 (branch h2)
-
             keep = contact_merge(keep=keep, other=other, by=None)
     wa_id = person.address if person.phone else keep.wa_id  # replies go to the phone once it is known
     alias = next(iter(addresses - {wa_id}), "")

@@ -92,8 +92,14 @@ def test_a_phone_contact_and_a_lid_contact_of_one_person_are_merged_into_the_pho
     )
     open_tickets = Ticket.objects.exclude(status=Ticket.Status.CLOSED)
     assert open_tickets.count() == 1
-    bodies = set(Message.objects.filter(ticket__contact=contact).values_list("body", flat=True))
-    assert bodies == {"pelo número", "pelo LID escondido", "agora mapeado"}
+    customer_said = Message.objects.filter(ticket__contact=contact).exclude(kind=Message.Kind.SYSTEM)
+    assert set(customer_said.values_list("body", flat=True)) == {
+        "pelo número",
+        "pelo LID escondido",
+        "agora mapeado",
+    }
+    closed = Ticket.objects.get(status=Ticket.Status.CLOSED)  # the LID's, closed by the merge with a line
+    assert closed.messages.filter(kind=Message.Kind.SYSTEM).exists()
     assert open_tickets.get().messages.filter(body="agora mapeado").exists()
 
 
