@@ -22,15 +22,16 @@ def contacts_visible_to(*, user: User) -> QuerySet[Contact]:
 
 
 def contact_search(*, user: User, query: str = "") -> QuerySet[Contact]:
-    """The user's contacts whose name or WhatsApp name contain ``query``, or whose number contains
-    its digits when ``query`` is a number (spaces, +, dashes and brackets ignored)."""
+    """The user's contacts whose name or WhatsApp name contain ``query``, or whose number or either
+    address (a LID's digits, for a customer whose phone WhatsApp hides) contains its digits when
+    ``query`` is a number (spaces, +, dashes and brackets ignored)."""
     contacts = contacts_visible_to(user=user)
     if not query:
         return contacts
     matches = Q(name__icontains=query) | Q(push_name__icontains=query)
     digits = "".join(ch for ch in query if ch.isascii() and ch.isdigit())
     if digits and NUMBER.match(query):
-        matches |= Q(phone__contains=digits)
+        matches |= Q(phone__contains=digits) | Q(wa_id__contains=digits) | Q(alias__contains=digits)
     return contacts.filter(matches)
 
 

@@ -10,17 +10,33 @@ AVATAR_REFRESH = timedelta(days=1)
 
 
 def contact_upsert(*, wa_id: str, push_name: str = "") -> Contact:
-    """The contact for a WhatsApp id, made on first sight; its WhatsApp name kept current."""
+    """The contact for a phone number's WhatsApp id (one an agent typed, resolved by WhatsApp), made on
+    first sight with the number as its phone; its WhatsApp name kept current."""
     contact, created = Contact.objects.get_or_create(wa_id=wa_id, defaults=_first_sight(wa_id, push_name))
     if not created:
         contact_name_refresh(contact=contact, push_name=push_name)
     return contact
 
 
-def contact_create(*, wa_id: str, push_name: str = "") -> Contact:
-    """A contact seen for the first time. Raises IntegrityError when another transaction
-    made it first: for callers that retry their whole transaction (the ingest does)."""
-    return Contact.objects.create(wa_id=wa_id, **_first_sight(wa_id, push_name))
+def contact_create(*, wa_id: str, phone: str, alias: str = "", push_name: str = "") -> Contact:
+    """A contact seen for the first time, at the addresses and with the phone the channel told (""
+    when it hides the phone: never guessed from an address). Raises IntegrityError when another
+    transaction made it first: for callers that retry their whole transaction (the ingest does)."""
+    fields = {**_first_sight(wa_id, push_name), "phone": phone}
+    return Contact.objects.create(wa_id=wa_id, alias=alias or None, **fields)
+
+
+def contact_addresses_set(*, contact: Contact, wa_id: str, alias: str, phone: str) -> Contact:
+    """What the channel revealed about the contact: the address replies go to, the other one ("" for
+    none) and the phone (kept when "": a hidden phone does not erase one known). No query when nothing
+    changed."""
+    changed = {"wa_id": wa_id, "alias": alias or None, "phone": phone or contact.phone}
+    changed = {name: value for name, value in changed.items() if getattr(contact, name) != value}
+    if changed:
+        for name, value in changed.items():
+            setattr(contact, name, value)
+        contact.save(update_fields=[*changed, "updated_at"])
+    return contact
 
 
 def contact_name_refresh(*, contact: Contact, push_name: str) -> None:

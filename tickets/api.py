@@ -41,7 +41,10 @@ router = Router(tags=["tickets"])
 class ContactOut(Schema):
     id: int
     wa_id: str
-    phone: str
+    lid: str | None = Field(
+        description='WhatsApp\'s LID of the person ("<digits>@lid"), or null when none is known'
+    )
+    phone: str = Field(description='E.164 digits; "" when WhatsApp hides the phone')
     name: str
     email: str
     blocked: bool

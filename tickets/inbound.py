@@ -11,29 +11,33 @@ instant race for the one ticket that may be open; the loser's transaction is
 retried and finds the winner's ticket.
 """
 
+import logging
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F
+from django.db.models import Exists, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from contacts.models import Contact
-from contacts.services import contact_create, contact_name_refresh
+from contacts.services import contact_addresses_set, contact_create, contact_name_refresh
 from helpdesk.files import file_save, files_removed_on_failure
 from helpdesk.languages import in_helpdesk_language
 from helpdesk.realtime import dashboard_changed
 from tickets.conversation_flow import greet_new_ticket, route_answer
 from tickets.media import stored_name
+from tickets.merging import contact_merge
 from tickets.models import Message, Ticket
 from tickets.outbound import echoes_claim
 from tickets.payloads import message_payload, ticket_payload
 from tickets.realtime import ticket_event
 from whatsapp.models import Connection, DeadLetter
 from whatsapp.webhooks import webhook_emit
-from whatsapp.wire import InboundMessage
+from whatsapp.wire import InboundMessage, Person
+
+logger = logging.getLogger(__name__)
 
 ATTEMPTS = 3
 Batch = list[InboundMessage]  # messages of one chat, each with its download when it has a file
@@ -109,8 +113,11 @@ def _store(connection: Connection, chat: str, messages: Batch) -> list[Message]:
     names = [message.push_name for message in messages if not message.from_me]
     push_name = next((name for name in reversed(names) if name), "")  # the newest the customer gave
     reopened = None
-    if contact is None:
-        contact = contact_create(wa_id=chat, push_name=push_name)  # no tickets yet: nothing to reopen
+    if contact is None:  # no tickets yet: nothing to reopen
+        person = _person(chat, messages)
+        contact = contact_create(
+            wa_id=person.address, alias=person.alias, phone=person.phone, push_name=push_name
+        )
     else:
         contact_name_refresh(contact=contact, push_name=push_name)
         reopened = None if ticket else _ticket_reopened(contact, connection)
@@ -141,25 +148,102 @@ def _without_echoes(connection: Connection, messages: Batch) -> Batch:
 
 def _ticket_and_new_messages(connection: Connection, chat: str, messages: Batch):
     """(the chat's open ticket or None, its contact or None, the messages not stored yet), in
-    one query when the ticket is open and nothing is a replay."""
+    one query when the ticket is open, its contact already holds the chat's addresses and nothing
+    is a replay. The contact is found by either of the person's addresses (whatsapp/addresses.py);
+    one that learns an address, or two that turn out to be one person, go through ``_contact_of``."""
+    person = _person(chat, messages)
     any_stored = Exists(_stored(connection, messages))
     ticket = (
-        Ticket.objects.filter(connection=connection, contact__wa_id=chat)
+        Ticket.objects.filter(_holding(person.addresses, "contact__"), connection=connection)
         .exclude(status=Ticket.Status.CLOSED)
         .select_related("contact")
         .annotate(any_stored=any_stored)
         .first()
     )
     contact: Contact | None
-    if ticket:
+    if ticket and _knows(ticket.contact, person):
         contact, replay = ticket.contact, ticket.any_stored
     else:
-        contact = Contact.objects.filter(wa_id=chat).annotate(any_stored=any_stored).first()
-        replay = contact is not None and contact.any_stored
+        found = list(Contact.objects.filter(_holding(person.addresses)).annotate(any_stored=any_stored))
+        if len(found) == 1 and _knows(found[0], person):  # a known contact without an open ticket
+            ticket, contact, replay = None, found[0], found[0].any_stored
+        else:  # rare: nobody yet, or an address learned, or two contacts of one person
+            contact = _contact_of(person, chat, found)
+            ticket = _open_ticket(contact, connection) if contact else None
+            replay = bool(found) and any(candidate.any_stored for candidate in found)
     if replay:  # a replay, whole or in part (rare)
         known = set(_stored(connection, messages).values_list("wa_id", flat=True))
         messages = [message for message in messages if message.id not in known]
     return ticket, contact, messages
+
+
+def _person(chat: str, messages: Batch) -> Person:
+    """Who the chat is, as the session resolved it (every message of a batch carries the same)."""
+    return next((message.person for message in messages if message.person), None) or Person(address=chat)
+
+
+def _holding(addresses: tuple[str, ...], prefix: str = "") -> Q:
+    """The contacts holding any of ``addresses``, as the address replies go to or as their other one."""
+    return Q(**{f"{prefix}wa_id__in": addresses}) | Q(**{f"{prefix}alias__in": addresses})
+
+
+def _knows(contact: Contact, person: Person) -> bool:
+    """Whether the contact already holds all the channel tells of the person (nothing to learn)."""
+    if not set(person.addresses) <= {contact.wa_id, contact.alias}:
+        return False
+    return not person.phone or (contact.wa_id == person.address and bool(contact.phone))
+
+
+def _open_ticket(contact: Contact, connection: Connection) -> Ticket | None:
+    return (
+        Ticket.objects.filter(contact=contact, connection=connection)
+        .exclude(status=Ticket.Status.CLOSED)
+        .first()
+    )
+
+
+def _contact_of(person: Person, chat: str, found: list[Contact]) -> Contact | None:
+    """The person's contact, given the contacts holding any of their addresses (``found``); None when
+    there is none yet (the caller makes it). A contact learns the addresses and phone the channel revealed;
+    two contacts of one person are merged into the one replies go to (``contact_merge``). A mapping that
+    would give a person a third address or a second phone number (two different people joined: WhatsApp's
+    answer is wrong or hostile) is refused and logged: the message goes to the contact of the chat it came
+    from, as if nothing were mapped."""
+    if not found:
+        return None
+    addresses = set(person.addresses)
+    phones = {person.phone} - {""}
+    for contact in found:
+        addresses |= {contact.wa_id, contact.alias} - {None, ""}
+        phones |= {contact.phone} - {""}
+    if len(addresses) > 2 or len(phones) > 1:
+        return _mapping_refused(person, chat, found, phones)
+    keep = min(found, key=lambda contact: (contact.wa_id != person.address, not contact.phone, contact.pk))
+    for other in found:
+        if other.pk != keep.pk:
+            keep = contact_merge(keep=keep, other=other, by=None)
+    wa_id = person.address if person.phone else keep.wa_id  # replies go to the phone once it is known
+    alias = next(iter(addresses - {wa_id}), "")
+    return contact_addresses_set(contact=keep, wa_id=wa_id, alias=alias, phone=person.phone)
+
+
+def _mapping_refused(person: Person, chat: str, found: list[Contact], phones: set[str]) -> Contact:
+    """The contact of the chat the message came from, mapped to nobody else (made when there is none)."""
+    logger.warning(
+        "refused to join %s as one person with contacts %s: that would join the phone numbers %s "
+        "or give a person a third address",
+        " and ".join(person.addresses),
+        ", ".join(str(contact.pk) for contact in found),
+        ", ".join(sorted(phones)) or "(none)",
+    )
+    by_chat = sorted(
+        (contact for contact in found if chat in (contact.wa_id, contact.alias)),
+        key=lambda contact: contact.wa_id != chat,  # the one replies to the chat go to, first
+    )
+    if by_chat:
+        return by_chat[0]
+    phone = person.phone if chat == person.address else ""  # a phone id's own number, never a LID's
+    return contact_create(wa_id=chat, phone=phone)
 
 
 def _react(connection: Connection, ticket: Ticket, stored: list[Message], *, created: bool) -> None:

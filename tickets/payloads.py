@@ -2,6 +2,7 @@
 
 from contacts.models import Contact
 from tickets.models import Message, Ticket
+from whatsapp.addresses import lid_of
 
 
 def ticket_payload(ticket: Ticket) -> dict:
@@ -25,6 +26,7 @@ def contact_payload(contact: Contact) -> dict:
     return {
         "id": contact.pk,
         "wa_id": contact.wa_id,
+        "lid": lid_of(contact.wa_id, contact.alias),  # the channel tells which address is a LID
         "phone": contact.phone,
         "name": contact.display_name,
         "email": contact.email,

@@ -35,6 +35,7 @@ FUNCTIONS = [
     "contact.get",
     "contact.getProfilePictureUrl",
     "contact.queryExists",
+    "contact.getPnLidEntry",
 ]
 
 EVENTS = [

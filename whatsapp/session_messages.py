@@ -41,6 +41,7 @@ from tickets.outbound import (
     scheduled_promote,
 )
 from whatsapp import bridge, wire
+from whatsapp.addresses import People
 from whatsapp.dead_letters import DATABASE_AWAY, chat_batch_store
 from whatsapp.lanes import ChatLanes, Item
 from whatsapp.lease import LeaseLost, lease_fence, lease_fenced
@@ -76,6 +77,8 @@ class SessionMessages:
         self.events = events  # the session's: a batch that found the lease lost says so there
         self.page: Page | None = None
         self.avatars_checked: dict[str, float] = {}  # wa_id -> loop time of the last check
+        # Who each chat is (its LID and phone, whatsapp/addresses.py), asked of the page once per chat.
+        self.people = People(self._pn_lid_entry)
         # Chats are stored side by side (whatsapp/lanes.py), each lane's transactions in a
         # thread of this pool with its own database connection.
         self.lanes: ChatLanes | None = None
@@ -190,7 +193,8 @@ class SessionMessages:
         """
         messages = [item for item in items if isinstance(item, InboundMessage)]
         changes = [item for item in items if isinstance(item, InboundChange)]
-        batch = [replace(message, download=await self._media(message)) for message in messages]
+        person = await self.people.person(chat)
+        batch = [replace(message, person=person, download=await self._media(message)) for message in messages]
         try:
             stored = await self._in_chat_thread(chat, batch, changes)
         except LeaseLost:  # nothing of the batch was written, and no retry: the session stops
@@ -198,7 +202,10 @@ class SessionMessages:
             return
         self.stored += len(stored)
         if any(not message.from_me for message in stored):
-            await self._refresh_avatar(chat)
+            await self._refresh_avatar(person.address)  # the address the contact is kept under
+
+    async def _pn_lid_entry(self, chat: str) -> object:
+        return await bridge.wpp_call(self.page, "contact.getPnLidEntry", chat)
 
     def _store_failed(self, chat: str, error: Exception, failures: int) -> None:
         """A lane's batch was not stored: said in the worker's log only, the database may be what failed."""

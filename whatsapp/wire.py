@@ -67,6 +67,8 @@ MEDIA_KINDS = {"image", "audio", "video", "document", "sticker"}
 FILE_TYPES = {"image": "image", "audio": "audio", "video": "video", "sticker": "sticker"}
 
 CHAT_ID = re.compile(r"[0-9A-Za-z._:+-]{1,48}@[0-9a-z.]{1,15}")
+PHONE_ID = re.compile(r"(\d{6,15})@c\.us")  # a person's phone id; its digits are their phone number
+LID = re.compile(r"\d{1,48}@lid")  # a person's LID: WhatsApp's id for someone whose phone it may hide
 MIME = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,40}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,60}")
 MIME_PARAMS = re.compile(r"(;\s*[A-Za-z0-9_.-]{1,30}=[\x21-\x7e]{1,40}){0,4}")
 EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,10}$")
@@ -82,6 +84,42 @@ class Download:
     size: int | None
     data: bytes | None
     error: str = ""
+
+
+@dataclass(frozen=True)
+class Person:
+    """The other party of a chat as the helpdesk keeps them: the address replies go to (the phone's id
+    when WhatsApp tells the phone, else the LID), the other address WhatsApp knows them by ("" when none
+    is known) and their phone number in digits ("" when WhatsApp hides it: never read from a LID)."""
+
+    address: str
+    alias: str = ""
+    phone: str = ""
+
+    @property
+    def addresses(self) -> tuple[str, ...]:
+        return (self.address, self.alias) if self.alias else (self.address,)
+
+
+def person_of(chat: str) -> Person:
+    """Who a chat is from its id alone: a phone id tells the phone; a LID or a group tells none."""
+    phone = PHONE_ID.fullmatch(chat)
+    return Person(address=chat, phone=phone.group(1) if phone else "")
+
+
+def person_from_pn_lid_entry(reply: Any, *, asked: str) -> Person:
+    """Who ``asked`` (a chat's id) is, from ``WPP.contact.getPnLidEntry``'s answer ``{"lid", "phoneNumber"}``
+    (each ``{"id", "server", "_serialized"}``, either missing). An answer that is not about ``asked``, or
+    whose ids are not a LID and a phone id, tells nothing: ``asked`` alone (``person_of``)."""
+    fields = reply if isinstance(reply, dict) else {}
+    lid = chat_id(fields.get("lid"))
+    phone_id = chat_id(fields.get("phoneNumber"))
+    lid = lid if LID.fullmatch(lid) else ""
+    phone = PHONE_ID.fullmatch(phone_id)
+    phone_id = phone_id if phone else ""
+    if not asked or asked not in (lid, phone_id) or not (lid and phone):
+        return person_of(asked)
+    return Person(address=phone_id, alias=lid, phone=phone.group(1))
 
 
 @dataclass(frozen=True)
@@ -102,6 +140,9 @@ class InboundMessage:
     push_name: str
     is_media: bool  # there is a file to download
     download: Download | None = None  # set by the session once it fetched the file
+    # Who the chat's other party is: from the chat's id alone, until the session asks WhatsApp
+    # (whatsapp/addresses.py); None only for a message made without ``inbound_message``.
+    person: Person | None = None
     raw: Any = field(default=None, compare=False, repr=False)  # the payload as received, for a dead letter
 
     @property
@@ -150,8 +191,9 @@ def inbound_message(payload: Any) -> InboundMessage:
     from_me = fields.get("fromMe") is True
     wa_type = fields.get("type", "chat")  # a message without a type is plain text
     kind = KINDS.get(wa_type) if isinstance(wa_type, str) else None
+    chat = chat_id(fields.get("to") if from_me else fields.get("from"))
     return InboundMessage(
-        chat=chat_id(fields.get("to") if from_me else fields.get("from")),
+        chat=chat,
         id=message_id(fields.get("id"), payload),
         kind=kind or "text",
         body=_body(kind, wa_type, fields),
@@ -164,6 +206,7 @@ def inbound_message(payload: Any) -> InboundMessage:
         from_me=from_me,
         push_name=text(fields.get("notifyName"), PUSH_NAME_MAX),
         is_media=fields.get("isMedia") is True and kind in MEDIA_KINDS,
+        person=person_of(chat),
         raw=payload,
     )
 

@@ -23,24 +23,28 @@ import statistics
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
 from django.db import connection as db
 from django.db import connections, transaction
+from django.db.models import Q
 
 from helpdesk.realtime import Publisher
 from tests.benchmarks.results import report
 from tests.factories import ConnectionFactory
-from tests.tickets.test_inbound import inbound
+from tests.tickets.test_inbound import CUSTOMER, inbound
+from tickets import inbound as tickets_inbound
 from tickets.inbound import chat_messages_ingest
 from tickets.models import Message
 from whatsapp.lanes import ChatLanes
-from whatsapp.wire import InboundMessage
+from whatsapp.wire import InboundMessage, Person
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("channel_layer")]
 COUNT = 2000
+IDENTITY_COUNT = 500  # messages a run of the identity lookup's comparison (three variants, interleaved)
 SAMPLES = int(os.environ.get("BENCH_SAMPLES", "3"))
 HISTORY = 200  # chats stored before, and messages of one chat
 
@@ -215,4 +219,106 @@ def test_ingest_rate_against_the_raw_insert_rate_of_the_same_shape(scale):
         report(
             f"[{vendor}] ingest, {label}",
             f"{spread(rates)} = {statistics.median(rates) / raw[shape]:.2f} × raw {shape}; {queries:.3g} queries/msg",
+        )
+
+
+def lookup_before_issue_19(addresses: tuple[str, ...], prefix: str = "") -> Q:
+    """The contact lookup as it was before a person had two addresses: the chat's id as the contact's."""
+    return Q(**{f"{prefix}wa_id__in": addresses[:1]})
+
+
+def from_lid(number: int, phone: str, lid: str) -> InboundMessage:
+    """A message from a LID, as the session hands it over once WhatsApp mapped the LID to the phone."""
+    return replace(inbound(number, chat=lid), person=Person(address=f"{phone}@c.us", alias=lid, phone=phone))
+
+
+def test_ingest_rate_before_and_after_the_identity_lookup(scale, monkeypatch):
+    """The contact found by either of a person's addresses (its WhatsApp id or its other one, the LID:
+    tickets/inbound.py ``_holding``) against the lookup before it (the chat's id as the contact's), in
+    the same run, each run of the three variants one after another so that a slower moment of the
+    machine weighs on all three: messages from a phone id with the old lookup, the same with the new
+    one, and messages from a LID mapped to the phone (the contact holds both addresses)."""
+    vendor = db.vendor
+    count, samples = scale.pick((IDENTITY_COUNT, SAMPLES), smoke=(5, 1))
+    seed_and_analyse(scale.pick(HISTORY, smoke=5))
+    phone = CUSTOMER.split("@")[0]
+
+    shapes = {
+        "messages to one open ticket, one at a time": {
+            "phone id": lambda first: [inbound(n) for n in range(first, first + count)],
+            "LID": lambda first: [
+                from_lid(n, phone, "123456789012345@lid") for n in range(first, first + count)
+            ],
+        },
+        "each message a new contact and ticket, one at a time": {
+            "phone id": lambda first: [
+                inbound(n, chat=f"55119{n:08d}@c.us") for n in range(first, first + count)
+            ],
+            "LID": lambda first: [
+                from_lid(n, f"55117{n:08d}", f"9{n:014d}@lid") for n in range(first, first + count)
+            ],
+        },
+    }
+    variants = [
+        ("before: the chat's id as the contact's, from the phone id", "phone id", lookup_before_issue_19),
+        ("after: either address, from the phone id", "phone id", None),
+        ("after: either address, from the LID mapped to the phone", "LID", None),
+    ]
+    first = 1000
+    for shape, messages_of in shapes.items():
+        rates: dict[str, list[float]] = {label: [] for label, _, _ in variants}
+        queries: dict[str, float] = {}
+        for run in range(samples + 1):  # the first is the warm-up
+            for label, sender, lookup in variants[run % 3 :] + variants[: run % 3]:  # each one first in turn
+                with monkeypatch.context() as patch:
+                    if lookup:
+                        patch.setattr(tickets_inbound, "_holding", lookup)
+                    rate, queries[label] = ingest_rate(messages_of[sender](first), lanes=False)
+                rates[label].append(rate)
+                first += count
+        before = statistics.median(rates[variants[0][0]][1:])
+        for label, _, _ in variants:
+            measured = rates[label][1:]
+            report(
+                f"[{vendor}] ingest, {shape}: {label}",
+                f"{spread(measured)} = {statistics.median(measured) / before:.2f} × before; "
+                f"{queries[label]:.3g} queries/msg",
+            )
+    lookup_alone(variants, scale.pick(2000, smoke=10), monkeypatch)
+
+
+def lookup_alone(variants, count: int, monkeypatch) -> None:
+    """The lookup alone, without the commit that dwarfs it: the ingest's look for a chat's open ticket
+    and contact (``_ticket_and_new_messages``) for a message of a known contact with an open ticket,
+    ``count`` times in one transaction, each variant in turn, the median of 5 rounds."""
+    vendor = db.vendor
+    connection = ConnectionFactory()
+    phone = CUSTOMER.split("@")[0]
+    chat_messages_ingest(
+        connection=connection,
+        chat="123456789012345@lid",
+        messages=[from_lid(0, phone, "123456789012345@lid")],
+    )
+    messages = {"phone id": [inbound(1)], "LID": [from_lid(1, phone, "123456789012345@lid")]}
+    seconds: dict[str, list[float]] = {label: [] for label, _, _ in variants}
+    with transaction.atomic():
+        for _round in range(5):
+            for label, sender, lookup in variants:
+                with monkeypatch.context() as patch:
+                    if lookup:
+                        patch.setattr(tickets_inbound, "_holding", lookup)
+                    batch = messages[sender]
+                    started = time.perf_counter()
+                    for _ in range(count):
+                        ticket, _contact, _new = tickets_inbound._ticket_and_new_messages(
+                            connection, batch[0].chat, batch
+                        )
+                        assert ticket is not None
+                    seconds[label].append((time.perf_counter() - started) / count)
+    before = statistics.median(seconds[variants[0][0]])
+    for label, _, _ in variants:
+        each = statistics.median(seconds[label])
+        report(
+            f"[{vendor}] the lookup alone (a known contact's open ticket): {label}",
+            f"{each * 1e6:.0f} µs = {each / before:.2f} × before",
         )

@@ -61,3 +61,13 @@ def test_block_and_unblock(agent_client, contact):
 def test_blocking_is_a_post(agent_client, contact):
     assert agent_client.get(reverse("contact-block", args=[contact.pk])).status_code == 405
     assert agent_client.get(reverse("contact-edit", args=[contact.pk])).status_code == 405
+
+
+def test_a_phone_whatsapp_hides_is_said_hidden_never_shown_as_the_lids_digits(staff_client):
+    hidden = ContactFactory(name="Ana", phone="", wa_id="987654321098765@lid")
+    ticket = TicketFactory(contact=hidden)
+
+    for url in [reverse("contact", args=[hidden.pk]), reverse("ticket", args=[ticket.pk])]:
+        page = staff_client.get(url).content.decode()
+        assert "hidden by WhatsApp" in page
+        assert "987654321098765" not in page

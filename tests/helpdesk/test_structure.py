@@ -80,6 +80,7 @@ WIRE_TYPES = {
     "OutboundMedia",
     "OutboundChange",
     "filename_clean",
+    "Person",
 }
 
 

@@ -168,3 +168,27 @@ def test_the_api_searches_as_the_pages_do(api, staff_client):
     assert api_finds("tickets?search=boleto") == {ticket.pk}
     assert api_finds("contacts?search=%2B55%2011%2098888") == {maria.pk}
     assert api_finds("contacts?search=maria@example.com") == set()  # the pages do not search emails
+
+
+def test_a_contact_shows_its_lid_and_a_hidden_phone_as_empty(api, staff_client):
+    """A person WhatsApp knows by phone and LID, and one whose phone it hides: ``lid`` says the LID,
+    ``phone`` is "" (never the LID's digits), and searching the LID's digits finds either, in the
+    API and on the Contacts page."""
+    both = ContactFactory(phone="5511988887777", alias="123456789012345@lid")
+    hidden = ContactFactory(phone="", wa_id="987654321098765@lid")
+    by_phone = ContactFactory(phone="5511977776666")
+
+    def found(search: str) -> list[tuple]:
+        results = api("GET", f"contacts?search={search}").json()["results"]
+        return sorted((c["id"], c["lid"], c["phone"]) for c in results)
+
+    assert found("") == [
+        (both.pk, "123456789012345@lid", "5511988887777"),
+        (hidden.pk, "987654321098765@lid", ""),
+        (by_phone.pk, None, "5511977776666"),
+    ]
+    assert found("1234 5678 9012") == [(both.pk, "123456789012345@lid", "5511988887777")]
+    assert found("98765432109") == [(hidden.pk, "987654321098765@lid", "")]
+    assert api("GET", f"contacts/{hidden.pk}").json()["wa_id"] == "987654321098765@lid"
+    page = staff_client.get(reverse("contact-list"), {"q": "987654321098765"}).context["page"].items
+    assert [c.pk for c in page] == [hidden.pk]

@@ -175,6 +175,8 @@ class Simulator:
             if call == "logout":
                 self.world.logout(device.phone)
                 return {"result": True}
+            if call == "pnLid":  # read from the page's own store: answered offline too
+                return {"result": self.world.pn_lid_entry(str(args["id"]))}
             if not account.online:
                 return {"error": "offline"}
             if call == "send":
@@ -189,7 +191,7 @@ class Simulator:
                 return {"result": self.world.messages(device.phone, args["chat"], args.get("count", 50))}
         except KeyError as error:
             return {"error": f"missing {error}"}
-        except LookupError as error:
+        except (LookupError, ValueError) as error:
             return {"error": str(error)}
         return {"error": f"unknown call {call}"}
 
@@ -269,9 +271,15 @@ def control_messages(world: World, payload: dict):
     fields = payload.get("fields") or {}
     if not isinstance(fields, dict) or {"id", "to"} & set(fields):
         raise BadRequest("fields must be an object of message fields other than id and to")
+    lid = digits(payload["lid"]) if payload.get("lid") not in (None, "") else ""
+    hidden = payload.get("phone_hidden") is True
+    if hidden and not lid:
+        raise BadRequest("phone_hidden needs a lid")
     message_id = world.inbound(
         account_phone=digits(payload["account"]),
-        sender=digits(payload["from"]),
+        sender="" if hidden or (lid and "from" not in payload) else digits(payload["from"]),
+        lid=lid,
+        phone_hidden=hidden,
         name=str(payload.get("name", "")),
         body=str(payload.get("body", "")),
         media=media,

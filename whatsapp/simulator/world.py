@@ -83,6 +83,9 @@ class World:
         self.media: dict[str, dict] = {}  # message id -> {"mimetype", "filename", "data"}
         self.customers: set[str] = set()  # the phones (digits) customers wrote from
         self.avatar_requests: dict[str, int] = {}  # the picture CDN: whose picture -> requests it answered
+        # WhatsApp's LIDs: lid digits -> phone digits ("" when the phone is hidden), and back
+        self.lid_phones: dict[str, str] = {}
+        self.phone_lids: dict[str, str] = {}
 
     # -- devices (the helpdesk's browsers) ------------------------------------
 
@@ -211,11 +214,17 @@ class World:
         body: str,
         media: dict | None,
         fields: dict | None = None,
+        lid: str = "",
+        phone_hidden: bool = False,
     ) -> str:
         """A customer writes to the account; returns the WhatsApp message id. ``fields`` replace
-        the message's own (a test's hostile type, time or name, as a modified client could send)."""
+        the message's own (a test's hostile type, time or name, as a modified client could send).
+        With ``lid`` the message comes from ``<lid>@lid``; ``sender`` (unless ``phone_hidden``) is
+        then that LID's phone, as ``getPnLidEntry`` tells it (neither: the LID's mapping stays as it was)."""
         account = self._account(account_phone)
-        chat = wid(sender)
+        if lid and (sender or phone_hidden):
+            self.lid_map(lid, "" if phone_hidden else sender)
+        chat = f"{lid}@lid" if lid else wid(sender)
         serialized = f"false_{chat}_{secrets.token_hex(10).upper()}"
         message = {
             "id": {
@@ -407,6 +416,25 @@ class World:
     def messages(self, phone: str, chat: str, count: int) -> list[dict]:
         history = self._account(phone).chats.get(chat, [])
         return [{k: v for k, v in m.items() if not k.startswith("_")} for m in history[-count:]]
+
+    def lid_map(self, lid: str, phone: str) -> None:
+        """WhatsApp knows ``lid`` as the person of ``phone`` ("": it hides their phone)."""
+        if phone:
+            self.phone_lids[phone] = lid
+        elif lid in self.lid_phones:
+            self.phone_lids.pop(self.lid_phones[lid], None)
+        self.lid_phones[lid] = phone
+
+    def pn_lid_entry(self, chat: str) -> dict:
+        """``WPP.contact.getPnLidEntry``: the LID and the phone id of a person, each only when known."""
+        user, _, server = chat.partition("@")
+        if server == "lid" and user.isdigit():
+            phone = self.lid_phones.get(user, "")
+            return {"lid": f"{user}@lid", **({"phoneNumber": wid(phone)} if phone else {})}
+        if server == "c.us" and user.isdigit():
+            lid = self.phone_lids.get(user, "")
+            return {"phoneNumber": wid(user), **({"lid": f"{lid}@lid"} if lid else {})}
+        raise ValueError(f"invalid wid for getPnLidEntry: {chat}")
 
     def exists(self, number: str) -> str | None:
         """The id WhatsApp uses for a number (``contact.queryExists``), None when it has none.

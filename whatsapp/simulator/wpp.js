@@ -237,6 +237,18 @@
         const found = await call("exists", { id: wid(id)._serialized });  // the id WhatsApp uses, or null
         return found ? { wid: wid(found), biz: false } : null;
       },
+      // PnLidEntryResult: {lid?, phoneNumber?}, each a PnLidWid {id, server, _serialized}
+      getPnLidEntry: async (id) => {
+        const entry = await call("pnLid", { id: wid(id)._serialized });
+        const pnLidWid = (serialized) => {
+          const { user, server } = wid(serialized);
+          return { id: user, server, _serialized: serialized };
+        };
+        const result = {};
+        if (entry.lid) result.lid = pnLidWid(entry.lid);
+        if (entry.phoneNumber) result.phoneNumber = pnLidWid(entry.phoneNumber);
+        return result;
+      },
     },
   };
 
