@@ -2,7 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from contacts.models import Contact
-from tickets.services import phone_wa_id
+from tickets.services import phone_digits
 from whatsapp.models import Connection
 
 
@@ -25,5 +25,5 @@ class ConversationForm(forms.Form):
 
     def clean_phone(self) -> str:
         phone = self.cleaned_data["phone"]
-        phone_wa_id(phone)  # the service parses it again; here it becomes the field's error
+        phone_digits(phone)  # the service parses it again; here it becomes the field's error
         return phone

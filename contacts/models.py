@@ -111,6 +111,7 @@ class ContactMerge(models.Model):
     kept_wa_id = models.CharField(_("kept contact's WhatsApp id"), max_length=64)
     merged_id = models.PositiveBigIntegerField(_("merged contact's id"))
     merged_wa_id = models.CharField(_("merged contact's WhatsApp id"), max_length=64)
+    merged_alias = models.CharField(_("merged contact's other id"), max_length=64, blank=True)
     merged_phone = models.CharField(_("merged contact's phone"), max_length=15, blank=True)
     merged_name = models.CharField(_("merged contact's name"), max_length=200, blank=True)
     tickets = models.JSONField(_("tickets moved"), default=list)

@@ -33,3 +33,14 @@ def contact_search(*, user: User, query: str = "") -> QuerySet[Contact]:
     if digits and NUMBER.match(query):
         matches |= Q(phone__contains=digits) | Q(wa_id__contains=digits) | Q(alias__contains=digits)
     return contacts.filter(matches)
+
+
+def contacts_at(*, addresses: list[str]) -> list[Contact]:
+    """The contacts known by any of ``addresses`` (their WhatsApp id or their other id), in the
+    order of ``addresses``: one query."""
+    found = Contact.objects.filter(Q(wa_id__in=addresses) | Q(alias__in=addresses))
+
+    def rank(contact: Contact) -> int:
+        return min(addresses.index(a) for a in (contact.wa_id, contact.alias) if a in addresses)
+
+    return sorted(found, key=rank)

@@ -19,6 +19,7 @@ urlpatterns = [
     path("contacts/<int:pk>/", contact_views.contact_detail, name="contact"),
     path("contacts/<int:pk>/edit/", contact_views.contact_edit, name="contact-edit"),
     path("contacts/<int:pk>/block/", contact_views.contact_block_view, name="contact-block"),
+    path("contacts/<int:pk>/merge/", contact_views.contact_merge_view, name="contact-merge"),
     path("audits/", audit_list, name="audit-list"),
     path("audits/<int:pk>/", audit_detail, name="audit-detail"),
     path("connections/", whatsapp_views.connection_list, name="connection-list"),

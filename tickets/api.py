@@ -21,7 +21,7 @@ from tickets.selectors import ticket_search, tickets_visible_to
 from tickets.services import (
     ActionRefused,
     number_message_send,
-    phone_wa_id,
+    phone_digits,
     ticket_assign,
     ticket_close,
     ticket_reopen,
@@ -357,14 +357,14 @@ def connections_send(request, id: Id, payload: SendIn):
     connection = connection_or_404(id)
     body = _text(payload.body)
     try:
-        wa_id = phone_wa_id(payload.to)
+        phone = phone_digits(payload.to)
     except ValidationError:
         message = gettext("to must be a phone number with country code, e.g. 5511988887777.")
         raise ApiError(400, "VALIDATION_ERROR", message) from None
     try:
         sent = number_message_send(
             connection=connection,
-            wa_id=wa_id,
+            phone=phone,
             by=request.user,
             body=body,
             queue_if_offline=payload.queue_if_offline,

@@ -18,6 +18,8 @@ from tickets.realtime import ticket_event
 from tickets.writing import ActionRefused
 from whatsapp.webhooks import webhook_emit
 
+# Who may merge: those who may write the audit line of a merge (admins; give it to a role in the admin).
+MERGE_PERMISSION = "contacts.add_contactmerge"
 FILLED = ["name", "push_name", "email", "phone", "notes", "avatar_url"]
 
 
@@ -28,6 +30,7 @@ def contact_merge(*, keep: Contact, other: Contact, by: User | None) -> Contact:
     move (``keep``'s value wins a clash), ``keep``'s empty details are filled from ``other``'s,
     ``keep.alias`` remembers ``other``'s id (so a message from it still finds the person), a
     blocked one blocks both. ``other`` is deleted; a ``ContactMerge`` row records who merged what.
+    Returns ``keep``, refreshed.
     Refused (ActionRefused) for a contact with itself, or a group with a person."""
     if keep.pk == other.pk:
         raise ActionRefused(_("Choose two different contacts to merge."))
@@ -36,7 +39,7 @@ def contact_merge(*, keep: Contact, other: Contact, by: User | None) -> Contact:
         rows = {contact.pk: contact for contact in locked}
         if len(rows) != 2:
             raise ActionRefused(_("One of the contacts no longer exists."))
-        keep, other = rows[keep.pk], rows[other.pk]
+        given, keep, other = keep, rows[keep.pk], rows[other.pk]  # as they are now, locked
         if keep.is_group != other.is_group:
             raise ActionRefused(_("A group cannot be merged with a person."))
         now = timezone.now()
@@ -51,6 +54,7 @@ def contact_merge(*, keep: Contact, other: Contact, by: User | None) -> Contact:
             kept_wa_id=keep.wa_id,
             merged_id=other.pk,
             merged_wa_id=other.wa_id,
+            merged_alias=other.alias or "",
             merged_phone=other.phone,
             merged_name=other.display_name,
             tickets=[ticket.pk for ticket in moved],
@@ -65,7 +69,8 @@ def contact_merge(*, keep: Contact, other: Contact, by: User | None) -> Contact:
             ticket.contact = keep
             ticket_event(ticket=ticket, event_type="ticket.changed")
         dashboard_changed()
-    return keep
+    given.refresh_from_db()  # the caller's instance shows the merge (its other id, its details)
+    return given
 
 
 def _close_clashes(*, keep: Contact, other: Contact, by: User | None, now) -> list[int]:
@@ -116,4 +121,4 @@ def _details_move(*, keep: Contact, other: Contact) -> None:
 
 
 def _name(user: User | None) -> str | None:
-    return user and (user.get_full_name() or user.get_username())
+    return (user.get_full_name() or user.get_username()) if user is not None else None

@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from contacts.models import Contact
+from contacts.selectors import contacts_at
 from contacts.services import contact_block, contact_upsert
 from helpdesk.phones import phone_display
 from helpdesk.realtime import dashboard_changed, session_mark_read, session_wake
@@ -28,7 +28,8 @@ from tickets.realtime import ticket_event, ticket_groups
 from tickets.text import with_signature
 from tickets.writing import ActionRefused, write_check
 from whatsapp.models import Connection
-from whatsapp.session_requests import BusUnavailable, SessionUnavailable, session_number_exists
+from whatsapp.numbers import phone_address, phone_addresses
+from whatsapp.session_requests import BusUnavailable, SessionUnavailable, session_number_resolve
 from whatsapp.webhooks import webhook_emit
 
 
@@ -263,23 +264,24 @@ def _name(user: User) -> str:
     return user.get_full_name() or user.get_username()
 
 
-def phone_wa_id(phone: str) -> str:
-    """The WhatsApp id of a number typed with its country code ("+55 11 98888-7777"): spaces, +,
+def phone_digits(phone: str) -> str:
+    """A number typed with its country code ("+55 11 98888-7777") as E.164 digits: spaces, +,
     dashes and brackets dropped; ASCII digits only, 8 to 15 of them. ValidationError otherwise."""
     digits = "".join(ch for ch in phone if ch not in " +-()")
     if not (digits.isascii() and digits.isdigit() and 8 <= len(digits) <= 15):
         raise ValidationError(_("Enter the number with its country code, e.g. +55 11 98888-7777."))
-    return f"{digits}@c.us"
+    return digits
 
 
 def conversation_start(*, connection: Connection, phone: str, by: User, body: str = "") -> Ticket:
     """``by`` writes first to a number (the page's Start a conversation): the contact's ticket on
     ``connection`` (a new one, or the one under way) becomes theirs and ``body``, if any, is queued.
-    Refused (ActionRefused) as ``_number_check`` says, or when another agent has the ticket."""
-    wa_id = phone_wa_id(phone)
-    _number_check(connection=connection, wa_id=wa_id, by=by)
+    The number is the one WhatsApp uses (``_number_check``): typed without a Brazilian mobile's ninth
+    digit, it finds the customer who wrote with it. Refused (ActionRefused) as ``_number_check``
+    says, or when another agent has the ticket."""
+    address = _number_check(connection=connection, phone=phone_digits(phone), by=by)
     with transaction.atomic():
-        ticket = _conversation_for(connection=connection, wa_id=wa_id, by=by)
+        ticket = _conversation_for(connection=connection, address=address, by=by)
         if ticket.assignee_id not in (None, by.pk):  # a ticket they may see: the colleague may be named
             raise ActionRefused(
                 _("%(agent)s already has ticket #%(ticket)s with %(contact)s.")
@@ -293,48 +295,53 @@ def conversation_start(*, connection: Connection, phone: str, by: User, body: st
 
 
 def number_message_send(
-    *, connection: Connection, wa_id: str, by: User, body: str, queue_if_offline: bool = False
+    *, connection: Connection, phone: str, by: User, body: str, queue_if_offline: bool = False
 ) -> Message:
-    """A program writes to a number (the API): ``body`` is queued in the contact's ticket on
-    ``connection``, which nobody takes by it. ``queue_if_offline``: a connection that is not
-    connected sends it when it is (WhatsApp is not asked then). Refused as ``_number_check`` says."""
-    _number_check(connection=connection, wa_id=wa_id, by=by, offline_ok=queue_if_offline)
+    """A program writes to a number (the API; ``phone``: E.164 digits): ``body`` is queued in the
+    contact's ticket on ``connection``, which nobody takes by it. ``queue_if_offline``: a connection
+    that is not connected sends it when it is (WhatsApp is not asked then). Refused as
+    ``_number_check`` says."""
+    address = _number_check(connection=connection, phone=phone, by=by, offline_ok=queue_if_offline)
     with transaction.atomic():
-        ticket = _conversation_for(connection=connection, wa_id=wa_id, by=by)
+        ticket = _conversation_for(connection=connection, address=address, by=by)
         return message_send(ticket=ticket, author=by, body=body)
 
 
-def _number_check(*, connection: Connection, wa_id: str, by: User, offline_ok: bool = False) -> None:
-    """What is refused before anything is written to a number: a contact ``by`` may not write to
-    (``write_check``, asked first so WhatsApp is not asked in vain), a connection that is not
-    connected (unless ``offline_ok``), a session or bus that does not answer, a number without
-    WhatsApp. Each refusal's ``code`` is the API's ``error_code``."""
-    contact = Contact.objects.filter(wa_id=wa_id).first()
-    if contact is not None:
+def _number_check(*, connection: Connection, phone: str, by: User, offline_ok: bool = False) -> str:
+    """The address a message to ``phone`` goes to: the one WhatsApp answers it uses, asked through
+    the connection's session before any contact is looked up or made. What is refused first: a
+    contact ``by`` may not write to (``write_check`` on each contact the number may be, asked first
+    so WhatsApp is not asked in vain), a connection that is not connected (unless ``offline_ok``:
+    then the existing contact's address, or the number as typed), a session or bus that does not
+    answer, a number without WhatsApp. Each refusal's ``code`` is the API's ``error_code``."""
+    known = contacts_at(addresses=phone_addresses(phone))
+    for contact in known:
         write_check(user=by, contact=contact, ticket=ticket_under_way(contact=contact, connection=connection))
     if connection.status != Connection.Status.CONNECTED:
         if offline_ok:
-            return
+            return known[0].wa_id if known else phone_address(phone)
         refusal = _("%(connection)s is not connected.") % {"connection": connection}
         raise ActionRefused(refusal, code="ACCOUNT_NOT_READY")
     try:
-        exists = session_number_exists(connection_id=connection.pk, wa_id=wa_id)
+        address = session_number_resolve(connection_id=connection.pk, phone=phone)
     except SessionUnavailable:
         refusal = _("%(connection)s does not answer; try again shortly.") % {"connection": connection}
         raise ActionRefused(refusal, code="ACCOUNT_NOT_READY") from None
     except BusUnavailable:
         refusal = _("The realtime bus (Redis) is unavailable: try again in a moment.")
         raise ActionRefused(refusal, code="BUS_UNAVAILABLE") from None
-    if not exists:
-        refusal = _("%(number)s has no WhatsApp.") % {"number": phone_display(wa_id.split("@")[0])}
+    if address is None:
+        refusal = _("%(number)s has no WhatsApp.") % {"number": phone_display(phone)}
         raise ActionRefused(refusal, code="NOT_ON_WHATSAPP")
+    return address
 
 
-def _conversation_for(*, connection: Connection, wa_id: str, by: User) -> Ticket:
-    """In the caller's transaction: the ticket a message to the number goes to, its contact made on
-    first sight. ``write_check`` again, now that the contact exists: the customer may have written
-    while WhatsApp was asked."""
-    contact = contact_upsert(wa_id=wa_id)
+def _conversation_for(*, connection: Connection, address: str, by: User) -> Ticket:
+    """In the caller's transaction: the ticket a message to ``address`` goes to, its contact (known
+    by that id or as its other id) made on first sight. ``write_check`` again, now that the contact
+    exists: the customer may have written while WhatsApp was asked."""
+    known = contacts_at(addresses=[address])
+    contact = known[0] if known else contact_upsert(wa_id=address)
     write_check(user=by, contact=contact, ticket=ticket_under_way(contact=contact, connection=connection))
     ticket, _new = ticket_for_contact(contact=contact, connection=connection)
     return ticket

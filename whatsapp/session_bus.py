@@ -18,7 +18,7 @@ from playwright.async_api import Page
 from helpdesk.languages import in_helpdesk_language
 from helpdesk.phones import phone_display
 from helpdesk.realtime import channel_layer, session_group
-from whatsapp import bridge
+from whatsapp import bridge, wire
 from whatsapp.session_requests import REPLY_TIMEOUT
 
 logger = logging.getLogger(__name__)
@@ -51,7 +51,8 @@ async def bus_answer(*, page: Page | None, request: dict, log: Callable[[str], A
             png = await page.screenshot(type="png", timeout=REPLY_TIMEOUT * 1000)  # no one waits longer
             reply = {"png": base64.b64encode(png).decode()}
         elif request["action"] == "exists":
-            reply = {"exists": bool(await bridge.wpp_call(page, "contact.queryExists", request["wa_id"]))}
+            found = await bridge.wpp_call(page, "contact.queryExists", request["wa_id"])
+            reply = {"wa_id": wire.exists_id(found)}
         elif request["action"] == "pairing_code":
             code = await bridge.wpp_call(page, "conn.genLinkDeviceCodeForPhoneNumber", request["phone"])
             await log(

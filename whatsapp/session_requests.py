@@ -14,6 +14,7 @@ from redis.exceptions import RedisError
 
 from helpdesk.realtime import channel_layer, session_group
 from whatsapp.models import Connection
+from whatsapp.numbers import phone_address
 
 
 class SessionUnavailable(Exception):
@@ -41,9 +42,12 @@ def session_snapshot(*, connection_id: int) -> bytes:
     return base64.b64decode(_ask_sync(connection_id, "snapshot", {})["png"])
 
 
-def session_number_exists(*, connection_id: int, wa_id: str) -> bool:
-    """Whether the number has WhatsApp, asked through the connection's session."""
-    return _ask_sync(connection_id, "exists", {"wa_id": wa_id})["exists"]
+def session_number_resolve(*, connection_id: int, phone: str) -> str | None:
+    """The address WhatsApp uses for the phone number ``phone`` (E.164 digits), asked through the
+    connection's session: a Brazilian mobile typed without its ninth digit answers the address with
+    it (or the other way round, for an account WhatsApp still knows by the old form). None: the
+    number has no WhatsApp."""
+    return _ask_sync(connection_id, "exists", {"wa_id": phone_address(phone)})["wa_id"]
 
 
 def session_pairing_code(*, connection_id: int, phone: str) -> str:

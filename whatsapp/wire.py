@@ -236,6 +236,14 @@ def chat_id(value: Any) -> str:
     return value if len(value) <= CHAT_MAX and CHAT_ID.fullmatch(value) else ""
 
 
+def exists_id(result: Any) -> str | None:
+    """The id WhatsApp uses for a number it was asked about (``contact.queryExists``'s ``wid``: a
+    Brazilian mobile typed without its ninth digit answers the id with it, or the other way round);
+    None when the number has no WhatsApp or the answer names no person's id."""
+    address = chat_id(result.get("wid")) if isinstance(result, dict) else ""
+    return address if address.endswith(("@c.us", "@lid")) else None
+
+
 def message_id(value: Any, payload: Any) -> str:
     """The message's WhatsApp id, cut to the column; a payload without one gets an id made from its content,
     so that hearing it again (the catch-up) does not store it twice."""

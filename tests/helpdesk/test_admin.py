@@ -18,6 +18,7 @@ WRITTEN_BY_THE_SYSTEM = {
     "django_q.success",
     "django_q.failure",
     "django_q.ormq",
+    "contacts.contactmerge",  # the audit line of a merge (tickets/merging.py)
     "helpdesk.apitoken",  # made with manage.py create_api_token
     "tickets.message",
     "tickets.auditreport",

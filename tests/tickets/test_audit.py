@@ -127,6 +127,7 @@ def test_json_and_markdown_and_an_output_file(tmp_path):
         "connections",
         "profiles",
         "tickets",
+        "contacts",
     ]
     assert document["summary"]["findings"]["CRITICAL"] == 1
 

@@ -74,10 +74,9 @@ def test_the_kept_contact_remembers_the_other_id_so_its_messages_still_find_the_
     keep = ContactFactory(wa_id="5511988887777@c.us")
     other = ContactFactory(wa_id="551188887777@c.us", alias=None)
 
-    contact_merge(keep=keep, other=other, by=staff)
+    kept = contact_merge(keep=keep, other=other, by=staff)
 
-    keep.refresh_from_db()
-    assert keep.alias == "551188887777@c.us"
+    assert kept is keep and keep.alias == "551188887777@c.us"  # the caller's instance is current
 
 
 def test_the_other_contacts_lid_is_kept_rather_than_its_phone_id(staff):
@@ -88,6 +87,18 @@ def test_the_other_contacts_lid_is_kept_rather_than_its_phone_id(staff):
 
     keep.refresh_from_db()
     assert keep.alias == "123456789012345@lid"
+
+
+def test_a_third_id_that_does_not_fit_stays_in_the_audit_line(staff):
+    keep = ContactFactory(wa_id="5511988887777@c.us", alias="111111111111111@lid")
+    other = ContactFactory(wa_id="551188887777@c.us", alias="222222222222222@lid")
+
+    contact_merge(keep=keep, other=other, by=staff)
+
+    keep.refresh_from_db()
+    assert keep.alias == "111111111111111@lid"
+    audit = ContactMerge.objects.get()
+    assert (audit.merged_wa_id, audit.merged_alias) == ("551188887777@c.us", "222222222222222@lid")
 
 
 def test_an_audit_line_records_who_merged_what(staff):

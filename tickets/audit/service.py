@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from tickets.audit.checks import Level
 from tickets.audit.connections import connections_section
+from tickets.audit.contacts import contacts_section
 from tickets.audit.infrastructure import infrastructure_section
 from tickets.audit.profiles import profiles_section
 from tickets.audit.report import Report, report_json, report_markdown
@@ -55,6 +56,7 @@ def audit_run(
         connections_section(fix=fix),
         profiles_section(prune=prune_profiles),
         tickets_section(policy=policy, batch_size=batch_size),
+        contacts_section(),
     ]
     return report
 

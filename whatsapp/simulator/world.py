@@ -22,6 +22,18 @@ def wid(phone: str) -> str:
     return f"{phone}@c.us"
 
 
+def ninth_digit_twin(digits: str) -> str | None:
+    """A Brazilian mobile (55, area code, 8 digits starting 6-9, with or without a 9 before them)
+    written the other way; None for any other number."""
+    if not (digits.startswith("55") and digits.isdigit() and "0" not in digits[2:4]):
+        return None
+    if len(digits) == 13 and digits[4] == "9" and digits[5] in "6789":
+        return digits[:4] + digits[5:]
+    if len(digits) == 12 and digits[4] in "6789":
+        return digits[:4] + "9" + digits[4:]
+    return None
+
+
 @dataclass
 class Account:
     phone: str
@@ -52,6 +64,7 @@ class World:
         self.accounts: dict[str, Account] = {}
         self.devices: dict[str, Device] = {}
         self.media: dict[str, dict] = {}  # message id -> {"mimetype", "filename", "data"}
+        self.customers: set[str] = set()  # the phones (digits) customers wrote from
         self.avatar_requests: dict[str, int] = {}  # the picture CDN: whose picture -> requests it answered
         # WhatsApp's LIDs: lid digits -> phone digits ("" when the phone is hidden), and back
         self.lid_phones: dict[str, str] = {}
@@ -210,6 +223,8 @@ class World:
             self.media[serialized] = media
         message.update(fields or {})
         account.chats.setdefault(chat, []).append(message)
+        if chat.endswith("@c.us"):
+            self.customers.add(chat.split("@")[0])
         account.unread[chat] = account.unread.get(chat, 0) + 1
         self._deliver(account, message)
         return serialized
@@ -306,10 +321,25 @@ class World:
             return {"phoneNumber": wid(user), **({"lid": f"{lid}@lid"} if lid else {})}
         raise ValueError(f"invalid wid for getPnLidEntry: {chat}")
 
-    def exists(self, number: str) -> bool:
-        """Every number with 10 to 13 digits that does not end in 0000 "has WhatsApp"."""
+    def exists(self, number: str) -> str | None:
+        """The id WhatsApp uses for a number (``contact.queryExists``), None when it has none.
+
+        A phone the world knows (an account, a customer who wrote) is found typed either way of
+        its ninth digit, and answers the id it wrote from. Any other number with 10 to 13 digits
+        that does not end in 0000 "has WhatsApp"; a Brazilian mobile typed as 55 + area code +
+        8 digits starting with 6-9 is known by its ninth digit: 55DD9XXXXXXXX@c.us."""
         digits = number.split("@")[0]
-        return digits.isdigit() and 10 <= len(digits) <= 13 and not digits.endswith("0000")
+        if not digits.isdigit():
+            return None
+        known = self.accounts.keys() | self.customers
+        for candidate in (digits, ninth_digit_twin(digits)):
+            if candidate in known:
+                return wid(candidate)
+        if not 10 <= len(digits) <= 13 or digits.endswith("0000"):
+            return None
+        if len(digits) == 12 and (twin := ninth_digit_twin(digits)):
+            return wid(twin)
+        return wid(digits)
 
     # -- helpers ----------------------------------------------------------------
 

@@ -186,7 +186,10 @@
     contact: {
       get: async (id) => ({ id: wid(id) }),
       getProfilePictureUrl: async (id) => `${location.origin}/_sim/avatars/${encodeURIComponent(wid(id).user)}.jpg`,
-      queryExists: async (id) => ((await call("exists", { id: wid(id)._serialized })) ? { wid: wid(id) } : null),
+      queryExists: async (id) => {
+        const found = await call("exists", { id: wid(id)._serialized });  // the id WhatsApp uses, or null
+        return found ? { wid: wid(found), biz: false } : null;
+      },
       // PnLidEntryResult: {lid?, phoneNumber?}, each a PnLidWid {id, server, _serialized}
       getPnLidEntry: async (id) => {
         const entry = await call("pnLid", { id: wid(id)._serialized });
