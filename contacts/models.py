@@ -106,7 +106,7 @@ class ContactMerge(models.Model):
         null=True,
         blank=True,
         related_name="merges",
-        verbose_name=_("kept"),
+        verbose_name=_("contact kept"),
     )
     kept_wa_id = models.CharField(_("kept contact's WhatsApp id"), max_length=64)
     merged_id = models.PositiveBigIntegerField(_("merged contact's id"))

@@ -62,7 +62,7 @@ class Migration(migrations.Migration):
                         on_delete=django.db.models.deletion.SET_NULL,
                         related_name="merges",
                         to="contacts.contact",
-                        verbose_name="kept",
+                        verbose_name="contact kept",
                     ),
                 ),
             ],
