@@ -238,7 +238,7 @@ Q_CLUSTER = {
     "timeout": 300,
     "retry": 360,
     "catch_up": False,
-    "poll": 1,
+    "poll": env.float("Q_POLL", default=1),  # seconds an idle worker waits before asking the queue again
     "ALT_CLUSTERS": {
         "sessions": {
             "workers": MAX_WHATSAPP_CONNECTIONS,

@@ -91,6 +91,8 @@ class Engine:
 def engine(tmp_path, redis_url, simulator, channel_layer):
     engine = Engine(tmp=tmp_path, redis_url=redis_url, simulator=simulator)
     yield engine
+    for worker in engine.workers:  # all asked at once: they stop side by side, not one after another
+        worker.interrupt()
     for worker in engine.workers:
         worker.stop()
     leftovers = engine.chromium()

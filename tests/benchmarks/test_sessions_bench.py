@@ -15,6 +15,7 @@ import pytest
 
 from tests.benchmarks.results import report
 from tests.processes import chromium_pids, wait_until
+from tests.whatsapp.test_sessions import start_stop_cycles, stops_half_a_second_after_the_scan
 from whatsapp.browser import browser_memory_bytes
 from whatsapp.models import Connection
 from whatsapp.services import connection_create, connection_request
@@ -184,3 +185,14 @@ def test_start_stop_cycles_leave_nothing(engine, simulator, scale):
         f"{cycles} start/stop cycles: worker memory (PSS, browsers excluded)",
         f"{before / 2**20:.0f} MiB before, {after / 2**20:.0f} MiB after ({(after - before) / 2**20:+.0f} MiB)",
     )
+
+
+@pytest.mark.full_size_only("tests/whatsapp/test_sessions.py runs two rounds of it in make test")
+def test_a_stop_half_a_second_after_the_scan_keeps_the_login_five_times_in_a_row(engine):
+    """Issue 9 (a Ctrl-C right after the scan lost the login) at the repetition it was reported with."""
+    stops_half_a_second_after_the_scan(engine, rounds=5)
+
+
+@pytest.mark.full_size_only("tests/whatsapp/test_sessions.py runs three cycles of it in make test")
+def test_ten_start_stop_cycles_leave_no_browser_behind(engine):
+    start_stop_cycles(engine, cycles=10)
