@@ -339,8 +339,8 @@ def test_a_conversation_with_changes_costs_a_query_more_for_each_kind(
     url = reverse("ticket", args=[question.ticket_id])
 
     # session, user, whether they see every ticket, the ticket; its messages, their reactions, their
-    # earlier versions; the contact's other tickets
-    with django_assert_num_queries(8):
+    # earlier versions; the contact's other tickets; its scheduled replies
+    with django_assert_num_queries(9):
         page = agent_client.get(url, HTTP_HX_REQUEST="true").content.decode()
 
     assert page.count("data-edited") == 11 and page.count('data-emoji="👍"') == 11
