@@ -1,13 +1,22 @@
 """Fixtures for end-to-end tests of the session engine: the simulator and session workers."""
 
+import zlib
 from pathlib import Path
 
 import pytest
 
 from tests.processes import Simulator, chromium_pids, helpdesk_env, session_worker, wait_until
 from whatsapp.models import Connection
+from whatsapp.services import connection_create, connection_request
 
 SIM_PHONE = "5511999990001"
+
+
+@pytest.fixture
+def phone(request) -> str:
+    """A company number of this test's own, the same on every run: the simulator keeps every phone's
+    history, so a test that reused another's would read its messages."""
+    return f"55117{zlib.crc32(request.node.nodeid.encode()) % 10**8:08d}"
 
 
 @pytest.fixture(scope="session")
@@ -33,6 +42,15 @@ class Engine:
 
     def logs(self) -> str:
         return "\n".join(f"--- {w.log.name}\n{w.output()[-3000:]}" for w in self.workers)
+
+    def connected(self, phone: str, name: str = "Vendas") -> Connection:
+        """A new connection, started and scanned with ``phone``: CONNECTED."""
+        connection = connection_create(name=name)
+        connection_request(connection=connection, enabled=True)
+        self.wait_for_status(
+            connection, Connection.Status.QR, timeout=120
+        )  # Chromium starts slowly under load
+        return self.connect(connection, phone=phone)
 
     def wait_for_status(self, connection: Connection, *statuses: str, timeout: float = 30) -> Connection:
         def reached():

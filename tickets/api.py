@@ -264,7 +264,7 @@ def tickets_reply(request, id: Id):
                 str(refused),
             ) from None
         send_at = None
-        if data.get("send_at"):
+        if "send_at" in data:  # given empty is no time, as in JSON: refused
             try:
                 send_at = send_at_parse(data["send_at"])
                 send_at_check(send_at)

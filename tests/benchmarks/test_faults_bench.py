@@ -21,7 +21,6 @@ import shutil
 import signal
 import tempfile
 import time
-import zlib
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -36,7 +35,6 @@ from tests.processes import wait_until
 from tests.whatsapp.test_crash_recovery import (
     CUSTOMERS,
     burst,
-    connected,
     merged,
     stored_per_chat,
     terminate_other_connections,
@@ -52,7 +50,7 @@ Fault = Callable[[Engine], Callable[[], None]]  # starts the fault, returns what
 
 def fault_run(engine: Engine, phone: str, fault: Fault, *, messages: int, timeout: float = 300) -> dict:
     engine.start_worker()
-    engine.let_login_settle(connected(engine, phone))
+    engine.let_login_settle(engine.connected(phone))
 
     first = burst(engine.simulator, phone, range(messages // 2))
     wait_until(Message.objects.exists, message="the ingest to be storing")
@@ -134,11 +132,6 @@ def network_dropped(engine: Engine):
 def database_connections_ended(engine: Engine):
     terminate_other_connections()
     return lambda: None
-
-
-@pytest.fixture
-def phone(request) -> str:
-    return f"55116{zlib.crc32(request.node.name.encode()) % 10**8:08d}"
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from django.utils import timezone
 from contacts.models import Contact
 from tests.factories import ConnectionFactory, ContactFactory, QueueFactory, TicketFactory, UserFactory
 from tests.processes import wait_until
-from tests.whatsapp.test_messages import connected
 from tickets.models import Message, Ticket
 from whatsapp import session_requests
 from whatsapp.models import Connection
@@ -58,7 +57,7 @@ def test_a_session_that_does_not_answer_is_a_form_error(agent_client, channel_la
 def test_the_agent_writes_first_and_lands_on_their_ticket(engine, simulator, agent, client):
     engine.start_worker()
     phone = "5511855501234"
-    connection = connected(engine, phone)
+    connection = engine.connected(phone)
     client.force_login(agent)
 
     nobody = client.post(reverse("conversation-new"), {"connection": connection.pk, "phone": "5511988880000"})
@@ -89,7 +88,7 @@ def test_the_agent_writes_first_and_lands_on_their_ticket(engine, simulator, age
 @pytest.mark.django_db(transaction=True)
 def test_a_colleagues_conversation_or_a_blocked_contact_is_refused(engine, simulator, agent, client):
     engine.start_worker()
-    connection = connected(engine, "5511855505678")
+    connection = engine.connected("5511855505678")
     TicketFactory(
         connection=connection,
         assignee=UserFactory(username="bia"),

@@ -8,7 +8,6 @@ from django.urls import reverse
 from contacts.models import Contact
 from tests.factories import ConnectionFactory, ContactFactory, QueueFactory, TicketFactory
 from tests.processes import wait_until
-from tests.whatsapp.test_messages import connected
 from tickets.models import Message, Ticket
 from tickets.services import ActionRefused, conversation_start, number_message_send
 from whatsapp.models import Connection
@@ -125,7 +124,7 @@ def test_a_number_typed_without_the_ninth_digit_lands_on_the_existing_ticket(
     with nine."""
     phone = "5511855509999"
     engine.start_worker()
-    connection = connected(engine, phone)
+    connection = engine.connected(phone)
     for sender, body in [("5548991234567", "Oi, sou a Maria"), ("554891112222", "Sou o Rui")]:
         status, _answer = simulator.post(
             "/_sim/messages", {"account": phone, "from": sender, "name": "Cliente", "body": body}

@@ -216,8 +216,15 @@ def test_api_schedules_a_file_with_its_caption(api, ticket, staff, django_captur
         },
         multipart=True,
     )
+    empty = api(  # a send_at given empty is no time (as "" in JSON), not "send now"
+        "POST",
+        f"tickets/{ticket.pk}/messages",
+        {"media": SimpleUploadedFile("c.pdf", b"%PDF-1.4", content_type="application/pdf"), "send_at": ""},
+        multipart=True,
+    )
 
     assert response.status_code == 201, response.content
+    assert empty.status_code == 422 and list(empty.json()["fields"]) == ["send_at"]
     assert response.json()["status"] == "scheduled" and response.json()["caption"] == "o boleto"
     assert bad.status_code == 422 and list(bad.json()["fields"]) == ["send_at"]
     message = Message.objects.get()

@@ -7,7 +7,6 @@ make test short; the 1,000-message runs are benchmarks (tests/benchmarks/test_fa
 
 import os
 import signal
-import zlib
 
 import pytest
 from django.db import connection as db
@@ -16,25 +15,11 @@ from tests.processes import wait_until
 from tickets.models import Message, Ticket
 from tickets.outbound import message_send
 from whatsapp.models import Connection
-from whatsapp.services import connection_create, connection_request
 from whatsapp.wire import client_message_id
 
 pytestmark = pytest.mark.django_db(transaction=True)
 CUSTOMERS = [f"55119666{n:05d}" for n in range(4)]
 BURST = 200
-
-
-@pytest.fixture
-def phone(request) -> str:
-    """A company number of this test's own (the simulator keeps every phone's history), the same every run."""
-    return f"55117{zlib.crc32(request.node.name.encode()) % 10**8:08d}"
-
-
-def connected(engine, phone: str) -> Connection:
-    connection = connection_create(name="Vendas")
-    connection_request(connection=connection, enabled=True)
-    engine.wait_for_status(connection, Connection.Status.QR, timeout=120)  # Chromium starts slowly under load
-    return engine.connect(connection, phone=phone)
 
 
 def write(simulator, phone: str, body: str, sender: str) -> str:
@@ -98,7 +83,7 @@ def test_a_worker_killed_between_the_send_and_the_mark_leaves_one_row_sent(engin
     """The catch-up used to store our reply's echo as a second row, and marking the reply sent then
     failed on the unique (connection, WhatsApp id) and restarted the session at once, forever."""
     worker = engine.start_worker(WHATSAPP_TEST_PAUSE_AFTER_SEND="120")
-    connection = connected(engine, phone)
+    connection = engine.connected(phone)
     write(simulator, phone, "Olá", CUSTOMERS[0])
     wait_until(Ticket.objects.exists, message="the ticket")
     engine.let_login_settle(connection)
@@ -127,7 +112,7 @@ def test_a_worker_killed_between_the_send_and_the_mark_leaves_one_row_sent(engin
 
 def test_a_worker_killed_mid_burst_stores_every_message_once_in_order(engine, simulator, phone):
     engine.start_worker()
-    connection = connected(engine, phone)
+    connection = engine.connected(phone)
     engine.let_login_settle(connection)
 
     first = burst(simulator, phone, range(BURST // 2))
@@ -156,7 +141,7 @@ def test_the_databases_connections_ended_mid_burst_pause_the_ingest_and_lose_not
     if db.vendor != "postgresql":
         pytest.skip("pg_terminate_backend: PostgreSQL only")
     engine.start_worker()
-    connection = connected(engine, phone)
+    connection = engine.connected(phone)
 
     sent, terminated = [], 0
     for part in range(4):
@@ -178,7 +163,7 @@ def test_a_browser_killed_mid_burst_is_restarted_and_its_catch_up_stores_the_res
 ):
     """A failure that restarts the browser: the catch-up after it starts at the first message not stored."""
     engine.start_worker()
-    connection = connected(engine, phone)
+    connection = engine.connected(phone)
     engine.let_login_settle(connection)
 
     first = burst(simulator, phone, range(BURST // 2))
@@ -199,7 +184,7 @@ def test_a_postgresql_restart_mid_burst_pauses_the_session_and_loses_nothing(
     Each chat's lane retries its batch; the session waits for the database with the same browser
     (a new one, with its catch-up, would hide a batch dropped by its lane)."""
     engine.start_worker()
-    connection = connected(engine, phone)
+    connection = engine.connected(phone)
     browser = engine.browser_roots()
 
     first = burst(simulator, phone, range(BURST // 2))

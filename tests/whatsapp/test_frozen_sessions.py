@@ -10,7 +10,6 @@ checked without a browser.
 """
 
 import time
-import zlib
 
 import pytest
 from django.urls import reverse
@@ -20,7 +19,6 @@ from tests.processes import wait_until
 from tickets.models import Message, Ticket
 from tickets.outbound import message_send
 from whatsapp.models import Connection
-from whatsapp.services import connection_create, connection_request
 from whatsapp.simulator.world import WEB_VERSION
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -29,16 +27,8 @@ CUSTOMER = "5511977776666"
 QUICK = {"WHATSAPP_PROBE_TIMEOUT": "2", "WHATSAPP_AUTH_TIMEOUT": "15"}
 
 
-@pytest.fixture
-def phone(request) -> str:
-    """A company number of this test's own: the simulator keeps every phone's history."""
-    return f"55117{zlib.crc32(request.node.name.encode()) % 10**8:08d}"
-
-
 def connected(engine, phone: str) -> Connection:
-    connection = connection_create(name="Vendas")
-    connection_request(connection=connection, enabled=True)
-    connection = engine.connect(connection, phone=phone)
+    connection = engine.connected(phone)
     engine.let_login_settle(connection)  # the restart must find the login in the profile
     return connection
 

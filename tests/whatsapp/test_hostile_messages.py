@@ -6,7 +6,6 @@ import pytest
 
 from tests.factories import QueueFactory
 from tests.processes import wait_until
-from tests.whatsapp.test_messages import connected
 from tickets.models import Message, Ticket
 from whatsapp.models import Connection, ConnectionEvent, DeadLetter
 
@@ -36,7 +35,7 @@ def document(name: str, mimetype: str = "application/pdf") -> dict:
 
 def test_hostile_messages_neither_restart_the_session_nor_hold_up_the_next_one(engine, simulator, tmp_path):
     engine.start_worker(MEDIA_ROOT=str(tmp_path / "media"))
-    connection = connected(engine, PHONE)
+    connection = engine.connected(PHONE)
     connection.queues.add(QueueFactory(name="Vendas", ordering=1), QueueFactory(name="Suporte", ordering=2))
     first = send(simulator, "oi")  # a new ticket with two queues: the menu goes out, answers are read
     wait_until(lambda: Ticket.objects.exclude(menu_sent_at=None).exists(), timeout=20, message="the menu")

@@ -2,30 +2,14 @@
 (its phones, a session worker, Chromium). The ingest's rules are tested without a browser in
 tests/tickets/test_inbound_people.py."""
 
-import zlib
-
 import pytest
 
 from contacts.models import Contact
 from tests.processes import wait_until
 from tickets.models import Message, Ticket
 from tickets.outbound import message_send
-from whatsapp.models import Connection
-from whatsapp.services import connection_create, connection_request
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def phone(request) -> str:
-    """A company number of this test's own: the simulator keeps every phone's history."""
-    return f"55117{zlib.crc32(request.node.name.encode()) % 10**8:08d}"
-
-
-def connected(engine, phone: str) -> Connection:
-    connection = connection_create(name="Vendas")
-    connection_request(connection=connection, enabled=True)
-    return engine.connect(connection, phone=phone)
 
 
 def write(simulator, phone: str, body: str, **sender) -> str:
@@ -39,7 +23,7 @@ def write(simulator, phone: str, body: str, **sender) -> str:
 def test_the_same_person_by_phone_then_by_lid_is_one_contact_and_one_ticket(engine, simulator, phone):
     customer, lid = f"55219{phone[-8:]}", f"1{phone[-8:]}0000042"
     engine.start_worker()
-    connected(engine, phone)
+    engine.connected(phone)
 
     write(simulator, phone, "pelo número", **{"from": customer})
     wait_until(lambda: Message.objects.count() == 1, message="the message from the phone id")
@@ -57,7 +41,7 @@ def test_the_same_person_by_phone_then_by_lid_is_one_contact_and_one_ticket(engi
 def test_a_customer_whose_phone_whatsapp_hides_is_answered_at_their_lid(engine, simulator, agent, phone):
     lid = f"2{phone[-8:]}0000077"
     engine.start_worker()
-    connected(engine, phone)
+    engine.connected(phone)
 
     write(simulator, phone, "meu número é segredo", lid=lid, phone_hidden=True)
     wait_until(lambda: Ticket.objects.exists(), message="the ticket")

@@ -2,7 +2,6 @@
 
 import base64
 import http.client
-import zlib
 from urllib.parse import urlsplit
 
 import pytest
@@ -13,22 +12,9 @@ from tickets.media import media_check
 from tickets.models import Message, Ticket
 from tickets.outbound import message_send
 from whatsapp.models import Connection
-from whatsapp.services import connection_create, connection_request
 
 pytestmark = pytest.mark.django_db(transaction=True)
 CUSTOMER = "5511988887777"
-
-
-@pytest.fixture
-def phone(request) -> str:
-    """A company number of this test's own: the simulator keeps every phone's history."""
-    return f"55118{zlib.crc32(request.node.name.encode()) % 10**8:08d}"  # the same on every run
-
-
-def connected(engine, phone: str) -> Connection:
-    connection = connection_create(name="Vendas")
-    connection_request(connection=connection, enabled=True)
-    return engine.connect(connection, phone=phone)
 
 
 def write(simulator, phone: str, body: str, sender: str = CUSTOMER) -> str:
@@ -45,7 +31,7 @@ def stored_bodies() -> list[str]:
 
 def test_fifty_messages_of_one_chat_are_stored_in_order(engine, simulator, phone):
     engine.start_worker()
-    connected(engine, phone)
+    engine.connected(phone)
 
     sent = [write(simulator, phone, f"message {n}") for n in range(50)]
 
@@ -57,7 +43,7 @@ def test_fifty_messages_of_one_chat_are_stored_in_order(engine, simulator, phone
 
 def test_messages_sent_while_the_worker_was_down_are_imported_once(engine, simulator, phone):
     engine.start_worker()
-    connection = connected(engine, phone)
+    connection = engine.connected(phone)
     write(simulator, phone, "before")
     wait_until(lambda: Message.objects.count() == 1, message="the first message")
     engine.let_login_settle(connection)
@@ -79,7 +65,7 @@ def test_messages_sent_while_the_worker_was_down_are_imported_once(engine, simul
 
 def test_a_reply_reaches_the_phone_and_its_acks_come_back(engine, simulator, agent, phone):
     engine.start_worker()
-    connected(engine, phone)
+    engine.connected(phone)
     write(simulator, phone, "Olá")
     wait_until(lambda: Ticket.objects.exists(), message="the ticket")
 
@@ -100,7 +86,7 @@ def test_a_reply_reaches_the_phone_and_its_acks_come_back(engine, simulator, age
 
 def test_a_reply_queued_while_disconnected_is_sent_once_after_reconnecting(engine, simulator, agent, phone):
     engine.start_worker()
-    connection = connected(engine, phone)
+    connection = engine.connected(phone)
     write(simulator, phone, "Olá")
     wait_until(lambda: Ticket.objects.exists(), message="the ticket")
     simulator.post("/_sim/network", {"account": phone, "online": False})
@@ -142,7 +128,7 @@ def send_image(simulator, phone: str, *, download_seconds: float = 0) -> str:
 
 def test_an_image_is_downloaded_and_stored_with_its_details(engine, simulator, phone, settings, tmp_path):
     engine.start_worker(MEDIA_ROOT=str(tmp_path / "media"))
-    connected(engine, phone)
+    engine.connected(phone)
 
     send_image(simulator, phone)
 
@@ -159,7 +145,7 @@ def test_an_image_is_downloaded_and_stored_with_its_details(engine, simulator, p
 
 def test_a_slow_download_in_one_chat_does_not_hold_up_another_chat(engine, simulator, phone, tmp_path):
     engine.start_worker(MEDIA_ROOT=str(tmp_path / "media"))
-    connected(engine, phone)
+    engine.connected(phone)
 
     photo = send_image(simulator, phone, download_seconds=3)
     other = write(simulator, phone, "another customer", sender="5511977776666")
@@ -172,7 +158,7 @@ def test_a_slow_download_in_one_chat_does_not_hold_up_another_chat(engine, simul
 
 def test_media_over_the_limit_is_kept_as_a_message_saying_so(engine, simulator, phone):
     engine.start_worker(WHATSAPP_MAX_MEDIA_MB="0.001")  # about 1 KB
-    connected(engine, phone)
+    engine.connected(phone)
 
     send_image(simulator, phone)
 
@@ -184,7 +170,7 @@ def test_media_over_the_limit_is_kept_as_a_message_saying_so(engine, simulator, 
 
 def test_the_api_writes_to_a_new_number_and_refuses_one_without_whatsapp(engine, simulator, phone, api):
     engine.start_worker()
-    connection = connected(engine, phone)
+    connection = engine.connected(phone)
 
     nobody = api("POST", f"connections/{connection.pk}/messages", {"to": "5511900000000", "body": "Oi"})
     sent = api("POST", f"connections/{connection.pk}/messages", {"to": "5511955554444", "body": "Promoção!"})
@@ -201,7 +187,7 @@ def test_the_api_writes_to_a_new_number_and_refuses_one_without_whatsapp(engine,
 def test_a_file_and_a_quoted_reply_reach_the_phone(engine, simulator, phone, agent, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"  # the worker reads what this process stored
     engine.start_worker(MEDIA_ROOT=str(tmp_path / "media"))
-    connected(engine, phone)
+    engine.connected(phone)
     question = write(simulator, phone, "Tem o boleto?")
     received = wait_until(lambda: Message.objects.filter(wa_id=question).first(), message="the question")
     pdf = media_check(
@@ -225,7 +211,7 @@ def test_a_file_and_a_quoted_reply_reach_the_phone(engine, simulator, phone, age
 
 def test_the_profile_picture_is_asked_for_once_a_day_not_per_message(engine, simulator, phone):
     engine.start_worker()
-    connected(engine, phone)
+    engine.connected(phone)
 
     write(simulator, phone, "um")
     contact = wait_until(

@@ -1,7 +1,6 @@
 """Send later through the real engine: a scheduled reply reaches the phone at its time, once,
 also when no session ran at that time (simulator phones, worker processes, Chromium)."""
 
-import zlib
 from datetime import timedelta
 
 import pytest
@@ -15,12 +14,6 @@ from whatsapp.services import connection_create, connection_request
 
 pytestmark = pytest.mark.django_db(transaction=True)
 CUSTOMER = "5511988886666"
-
-
-@pytest.fixture
-def phone(request) -> str:
-    """A company number of this test's own: the simulator keeps every phone's history."""
-    return f"55119{zlib.crc32(request.node.name.encode()) % 10**8:08d}"
 
 
 def open_ticket(engine, simulator, phone: str) -> tuple[Connection, Ticket]:
