@@ -14,6 +14,7 @@
       mimetype: message.mimetype ?? "", filename: message.filename ?? "", size: message.size ?? null,
       isMedia: Boolean(message.isMedia), quoted: id(message.quotedStanzaID), lat: message.lat ?? null,
       lng: message.lng ?? null, vcard: message.vcard ?? null, ack: message.ack ?? null,
+      editedAt: message.latestEditSenderTimestampMs ?? null,
     };
   }
 

@@ -141,6 +141,10 @@ class SessionMessages:
             messages = [inbound_message(payload) for payload in payloads]
             for message in await db(catch_up_from)(connection=connection, messages=messages):
                 self.lanes.put(wa_id, message)
+            # Deleted or edited meanwhile: applied after the chat's messages (a change already made,
+            # or heard live, changes nothing the second time).
+            for change in filter(None, map(wire.history_change, payloads)):
+                self.lanes.put(wa_id, change)
         held, self.held = self.held or [], None
         for message in held:
             self.lanes.put(message.chat, message)

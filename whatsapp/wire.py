@@ -534,6 +534,21 @@ def inbound_change(event: str, payload: Any) -> InboundChange | None:
     )
 
 
+def history_change(payload: Any) -> InboundChange | None:
+    """What a message read back from its chat's history (the catch-up) says happened to it while no
+    session listened: deleted for everyone (its type is then "revoked") or edited (``editedAt``). Read
+    as the live event would be, so the same checks apply; None when it shows neither."""
+    fields = payload if isinstance(payload, dict) else {}
+    if fields.get("type") == "revoked":
+        revoke = {k: fields.get(k) for k in ("fromMe", "from", "to", "t")}
+        return inbound_change("chat.msg_revoke", {**revoke, "type": "revoke", "refId": fields.get("id")})
+    if fields.get("editedAt") is not None:
+        return inbound_change(
+            "chat.msg_edited", {"id": fields.get("id"), "msg": fields, "editedAt": fields["editedAt"]}
+        )
+    return None
+
+
 def _wa_id(value: Any) -> str:
     """A message's WhatsApp id as the column holds it; "" when it is none (no made-up id: a change
     that names nothing is dropped, not stored under a digest)."""

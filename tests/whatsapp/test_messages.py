@@ -244,3 +244,34 @@ def test_a_browser_keeps_the_picture_a_day_then_asks_again_with_its_etag(simulat
     assert first.headers["Cache-Control"] == "public, max-age=86400"
     assert first.headers["Last-Modified"]
     assert (again.status, again_body, again.headers["ETag"]) == (304, b"", first.headers["ETag"])
+
+
+def test_edits_and_deletions_made_while_the_worker_was_down_are_caught_up(engine, simulator, phone):
+    """The catch-up reads them from the chat's history: an edit shows its new text, a deletion hides
+    the message, and a message written and deleted meanwhile is stored deleted (never "[unsupported
+    message: revoked]"); no row is added for a change."""
+    engine.start_worker()
+    connection = engine.connected(phone)
+    edited, deleted = write(simulator, phone, "Quero 2 pizzas"), write(simulator, phone, "Meu CPF é 123")
+    wait_until(lambda: Message.objects.count() == 2, message="the first messages")
+    engine.let_login_settle(connection)
+    engine.workers[0].stop()
+    engine.wait_for_status(connection, Connection.Status.DISCONNECTED)
+
+    change = {"account": phone, "from": CUSTOMER}
+    assert simulator.post("/_sim/messages", {**change, "edit_of": edited, "body": "Quero 3 pizzas"})[0] == 201
+    assert simulator.post("/_sim/messages", {**change, "revoke_of": deleted})[0] == 201
+    gone = write(simulator, phone, "ops, número errado")
+    assert simulator.post("/_sim/messages", {**change, "revoke_of": gone})[0] == 201
+    write(simulator, phone, "Obrigada")
+    engine.start_worker()
+
+    wait_until(lambda: Message.objects.filter(body="Obrigada").exists(), timeout=60, message="the catch-up")
+    wait_until(
+        lambda: Message.objects.filter(wa_id=gone, deleted_at__isnull=False).exists(), message="the deletion"
+    )
+    assert Message.objects.count() == 4
+    assert Message.objects.get(wa_id=edited).body == "Quero 3 pizzas"
+    assert Message.objects.get(wa_id=edited).edited_at is not None
+    assert Message.objects.get(wa_id=deleted).deleted_at is not None
+    assert not Message.objects.filter(body__contains="unsupported").exists()

@@ -275,6 +275,7 @@ class World:
         if kind == "edit":
             if original is not None and original["from"] == chat:  # the chat's history shows the new text
                 original["body" if original.get("type", "chat") == "chat" else "caption"] = value
+                original["latestEditSenderTimestampMs"] = int(now * 1000)  # read back by a catch-up
                 edited: dict = {k: v for k, v in original.items() if k[0] != "_"}
             else:  # not theirs to edit (or nothing): the event still says who sent it
                 edited = {
