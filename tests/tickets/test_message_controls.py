@@ -138,3 +138,13 @@ def test_each_change_reaches_the_open_inbox_pages_as_message_changed(agent_clien
     received = conversation(agent_client, react_edit_delete)
 
     assert [e["message"] for e in received if e["type"] == "message.changed"] == [message.pk] * 3
+
+
+def test_remove_reaction_is_offered_only_where_we_reacted(agent_client, agent, ticket):
+    reacted, other = sent(ticket, agent), sent(ticket, agent)
+    message_react(message=reacted, by=agent, emoji="👍")
+
+    html = agent_client.get(reverse("ticket", args=[ticket.pk])).content.decode()
+
+    assert 'data-react=""' in controls(html, reacted)
+    assert 'data-react=""' not in controls(html, other)
