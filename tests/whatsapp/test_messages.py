@@ -172,7 +172,9 @@ def test_the_api_writes_to_a_new_number_and_refuses_one_without_whatsapp(engine,
     engine.start_worker()
     connection = engine.connected(phone)
 
-    nobody = api("POST", f"connections/{connection.pk}/messages", {"to": "5511900000000", "body": "Oi"})
+    nobody = api(
+        "POST", f"connections/{connection.pk}/messages", {"to": "5531988880000", "body": "Oi"}
+    )  # no factory makes it
     sent = api("POST", f"connections/{connection.pk}/messages", {"to": "5511955554444", "body": "Promoção!"})
 
     assert (nobody.status_code, nobody.json()["error_code"]) == (422, "NOT_ON_WHATSAPP")

@@ -78,7 +78,9 @@ def test_the_phone_logging_out_leaves_logged_out_and_start_shows_a_new_qr(engine
 
 
 def test_a_network_drop_disconnects_and_its_return_reconnects(engine, simulator):
-    engine.start_worker()
+    # The network's return must be what reconnects: with the tests' backoff (0.5 to 1 s) a busy machine
+    # could reach the session's own reload first (a new browser: STARTING in the log).
+    engine.start_worker(WHATSAPP_BACKOFF_BASE="10", WHATSAPP_BACKOFF_MAX="20")
     connection = engine.connect(started())
 
     simulator.post("/_sim/network", {"account": SIM_PHONE, "online": False})

@@ -175,20 +175,21 @@ class Simulator:
             if call == "logout":
                 self.world.logout(device.phone)
                 return {"result": True}
-            if call == "pnLid":  # read from the page's own store: answered offline too
+            # Reads of the page's own store: WhatsApp Web answers them offline too.
+            if call == "pnLid":
                 return {"result": self.world.pn_lid_entry(str(args["id"]))}
+            if call == "chats":
+                return {"result": self.world.chats(device.phone)}
+            if call == "messages":
+                return {"result": self.world.messages(device.phone, args["chat"], args.get("count", 50))}
             if not account.online:
                 return {"error": "offline"}
             if call == "send":
                 return {"result": self.world.send(device.phone, **args)}
             if call in ("react", "edit", "revoke"):
                 return {"result": self._change(device.phone, call, args)}
-            if call == "chats":
-                return {"result": self.world.chats(device.phone)}
             if call == "markRead":
                 return {"result": self.world.mark_read(device.phone, args["chat"])}
-            if call == "messages":
-                return {"result": self.world.messages(device.phone, args["chat"], args.get("count", 50))}
         except KeyError as error:
             return {"error": f"missing {error}"}
         except (LookupError, ValueError) as error:

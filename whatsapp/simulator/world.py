@@ -415,7 +415,11 @@ class World:
         ]
 
     def messages(self, phone: str, chat: str, count: int) -> list[dict]:
-        history = self._account(phone).chats.get(chat, [])
+        """A chat's latest messages as the page's store has them: offline, not what has not reached it."""
+        account = self._account(phone)
+        history = account.chats.get(chat, [])
+        if not account.online:
+            history = [m for m in history if m["id"]["fromMe"] or m.get("_delivered")]
         return [{k: v for k, v in m.items() if not k.startswith("_")} for m in history[-count:]]
 
     def lid_map(self, lid: str, phone: str) -> None:
