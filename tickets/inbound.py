@@ -12,6 +12,7 @@ retried and finds the winner's ticket.
 """
 
 import logging
+from collections.abc import Sequence
 from datetime import timedelta
 
 from django.conf import settings
@@ -153,7 +154,7 @@ def _ticket_and_new_messages(connection: Connection, chat: str, messages: Batch)
     one that learns an address, or two that turn out to be one person, go through ``_contact_of``."""
     person = _person(chat, messages)
     any_stored = Exists(_stored(connection, messages))
-    ticket = (
+    under_way = (
         Ticket.objects.filter(_holding(person.addresses, "contact__"), connection=connection)
         .exclude(status=Ticket.Status.CLOSED)
         .select_related("contact")
@@ -161,8 +162,9 @@ def _ticket_and_new_messages(connection: Connection, chat: str, messages: Batch)
         .first()
     )
     contact: Contact | None
-    if ticket and _knows(ticket.contact, person):
-        contact, replay = ticket.contact, ticket.any_stored
+    ticket: Ticket | None
+    if under_way and _knows(under_way.contact, person):
+        ticket, contact, replay = under_way, under_way.contact, under_way.any_stored
     else:
         found = list(Contact.objects.filter(_holding(person.addresses)).annotate(any_stored=any_stored))
         if len(found) == 1 and _knows(found[0], person):  # a known contact without an open ticket
@@ -202,7 +204,7 @@ def _open_ticket(contact: Contact, connection: Connection) -> Ticket | None:
     )
 
 
-def _contact_of(person: Person, chat: str, found: list[Contact]) -> Contact | None:
+def _contact_of(person: Person, chat: str, found: Sequence[Contact]) -> Contact | None:
     """The person's contact, given the contacts holding any of their addresses (``found``); None when
     there is none yet (the caller makes it). A contact learns the addresses and phone the channel revealed;
     two contacts of one person are merged into the one replies go to (``contact_merge``). A mapping that
@@ -214,7 +216,7 @@ def _contact_of(person: Person, chat: str, found: list[Contact]) -> Contact | No
     addresses = set(person.addresses)
     phones = {person.phone} - {""}
     for contact in found:
-        addresses |= {contact.wa_id, contact.alias} - {None, ""}
+        addresses |= {address for address in (contact.wa_id, contact.alias) if address}
         phones |= {contact.phone} - {""}
     if len(addresses) > 2 or len(phones) > 1:
         return _mapping_refused(person, chat, found, phones)
@@ -227,7 +229,7 @@ def _contact_of(person: Person, chat: str, found: list[Contact]) -> Contact | No
     return contact_addresses_set(contact=keep, wa_id=wa_id, alias=alias, phone=person.phone)
 
 
-def _mapping_refused(person: Person, chat: str, found: list[Contact], phones: set[str]) -> Contact:
+def _mapping_refused(person: Person, chat: str, found: Sequence[Contact], phones: set[str]) -> Contact:
     """The contact of the chat the message came from, mapped to nobody else (made when there is none)."""
     logger.warning(
         "refused to join %s as one person with contacts %s: that would join the phone numbers %s "

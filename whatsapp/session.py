@@ -526,6 +526,8 @@ class Session:
                 continue
 
     async def _page_answers(self) -> bool:
+        if self.page is None:
+            return False
         try:
             await asyncio.wait_for(self.page.evaluate("1"), timeout=settings.WHATSAPP_PROBE_TIMEOUT)
         except Exception:
