@@ -68,3 +68,47 @@ class UserPreferences(models.Model):
 
     def __str__(self) -> str:
         return str(self.user)
+
+
+class AgentState(models.Model):
+    """An agent's presence and place in the assignment, one row per agent (helpdesk/presence.py).
+
+    Online: an inbox page open (an ``AgentSocket`` seen lately), not ``away`` and active within
+    AGENT_AWAY_MINUTES; away: a page open but away by choice or idle; offline: no page open."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="agent_state"
+    )
+    away = models.BooleanField(_("away"), default=False, help_text=_("Said so with the header's switch."))
+    last_activity_at = models.DateTimeField(_("last activity"), null=True, blank=True)
+    # Round robin gives a ticket to the online member assigned least recently.
+    last_assigned_at = models.DateTimeField(_("last assigned"), null=True, blank=True)
+    capacity = models.PositiveIntegerField(
+        _("capacity"), null=True, blank=True, help_text=_("Open tickets at most. Empty: AGENT_CAPACITY.")
+    )
+
+    class Meta:
+        verbose_name = _("agent state")
+        verbose_name_plural = _("agent states")
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+
+class AgentSocket(models.Model):
+    """One open inbox page of an agent (its websocket), in whichever web process holds it: kept in
+    the database so every process sees the same presence. A page refreshes ``seen_at`` while open;
+    one not seen for a while belongs to a process that died."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent_sockets")
+    channel_name = models.CharField(max_length=200, unique=True)
+    opened_at = models.DateTimeField(_("opened"), auto_now_add=True)
+    seen_at = models.DateTimeField(_("seen"))
+
+    class Meta:
+        verbose_name = _("open page")
+        verbose_name_plural = _("open pages")
+        indexes = [models.Index(fields=["user", "seen_at"], name="helpdesk_socket_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.channel_name}"

@@ -206,6 +206,10 @@ WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10)
 WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False)
 # A customer writing within this many seconds of a ticket's closing reopens it (docs/decisions.md).
 TICKET_REOPEN_WINDOW = env.int("TICKET_REOPEN_WINDOW", default=2 * 3600)
+# The manager's helpdesk (docs/reports.md): an agent with a page open but no activity for this long is
+# away; an agent's open tickets at most when assignment is automatic (each agent may have their own).
+AGENT_AWAY_MINUTES = env.int("AGENT_AWAY_MINUTES", default=15)
+AGENT_CAPACITY = env.int("AGENT_CAPACITY", default=10)
 # How often an open websocket checks its user's rights again (signed out, deactivated, a right or
 # queue lost or gained: helpdesk/consumers.py).
 SOCKET_RECHECK_SECONDS = env.float("SOCKET_RECHECK_SECONDS", default=5.0)

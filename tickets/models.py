@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -17,6 +18,42 @@ class Queue(models.Model):
         settings.AUTH_USER_MODEL, blank=True, related_name="queues", verbose_name=_("members")
     )
     ordering = models.PositiveIntegerField(_("order"), default=0)
+    # Opening hours (tickets/business_time.py reads them): None is always open; else
+    # {"mon": [["09:00", "18:00"]], ..., "sun": []} in TIME_ZONE, a missing or empty day closed.
+    business_hours = models.JSONField(
+        _("business hours"), null=True, blank=True, help_text=_("Empty: always open.")
+    )
+    holidays = models.JSONField(
+        _("holidays"),
+        default=list,
+        blank=True,
+        help_text=_("Dates (YYYY-MM-DD) the queue is closed all day."),
+    )
+    out_of_hours_message = models.TextField(
+        _("out-of-hours message"),
+        blank=True,
+        help_text=_(
+            "Sent once, instead of the greeting, to a ticket that enters the queue while it is closed."
+        ),
+    )
+    sla_first_response_minutes = models.PositiveIntegerField(
+        _("first response within (business minutes)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+    )
+    sla_resolution_minutes = models.PositiveIntegerField(
+        _("resolution within (business minutes)"), null=True, blank=True, validators=[MinValueValidator(1)]
+    )
+
+    class Assignment(models.TextChoices):
+        MANUAL = "manual", _("Manual: agents take tickets")
+        ROUND_ROBIN = "round_robin", _("Round robin: the online member assigned least recently")
+        LEAST_BUSY = "least_busy", _("Least busy: the online member with the fewest open tickets")
+
+    assignment = models.CharField(
+        _("assignment"), max_length=12, choices=Assignment, default=Assignment.MANUAL
+    )
 
     class Meta:
         ordering = ["ordering", "name"]
@@ -96,6 +133,32 @@ class Ticket(models.Model):
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # What a manager reads, written when it happens (tickets/milestones.py), never recomputed from
+    # the messages: the customer's first message, the first message an agent wrote (greetings,
+    # menus, out-of-hours and CSAT messages and notes do not count), the SLA's due times.
+    first_inbound_at = models.DateTimeField(_("customer first wrote"), null=True, blank=True)
+    first_response_at = models.DateTimeField(_("first response"), null=True, blank=True)
+    first_response_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("first response by"),
+    )
+    first_response_due = models.DateTimeField(_("first response due"), null=True, blank=True)
+    resolution_due = models.DateTimeField(_("resolution due"), null=True, blank=True)
+    # Set once, when a due time passed unmet; stays after a late answer.
+    sla_breached_at = models.DateTimeField(_("SLA breached"), null=True, blank=True)
+    reopen_count = models.PositiveIntegerField(_("times reopened"), default=0)
+    out_of_hours_sent_at = models.DateTimeField(_("out-of-hours message sent"), null=True, blank=True)
+    # Customer satisfaction (tickets/csat.py): asked when an agent closes, answered 1 to 5.
+    csat_asked_at = models.DateTimeField(_("satisfaction asked"), null=True, blank=True)
+    csat_rating = models.PositiveSmallIntegerField(
+        _("satisfaction"), null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    csat_comment = models.TextField(_("satisfaction comment"), blank=True)
+    csat_rated_at = models.DateTimeField(_("rated"), null=True, blank=True)
 
     class Meta:
         ordering = ["-last_message_at", "-id"]
@@ -130,6 +193,18 @@ class Ticket(models.Model):
                 fields=["status", "queue", "assignee"],
                 condition=~Q(status="closed"),
                 name="tickets_inbox_counts_idx",
+            ),
+            # The SLA watch: tickets not closed and not yet breached whose due time is coming.
+            models.Index(
+                fields=["first_response_due"],
+                condition=Q(first_response_at__isnull=True, sla_breached_at__isnull=True)
+                & ~Q(status="closed"),
+                name="tickets_sla_first_response_idx",
+            ),
+            models.Index(
+                fields=["resolution_due"],
+                condition=Q(sla_breached_at__isnull=True) & ~Q(status="closed"),
+                name="tickets_sla_resolution_idx",
             ),
         ]
 
@@ -232,6 +307,12 @@ class Message(models.Model):
             models.Index(
                 fields=["send_at"], condition=Q(status="scheduled"), name="tickets_message_scheduled_idx"
             ),
+            # The reports' messages sent per agent in a period.
+            models.Index(
+                fields=["author", "created_at"],
+                condition=Q(from_me=True, author__isnull=False) & ~Q(kind__in=["note", "system"]),
+                name="tickets_message_sent_by_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -244,6 +325,63 @@ class Message(models.Model):
     def preview(self) -> str:
         """The line the inbox shows for the ticket's last message."""
         return (self.body or self.caption or self.filename or f"[{self.kind}]")[:255]
+
+
+class Milestone(models.Model):
+    """One thing that happened to a ticket, as a manager counts it: written by the service that makes
+    it happen (tickets/milestones.py), read by the reports without reading a message.
+
+    ``queue`` is the ticket's queue at that moment (a transfer is a QUEUED milestone: the time
+    between two belongs to the first queue); ``agent`` is who answered, closed, was assigned or
+    was rated. ``seconds`` and ``business_seconds``: for FIRST_RESPONSE the wait since the
+    customer's first message, for CLOSED the resolution time since it; the second counted in the
+    queue's business hours (tickets/business_time.py)."""
+
+    class Kind(models.TextChoices):
+        OPENED = "opened", _("Ticket opened")
+        REOPENED = "reopened", _("Ticket reopened")
+        QUEUED = "queued", _("Entered a queue")
+        ASSIGNED = "assigned", _("Assigned")
+        FIRST_RESPONSE = "first_response", _("First response")
+        CLOSED = "closed", _("Closed")
+        SLA_BREACHED = "sla_breached", _("SLA breached")
+        RATED = "rated", _("Rated")
+
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="milestones", verbose_name=_("ticket")
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind)
+    at = models.DateTimeField(_("at"))
+    # Copied from the ticket at that moment, so the reports filter without a join.
+    connection = models.ForeignKey(
+        "whatsapp.Connection", on_delete=models.CASCADE, related_name="+", verbose_name=_("connection")
+    )
+    queue = models.ForeignKey(
+        Queue, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("queue")
+    )
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("agent"),
+    )
+    seconds = models.FloatField(_("wall-clock seconds"), null=True, blank=True)
+    business_seconds = models.FloatField(_("business seconds"), null=True, blank=True)
+    rating = models.PositiveSmallIntegerField(_("rating"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("milestone")
+        verbose_name_plural = _("milestones")
+        indexes = [
+            models.Index(fields=["kind", "at"], name="tickets_milestone_kind_at_idx"),
+            models.Index(fields=["ticket", "kind"], name="tickets_milestone_ticket_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.ticket_id} {self.get_kind_display()} {self.at:%Y-%m-%d %H:%M}"
 
 
 class ChangeKind(models.TextChoices):

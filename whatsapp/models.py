@@ -61,6 +61,14 @@ class Connection(models.Model):
     queues = models.ManyToManyField(
         "tickets.Queue", blank=True, related_name="connections", verbose_name=_("queues")
     )
+    csat_enabled = models.BooleanField(
+        _("ask for satisfaction"),
+        default=False,
+        help_text=_("When an agent closes a ticket, the customer is asked to rate the service from 1 to 5."),
+    )
+    csat_question = models.TextField(
+        _("satisfaction question"), blank=True, help_text=_("Empty: the helpdesk's own question.")
+    )
     webhook_url = models.URLField(_("webhook URL"), max_length=500, blank=True)
     webhook_secret = models.CharField(_("webhook secret"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)

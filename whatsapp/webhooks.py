@@ -46,6 +46,7 @@ EVENTS = [
     "message.changed",
     "ticket.created",
     "ticket.closed",
+    "ticket.sla_breached",
     "connection.status",
     "audit.critical",
 ]
