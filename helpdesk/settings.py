@@ -276,7 +276,11 @@ STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
 # Third-party browser code comes from npm (make setup), never a CDN.
 ICONS_DIR = BASE_DIR / "node_modules" / "lucide-static" / "icons"  # helpdesk/templatetags/icons.py
-STATICFILES_DIRS = [BASE_DIR / "static", ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist")]
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
+    ("vendor/chartjs", BASE_DIR / "node_modules" / "chart.js" / "dist"),  # the reports' charts
+]
 # Uploaded and downloaded media (message attachments). Never served as static
 # files: views check permission before they hand a file out.
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from tickets.milestones import queue_entered
 from tickets.models import Message, Queue, Ticket
 from tickets.outbound import message_send
 from tickets.realtime import UNROUTED_GROUP, ticket_event
@@ -47,6 +48,7 @@ def route_answer(*, ticket: Ticket, message: Message) -> None:
         queue = queues[int(choice) - 1]
         ticket.queue = queue
         ticket.save(update_fields=["queue", "updated_at"])
+        queue_entered(ticket=ticket)
         ticket_event(ticket=ticket, event_type="ticket.changed", left=[UNROUTED_GROUP])
         if queue.greeting and contact_receives(contact=ticket.contact):
             message_send(ticket=ticket, author=None, body=render(queue.greeting, ticket=ticket))

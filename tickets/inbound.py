@@ -30,6 +30,7 @@ from helpdesk.realtime import dashboard_changed
 from tickets.conversation_flow import greet_new_ticket, route_answer
 from tickets.media import stored_name
 from tickets.merging import contact_merge
+from tickets.milestones import first_inbound_set, ticket_opened, ticket_reopened
 from tickets.models import Message, Ticket
 from tickets.outbound import echoes_claim
 from tickets.payloads import message_payload, ticket_payload
@@ -304,8 +305,13 @@ def ticket_for_contact(*, contact: Contact, connection: Connection) -> tuple[Tic
     if under_way is not None and under_way.status != Ticket.Status.CLOSED:
         return under_way, False
     ticket = _reopened(under_way) if under_way else _ticket_new(contact, connection)
+    if under_way:
+        ticket.reopen_count += 1
     ticket.save()
-    if not under_way:
+    if under_way:
+        ticket_reopened(ticket=ticket)
+    else:
+        ticket_opened(ticket=ticket, at=ticket.created_at)
         webhook_emit(connection=connection, event="ticket.created", payload=ticket_payload(ticket))
     dashboard_changed()
     return ticket, True
@@ -373,10 +379,17 @@ def _ticket_touch(ticket: Ticket, messages: list[Message], *, reopened: bool) ->
             setattr(ticket, side, at)
         received += not message.from_me
     ticket.unread_count += received
+    first_inbound = min((m.wa_timestamp for m in messages if not m.from_me and m.wa_timestamp), default=None)
     if ticket.pk is None:
+        if first_inbound:  # the clock starts with the INSERT: no statement more
+            first_inbound_set(ticket=ticket, at=first_inbound, queue=ticket.queue)
         ticket.save()
+        ticket_opened(ticket=ticket, at=min(m.wa_timestamp for m in messages if m.wa_timestamp))
         return
     fields = {field: getattr(ticket, field) for field in TOUCHED}
+    if first_inbound and ticket.first_inbound_at is None:  # rare: an agent wrote first
+        started = first_inbound_set(ticket=ticket, at=first_inbound, queue=ticket.queue)
+        fields.update({field: getattr(ticket, field) for field in started})
     if reopened:
         fields.update(
             status=ticket.status,
@@ -384,10 +397,14 @@ def _ticket_touch(ticket: Ticket, messages: list[Message], *, reopened: bool) ->
             closed_by=None,
             close_reason="",
             waiting_since=ticket.waiting_since,
+            reopen_count=F("reopen_count") + 1,
         )
+        ticket.reopen_count += 1
     if received:
         fields["unread_count"] = F("unread_count") + received
     Ticket.objects.filter(pk=ticket.pk).update(updated_at=timezone.now(), **fields)
+    if reopened:
+        ticket_reopened(ticket=ticket)
 
 
 def catch_up_from(*, connection: Connection, messages: Batch) -> Batch:

@@ -17,6 +17,11 @@ class Queue(models.Model):
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="queues", verbose_name=_("members")
     )
+    # Who may read the queue's reports (/reports/) without being a member; the Supervisors group
+    # (tickets.view_ticket) reads every queue's.
+    supervisors = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="supervised_queues", verbose_name=_("supervisors")
+    )
     ordering = models.PositiveIntegerField(_("order"), default=0)
     # Opening hours (tickets/business_time.py reads them): None is always open; else
     # {"mon": [["09:00", "18:00"]], ..., "sun": []} in TIME_ZONE, a missing or empty day closed.

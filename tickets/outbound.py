@@ -26,6 +26,7 @@ from django.utils.translation import gettext_noop
 from helpdesk.languages import in_helpdesk_language
 from helpdesk.realtime import session_wake
 from tickets.media import CheckedMedia, stored_name
+from tickets.milestones import response_recorded
 from tickets.models import ChangeKind, Message, MessageChange, Ticket
 from tickets.payloads import message_payload
 from tickets.realtime import ticket_event
@@ -74,6 +75,8 @@ def message_send(
             message.media.save(name, ContentFile(media.data), save=True)
         else:
             message.save()
+        if send_at is None:
+            response_recorded(ticket=ticket, message=message)
         session_wake(connection_id=ticket.connection_id)
         _announce(message, "message.new")
     return message
@@ -131,6 +134,9 @@ def scheduled_promote(*, connection_id: int) -> float | None:
             if not promoted:  # cancelled or changed meanwhile
                 continue
             message.status = Message.Status.QUEUED if receives else Message.Status.FAILED
+            if receives:
+                message.created_at = now
+                response_recorded(ticket=message.ticket, message=message)
             if message.ticket.status == Ticket.Status.CLOSED and receives:
                 author = message.author
                 unsent_line_add(

@@ -22,6 +22,7 @@ from helpdesk.realtime import dashboard_changed, session_mark_read, session_wake
 from tickets.conversation_flow import farewell
 from tickets.inbound import ticket_for_contact, ticket_under_way
 from tickets.media import CheckedMedia
+from tickets.milestones import queue_entered, ticket_assigned, ticket_closed, ticket_reopened
 from tickets.models import ONE_OPEN_TICKET_MESSAGE, Message, Queue, Ticket
 from tickets.outbound import message_send, note_add, unsent_line_add
 from tickets.payloads import ticket_payload
@@ -69,6 +70,10 @@ def ticket_transfer(
         else:
             ticket.status = Ticket.Status.OPEN
         ticket.save(update_fields=["queue", "assignee", "status", "waiting_since", "updated_at"])
+        if queue is not None:
+            queue_entered(ticket=ticket)
+        if assignee is not None:
+            ticket_assigned(ticket=ticket, agent=assignee)
         target = [name for name in (queue and queue.name, assignee and _name(assignee)) if name]
         _system_line(ticket, by, "transferred", target=target)
         if note.strip():
@@ -118,6 +123,7 @@ def ticket_close(*, ticket: Ticket, by: User | None, reason: str, send_farewell:
             return ticket
         ticket.status, ticket.closed_at, ticket.closed_by = Ticket.Status.CLOSED, now, by
         ticket.close_reason, ticket.unread_count, ticket.updated_at = reason, 0, now
+        ticket_closed(ticket=ticket, by=by, at=now)
         if send_farewell:
             farewell(ticket=ticket)
         _system_line(ticket, by, "closed")
@@ -140,11 +146,21 @@ def ticket_reopen(*, ticket: Ticket, by: User | None) -> Ticket:
     ticket.close_reason = ""
     if ticket.assignee_id is None:
         ticket.assignee = by
+    ticket.reopen_count += 1
     try:
         with transaction.atomic():
             ticket.save(
-                update_fields=["status", "closed_at", "closed_by", "close_reason", "assignee", "updated_at"]
+                update_fields=[
+                    "status",
+                    "closed_at",
+                    "closed_by",
+                    "close_reason",
+                    "assignee",
+                    "reopen_count",
+                    "updated_at",
+                ]
             )
+            ticket_reopened(ticket=ticket, by=by)
             _system_line(ticket, by, "reopened")
             _changed(ticket)
     except IntegrityError:
@@ -248,6 +264,8 @@ def _assign(ticket: Ticket, assignee: User | None, *, by: User | None, event: st
         if assignee is not None and ticket.status == Ticket.Status.PENDING:
             ticket.status = Ticket.Status.OPEN
         ticket.save(update_fields=["assignee", "status", "updated_at"])
+        if assignee is not None:
+            ticket_assigned(ticket=ticket, agent=assignee)
         if by is not None:
             _system_line(ticket, by, event, assignee=assignee and _name(assignee))
         _changed(ticket, left=before)
