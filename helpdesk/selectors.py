@@ -6,14 +6,16 @@ from django.contrib.auth.models import User
 from django.http import HttpRequest
 
 from helpdesk.models import UserPreferences
+from helpdesk.overview import overview_wall
 from helpdesk.permissions import has_permission
 from tickets.selectors import ticket_counts
 from whatsapp.selectors import connection_status_counts
 
 
 def dashboard_figures(*, user: User) -> dict[str, object]:
-    """The home page's numbers for ``user``: their tickets, and the connections for those who may see them."""
-    figures: dict[str, object] = {"tickets": ticket_counts(user=user)}
+    """The home page's numbers for ``user``: their tickets, the wall of their queues (helpdesk/overview.py),
+    and the connections for those who may see them."""
+    figures: dict[str, object] = {"tickets": ticket_counts(user=user), "wall": overview_wall(user=user)}
     if has_permission(user, "whatsapp.view_connection"):
         figures["connections"] = connection_status_counts()
     return figures

@@ -4,7 +4,7 @@ from django.urls import include, path
 
 from contacts import views as contact_views
 from helpdesk.api import api_docs, api_urlpatterns
-from helpdesk.views import home, preferences
+from helpdesk.views import home, overview, preferences
 from tickets import api as tickets_api
 from tickets.audit.views import audit_detail, audit_list
 from whatsapp import api as whatsapp_api
@@ -12,6 +12,7 @@ from whatsapp import views as whatsapp_views
 
 urlpatterns = [
     path("", home, name="home"),
+    path("overview/", overview, name="overview"),
     path("preferences/", preferences, name="preferences"),
     path("inbox/", include("tickets.urls")),
     path("contacts/", contact_views.contact_list, name="contact-list"),

@@ -20,6 +20,12 @@ def home(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, "home.html", context)
 
 
+def overview(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The home page's live part alone: what the page reads again (htmx) when its socket says the
+    figures changed. Read with the reader's own rights, so the socket's event carries nothing."""
+    return render(request, "helpdesk/_overview.html", dashboard_figures(user=request.user))
+
+
 def preferences(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The user's own settings (the profile menu's "Preferences"); a new language applies at once."""
     form = PreferencesForm(request.POST or None, instance=preferences_of(user=request.user))

@@ -65,15 +65,6 @@ def test_home_shows_staff_the_connections_by_status(staff_client):
     ]
 
 
-def test_home_runs_a_fixed_number_of_queries(staff_client, django_assert_num_queries):
-    TicketFactory.create_batch(5)
-    ConnectionFactory.create_batch(3)
-
-    # session, user, ticket counts, connection counts, the last audit's status
-    with django_assert_num_queries(5):
-        staff_client.get(reverse("home"))
-
-
 def test_inbox_lists_the_agents_queues_and_tickets_without_a_queue(agent_client, agent):
     sales, support = QueueFactory(), QueueFactory()
     sales.members.add(agent)
