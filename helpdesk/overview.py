@@ -10,6 +10,7 @@ as the inbox shows them to every agent.
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -124,8 +125,8 @@ def _queue_figures(
     *, queues: list[Queue], members: dict[int, list[int]], presence: dict[int, Presence], now: datetime
 ) -> list[QueueFigures]:
     pending = Q(status=Ticket.Status.PENDING)
-    counts = {
-        row["queue_id"]: row
+    counts: dict[int, dict[str, Any]] = {
+        row["queue_id"]: dict(row)
         for row in Ticket.objects.filter(queue_id__in=[queue.pk for queue in queues])
         .exclude(status=Ticket.Status.CLOSED)
         .values("queue_id")
@@ -137,7 +138,7 @@ def _queue_figures(
     }
     figures = []
     for queue in queues:
-        row: dict = counts.get(queue.pk, {})
+        row = counts.get(queue.pk, {})
         online = sum(presence.get(user_id) == Presence.ONLINE for user_id in members.get(queue.pk, []))
         figures.append(
             QueueFigures(
