@@ -106,9 +106,11 @@ NOW = datetime(2026, 3, 10, 15, 0, tzinfo=ZoneInfo("UTC"))
 @pytest.mark.parametrize(
     ("fields", "at_risk"),
     [
+        # The customer wrote 90 minutes before NOW: a due time at NOW + x gives 90 + x minutes.
         ({"first_response_due": NOW + timedelta(minutes=10)}, True),  # 10 of 100 minutes left
-        ({"first_response_due": NOW + timedelta(minutes=30)}, False),  # 30 of 120 left
-        ({"first_response_due": NOW + timedelta(minutes=20)}, True),  # exactly the last 20 %
+        ({"first_response_due": NOW + timedelta(minutes=30)}, False),  # 30 of 120: 25 % left
+        ({"first_response_due": NOW + timedelta(minutes=22, seconds=30)}, True),  # exactly 20 % left
+        ({"first_response_due": NOW + timedelta(minutes=23)}, False),  # 23 of 113: just over 20 %
         ({"first_response_due": NOW - timedelta(minutes=1)}, True),  # passed, still unanswered
         ({"first_response_due": NOW + timedelta(minutes=5), "first_response_at": NOW}, False),  # met
         ({"resolution_due": NOW + timedelta(minutes=5)}, True),
@@ -156,7 +158,7 @@ def test_today_counts_openings_closings_and_ratings_since_midnight_in_the_helpde
         Milestone.objects.create(ticket=ticket, connection=ticket.connection, kind=kind, at=at, **fields)
 
     milestone(Milestone.Kind.OPENED, midnight - timedelta(minutes=1))  # yesterday, local time
-    milestone(Milestone.Kind.OPENED, midnight + timedelta(minutes=1))
+    milestone(Milestone.Kind.OPENED, midnight)  # counts from midnight on
     milestone(Milestone.Kind.OPENED, now)
     milestone(Milestone.Kind.CLOSED, now)
     milestone(Milestone.Kind.RATED, now, rating=5)
