@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from tests.factories import ConnectionFactory, QueueFactory, TicketFactory
@@ -56,6 +57,18 @@ def test_the_question_is_the_connections_own_or_the_helpdesks_in_its_language(ag
     assert said(helpdesks) == [
         "Como você avalia o nosso atendimento? Responda com um número de 1 (muito ruim) a 5 (excelente)."
     ]
+
+
+def test_closing_on_the_page_and_through_the_api_asks(staff_client, api):
+    on_page, through_api = (
+        TicketFactory(status=Ticket.Status.OPEN, connection=ConnectionFactory(csat_enabled=True))
+        for _ in range(2)
+    )
+
+    staff_client.post(reverse("ticket-action", args=[on_page.pk, "close"]), HTTP_HX_REQUEST="true")
+    api("POST", f"tickets/{through_api.pk}/close", {})
+
+    assert said(on_page) == [ASKED] and said(through_api) == [ASKED]
 
 
 @pytest.mark.parametrize("reason", [Ticket.CloseReason.AUDIT, Ticket.CloseReason.ADMIN])
@@ -229,6 +242,24 @@ def test_a_1_to_a_closed_ticket_that_showed_the_menu_is_a_rating_not_a_choice(ag
 
     ticket.refresh_from_db()
     assert (ticket.status, ticket.csat_rating, ticket.queue) == (Ticket.Status.CLOSED, 1, None)
+
+
+def test_the_rating_shows_on_the_ticket_page_and_in_the_api(agent, staff_client, api):
+    ticket = closed_by_agent(agent)
+    head = reverse("ticket-head", args=[ticket.pk])
+    assert "data-csat" not in staff_client.get(head).content.decode()
+
+    answer(ticket, 2, "4")
+    answer(ticket, 3, "Rápido <b>e</b> gentil")
+
+    page = staff_client.get(head).content.decode()
+    assert 'data-csat="4"' in page and "★★★★☆" in page
+    assert "Rated 4 of 5 by the customer" in page and "Rápido &lt;b&gt;e&lt;/b&gt; gentil" in page
+    in_portuguese = staff_client.get(head, HTTP_ACCEPT_LANGUAGE="pt-br").content.decode()
+    assert "Avaliado pelo cliente com 4 de 5" in in_portuguese
+    shown = api("GET", f"tickets/{ticket.pk}").json()
+    assert (shown["csat_rating"], shown["csat_comment"]) == (4, "Rápido <b>e</b> gentil")
+    assert shown["status"] == "closed"
 
 
 @pytest.mark.parametrize(
