@@ -5,6 +5,9 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from hypothesis import HealthCheck, given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 
 from tests.factories import ConnectionFactory, QueueFactory, TicketFactory
 from tests.tickets.test_inbound import inbound
@@ -289,3 +292,34 @@ def test_the_forms_a_rating_takes(text, rating):
 )
 def test_what_is_no_rating(text):
     assert rating_of(text) is None
+
+
+REPLIES = st.one_of(
+    st.sampled_from(["5", "5️⃣", " três! ", "⭐⭐", "10", "5 stars!!!", "\x005", "5\x00", "\ud800", "５", ""]),
+    st.text(alphabet=st.sampled_from("12345 .!*⭐\ufe0f\u20e3abcinotuw"), max_size=6),
+    st.text(max_size=12),
+)
+
+
+@examples(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(body=REPLIES)
+def test_any_reply_is_either_a_kept_rating_or_an_ordinary_message(agent, body):
+    """Whatever the customer sends, the ticket is rated and stays closed, or it reopens unrated, as
+    the stored text (after the wire module's checks) says: never both, never an error."""
+    ticket = closed_by_agent(agent)
+
+    answer(ticket, 2, body)
+
+    ticket.refresh_from_db()
+    stored = ticket.messages.filter(from_me=False).order_by("id").last()
+    rating = rating_of(stored.body)
+    if rating is None:
+        assert (ticket.status, ticket.csat_rating) == (Ticket.Status.OPEN, None)
+    else:
+        assert (ticket.status, ticket.csat_rating, ticket.unread_count) == (Ticket.Status.CLOSED, rating, 0)
