@@ -8,7 +8,9 @@ so nothing here reads a wa-js key or trusts what a customer sent. A message
 is unique by (connection, WhatsApp id) in the database, so a replay changes
 nothing and announces nothing. Two first messages of one contact at the same
 instant race for the one ticket that may be open; the loser's transaction is
-retried and finds the winner's ticket.
+retried and finds the winner's ticket. A message to a recently closed ticket
+reopens it, unless it answers the ticket's satisfaction question (tickets/csat.py):
+then it is stored in the closed ticket, which stays closed.
 """
 
 import logging
