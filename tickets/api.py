@@ -62,6 +62,10 @@ class TicketOut(Schema):
     last_message_preview: str
     closed_at: datetime | None
     close_reason: str
+    csat_rating: int | None = Field(
+        None, description="The customer's answer (1 to 5) to the satisfaction question; null: not rated."
+    )
+    csat_comment: str = Field("", description="What the customer wrote just after their rating.")
     created_at: datetime
 
 

@@ -8,7 +8,9 @@ so nothing here reads a wa-js key or trusts what a customer sent. A message
 is unique by (connection, WhatsApp id) in the database, so a replay changes
 nothing and announces nothing. Two first messages of one contact at the same
 instant race for the one ticket that may be open; the loser's transaction is
-retried and finds the winner's ticket.
+retried and finds the winner's ticket. A message to a recently closed ticket
+reopens it, unless it answers the ticket's satisfaction question (tickets/csat.py):
+then it is stored in the closed ticket, which stays closed.
 """
 
 import logging
@@ -28,6 +30,7 @@ from helpdesk.files import file_save, files_removed_on_failure
 from helpdesk.languages import in_helpdesk_language
 from helpdesk.realtime import dashboard_changed
 from tickets.conversation_flow import greet_new_ticket, route_answer
+from tickets.csat import csat_record, csat_replies
 from tickets.media import stored_name
 from tickets.merging import contact_merge
 from tickets.milestones import first_inbound_set, ticket_opened, ticket_reopened
@@ -114,6 +117,8 @@ def _store(connection: Connection, chat: str, messages: Batch) -> list[Message]:
         return []
     names = [message.push_name for message in messages if not message.from_me]
     push_name = next((name for name in reversed(names) if name), "")  # the newest the customer gave
+    stored = [_message(connection, message) for message in messages]
+    answers: list[Message] = []
     reopened = None
     if contact is None:  # no tickets yet: nothing to reopen
         person = _person(chat, messages)
@@ -122,20 +127,47 @@ def _store(connection: Connection, chat: str, messages: Batch) -> list[Message]:
         )
     else:
         contact_name_refresh(contact=contact, push_name=push_name)
-        reopened = None if ticket else _ticket_reopened(contact, connection)
+        closed = None if ticket else _recently_closed(contact, connection)
+        if closed is not None:
+            answers = _csat_answers_store(connection, closed, stored, messages)
+            stored, messages = stored[len(answers) :], messages[len(answers) :]
+            reopened = _reopened(closed) if stored else None
+        if not stored:
+            return answers
     ticket = ticket or reopened or _ticket_new(contact, connection)
     created = ticket.pk is None
-    stored = [_message(connection, message) for message in messages]
     _ticket_touch(ticket, stored, reopened=reopened is not None)
-    for message, received in zip(stored, messages, strict=False):
-        message.ticket = ticket  # saved by now, so the file goes under messages/<connection>/<ticket>/
-        if received.download and received.download.data is not None:
-            file_save(message.media, media_filename(message), ContentFile(received.download.data))
-    Message.objects.bulk_create(stored)
+    _file(ticket, stored, messages)
     _react(connection, ticket, stored, created=created)
     if created or reopened:
         dashboard_changed()
-    return stored
+    return answers + stored
+
+
+def _file(ticket: Ticket, stored: list[Message], received: Batch) -> None:
+    """INSERT the messages into ``ticket`` (saved by now), each with its downloaded file."""
+    for message, given in zip(stored, received, strict=False):
+        message.ticket = ticket  # saved by now, so the file goes under messages/<connection>/<ticket>/
+        if given.download and given.download.data is not None:
+            file_save(message.media, media_filename(message), ContentFile(given.download.data))
+    Message.objects.bulk_create(stored)
+
+
+def _csat_answers_store(
+    connection: Connection, ticket: Ticket, stored: list[Message], received: Batch
+) -> list[Message]:
+    """The batch's first messages that answer the closed ``ticket``'s satisfaction question
+    (tickets/csat.py), stored in it: it stays closed and they are not counted unread. No query
+    when the ticket asked nothing or the first message is no answer."""
+    replies = csat_replies(ticket=ticket, messages=stored)
+    if not replies:
+        return []
+    answers = stored[: len(replies)]
+    _ticket_touch(ticket, answers, reopened=False, unread=False)
+    _file(ticket, answers, received[: len(replies)])
+    csat_record(ticket=ticket, answers=replies)
+    _react(connection, ticket, answers, created=False, flow=False)
+    return answers
 
 
 def _without_echoes(connection: Connection, messages: Batch) -> Batch:
@@ -249,8 +281,11 @@ def _mapping_refused(person: Person, chat: str, found: Sequence[Contact], phones
     return contact_create(wa_id=chat, phone=phone)
 
 
-def _react(connection: Connection, ticket: Ticket, stored: list[Message], *, created: bool) -> None:
-    """What follows the new messages: the events, the webhooks, the greeting or the menu's answer."""
+def _react(
+    connection: Connection, ticket: Ticket, stored: list[Message], *, created: bool, flow: bool = True
+) -> None:
+    """What follows the new messages: the events, the webhooks, the greeting or the menu's answer
+    (not for ``flow`` False: answers to the satisfaction question, whose "1" is no menu choice)."""
     if created:
         webhook_emit(connection=connection, event="ticket.created", payload=ticket_payload(ticket))
     for position, message in enumerate(stored):
@@ -260,6 +295,8 @@ def _react(connection: Connection, ticket: Ticket, stored: list[Message], *, cre
         webhook_emit(
             connection=connection, event="message.received", payload=message_payload(message, new=True)
         )
+        if not flow:
+            continue
         if created and position == 0:  # the customer's first message made the ticket
             greet_new_ticket(ticket=ticket)
         else:
@@ -340,12 +377,6 @@ def _recently_closed(contact: Contact, connection: Connection) -> Ticket | None:
     )
 
 
-def _ticket_reopened(contact: Contact, connection: Connection) -> Ticket | None:
-    """The contact's last ticket, set to reopen (unsaved) when it closed less than TICKET_REOPEN_WINDOW ago."""
-    recent = _recently_closed(contact, connection)
-    return _reopened(recent) if recent else None
-
-
 def _reopened(ticket: Ticket) -> Ticket:
     """The closed ``ticket`` set to reopen (unsaved): its wait starts again."""
     ticket.status = Ticket.Status.OPEN if ticket.assignee_id else Ticket.Status.PENDING
@@ -360,11 +391,13 @@ def _ticket_new(contact: Contact, connection: Connection) -> Ticket:
     return Ticket(contact=contact, connection=connection, queue=queues[0] if len(queues) == 1 else None)
 
 
-def _ticket_touch(ticket: Ticket, messages: list[Message], *, reopened: bool) -> None:
+def _ticket_touch(ticket: Ticket, messages: list[Message], *, reopened: bool, unread: bool = True) -> None:
     """Count the messages in their ticket, in the same statement as a reopening, or the INSERT of a new one.
 
     The unread count is incremented in the database, so an agent reading the
-    ticket at the same moment cannot lose a message from the count.
+    ticket at the same moment cannot lose a message from the count. ``unread``
+    False: the messages are not counted unread (answers to the satisfaction
+    question, in a ticket that stays closed).
     """
     received = 0
     newest = None if ticket.pk is None else ticket.last_message_at  # a new ticket's default is not a message
@@ -377,7 +410,7 @@ def _ticket_touch(ticket: Ticket, messages: list[Message], *, reopened: bool) ->
         side = "last_outbound_at" if message.from_me else "last_inbound_at"
         if getattr(ticket, side) is None or at > getattr(ticket, side):  # a late message is not the last
             setattr(ticket, side, at)
-        received += not message.from_me
+        received += unread and not message.from_me
     ticket.unread_count += received
     first_inbound = min((m.wa_timestamp for m in messages if not m.from_me and m.wa_timestamp), default=None)
     if ticket.pk is None:

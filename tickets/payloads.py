@@ -18,6 +18,8 @@ def ticket_payload(ticket: Ticket) -> dict:
         "last_message_preview": ticket.last_message_preview,
         "closed_at": ticket.closed_at,
         "close_reason": ticket.close_reason,
+        "csat_rating": ticket.csat_rating,
+        "csat_comment": ticket.csat_comment,
         "created_at": ticket.created_at,
     }
 

@@ -20,6 +20,7 @@ from contacts.services import contact_block, contact_upsert
 from helpdesk.phones import phone_display
 from helpdesk.realtime import dashboard_changed, session_mark_read, session_wake
 from tickets.conversation_flow import farewell
+from tickets.csat import csat_ask
 from tickets.inbound import ticket_for_contact, ticket_under_way
 from tickets.media import CheckedMedia
 from tickets.milestones import queue_entered, ticket_assigned, ticket_closed, ticket_reopened
@@ -102,7 +103,9 @@ def ticket_close(*, ticket: Ticket, by: User | None, reason: str, send_farewell:
     queued and the system line written, in the same transaction: a failure
     leaves neither a closed ticket without its line nor a farewell to an open
     ticket, and of two agents (or an agent and the audit) closing at once only
-    the first closes and says goodbye. Closing a closed ticket changes nothing.
+    the first closes and says goodbye. An agent's close (the page, the API) also
+    asks the customer's satisfaction when the connection does (tickets/csat.py).
+    Closing a closed ticket changes nothing.
     """
     with transaction.atomic():
         now = timezone.now()
@@ -126,6 +129,8 @@ def ticket_close(*, ticket: Ticket, by: User | None, reason: str, send_farewell:
         ticket_closed(ticket=ticket, by=by, at=now)
         if send_farewell:
             farewell(ticket=ticket)
+        if reason in (Ticket.CloseReason.AGENT, Ticket.CloseReason.API):  # not the audit's nor the admin's
+            csat_ask(ticket=ticket)
         _system_line(ticket, by, "closed")
         _changed(ticket)
         webhook_emit(connection=ticket.connection, event="ticket.closed", payload=ticket_payload(ticket))

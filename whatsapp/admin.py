@@ -176,6 +176,7 @@ class ConnectionAdmin(admin.ModelAdmin):
         (None, {"fields": ["name", "enabled", "is_default", "queues"]}),
         (_("Session"), {"fields": tuple(readonly_fields[:-2])}),
         (_("Messages"), {"fields": ["greeting", "farewell"]}),
+        (_("Customer satisfaction"), {"fields": ["csat_enabled", "csat_question"]}),
         (_("Webhook"), {"fields": ["webhook_url", "webhook_secret", "rotate_webhook_secret"]}),
         (_("History"), {"fields": ["created_at", "updated_at"]}),
     ]

@@ -38,6 +38,8 @@ class ConnectionChange(Schema):
     queues: list[RowId] | None = None
     greeting: StrictStr | None = None
     farewell: StrictStr | None = None
+    csat_enabled: StrictBool | None = None
+    csat_question: StrictStr | None = None
     webhook_url: StrictStr | None = None
     webhook_secret: StrictStr | None = None
     rotate_webhook_secret: StrictBool | None = None
@@ -59,6 +61,13 @@ class ConnectionOut(Schema):
     last_error: str
     web_version: str = Field(
         "", description="The WhatsApp Web version the session last ran, as WhatsApp Web reports it."
+    )
+    csat_enabled: bool = Field(
+        False,
+        description="When an agent closes a ticket, the customer is asked to rate the service (1 to 5).",
+    )
+    csat_question: str = Field(
+        "", description="The question asked; empty: the helpdesk's own, in its language."
     )
     webhook_secret: str | None = Field(
         None, description="Only in the answer that generated it (left blank, or rotated): shown once."

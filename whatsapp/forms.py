@@ -71,7 +71,17 @@ class ConnectionForm(WebhookSecretFields):
 
     class Meta:
         model = Connection
-        fields = ["name", "is_default", "queues", "greeting", "farewell", "webhook_url", "webhook_secret"]
+        fields = [
+            "name",
+            "is_default",
+            "queues",
+            "greeting",
+            "farewell",
+            "csat_enabled",
+            "csat_question",
+            "webhook_url",
+            "webhook_secret",
+        ]
         widgets = {"queues": forms.CheckboxSelectMultiple}
 
     def __init__(self, *args, **kwargs) -> None:

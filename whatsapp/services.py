@@ -406,6 +406,8 @@ def connection_payload(connection: Connection) -> dict:
         "qr_generated_at": connection.qr_generated_at.isoformat() if connection.qr_generated_at else None,
         "last_error": connection.last_error,
         "web_version": connection.web_version,
+        "csat_enabled": connection.csat_enabled,
+        "csat_question": connection.csat_question,
     }
 
 
