@@ -119,6 +119,7 @@ def response_recorded(*, ticket: Ticket, message: Message) -> None:
         seconds=wait,
         business=business,
     )
+    _late_check(ticket, at)
 
 
 def ticket_closed(*, ticket: Ticket, by: User | None, at: datetime) -> None:
@@ -133,6 +134,7 @@ def ticket_closed(*, ticket: Ticket, by: User | None, at: datetime) -> None:
         seconds=max(0.0, (at - start).total_seconds()) if start else None,
         business=_business(ticket, start, at) if start else None,
     )
+    _late_check(ticket, at)
 
 
 def queue_entered(*, ticket: Ticket) -> None:
@@ -150,6 +152,13 @@ def queue_entered(*, ticket: Ticket) -> None:
 def ticket_assigned(*, ticket: Ticket, agent: User) -> None:
     """The ticket became ``agent``'s."""
     milestone_add(ticket=ticket, kind=Milestone.Kind.ASSIGNED, agent=agent)
+
+
+def _late_check(ticket: Ticket, at: datetime) -> None:
+    """An answer or a close after its due time is the breach, marked now (not at the watch's next run)."""
+    from tickets.sla import sla_breach_check  # tickets.sla writes its milestone through this module
+
+    sla_breach_check(ticket=ticket, at=at)
 
 
 def _business(ticket: Ticket, start: datetime, end: datetime) -> float:
