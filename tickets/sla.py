@@ -14,6 +14,7 @@ watch ran and costs no query.
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from tickets.milestones import milestone_add
@@ -26,6 +27,7 @@ from whatsapp.webhooks import webhook_emit
 __all__ = [
     "SlaClock",
     "breached_q",
+    "overdue_tickets",
     "sla_breach_check",
     "sla_breached",
     "sla_clock",
@@ -38,18 +40,26 @@ WATCH_BATCH = 500  # tickets one run marks at most (the next minute takes the re
 
 
 def sla_watch() -> int:
-    """The schedule's task: mark each ticket whose due time passed unmet breached, once. Reads the
-    two partial indexes of the tickets not closed and not breached yet (tickets/models.py), so a
-    minute's run costs two index ranges however many tickets there are. Returns how many it marked."""
+    """The schedule's task: mark each ticket whose due time passed unmet breached, once. Returns how
+    many it marked (at most WATCH_BATCH of each kind a run; the next minute takes the rest)."""
     now = timezone.now()
-    waiting = Ticket.objects.filter(sla_breached_at__isnull=True).exclude(status=Ticket.Status.CLOSED)
-    first = waiting.filter(first_response_at__isnull=True, first_response_due__lte=now)
-    late = waiting.filter(resolution_due__lte=now)
     pks = {
-        *first.order_by("first_response_due").values_list("pk", flat=True)[:WATCH_BATCH],
-        *late.order_by("resolution_due").values_list("pk", flat=True)[:WATCH_BATCH],
+        pk for overdue in overdue_tickets(now) for pk in overdue.values_list("pk", flat=True)[:WATCH_BATCH]
     }
     return sum(_breach(pk, now) for pk in sorted(pks))
+
+
+def overdue_tickets(now: datetime) -> tuple[QuerySet[Ticket], QuerySet[Ticket]]:
+    """The tickets not closed nor breached yet whose first answer, or whose resolution, is overdue,
+    oldest due time first: each read through its partial index (tickets/models.py), so a minute's
+    run walks two short index ranges however many tickets there are."""
+    waiting = Ticket.objects.filter(sla_breached_at__isnull=True).exclude(status=Ticket.Status.CLOSED)
+    return (
+        waiting.filter(first_response_at__isnull=True, first_response_due__lte=now).order_by(
+            "first_response_due"
+        ),
+        waiting.filter(resolution_due__lte=now).order_by("resolution_due"),
+    )
 
 
 def sla_breach_check(*, ticket: Ticket, at: datetime) -> None:
