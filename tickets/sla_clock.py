@@ -17,19 +17,18 @@ WARNING_SHARE = 0.2  # the last fifth of a promise's window is amber
 def sla_missed_at(ticket: Ticket, now: datetime) -> datetime | None:
     """The earliest due time that passed unmet by ``now``, from the row alone; None when none did.
 
-    The first response is unmet when it had not come by its due time (came late, or not yet), the
-    resolution when the ticket was not closed by its due time."""
+    The first response is unmet when it had not come by its due time (came late, or not yet) and the
+    ticket was not closed before, the resolution when the ticket was not closed by its due time."""
+    closed = ticket.closed_at if ticket.status == Ticket.Status.CLOSED else None
     missed = []
     first_due = ticket.first_response_due
     if first_due is not None and first_due <= now:
-        answered = ticket.first_response_at
+        answered = ticket.first_response_at or closed  # closed in time without a word: nothing to answer
         if answered is None or answered > first_due:
             missed.append(first_due)
     resolution_due = ticket.resolution_due
-    if resolution_due is not None and resolution_due <= now:
-        closed = ticket.closed_at if ticket.status == Ticket.Status.CLOSED else None
-        if closed is None or closed > resolution_due:
-            missed.append(resolution_due)
+    if resolution_due is not None and resolution_due <= now and (closed is None or closed > resolution_due):
+        missed.append(resolution_due)
     return min(missed, default=None)
 
 
@@ -88,8 +87,5 @@ def _running(ticket: Ticket) -> tuple[datetime | None, datetime | None]:
 
 def breached_q(now: datetime) -> Q:
     """The tickets whose SLA is breached (marked, or a due time passed unmet), as a filter."""
-    return (
-        Q(sla_breached_at__isnull=False)
-        | Q(first_response_at__isnull=True, first_response_due__lte=now)
-        | (Q(resolution_due__lte=now) & ~Q(status=Ticket.Status.CLOSED))
-    )
+    overdue = Q(first_response_at__isnull=True, first_response_due__lte=now) | Q(resolution_due__lte=now)
+    return Q(sla_breached_at__isnull=False) | (overdue & ~Q(status=Ticket.Status.CLOSED))

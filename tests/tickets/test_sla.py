@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db import connection as db
 from django.db import connections
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
@@ -111,6 +112,52 @@ def test_reopening_gives_the_resolution_a_new_due_time(connection, agent):
     assert ticket.resolution_due > first_due
     assert before + timedelta(minutes=240) <= ticket.resolution_due <= timezone.now() + timedelta(minutes=240)
     assert sla_watch() == 0  # the new due time is ahead, and a breach is marked once anyway
+
+
+@pytest.mark.django_db
+def test_a_reopened_ticket_nobody_answered_waits_for_its_answer_from_the_reopening(connection, agent):
+    ticket = customer_writes(connection, minutes_ago=30)
+    ticket_close(ticket=ticket, by=agent, reason=Ticket.CloseReason.AGENT, send_farewell=False)
+    time_passes(ticket, minutes=120)  # its first answer's due time passed while it was closed
+
+    ticket_reopen(ticket=ticket, by=agent)
+
+    ticket.refresh_from_db()
+    assert ticket.first_response_due > timezone.now() + timedelta(minutes=59)
+    assert sla_watch() == 0
+    assert sla_state(ticket, timezone.now()) == "ok"
+
+
+@pytest.mark.django_db
+def test_a_reopened_ticket_moved_to_another_queue_counts_from_the_reopening(connection, agent):
+    ticket = customer_writes(connection, minutes_ago=300)
+    message_send(ticket=ticket, author=agent, body="Olá")
+    ticket_close(ticket=ticket, by=agent, reason=Ticket.CloseReason.AGENT, send_farewell=False)
+    ticket_reopen(ticket=ticket, by=agent)
+    other = QueueFactory(sla_resolution_minutes=60)
+
+    ticket_transfer(ticket=ticket, queue=other, by=agent)
+
+    ticket.refresh_from_db()
+    assert ticket.resolution_due > timezone.now() + timedelta(minutes=59)
+
+
+def time_passes(ticket: Ticket, *, minutes: float) -> None:
+    """As if ``minutes`` had passed since the ticket's times were written (each moved back as much)."""
+    back = timedelta(minutes=minutes)
+    Ticket.objects.filter(pk=ticket.pk).update(
+        **{
+            field: F(field) - back
+            for field in (
+                "first_inbound_at",
+                "first_response_due",
+                "resolution_due",
+                "closed_at",
+                "last_message_at",
+            )
+        }
+    )
+    ticket.refresh_from_db()
 
 
 # -- the breach ----------------------------------------------------------------------------------------
@@ -229,6 +276,19 @@ def test_a_close_after_the_resolution_due_time_is_a_breach(connection, agent):
 
     ticket.refresh_from_db()
     assert ticket.sla_breached_at == ticket.resolution_due
+
+
+@pytest.mark.django_db
+def test_a_ticket_closed_in_time_without_an_answer_is_not_breached(connection, agent, agent_client, api):
+    ticket = customer_writes(connection, minutes_ago=10)
+    ticket_close(ticket=ticket, by=agent, reason=Ticket.CloseReason.AGENT, send_farewell=False)
+
+    time_passes(ticket, minutes=600)
+
+    assert api("GET", f"tickets/{ticket.pk}").json()["sla_breached"] is False
+    assert sla_state(ticket, timezone.now()) is None
+    closed = agent_client.get(reverse("inbox"), {"tab": "closed", "sla": "breached"})
+    assert list(closed.context["page"].items) == []
 
 
 @pytest.mark.django_db(transaction=True)
