@@ -425,7 +425,7 @@
   // a badge counts down from its data-due and turns amber at data-warn, red at data-due (the same
   // rounding and texts as tickets/templatetags/inbox.py's sla_left). The watch's live
   // ticket.changed event then brings the row as the server sees it. ---------------------------------
-  const SLA_TICK = 15000; // ms
+  const SLA_TICK = 5000; // ms: a state changes within 5 s of its time
   function slaText(due) {
     const minutes = Math.max(1, Math.ceil((due - Date.now()) / 60000));
     const [unit, n] = minutes < 60 ? ["slaMinutes", minutes]
