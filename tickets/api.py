@@ -67,6 +67,20 @@ class TicketOut(Schema):
     )
     csat_comment: str = Field("", description="What the customer wrote just after their rating.")
     created_at: datetime
+    first_response_due: datetime | None = Field(
+        description="When the queue promised a first answer: the customer's first message (or the "
+        "reopening of a ticket nobody answered) plus its SLA, in business hours; null: no promise."
+    )
+    first_response_at: datetime | None = Field(
+        description="The first message an agent wrote (automatic messages and notes do not count)."
+    )
+    resolution_due: datetime | None = Field(
+        description="When the queue promised to resolve it (from the first message, or the last "
+        "reopening, in business hours); null: no promise."
+    )
+    sla_breached: bool = Field(
+        description="True as soon as a due time passes unmet; stays true after a late answer."
+    )
 
 
 class ReactionOut(Schema):

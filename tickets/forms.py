@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from tickets.models import Queue, Ticket
 from tickets.scheduling import send_at_check
-from tickets.selectors import InboxFilters, Tab
+from tickets.selectors import SLA_BREACHED, InboxFilters, Tab
 
 MAX_ID = 2**63 - 1
 
@@ -20,6 +20,7 @@ class InboxFilterForm(forms.Form):
     connection = forms.IntegerField(min_value=1, max_value=MAX_ID, required=False)
     assignee = forms.IntegerField(min_value=1, max_value=MAX_ID, required=False)
     q = forms.CharField(max_length=200, required=False)
+    sla = forms.ChoiceField(choices=[(SLA_BREACHED, SLA_BREACHED)], required=False)
 
     def filters(self, *, tabs: list[Tab]) -> InboxFilters:
         self.is_valid()
@@ -33,6 +34,7 @@ class InboxFilterForm(forms.Form):
             connection=data.get("connection"),
             assignee=data.get("assignee"),
             search=(data.get("q") or "").strip(),
+            sla=data.get("sla") or "",
         )
 
 

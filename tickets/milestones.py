@@ -53,17 +53,16 @@ def milestone_add(
 
 
 def due_times(*, ticket: Ticket, queue: Queue | None, since: datetime | None = None) -> None:
-    """Set (unsaved) the ticket's SLA due times from ``queue``'s promises: the first response's from
-    the customer's first message (unless already met), the resolution's from ``since`` (a reopening)
-    or that message. No promise, or no first message yet: no due time."""
-    start = ticket.first_inbound_at
+    """Set (unsaved) the ticket's SLA due times from ``queue``'s promises, counted from the customer's
+    first message, or from ``since`` (the last reopening): the first response's unless already met,
+    and the resolution's. No promise, or no first message yet: no due time."""
+    start = since or ticket.first_inbound_at
     hours = queue_hours(queue) if queue is not None else None
     if ticket.first_response_at is None:
         minutes = queue and queue.sla_first_response_minutes
         ticket.first_response_due = (
             business_deadline(hours, start, minutes) if hours and start and minutes else None
         )
-    start = since or start
     minutes = queue and queue.sla_resolution_minutes
     ticket.resolution_due = business_deadline(hours, start, minutes) if hours and start and minutes else None
 
@@ -88,13 +87,16 @@ def first_inbound_set(*, ticket: Ticket, at: datetime, queue: Queue | None) -> l
 
 def ticket_reopened(*, ticket: Ticket, by: User | None = None) -> None:
     """The ticket was reopened (saved by the caller, its ``reopen_count`` counted in the same UPDATE
-    where it can be): REOPENED, and the resolution's new due time from now."""
+    where it can be): REOPENED, and new due times from now: the resolution's, and the first
+    response's when nobody had answered yet."""
     now = timezone.now()
     milestone_add(ticket=ticket, kind=Milestone.Kind.REOPENED, at=now, agent=by)
-    previous = ticket.resolution_due
+    previous = (ticket.first_response_due, ticket.resolution_due)
     due_times(ticket=ticket, queue=ticket.queue, since=now)
-    if ticket.resolution_due != previous:
-        Ticket.objects.filter(pk=ticket.pk).update(resolution_due=ticket.resolution_due)
+    if (ticket.first_response_due, ticket.resolution_due) != previous:
+        Ticket.objects.filter(pk=ticket.pk).update(
+            first_response_due=ticket.first_response_due, resolution_due=ticket.resolution_due
+        )
 
 
 def response_recorded(*, ticket: Ticket, message: Message) -> None:
@@ -119,6 +121,7 @@ def response_recorded(*, ticket: Ticket, message: Message) -> None:
         seconds=wait,
         business=business,
     )
+    _late_check(ticket, at)
 
 
 def ticket_closed(*, ticket: Ticket, by: User | None, at: datetime) -> None:
@@ -133,6 +136,7 @@ def ticket_closed(*, ticket: Ticket, by: User | None, at: datetime) -> None:
         seconds=max(0.0, (at - start).total_seconds()) if start else None,
         business=_business(ticket, start, at) if start else None,
     )
+    _late_check(ticket, at)
 
 
 def queue_entered(*, ticket: Ticket) -> None:
@@ -140,7 +144,7 @@ def queue_entered(*, ticket: Ticket) -> None:
     the new queue's promises (the ones already met stay met)."""
     milestone_add(ticket=ticket, kind=Milestone.Kind.QUEUED)
     first, resolution = ticket.first_response_due, ticket.resolution_due
-    due_times(ticket=ticket, queue=ticket.queue)
+    due_times(ticket=ticket, queue=ticket.queue, since=_reopened_at(ticket))
     if (first, resolution) != (ticket.first_response_due, ticket.resolution_due):
         Ticket.objects.filter(pk=ticket.pk).update(
             first_response_due=ticket.first_response_due, resolution_due=ticket.resolution_due
@@ -150,6 +154,22 @@ def queue_entered(*, ticket: Ticket) -> None:
 def ticket_assigned(*, ticket: Ticket, agent: User) -> None:
     """The ticket became ``agent``'s."""
     milestone_add(ticket=ticket, kind=Milestone.Kind.ASSIGNED, agent=agent)
+
+
+def _reopened_at(ticket: Ticket) -> datetime | None:
+    """When the ticket was last reopened (None: never), its windows' start: a reopened ticket moved
+    to another queue is not late by the time it spent closed."""
+    if not ticket.reopen_count:
+        return None
+    reopenings = Milestone.objects.filter(ticket=ticket, kind=Milestone.Kind.REOPENED)
+    return reopenings.order_by("-at").values_list("at", flat=True).first()
+
+
+def _late_check(ticket: Ticket, at: datetime) -> None:
+    """An answer or a close after its due time is the breach, marked now (not at the watch's next run)."""
+    from tickets.sla import sla_breach_check  # tickets.sla writes its milestone through this module
+
+    sla_breach_check(ticket=ticket, at=at)
 
 
 def _business(ticket: Ticket, start: datetime, end: datetime) -> float:

@@ -1,7 +1,10 @@
 """Tickets, messages and contacts as JSON: one shape for the API and the webhooks."""
 
+from django.utils import timezone
+
 from contacts.models import Contact
 from tickets.models import Message, Ticket
+from tickets.sla_clock import sla_breached
 from whatsapp.addresses import lid_of
 
 
@@ -21,6 +24,10 @@ def ticket_payload(ticket: Ticket) -> dict:
         "csat_rating": ticket.csat_rating,
         "csat_comment": ticket.csat_comment,
         "created_at": ticket.created_at,
+        "first_response_due": ticket.first_response_due,
+        "first_response_at": ticket.first_response_at,
+        "resolution_due": ticket.resolution_due,
+        "sla_breached": sla_breached(ticket, timezone.now()),
     }
 
 

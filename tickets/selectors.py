@@ -20,13 +20,16 @@ from django.db.models import (
     Value,
     prefetch_related_objects,
 )
+from django.utils import timezone
 
 from contacts.models import Contact
 from helpdesk.keyset import KeysetPage, keyset_cursor, keyset_page
 from helpdesk.permissions import sees_every_ticket
 from tickets.models import Message, Queue, Reaction, Ticket
+from tickets.sla_clock import breached_q
 
 INBOX_PAGE = 50
+SLA_BREACHED = "breached"  # the inbox's SLA filter
 # What an inbox row shows (templates/tickets/_row.html) and its keyset needs: 50 rows of
 # whole tickets, contacts, connections and users cost more to read and build than to render.
 ROW_FIELDS = [
@@ -37,6 +40,14 @@ ROW_FIELDS = [
     "last_inbound_at",
     "last_outbound_at",
     "waiting_since",
+    "closed_at",
+    # The SLA's badge (tickets/sla_clock.py), read with the row.
+    "first_inbound_at",
+    "first_response_at",
+    "first_response_due",
+    "resolution_due",
+    "sla_breached_at",
+    "reopen_count",
     "contact__name",
     "contact__push_name",
     "contact__phone",
@@ -45,6 +56,7 @@ ROW_FIELDS = [
     "connection__name",
     "queue__name",
     "queue__color",
+    "queue__sla_resolution_minutes",
     "assignee__username",
     "assignee__first_name",
     "assignee__last_name",
@@ -98,6 +110,7 @@ class InboxFilters:
     connection: int | None = None
     assignee: int | None = None
     search: str = ""
+    sla: str = ""  # "breached": only the tickets whose SLA is breached
 
 
 def _tab_tickets(user: User, tab: Tab) -> QuerySet[Ticket]:
@@ -127,6 +140,8 @@ def inbox_tickets(*, user: User, filters: InboxFilters) -> QuerySet[Ticket]:
         tickets = tickets.filter(assignee_id=filters.assignee)
     if filters.search:
         tickets = tickets.filter(ticket_search(filters.search))
+    if filters.sla == SLA_BREACHED:
+        tickets = tickets.filter(breached_q(timezone.now()))
     last_sent = (
         Message.objects.filter(ticket=OuterRef("pk"), from_me=True)
         .exclude(kind__in=UNSENT_KINDS)

@@ -421,6 +421,30 @@
     markCurrent();
   });
 
+  // -- SLA badges: the server draws each row's state; only the browser knows the time passing, so
+  // a badge counts down from its data-due and turns amber at data-warn, red at data-due (the same
+  // rounding and texts as tickets/templatetags/inbox.py's sla_left). The watch's live
+  // ticket.changed event then brings the row as the server sees it. ---------------------------------
+  const SLA_TICK = 5000; // ms: a state changes within 5 s of its time
+  function slaText(due) {
+    const minutes = Math.max(1, Math.ceil((due - Date.now()) / 60000));
+    const [unit, n] = minutes < 60 ? ["slaMinutes", minutes]
+      : minutes < 48 * 60 ? ["slaHours", Math.floor(minutes / 60)] : ["slaDays", Math.floor(minutes / 1440)];
+    return inbox.dataset[unit].replace("{n}", n);
+  }
+  function slaTick() {
+    const now = Date.now();
+    for (const badge of rows.querySelectorAll("[data-sla][data-due]")) {
+      const due = Date.parse(badge.dataset.due);
+      const state = now >= due ? "breached" : now >= Date.parse(badge.dataset.warn) ? "warning" : "ok";
+      badge.classList.replace(`sla-${badge.dataset.sla}`, `sla-${state}`);
+      badge.dataset.sla = state;
+      badge.textContent = state === "breached" ? inbox.dataset.slaBreached : slaText(due);
+      if (state === "breached") delete badge.dataset.due;
+    }
+  }
+  setInterval(slaTick, SLA_TICK);
+
   scrollToBottom();
   dedupeDays();
   markCurrent();

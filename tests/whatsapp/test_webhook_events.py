@@ -4,6 +4,7 @@ Redeliver, and every retry's delay."""
 
 import json
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_q.models import Schedule
 
-from tests.factories import ConnectionFactory, TicketFactory
+from tests.factories import ConnectionFactory, QueueFactory, TicketFactory
 from tests.tickets.audit_helpers import audit
 from tests.tickets.test_inbound import CUSTOMER, inbound
 from tests.whatsapp.webhook_helpers import SECRET, run_tasks
@@ -20,6 +21,7 @@ from tickets.message_changes import message_change_ingest
 from tickets.models import Message, Ticket
 from tickets.outbound import message_ack, message_mark_sent, message_send
 from tickets.services import ticket_close
+from tickets.sla import sla_watch
 from whatsapp.models import Connection, WebhookDelivery
 from whatsapp.services import connection_transition
 from whatsapp.webhooks import EVENTS, webhook_deliver
@@ -72,6 +74,14 @@ def _closed(connection):
     )
 
 
+def _sla_breached(connection):
+    queue = QueueFactory(sla_first_response_minutes=60)
+    connection.queues.add(queue)  # its only queue: the ticket starts there, its answer due in an hour
+    at = timezone.now() - timedelta(minutes=90)
+    message_ingest(connection=connection, message=inbound(1, t=int(at.timestamp())))
+    sla_watch()
+
+
 def _status(connection):
     connection_transition(connection=connection, to=Connection.Status.CONNECTED, message="scanned")
 
@@ -91,6 +101,7 @@ CAUSES = {
         lambda payload: payload["reactions"] == [{"emoji": "👍", "from_me": False}],
     ),
     "ticket.closed": (_closed, lambda payload: payload["status"] == "closed"),
+    "ticket.sla_breached": (_sla_breached, lambda payload: payload["sla_breached"] is True),
     "connection.status": (
         _status,
         lambda payload: payload == {"from": "STOPPED", "to": "CONNECTED", "message": "scanned"},

@@ -6,10 +6,11 @@ from django import template
 from django.utils import timezone
 from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
-from tickets.models import Message
+from tickets.models import Message, Ticket
 from tickets.selectors import Tab, inbox_sort_value
+from tickets.sla_clock import SlaClock, sla_clock
 from tickets.text import text_html, text_plain, without_signature
 
 register = template.Library()
@@ -96,3 +97,40 @@ def unsigned(message: Message) -> str:
     if message.from_me and message.author is not None:
         return without_signature(body=message.body, by=message.author)
     return message.body
+
+
+# The SLA badge's texts; the inbox's script counts down with the same ones (templates/tickets/inbox.html).
+SLA_TEXTS = {
+    "minutes": gettext_lazy("{n} min"),
+    "hours": gettext_lazy("{n} h"),
+    "days": gettext_lazy("{n} d"),
+    "breached": gettext_lazy("breached"),
+}
+
+
+@register.filter
+def sla_of(ticket: Ticket) -> SlaClock | None:
+    """The row's SLA badge: its state and the due time it counts down to (None: no SLA runs)."""
+    return sla_clock(ticket, timezone.now())
+
+
+@register.filter
+def sla_left(clock: SlaClock) -> str:
+    """The time left to the due time, rounded up to the minute ("12 min", "3 h", "2 d"), or "breached";
+    static/js/inbox.js's ``slaText`` says the same as time passes."""
+    if clock.state == "breached" or clock.due is None:
+        return str(SLA_TEXTS["breached"])
+    minutes = max(1, -(-int((clock.due - timezone.now()).total_seconds()) // 60))
+    if minutes < 60:
+        unit, n = "minutes", minutes
+    elif minutes < 48 * 60:
+        unit, n = "hours", minutes // 60
+    else:
+        unit, n = "days", minutes // (24 * 60)
+    return str(SLA_TEXTS[unit]).replace("{n}", str(n))
+
+
+@register.simple_tag
+def sla_texts() -> dict[str, str]:
+    """The badge's texts for the inbox's script, in the page's language."""
+    return {unit: str(text) for unit, text in SLA_TEXTS.items()}
