@@ -10,6 +10,8 @@ business time is the length of its intersection with them: never more than its w
 over any split of it, zero inside a closed period.
 """
 
+import re
+from bisect import bisect_left
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -54,6 +56,8 @@ def hours_parse(
     ISO dates, as the queues API and the admin take them. Raises HoursInvalid naming the day for an
     unknown day, a time that is not "HH:MM" within 00:00 to 24:00, a range that ends before it starts,
     and ranges of one day that overlap."""
+    if not isinstance(holidays, Sequence) or isinstance(holidays, str):
+        raise HoursInvalid(_("Holidays are a list of dates (YYYY-MM-DD)."), field="holidays")
     days = tuple(_holiday(value) for value in holidays)
     if business_hours is None:
         return Hours(zone=zone, holidays=frozenset(days))
@@ -63,7 +67,7 @@ def hours_parse(
     if unknown:
         message = _("Unknown day %(day)s: use %(days)s.") % {"day": unknown[0], "days": ", ".join(DAYS)}
         raise HoursInvalid(message, field=unknown[0])
-    weekly = tuple(_day_ranges(day, business_hours.get(day) or []) for day in DAYS)
+    weekly = tuple(_day_ranges(day, business_hours.get(day, [])) for day in DAYS)
     return Hours(zone=zone, weekly=weekly, holidays=frozenset(days))
 
 
@@ -140,21 +144,40 @@ def _spans_from(hours: Hours, start: datetime) -> Iterator[tuple[datetime, datet
 def _day_spans(hours: Hours, day: date) -> list[tuple[datetime, datetime]]:
     if day in hours.holidays or hours.weekly is None:
         return []
-    return [
+    spans = [
         (_instant(hours.zone, day, start), _instant(hours.zone, day, end))
         for start, end in hours.weekly[day.weekday()]
     ]
+    return [(start, end) for start, end in spans if end > start]  # a range the clocks skip is empty
 
 
 def _instant(zone: ZoneInfo, day: date, minutes: int) -> datetime:
-    """Local ``day`` at ``minutes`` after midnight (1440: the next midnight), as a UTC instant."""
-    moment = datetime.combine(day + timedelta(days=minutes // MINUTES_A_DAY), time(0), tzinfo=zone)
-    moment += timedelta(minutes=minutes % MINUTES_A_DAY)  # aware + timedelta: wall-clock arithmetic
-    return moment.astimezone(UTC)
+    """Local ``day`` at ``minutes`` after midnight (1440: the next midnight), as a UTC instant.
+
+    A wall time read twice (the clocks go back) is its first occurrence; one the clocks skip (they go
+    forward) is the instant they jump past it. So later wall times are never earlier instants: a range
+    is never inverted and the days' spans come in order, as ``_spans_from`` needs."""
+    wall = datetime.combine(day, time(0)) + timedelta(minutes=minutes)
+    instant = wall.replace(tzinfo=zone).astimezone(UTC)  # fold 0: the offset before a change
+    if _wall(zone, instant) == wall:
+        return instant
+    # Skipped: the jump is between the wall time read with the offset after it and with the one before;
+    # find the first second of that span whose wall time is not before ``wall``.
+    low = wall.replace(tzinfo=zone, fold=1).astimezone(UTC)
+    seconds = bisect_left(
+        range(int((instant - low).total_seconds()) + 1),
+        True,
+        key=lambda n: _wall(zone, low + timedelta(seconds=n)) >= wall,
+    )
+    return low + timedelta(seconds=seconds)
+
+
+def _wall(zone: ZoneInfo, instant: datetime) -> datetime:
+    return instant.astimezone(zone).replace(tzinfo=None)
 
 
 def _merged(days) -> list[tuple[datetime, datetime]]:
-    spans = sorted(span for day in days for span in day if span[1] > span[0])
+    spans = sorted(span for day in days for span in day)
     merged: list[tuple[datetime, datetime]] = []
     for start, end in spans:
         if merged and start <= merged[-1][1]:
@@ -199,7 +222,7 @@ def _hhmm(minutes: int) -> str:
 
 def _holiday(value: object) -> date:
     try:
-        if isinstance(value, str) and len(value) == 10:
+        if isinstance(value, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
             return date.fromisoformat(value)
     except ValueError:
         pass
