@@ -26,11 +26,14 @@ MINUTES_A_DAY = 24 * 60
 SEARCH_DAYS = 800
 
 Range = tuple[int, int]  # minutes after local midnight, start < end <= 1440
+ALL_DAY: tuple[Range, ...] = ((0, MINUTES_A_DAY),)
 
 
 @dataclass(frozen=True)
 class Hours:
-    """When a queue is open. ``weekly``: seven tuples of ranges, Monday first; None: always open."""
+    """When a queue is open. ``weekly``: seven tuples of ranges, Monday first; None: every day all
+    day. Holidays are closed either way (a manager who keeps no schedule but marks Christmas expects
+    Christmas closed)."""
 
     zone: ZoneInfo
     weekly: tuple[tuple[Range, ...], ...] | None = None
@@ -38,7 +41,7 @@ class Hours:
 
     @property
     def always_open(self) -> bool:
-        return self.weekly is None
+        return self.weekly is None and not self.holidays
 
 
 class HoursInvalid(ValueError):
@@ -53,7 +56,7 @@ def hours_parse(
     *, business_hours: Mapping[str, Sequence[Sequence[str]]] | None, holidays: Sequence[str], zone: ZoneInfo
 ) -> Hours:
     """``{"mon": [["09:00", "18:00"]], …}`` (a missing or empty day is closed; None: always open) and
-    ISO dates, as the queues API and the admin take them. Raises HoursInvalid naming the day for an
+    ISO dates (closed all day, with or without a schedule), as the queues API and the admin take them. Raises HoursInvalid naming the day for an
     unknown day, a time that is not "HH:MM" within 00:00 to 24:00, a range that ends before it starts,
     and ranges of one day that overlap."""
     if not isinstance(holidays, Sequence) or isinstance(holidays, str):
@@ -90,6 +93,7 @@ def is_open(hours: Hours, at: datetime) -> bool:
 
 def business_seconds(hours: Hours, start: datetime, end: datetime) -> float:
     """Seconds of [start, end) the queue is open; 0 when ``end`` is not after ``start``."""
+    start, end = start.astimezone(UTC), end.astimezone(UTC)  # real time: two local times subtract as walls
     if end <= start:
         return 0.0
     if hours.always_open:
@@ -103,8 +107,10 @@ def business_seconds(hours: Hours, start: datetime, end: datetime) -> float:
 
 
 def business_deadline(hours: Hours, start: datetime, minutes: float) -> datetime | None:
-    """The instant when ``minutes`` of business time after ``start`` are up (``start`` itself for 0);
-    None when the schedule never opens within SEARCH_DAYS."""
+    """The instant when ``minutes`` of business time after ``start`` are up (for 0: ``start`` when open,
+    else the next opening);
+    None when the schedule never opens within SEARCH_DAYS. In UTC."""
+    start = start.astimezone(UTC)  # a local time plus minutes would be wall-clock arithmetic
     if hours.always_open:
         return start + timedelta(minutes=minutes)
     left = timedelta(minutes=minutes)
@@ -142,12 +148,10 @@ def _spans_from(hours: Hours, start: datetime) -> Iterator[tuple[datetime, datet
 
 
 def _day_spans(hours: Hours, day: date) -> list[tuple[datetime, datetime]]:
-    if day in hours.holidays or hours.weekly is None:
+    if day in hours.holidays:
         return []
-    spans = [
-        (_instant(hours.zone, day, start), _instant(hours.zone, day, end))
-        for start, end in hours.weekly[day.weekday()]
-    ]
+    ranges = ALL_DAY if hours.weekly is None else hours.weekly[day.weekday()]
+    spans = [(_instant(hours.zone, day, start), _instant(hours.zone, day, end)) for start, end in ranges]
     return [(start, end) for start, end in spans if end > start]  # a range the clocks skip is empty
 
 
