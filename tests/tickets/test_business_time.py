@@ -128,8 +128,8 @@ def test_always_open_is_wall_time(start, minutes):
     assert business_deadline(hours, start, minutes) == end
 
 
-def local(zone: ZoneInfo, *parts: int) -> datetime:
-    return datetime(*parts, tzinfo=zone)  # type: ignore[misc]
+def local(zone: ZoneInfo, year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=zone)
 
 
 @pytest.mark.parametrize(
