@@ -197,7 +197,8 @@ def _day_ranges(day: str, ranges: object) -> tuple[Range, ...]:
     parsed: list[Range] = []
     for pair in ranges:
         if not isinstance(pair, Sequence) or isinstance(pair, str) or len(pair) != 2:
-            raise HoursInvalid(f'{day}: each range is a pair ["HH:MM", "HH:MM"].', field=day)
+            message = _('%(day)s: each range is a pair ["HH:MM", "HH:MM"].')
+            raise HoursInvalid(message % {"day": day}, field=day)
         start, end = _minutes(day, pair[0]), _minutes(day, pair[1])
         if start >= end:
             message = _("%(day)s: %(start)s to %(end)s ends before it starts.")

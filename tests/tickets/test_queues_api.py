@@ -201,3 +201,16 @@ def test_the_document_describes_the_queues_calls(client):
 
     assert set(paths["/api/queues"]["get"]["responses"]) == {"200", "401", "403"}
     assert set(paths["/api/queues/{id}"]["patch"]["responses"]) == {"200", "400", "401", "403", "404", "422"}
+
+
+def test_a_refusal_is_in_the_callers_language(api):
+    queue = QueueFactory()
+
+    answer = api(
+        "PATCH",
+        f"queues/{queue.pk}",
+        {"business_hours": {"mon": [["18:00", "09:00"]]}},
+        HTTP_ACCEPT_LANGUAGE="pt-BR",
+    )
+
+    assert answer.json()["fields"]["business_hours"] == ["mon: 18:00 a 09:00 termina antes de começar."]
