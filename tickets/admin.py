@@ -70,7 +70,8 @@ class QueueForm(forms.ModelForm):
         ) % {"zone": settings.TIME_ZONE}
 
     def clean(self) -> dict:
-        cleaned = super().clean()
+        cleaned = self.cleaned_data  # ModelForm.clean() returns it, typed as maybe None
+        super().clean()
         cleaned["holidays"] = cleaned.get("holidays") or []  # an empty box is no holiday
         try:
             cleaned["business_hours"], cleaned["holidays"] = schedule_clean(
