@@ -214,3 +214,16 @@ def test_a_refusal_is_in_the_callers_language(api):
     )
 
     assert answer.json()["fields"]["business_hours"] == ["mon: 18:00 a 09:00 termina antes de começar."]
+
+
+def test_the_list_costs_the_same_queries_for_many_queues(api, django_assert_num_queries):
+    QueueFactory(business_hours={"mon": [["09:00", "18:00"]]})
+    with django_assert_num_queries(
+        3
+    ):  # the token, its last use, the queues (a superuser: no permission read)
+        assert len(api("GET", "queues").json()["queues"]) == 1
+    for _ in range(5):
+        QueueFactory(business_hours={"tue": [["09:00", "18:00"]]}, holidays=["2026-12-25"])
+
+    with django_assert_num_queries(3):
+        assert len(api("GET", "queues").json()["queues"]) == 6
