@@ -38,11 +38,10 @@ def queue_update(*, queue: Queue, changes: dict[str, Any]) -> Queue:
     for name, value in changes.items():
         setattr(queue, name, value)
     try:
-        queue.full_clean(exclude=[*SCHEDULE, *errors])
+        queue.full_clean(exclude=list(SCHEDULE))
     except ValidationError as invalid:
         errors.update(invalid.message_dict)
     if errors:
-        queue.refresh_from_db()  # the caller's object as saved, not half changed
         raise ValidationError(errors)
     if changes:
         queue.save(update_fields=list(changes))
