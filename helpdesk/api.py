@@ -36,6 +36,8 @@ def _a_number(value):
 
 
 RowId = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(_a_number)]  # an id in a JSON body
+# A count in a JSON body, 1 or more, within the databases' integer (a queue's SLA minutes).
+Positive = Annotated[int, Field(ge=1, le=2**31 - 1), BeforeValidator(_a_number)]
 
 
 def json_object(body: bytes) -> dict:

@@ -6,6 +6,7 @@ from contacts import views as contact_views
 from helpdesk.api import api_docs, api_urlpatterns
 from helpdesk.views import home, overview, preferences
 from tickets import api as tickets_api
+from tickets import queues_api
 from tickets.audit.views import audit_detail, audit_list
 from whatsapp import api as whatsapp_api
 from whatsapp import views as whatsapp_views
@@ -39,5 +40,11 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/docs/", api_docs, name="api-docs"),
     path("metrics", whatsapp_views.metrics, name="metrics"),
-    path("api/", include((api_urlpatterns(whatsapp_api.router, tickets_api.router), "api"), namespace="api")),
+    path(
+        "api/",
+        include(
+            (api_urlpatterns(whatsapp_api.router, tickets_api.router, queues_api.router), "api"),
+            namespace="api",
+        ),
+    ),
 ]

@@ -1,14 +1,17 @@
 from collections.abc import Callable
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
+from django.utils.text import capfirst
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
+from tickets.hours import schedule_clean
 from tickets.models import AuditReport, Message, Queue, QuickReply, Ticket
 from tickets.services import ticket_assign, ticket_close, ticket_reopen, ticket_transfer
 
@@ -20,12 +23,89 @@ TRANSFER = _("Transfer the selected tickets to a queue")
 ASSIGN = _("Give the selected tickets to an agent")
 
 
+class QueueForm(forms.ModelForm):
+    """A queue's settings; its schedule checked and normalised by tickets/hours.py's
+    ``schedule_clean``, the queues API's own check, so both refuse the same things in the same words."""
+
+    # A whole number of 1 or more (the model's field would offer 0): the model refuses 0 as well.
+    sla_first_response_minutes = forms.IntegerField(
+        min_value=1,
+        required=False,
+        label=capfirst(Queue._meta.get_field("sla_first_response_minutes").verbose_name),
+        help_text=_("Minutes within the business hours for an agent's first answer; empty: no promise."),
+    )
+    sla_resolution_minutes = forms.IntegerField(
+        min_value=1,
+        required=False,
+        label=capfirst(Queue._meta.get_field("sla_resolution_minutes").verbose_name),
+        help_text=_("Minutes within the business hours to close the ticket; empty: no promise."),
+    )
+
+    class Meta:
+        model = Queue
+        fields = [
+            "name",
+            "color",
+            "ordering",
+            "greeting",
+            "members",
+            "assignment",
+            "supervisors",
+            "business_hours",
+            "holidays",
+            "out_of_hours_message",
+            "sla_first_response_minutes",
+            "sla_resolution_minutes",
+        ]
+        help_texts = {
+            "holidays": _('Closed all day, as a JSON list of dates: ["2026-12-25", "2027-01-01"].'),
+            "supervisors": _("They read this queue's reports without being its agents."),
+        }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["business_hours"].help_text = gettext(
+            'As JSON, in the helpdesk\'s time zone (%(zone)s): {"mon": [["09:00", "12:00"], ["13:00", "18:00"]], '
+            '"sat": [["09:00", "13:00"]]}. A day left out or empty is closed; empty: always open.'
+        ) % {"zone": settings.TIME_ZONE}
+
+    def clean(self) -> dict:
+        cleaned = self.cleaned_data  # ModelForm.clean() returns it, typed as maybe None
+        super().clean()
+        cleaned["holidays"] = cleaned.get("holidays") or []  # an empty box is no holiday
+        try:
+            cleaned["business_hours"], cleaned["holidays"] = schedule_clean(
+                business_hours=cleaned.get("business_hours"), holidays=cleaned["holidays"]
+            )
+        except ValidationError as invalid:
+            for field, errors in invalid.message_dict.items():
+                if field not in self.errors:  # text that is not JSON is said once
+                    self.add_error(field, errors)
+        return cleaned
+
+
 @admin.register(Queue)
 class QueueAdmin(admin.ModelAdmin):
-    list_display = ["name", "color", "ordering"]
+    form = QueueForm
+    list_display = ["name", "color", "assignment", "ordering"]
     list_editable = ["ordering"]
     search_fields = ["name"]
-    autocomplete_fields = ["members"]
+    autocomplete_fields = ["members", "supervisors"]
+    fieldsets = [
+        (None, {"fields": ["name", "color", "ordering", "greeting"]}),
+        (_("Agents"), {"fields": ["members", "assignment", "supervisors"]}),
+        (
+            _("Business hours"),
+            {
+                "fields": ["business_hours", "holidays", "out_of_hours_message"],
+                "description": _(
+                    "A ticket that enters the queue while it is closed gets the out-of-hours message once, "
+                    "instead of the greeting, and waits for an agent."
+                ),
+            },
+        ),
+        (_("Service level (SLA)"), {"fields": ["sla_first_response_minutes", "sla_resolution_minutes"]}),
+    ]
 
 
 class MessageInline(admin.TabularInline):

@@ -10,6 +10,8 @@ business time is the length of its intersection with them: never more than its w
 over any split of it, zero inside a closed period.
 """
 
+import re
+from bisect import bisect_left
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -24,11 +26,14 @@ MINUTES_A_DAY = 24 * 60
 SEARCH_DAYS = 800
 
 Range = tuple[int, int]  # minutes after local midnight, start < end <= 1440
+ALL_DAY: tuple[Range, ...] = ((0, MINUTES_A_DAY),)
 
 
 @dataclass(frozen=True)
 class Hours:
-    """When a queue is open. ``weekly``: seven tuples of ranges, Monday first; None: always open."""
+    """When a queue is open. ``weekly``: seven tuples of ranges, Monday first; None: every day all
+    day. Holidays are closed either way (a manager who keeps no schedule but marks Christmas expects
+    Christmas closed)."""
 
     zone: ZoneInfo
     weekly: tuple[tuple[Range, ...], ...] | None = None
@@ -36,7 +41,7 @@ class Hours:
 
     @property
     def always_open(self) -> bool:
-        return self.weekly is None
+        return self.weekly is None and not self.holidays
 
 
 class HoursInvalid(ValueError):
@@ -51,9 +56,11 @@ def hours_parse(
     *, business_hours: Mapping[str, Sequence[Sequence[str]]] | None, holidays: Sequence[str], zone: ZoneInfo
 ) -> Hours:
     """``{"mon": [["09:00", "18:00"]], …}`` (a missing or empty day is closed; None: always open) and
-    ISO dates, as the queues API and the admin take them. Raises HoursInvalid naming the day for an
+    ISO dates (closed all day, with or without a schedule), as the queues API and the admin take them. Raises HoursInvalid naming the day for an
     unknown day, a time that is not "HH:MM" within 00:00 to 24:00, a range that ends before it starts,
     and ranges of one day that overlap."""
+    if not isinstance(holidays, Sequence) or isinstance(holidays, str):
+        raise HoursInvalid(_("Holidays are a list of dates (YYYY-MM-DD)."), field="holidays")
     days = tuple(_holiday(value) for value in holidays)
     if business_hours is None:
         return Hours(zone=zone, holidays=frozenset(days))
@@ -63,7 +70,7 @@ def hours_parse(
     if unknown:
         message = _("Unknown day %(day)s: use %(days)s.") % {"day": unknown[0], "days": ", ".join(DAYS)}
         raise HoursInvalid(message, field=unknown[0])
-    weekly = tuple(_day_ranges(day, business_hours.get(day) or []) for day in DAYS)
+    weekly = tuple(_day_ranges(day, business_hours.get(day, [])) for day in DAYS)
     return Hours(zone=zone, weekly=weekly, holidays=frozenset(days))
 
 
@@ -86,6 +93,7 @@ def is_open(hours: Hours, at: datetime) -> bool:
 
 def business_seconds(hours: Hours, start: datetime, end: datetime) -> float:
     """Seconds of [start, end) the queue is open; 0 when ``end`` is not after ``start``."""
+    start, end = start.astimezone(UTC), end.astimezone(UTC)  # real time: two local times subtract as walls
     if end <= start:
         return 0.0
     if hours.always_open:
@@ -99,8 +107,10 @@ def business_seconds(hours: Hours, start: datetime, end: datetime) -> float:
 
 
 def business_deadline(hours: Hours, start: datetime, minutes: float) -> datetime | None:
-    """The instant when ``minutes`` of business time after ``start`` are up (``start`` itself for 0);
-    None when the schedule never opens within SEARCH_DAYS."""
+    """The instant when ``minutes`` of business time after ``start`` are up (for 0: ``start`` when open,
+    else the next opening);
+    None when the schedule never opens within SEARCH_DAYS. In UTC."""
+    start = start.astimezone(UTC)  # a local time plus minutes would be wall-clock arithmetic
     if hours.always_open:
         return start + timedelta(minutes=minutes)
     left = timedelta(minutes=minutes)
@@ -138,23 +148,40 @@ def _spans_from(hours: Hours, start: datetime) -> Iterator[tuple[datetime, datet
 
 
 def _day_spans(hours: Hours, day: date) -> list[tuple[datetime, datetime]]:
-    if day in hours.holidays or hours.weekly is None:
+    if day in hours.holidays:
         return []
-    return [
-        (_instant(hours.zone, day, start), _instant(hours.zone, day, end))
-        for start, end in hours.weekly[day.weekday()]
-    ]
+    ranges = ALL_DAY if hours.weekly is None else hours.weekly[day.weekday()]
+    spans = [(_instant(hours.zone, day, start), _instant(hours.zone, day, end)) for start, end in ranges]
+    return [(start, end) for start, end in spans if end > start]  # a range the clocks skip is empty
 
 
 def _instant(zone: ZoneInfo, day: date, minutes: int) -> datetime:
-    """Local ``day`` at ``minutes`` after midnight (1440: the next midnight), as a UTC instant."""
-    moment = datetime.combine(day + timedelta(days=minutes // MINUTES_A_DAY), time(0), tzinfo=zone)
-    moment += timedelta(minutes=minutes % MINUTES_A_DAY)  # aware + timedelta: wall-clock arithmetic
-    return moment.astimezone(UTC)
+    """Local ``day`` at ``minutes`` after midnight (1440: the next midnight), as a UTC instant.
+
+    A wall time read twice (the clocks go back) is its first occurrence; one the clocks skip (they go
+    forward) is the instant they jump past it. So later wall times are never earlier instants: a range
+    is never inverted and the days' spans come in order, as ``_spans_from`` needs."""
+    wall = datetime.combine(day, time(0)) + timedelta(minutes=minutes)
+    instant = wall.replace(tzinfo=zone).astimezone(UTC)  # fold 0: the offset before a change
+    if _wall(zone, instant) == wall:
+        return instant
+    # Skipped: the jump is between the wall time read with the offset after it and with the one before;
+    # find the first second of that span whose wall time is not before ``wall``.
+    low = wall.replace(tzinfo=zone, fold=1).astimezone(UTC)
+    seconds = bisect_left(
+        range(int((instant - low).total_seconds()) + 1),
+        True,
+        key=lambda n: _wall(zone, low + timedelta(seconds=n)) >= wall,
+    )
+    return low + timedelta(seconds=seconds)
+
+
+def _wall(zone: ZoneInfo, instant: datetime) -> datetime:
+    return instant.astimezone(zone).replace(tzinfo=None)
 
 
 def _merged(days) -> list[tuple[datetime, datetime]]:
-    spans = sorted(span for day in days for span in day if span[1] > span[0])
+    spans = sorted(span for day in days for span in day)
     merged: list[tuple[datetime, datetime]] = []
     for start, end in spans:
         if merged and start <= merged[-1][1]:
@@ -170,7 +197,8 @@ def _day_ranges(day: str, ranges: object) -> tuple[Range, ...]:
     parsed: list[Range] = []
     for pair in ranges:
         if not isinstance(pair, Sequence) or isinstance(pair, str) or len(pair) != 2:
-            raise HoursInvalid(f'{day}: each range is a pair ["HH:MM", "HH:MM"].', field=day)
+            message = _('%(day)s: each range is a pair ["HH:MM", "HH:MM"].')
+            raise HoursInvalid(message % {"day": day}, field=day)
         start, end = _minutes(day, pair[0]), _minutes(day, pair[1])
         if start >= end:
             message = _("%(day)s: %(start)s to %(end)s ends before it starts.")
@@ -199,7 +227,7 @@ def _hhmm(minutes: int) -> str:
 
 def _holiday(value: object) -> date:
     try:
-        if isinstance(value, str) and len(value) == 10:
+        if isinstance(value, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
             return date.fromisoformat(value)
     except ValueError:
         pass

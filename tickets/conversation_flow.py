@@ -6,12 +6,17 @@ greeting followed by a numbered menu of its queues; the customer's answer
 answer that is not a number of the menu repeats the menu, at most once every
 MENU_REPEAT_MINUTES, so a chatty customer is not flooded. With one queue the
 ticket goes there at once, and only the greeting is sent.
+
+A ticket that enters a queue while the queue is closed (its business hours,
+tickets/hours.py) hears the queue's out-of-hours message instead of the
+greeting, once in the ticket's life, and waits there for an agent.
 """
 
 from datetime import timedelta
 
 from django.utils import timezone
 
+from tickets.hours import queue_open_now
 from tickets.milestones import queue_entered
 from tickets.models import Message, Queue, Ticket
 from tickets.outbound import message_send
@@ -33,6 +38,8 @@ def greet_new_ticket(*, ticket: Ticket) -> None:
     queues = [] if ticket.queue_id else _queues(ticket)  # a ticket with its queue needs no menu
     if len(queues) > 1:
         _send_menu(ticket, queues)
+    elif ticket.queue is not None:
+        queue_welcome(ticket=ticket, greeting=ticket.connection.greeting)
     elif ticket.connection.greeting:
         message_send(ticket=ticket, author=None, body=render(ticket.connection.greeting, ticket=ticket))
 
@@ -50,12 +57,30 @@ def route_answer(*, ticket: Ticket, message: Message) -> None:
         ticket.save(update_fields=["queue", "updated_at"])
         queue_entered(ticket=ticket)
         ticket_event(ticket=ticket, event_type="ticket.changed", left=[UNROUTED_GROUP])
-        if queue.greeting and contact_receives(contact=ticket.contact):
-            message_send(ticket=ticket, author=None, body=render(queue.greeting, ticket=ticket))
+        if contact_receives(contact=ticket.contact):
+            queue_welcome(ticket=ticket, greeting=queue.greeting)
     elif contact_receives(contact=ticket.contact) and timezone.now() - ticket.menu_sent_at >= timedelta(
         minutes=MENU_REPEAT_MINUTES
     ):
         _send_menu(ticket, queues)
+
+
+def queue_welcome(*, ticket: Ticket, greeting: str) -> None:
+    """What a ticket that has just entered ``ticket.queue`` hears: the queue's out-of-hours message
+    when the queue is closed and has one (once in the ticket's life: a second closed queue, or the
+    same one again, says nothing), else ``greeting`` ("" for none), as before business hours existed.
+    The caller has checked that the contact receives messages."""
+    queue = ticket.queue
+    if queue is not None and queue.out_of_hours_message and not queue_open_now(queue):
+        now = timezone.now()
+        # One conditional UPDATE: two messages of the customer arriving at once claim it once.
+        if Ticket.objects.filter(pk=ticket.pk, out_of_hours_sent_at__isnull=True).update(
+            out_of_hours_sent_at=now
+        ):
+            ticket.out_of_hours_sent_at = now
+            message_send(ticket=ticket, author=None, body=render(queue.out_of_hours_message, ticket=ticket))
+    elif greeting:
+        message_send(ticket=ticket, author=None, body=render(greeting, ticket=ticket))
 
 
 def farewell(*, ticket: Ticket) -> None:

@@ -19,7 +19,7 @@ from contacts.selectors import contacts_at
 from contacts.services import contact_block, contact_upsert
 from helpdesk.phones import phone_display
 from helpdesk.realtime import dashboard_changed, session_mark_read, session_wake
-from tickets.conversation_flow import farewell
+from tickets.conversation_flow import farewell, queue_welcome
 from tickets.csat import csat_ask
 from tickets.inbound import ticket_for_contact, ticket_under_way
 from tickets.media import CheckedMedia
@@ -30,7 +30,7 @@ from tickets.payloads import ticket_payload
 from tickets.realtime import ticket_event, ticket_groups
 from tickets.scheduling import send_at_check
 from tickets.text import with_signature
-from tickets.writing import ActionRefused, write_check
+from tickets.writing import ActionRefused, contact_receives, write_check
 from whatsapp.models import Connection
 from whatsapp.numbers import phone_address, phone_addresses
 from whatsapp.session_requests import BusUnavailable, SessionUnavailable, session_number_resolve
@@ -77,6 +77,8 @@ def ticket_transfer(
             ticket_assigned(ticket=ticket, agent=assignee)
         target = [name for name in (queue and queue.name, assignee and _name(assignee)) if name]
         _system_line(ticket, by, "transferred", target=target)
+        if queue is not None and assignee is None and contact_receives(contact=ticket.contact):
+            queue_welcome(ticket=ticket, greeting="")  # waiting in a closed queue: the customer is told
         if note.strip():
             note_add(ticket=ticket, author=by, body=note.strip())
         _changed(ticket, left=before)
