@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from tickets.assignment import assign_on_commit
 from tickets.milestones import queue_entered
 from tickets.models import Message, Queue, Ticket
 from tickets.outbound import message_send
@@ -50,6 +51,7 @@ def route_answer(*, ticket: Ticket, message: Message) -> None:
         ticket.save(update_fields=["queue", "updated_at"])
         queue_entered(ticket=ticket)
         ticket_event(ticket=ticket, event_type="ticket.changed", left=[UNROUTED_GROUP])
+        assign_on_commit(ticket=ticket)
         if queue.greeting and contact_receives(contact=ticket.contact):
             message_send(ticket=ticket, author=None, body=render(queue.greeting, ticket=ticket))
     elif contact_receives(contact=ticket.contact) and timezone.now() - ticket.menu_sent_at >= timedelta(
