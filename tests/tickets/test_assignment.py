@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from contacts.models import Contact
@@ -274,3 +275,13 @@ def test_backlog_without_a_user_or_queue_serves_every_queue_that_assigns(setting
 
     with transaction.atomic():
         assert backlog_assign() == 5
+
+
+def test_the_admin_edits_a_queues_mode_and_an_agents_capacity_and_away_flag(staff_client):
+    agent = UserFactory()
+
+    queue_page = staff_client.get(reverse("admin:tickets_queue_add")).content.decode()
+    user_page = staff_client.get(reverse("admin:auth_user_change", args=[agent.pk])).content.decode()
+
+    assert 'name="assignment"' in queue_page and 'value="least_busy"' in queue_page
+    assert 'name="agent_state-0-capacity"' in user_page and 'name="agent_state-0-away"' in user_page
