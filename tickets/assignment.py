@@ -30,7 +30,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from helpdesk.models import AgentState
-from helpdesk.presence import Presence, away_set, became_online, online_q
+from helpdesk.presence import Presence, activity_record, away_set, became_online, online_q
 from helpdesk.realtime import dashboard_changed
 from tickets.milestones import ticket_assigned
 from tickets.models import Message, Queue, Ticket
@@ -135,6 +135,19 @@ def agent_away_set(*, user: User, away: bool) -> Presence:
     if became_online(change):
         backlog_assign(user=user)
     return change[1]
+
+
+def agent_active_on_commit(*, user: User) -> None:
+    """Once the current transaction commits, ``user`` was active (they answered): an idle agent with a
+    page open is back online and gets the waiting tickets of their queues. After the commit, in its
+    own statement: the ticket's row and the agent's are never locked in the opposite order to an
+    assignment's."""
+
+    def active() -> None:
+        if became_online(activity_record(user=user)):
+            backlog_assign(user=user)
+
+    transaction.on_commit(active, robust=True)
 
 
 def _waiting(queue_ids: Iterable[int]):

@@ -18,9 +18,8 @@ from django.utils.translation import gettext as _
 from contacts.selectors import contacts_at
 from contacts.services import contact_block, contact_upsert
 from helpdesk.phones import phone_display
-from helpdesk.presence import activity_record, became_online
 from helpdesk.realtime import dashboard_changed, session_mark_read, session_wake
-from tickets.assignment import assign_on_commit, backlog_on_commit
+from tickets.assignment import agent_active_on_commit, assign_on_commit, backlog_on_commit
 from tickets.conversation_flow import farewell
 from tickets.inbound import ticket_for_contact, ticket_under_way
 from tickets.media import CheckedMedia
@@ -234,8 +233,7 @@ def ticket_reply(
     if signed and body.strip():
         body = with_signature(body=body, by=by)
     with transaction.atomic():
-        if became_online(activity_record(user=by)):  # an idle agent answering is back
-            backlog_on_commit(user_id=by.pk)
+        agent_active_on_commit(user=by)
         if ticket.status == Ticket.Status.PENDING:
             ticket_accept(ticket=ticket, by=by)
         return message_send(

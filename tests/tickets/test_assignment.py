@@ -12,13 +12,13 @@ from django.utils import timezone
 
 from contacts.models import Contact
 from helpdesk.models import AgentState
-from helpdesk.presence import away_set, socket_open
+from helpdesk.presence import away_set, presence_of, socket_open
 from tests.factories import ConnectionFactory, QueueFactory, TicketFactory, UserFactory
 from tests.tickets.test_inbound import inbound
 from tickets.assignment import agent_away_set, backlog_assign, ticket_autoassign
 from tickets.inbound import message_ingest
 from tickets.models import Message, Milestone, Queue, Ticket
-from tickets.services import ticket_close, ticket_return, ticket_transfer
+from tickets.services import ticket_close, ticket_reply, ticket_return, ticket_transfer
 
 pytestmark = pytest.mark.django_db
 
@@ -147,6 +147,25 @@ def test_a_slot_freed_by_closing_or_returning_gives_the_oldest_waiting(
         ticket_return(ticket=Ticket.objects.get(pk=first.pk), by=ana)
 
     assert Ticket.objects.get(pk=second.pk).assignee == ana  # waited longer than the one returned
+
+
+def test_an_idle_agent_who_answers_is_back_and_gets_the_waiting_tickets(
+    settings, channel_layer, django_capture_on_commit_callbacks
+):
+    queue, (ana,) = team(size=1)
+    online(ana)
+    mine = TicketFactory(queue=queue, assignee=ana, status=Ticket.Status.OPEN)
+    AgentState.objects.filter(user=ana).update(
+        last_activity_at=timezone.now() - timedelta(minutes=settings.AGENT_AWAY_MINUTES + 1)
+    )
+    queued = waiting(queue, 1)[0]
+    assert assignees([queued]) == [None]  # idle: away
+
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket_reply(ticket=mine, by=ana, body="Já vejo")
+
+    assert presence_of(user_ids=[ana.pk])[ana.pk] == "online"
+    assert Ticket.objects.get(pk=queued.pk).assignee == ana
 
 
 def test_a_transfer_to_a_queue_assigns_there_and_frees_the_slot_it_leaves(
