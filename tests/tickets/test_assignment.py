@@ -16,6 +16,7 @@ from helpdesk.presence import away_set, presence_of, socket_open
 from tests.factories import ConnectionFactory, QueueFactory, TicketFactory, UserFactory
 from tests.tickets.test_inbound import inbound
 from tickets.assignment import agent_away_set, backlog_assign, ticket_autoassign
+from tickets.audit.stale import tickets_close_stale
 from tickets.inbound import message_ingest
 from tickets.models import Message, Milestone, Queue, Ticket
 from tickets.services import ticket_close, ticket_reply, ticket_return, ticket_transfer
@@ -165,6 +166,23 @@ def test_an_idle_agent_who_answers_is_back_and_gets_the_waiting_tickets(
         ticket_reply(ticket=mine, by=ana, body="Já vejo")
 
     assert presence_of(user_ids=[ana.pk])[ana.pk] == "online"
+    assert Ticket.objects.get(pk=queued.pk).assignee == ana
+
+
+def test_the_audit_closing_stale_tickets_frees_their_slots(settings):
+    settings.AGENT_CAPACITY = 1
+    queue, (ana,) = team(size=1)
+    online(ana)
+    TicketFactory(
+        queue=queue,
+        assignee=ana,
+        status=Ticket.Status.OPEN,
+        last_message_at=timezone.now() - timedelta(days=9),
+    )
+    queued = waiting(queue, 1)[0]
+
+    tickets_close_stale(before=timezone.now() - timedelta(days=7), ignore_waiting=True)
+
     assert Ticket.objects.get(pk=queued.pk).assignee == ana
 
 
