@@ -39,7 +39,7 @@ from tickets.realtime import ticket_event, ticket_groups
 
 logger = logging.getLogger(__name__)
 
-AUTOMATIC = (Queue.Assignment.ROUND_ROBIN, Queue.Assignment.LEAST_BUSY)
+AUTOMATIC: tuple[str, ...] = (Queue.Assignment.ROUND_ROBIN, Queue.Assignment.LEAST_BUSY)
 
 
 def ticket_autoassign(*, ticket: Ticket) -> User | None:
@@ -49,11 +49,12 @@ def ticket_autoassign(*, ticket: Ticket) -> User | None:
     Its own transaction (savepoint inside the caller's): call it after the change that put the
     ticket in the queue committed (``assign_on_commit``), so the locks are held briefly.
     """
-    if ticket.queue_id is None or ticket.assignee_id is not None or ticket.status == Ticket.Status.CLOSED:
+    if ticket.queue_id is None or not _may_assign(ticket) or ticket.status == Ticket.Status.CLOSED:
         return None
     with transaction.atomic():
-        queue = Queue.objects.select_for_update().filter(pk=ticket.queue_id).first()
-        if queue is None or queue.assignment not in AUTOMATIC:
+        # A manual queue's row is not locked (not matched); an automatic one's is, until the commit.
+        queue = Queue.objects.select_for_update().filter(pk=ticket.queue_id, assignment__in=AUTOMATIC).first()
+        if queue is None:
             return None
         agent = _agent_pick(queue)
         if agent is None:
@@ -114,8 +115,8 @@ def _backlog(*, user_id: int | None, queue_id: int | None) -> int:
 def assign_on_commit(*, ticket: Ticket) -> None:
     """``ticket_autoassign`` once the current transaction commits, when its queue may assign it.
 
-    Costs no query: the queue, when loaded, is asked by the assignment itself."""
-    if ticket.queue_id is None or ticket.assignee_id is not None:
+    Costs no query; nothing at all for a ticket whose queue, loaded with it, is manual (the default)."""
+    if not _may_assign(ticket):
         return
     transaction.on_commit(lambda: ticket_autoassign(ticket=ticket), robust=True)
 
@@ -148,6 +149,14 @@ def agent_active_on_commit(*, user: User) -> None:
             backlog_assign(user=user)
 
     transaction.on_commit(active, robust=True)
+
+
+def _may_assign(ticket: Ticket) -> bool:
+    """Whether the ticket is one for its queue to assign, as far as is known without a query."""
+    if ticket.queue_id is None or ticket.assignee_id is not None:
+        return False
+    queue = ticket.queue if Ticket.queue.is_cached(ticket) else None
+    return queue is None or queue.assignment in AUTOMATIC
 
 
 def _waiting(queue_ids: Iterable[int]):
