@@ -108,10 +108,14 @@ def _changing(user_id: int, change, known: Presence | None = None) -> tuple[Pres
 
 
 def socket_open(*, user: User, channel_name: str) -> tuple[Presence, Presence]:
-    """An inbox page opened: its socket counts, and opening a page is activity."""
+    """An inbox page opened: its socket counts, and opening a page is activity. The user's rows left by
+    a process that died (not seen for SOCKET_FRESH_SECONDS) go."""
 
     def change() -> None:
         now = timezone.now()
+        AgentSocket.objects.filter(
+            user=user, seen_at__lt=now - timedelta(seconds=SOCKET_FRESH_SECONDS)
+        ).delete()
         AgentState.objects.update_or_create(user=user, defaults={"last_activity_at": now})
         AgentSocket.objects.update_or_create(
             channel_name=channel_name, defaults={"user": user, "seen_at": now}

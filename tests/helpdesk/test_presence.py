@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from helpdesk.models import AgentSocket, AgentState
-from helpdesk.presence import Presence, presence_of
+from helpdesk.presence import SOCKET_FRESH_SECONDS, Presence, presence_of
 from tests.factories import QueueFactory, StaffFactory, TicketFactory
 from tests.websockets import websocket
 from tickets.models import Queue, Ticket
@@ -62,6 +62,26 @@ def test_online_while_an_inbox_page_is_open_offline_once_the_last_closes_and_the
     told = async_to_sync(run)()
 
     assert len(told) == 2 and all(isinstance(figures, dict) for figures in told)
+    assert not AgentSocket.objects.exists()
+
+
+def test_a_page_of_a_process_that_died_stops_counting_and_goes_when_another_opens(agent_client, agent):
+    AgentSocket.objects.create(
+        user=agent,
+        channel_name="dead!1",
+        seen_at=timezone.now() - timedelta(seconds=SOCKET_FRESH_SECONDS + 1),
+    )
+    AgentState.objects.create(user=agent, last_activity_at=timezone.now())
+    assert presence(agent) == Presence.OFFLINE
+
+    async def run() -> None:
+        inbox = websocket("/ws/inbox/", agent_client)
+        assert await inbox.connect() == (True, None)
+        await becomes(agent, Presence.ONLINE)
+        await inbox.disconnect()
+
+    async_to_sync(run)()
+
     assert not AgentSocket.objects.exists()
 
 
