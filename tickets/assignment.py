@@ -20,7 +20,6 @@ The triggers call these after their own transaction commits (``assign_on_commit`
 slot never waits for an assignment, nor fails with it.
 """
 
-import logging
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -36,8 +35,6 @@ from tickets.milestones import ticket_assigned
 from tickets.models import Message, Queue, Ticket
 from tickets.outbound import unsent_line_add
 from tickets.realtime import ticket_event, ticket_groups
-
-logger = logging.getLogger(__name__)
 
 AUTOMATIC: tuple[str, ...] = (Queue.Assignment.ROUND_ROBIN, Queue.Assignment.LEAST_BUSY)
 
