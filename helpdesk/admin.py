@@ -1,6 +1,8 @@
 from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import User
 
-from helpdesk.models import ApiToken
+from helpdesk.models import AgentState, ApiToken
 
 
 @admin.register(ApiToken)
@@ -14,3 +16,22 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+class AgentStateInline(admin.StackedInline):
+    """An agent's capacity and away flag, on their user's page (presence itself is not edited: it
+    follows their open inbox pages)."""
+
+    model = AgentState
+    fields = ["capacity", "away", "last_activity_at", "last_assigned_at"]
+    readonly_fields = ["last_activity_at", "last_assigned_at"]
+    can_delete = False
+    verbose_name_plural = AgentState._meta.verbose_name
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class AgentUserAdmin(UserAdmin):
+    inlines = [*UserAdmin.inlines, AgentStateInline]

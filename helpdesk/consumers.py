@@ -59,6 +59,16 @@ class RightsFollowingConsumer(AsyncJsonWebsocketConsumer):
     async def regrouped(self) -> None:
         """Called after the groups changed on a recheck."""
 
+    async def opened(self) -> None:
+        """Called for a user who may have the socket, before it joins its groups and is accepted (what
+        it announces reaches the user's other sockets, not this one)."""
+
+    async def ticked(self) -> None:
+        """Called after each recheck that kept the socket open (every SOCKET_RECHECK_SECONDS)."""
+
+    async def closed(self) -> None:
+        """Called when a socket that was accepted closes, whoever closed it."""
+
     async def connect(self) -> None:
         user = signed_in_user(self)
         if user is None:
@@ -69,6 +79,7 @@ class RightsFollowingConsumer(AsyncJsonWebsocketConsumer):
             await refuse(self, CLOSE_FORBIDDEN)
             return
         self.user, self.joined = user, []
+        await self.opened()
         await self._join(groups)
         await self.accept()
         self.recheck = asyncio.get_running_loop().create_task(self._recheck())
@@ -78,6 +89,7 @@ class RightsFollowingConsumer(AsyncJsonWebsocketConsumer):
             self.recheck.cancel()
         if hasattr(self, "joined"):
             await self._join([])
+            await self.closed()
 
     async def _join(self, groups: list[str]) -> None:
         for group in set(self.joined) - set(groups):
@@ -92,6 +104,7 @@ class RightsFollowingConsumer(AsyncJsonWebsocketConsumer):
             try:
                 if not await self._follow_rights():
                     return
+                await self.ticked()
             except Exception:
                 logger.exception(
                     "rechecking a websocket's rights failed; trying again at the next tick",

@@ -4,7 +4,7 @@ from django.urls import include, path
 
 from contacts import views as contact_views
 from helpdesk.api import api_docs, api_urlpatterns
-from helpdesk.views import home, overview, preferences
+from helpdesk.views import home, overview, preferences, presence
 from tickets import api as tickets_api
 from tickets import queues_api
 from tickets.audit.views import audit_detail, audit_list
@@ -15,6 +15,7 @@ urlpatterns = [
     path("", home, name="home"),
     path("overview/", overview, name="overview"),
     path("preferences/", preferences, name="preferences"),
+    path("presence/", presence, name="presence"),
     path("inbox/", include("tickets.urls")),
     path("contacts/", contact_views.contact_list, name="contact-list"),
     path("contacts/new/", contact_views.conversation_new, name="conversation-new"),

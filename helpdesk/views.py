@@ -3,13 +3,16 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
 
 from helpdesk.forms import PreferencesForm
 from helpdesk.http import AuthenticatedHttpRequest
 from helpdesk.languages import language_for, remember_language
 from helpdesk.permissions import has_permission
+from helpdesk.presence import away_of, presence_of
 from helpdesk.selectors import dashboard_figures, preferences_of
 from helpdesk.services import preferences_update
+from tickets.assignment import agent_away_set
 from tickets.audit.selectors import audit_latest
 
 
@@ -36,3 +39,14 @@ def preferences(request: AuthenticatedHttpRequest) -> HttpResponse:
         messages.success(request, _("Your preferences are saved."))
         return redirect("preferences")
     return render(request, "preferences.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def presence(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The header's presence and away switch. Each page loads it after itself (so no page pays its
+    queries) and again when the inbox's socket says the presence changed; POST sets or clears away."""
+    if request.method == "POST":
+        now = agent_away_set(user=request.user, away=request.POST.get("away") == "1")
+    else:
+        now = presence_of(user_ids=[request.user.pk])[request.user.pk]
+    return render(request, "_presence.html", {"presence": now, "away": away_of(user=request.user)})

@@ -16,6 +16,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from tickets.assignment import assign_on_commit
 from tickets.hours import queue_open_now
 from tickets.milestones import queue_entered
 from tickets.models import Message, Queue, Ticket
@@ -57,6 +58,7 @@ def route_answer(*, ticket: Ticket, message: Message) -> None:
         ticket.save(update_fields=["queue", "updated_at"])
         queue_entered(ticket=ticket)
         ticket_event(ticket=ticket, event_type="ticket.changed", left=[UNROUTED_GROUP])
+        assign_on_commit(ticket=ticket)
         if contact_receives(contact=ticket.contact):
             queue_welcome(ticket=ticket, greeting=queue.greeting)
     elif contact_receives(contact=ticket.contact) and timezone.now() - ticket.menu_sent_at >= timedelta(

@@ -29,6 +29,7 @@ from contacts.services import contact_addresses_set, contact_create, contact_nam
 from helpdesk.files import file_save, files_removed_on_failure
 from helpdesk.languages import in_helpdesk_language
 from helpdesk.realtime import dashboard_changed
+from tickets.assignment import assign_on_commit
 from tickets.conversation_flow import greet_new_ticket, route_answer
 from tickets.csat import csat_record, csat_replies
 from tickets.media import stored_name
@@ -141,6 +142,7 @@ def _store(connection: Connection, chat: str, messages: Batch) -> list[Message]:
     _react(connection, ticket, stored, created=created)
     if created or reopened:
         dashboard_changed()
+        assign_on_commit(ticket=ticket)  # in a queue that assigns by itself, to an agent who is there
     return answers + stored
 
 

@@ -19,6 +19,7 @@ from contacts.selectors import contacts_at
 from contacts.services import contact_block, contact_upsert
 from helpdesk.phones import phone_display
 from helpdesk.realtime import dashboard_changed, session_mark_read, session_wake
+from tickets.assignment import agent_active_on_commit, assign_on_commit, backlog_on_commit
 from tickets.conversation_flow import farewell, queue_welcome
 from tickets.csat import csat_ask
 from tickets.inbound import ticket_for_contact, ticket_under_way
@@ -62,7 +63,7 @@ def ticket_transfer(
     if queue is None and assignee is None:
         raise ActionRefused(_("Choose a queue or an agent to transfer to."))
     with transaction.atomic():
-        before = ticket_groups(ticket)
+        before, previous = ticket_groups(ticket), ticket.assignee_id
         if queue is not None:
             ticket.queue = queue
         ticket.assignee = assignee
@@ -82,6 +83,8 @@ def ticket_transfer(
         if note.strip():
             note_add(ticket=ticket, author=by, body=note.strip())
         _changed(ticket, left=before)
+        assign_on_commit(ticket=ticket)  # to a queue only: one that assigns by itself gives it at once
+        _slot_freed(previous, keeps=assignee.pk if assignee else None)
     return ticket
 
 
@@ -90,11 +93,13 @@ def ticket_return(*, ticket: Ticket, by: User | None) -> Ticket:
     if ticket.status != Ticket.Status.OPEN:
         return ticket
     with transaction.atomic():
-        before = ticket_groups(ticket)
+        before, previous = ticket_groups(ticket), ticket.assignee_id
         ticket.status, ticket.assignee, ticket.waiting_since = Ticket.Status.PENDING, None, timezone.now()
         ticket.save(update_fields=["status", "assignee", "waiting_since", "updated_at"])
         _system_line(ticket, by, "returned")
         _changed(ticket, left=before)
+        backlog_on_commit(queue_id=ticket.queue_id)  # the oldest waiting first, this one among them
+        _slot_freed(previous)
     return ticket
 
 
@@ -136,6 +141,7 @@ def ticket_close(*, ticket: Ticket, by: User | None, reason: str, send_farewell:
         _system_line(ticket, by, "closed")
         _changed(ticket)
         webhook_emit(connection=ticket.connection, event="ticket.closed", payload=ticket_payload(ticket))
+        _slot_freed(ticket.assignee_id)
     return ticket
 
 
@@ -234,6 +240,7 @@ def ticket_reply(
     if signed and body.strip():
         body = with_signature(body=body, by=by)
     with transaction.atomic():
+        agent_active_on_commit(user=by)
         if ticket.status == Ticket.Status.PENDING:
             ticket_accept(ticket=ticket, by=by)
         return message_send(
@@ -266,7 +273,7 @@ def message_retry(*, message: Message, by: User) -> Message:
 
 def _assign(ticket: Ticket, assignee: User | None, *, by: User | None, event: str) -> Ticket:
     with transaction.atomic():
-        before = ticket_groups(ticket)
+        before, previous = ticket_groups(ticket), ticket.assignee_id
         ticket.assignee = assignee
         if assignee is not None and ticket.status == Ticket.Status.PENDING:
             ticket.status = Ticket.Status.OPEN
@@ -276,7 +283,15 @@ def _assign(ticket: Ticket, assignee: User | None, *, by: User | None, event: st
         if by is not None:
             _system_line(ticket, by, event, assignee=assignee and _name(assignee))
         _changed(ticket, left=before)
+        _slot_freed(previous, keeps=assignee.pk if assignee else None)
     return ticket
+
+
+def _slot_freed(agent_id: int | None, *, keeps: int | None = None) -> None:
+    """The agent no longer holds the ticket (closed, returned, given to another): once committed, the
+    oldest waiting tickets of their queues may come to them."""
+    if agent_id is not None and agent_id != keeps:
+        backlog_on_commit(user_id=agent_id)
 
 
 def _changed(ticket: Ticket, *, left: Sequence[str] = ()) -> None:

@@ -259,6 +259,7 @@
 
   function onEvent(event) {
     if (event.type === "inbox.refresh") { refreshList(); return; }
+    if (event.type === "presence.changed") { document.body.dispatchEvent(new Event("helpdesk:presence")); return; }
     if (event.type === "tickets.closed") { closedTogether(event.tickets); return; }
     if (!event.ticket) return;
     refreshRow(event.ticket, event.type === "message.new" ? event.message : null);
@@ -449,5 +450,15 @@
   dedupeDays();
   markCurrent();
   document.body.addEventListener("helpdesk:reconnected", catchUp);
-  helpdeskLive("/ws/inbox/", onEvent);
+  const live = helpdeskLive("/ws/inbox/", onEvent);
+
+  // -- presence: the agent's activity, told to the socket at most once a minute (helpdesk/presence.py:
+  // idle for AGENT_AWAY_MINUTES is away). Opening the page counted already. ----------------------
+  let activeAt = Date.now();
+  function active() {
+    if (Date.now() - activeAt < 60000) return;
+    activeAt = Date.now();
+    live.send({ type: "activity" });
+  }
+  ["keydown", "click", "focus"].forEach((name) => window.addEventListener(name, active, true));
 })();

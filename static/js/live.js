@@ -2,17 +2,20 @@
 // Pages are rendered in full on the server; events only update them in place.
 // While the socket is down the base template's #live-reconnecting banner shows; once it is back,
 // "helpdesk:reconnected" is dispatched on document.body so pages re-read what they show
-// (events sent meanwhile were lost).
+// (events sent meanwhile were lost); "helpdesk:live" is dispatched at each opening. Returns {send}:
+// a message to the server while the socket is open (dropped while it is down: a hint, not the truth).
 window.helpdeskLive = function (path, onEvent) {
   let delay = 1000;
   let lost = false;
+  let socket = null;
   const banner = () => document.getElementById("live-reconnecting");
   function open() {
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    const socket = new WebSocket(scheme + "//" + location.host + path);
+    socket = new WebSocket(scheme + "//" + location.host + path);
     socket.onopen = () => {
       delay = 1000;
       document.body.dataset.live = "open"; // the server joined its groups before: events now reach the page
+      document.body.dispatchEvent(new CustomEvent("helpdesk:live")); // e.g. the header's presence follows
       if (!lost) return;
       lost = false;
       if (banner()) banner().hidden = true;
@@ -30,4 +33,9 @@ window.helpdeskLive = function (path, onEvent) {
     };
   }
   open();
+  return {
+    send(data) {
+      if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(data));
+    },
+  };
 };

@@ -23,6 +23,7 @@ from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
 
 from helpdesk.realtime import dashboard_changed, session_wake
+from tickets.assignment import backlog_assign
 from tickets.conversation_flow import render
 from tickets.models import Message, Ticket
 from tickets.realtime import tickets_closed_event
@@ -80,6 +81,7 @@ def tickets_close_stale(
         result.batches += 1
     if result.closed:
         dashboard_changed()
+        backlog_assign()  # slots were freed: the waiting tickets of queues that assign by themselves go
     _wake(woken)
     return result
 
