@@ -256,7 +256,7 @@ def test_the_rating_shows_on_the_ticket_page_and_in_the_api(agent, staff_client,
     answer(ticket, 3, "Rápido <b>e</b> gentil")
 
     page = staff_client.get(head).content.decode()
-    assert 'data-csat="4"' in page and "★★★★☆" in page
+    assert 'data-csat="4"' in page and page.count('class="on"') == 4 and page.count('class="off"') == 1
     assert "Rated 4 of 5 by the customer" in page and "Rápido &lt;b&gt;e&lt;/b&gt; gentil" in page
     in_portuguese = staff_client.get(head, HTTP_ACCEPT_LANGUAGE="pt-br").content.decode()
     assert "Avaliado pelo cliente com 4 de 5" in in_portuguese
