@@ -18,12 +18,13 @@ Each function is called inside its caller's transaction and costs at most one IN
 the ingest's hot path (a message to a ticket already counting) costs nothing more.
 """
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from tickets.business_time import business_deadline, business_seconds
+from tickets.business_time import Hours, business_deadline, business_seconds
 from tickets.hours import queue_hours
 from tickets.models import Message, Milestone, Queue, Ticket
 
@@ -103,8 +104,7 @@ def response_recorded(*, ticket: Ticket, message: Message) -> None:
     if message.author_id is None or ticket.first_inbound_at is None or ticket.first_response_at is not None:
         return
     at = message.created_at or timezone.now()
-    wait = max(0.0, (at - ticket.first_inbound_at).total_seconds())
-    business = _business(ticket, ticket.first_inbound_at, at)
+    wait, business = _ticket_waits(ticket, ticket.first_inbound_at, at)
     claimed = Ticket.objects.filter(pk=ticket.pk, first_response_at__isnull=True).update(
         first_response_at=at, first_response_by=message.author_id
     )
@@ -124,15 +124,44 @@ def response_recorded(*, ticket: Ticket, message: Message) -> None:
 def ticket_closed(*, ticket: Ticket, by: User | None, at: datetime) -> None:
     """The ticket was closed: CLOSED with the resolution time since the customer's first message,
     credited to who closed it (or, closed by the audit or a program, to whose it was)."""
-    start = ticket.first_inbound_at
+    wall, business = _ticket_waits(ticket, ticket.first_inbound_at, at)
     milestone_add(
         ticket=ticket,
         kind=Milestone.Kind.CLOSED,
         at=at,
         agent=by or ticket.assignee,
-        seconds=max(0.0, (at - start).total_seconds()) if start else None,
-        business=_business(ticket, start, at) if start else None,
+        seconds=wall,
+        business=business,
     )
+
+
+def tickets_closed(*, rows: Sequence[Mapping], at: datetime) -> None:
+    """Tickets closed set-based, without a model instance each (the audit's stale close, a batch at
+    a time): CLOSED each, credited to whose it was. ``rows``: dicts with ``id``, ``connection_id``,
+    ``queue_id``, ``assignee_id`` and ``first_inbound_at``. Two queries a batch at most (the
+    queues' hours, one INSERT), however many tickets."""
+    queue_ids = {row["queue_id"] for row in rows} - {None}
+    hours = (
+        {queue.pk: queue_hours(queue) for queue in Queue.objects.filter(pk__in=queue_ids)}
+        if queue_ids
+        else {}
+    )
+    closed = []
+    for row in rows:
+        wall, business = _waits(hours.get(row["queue_id"]), row["first_inbound_at"], at)
+        closed.append(
+            Milestone(
+                ticket_id=row["id"],
+                kind=Milestone.Kind.CLOSED,
+                at=at,
+                connection_id=row["connection_id"],
+                queue_id=row["queue_id"],
+                agent_id=row["assignee_id"],
+                seconds=wall,
+                business_seconds=business,
+            )
+        )
+    Milestone.objects.bulk_create(closed)
 
 
 def queue_entered(*, ticket: Ticket) -> None:
@@ -152,9 +181,16 @@ def ticket_assigned(*, ticket: Ticket, agent: User) -> None:
     milestone_add(ticket=ticket, kind=Milestone.Kind.ASSIGNED, agent=agent)
 
 
-def _business(ticket: Ticket, start: datetime, end: datetime) -> float:
-    """Business seconds of [start, end) in the ticket's queue's hours (no queue: always open)."""
+def _ticket_waits(ticket: Ticket, start: datetime | None, end: datetime) -> tuple[float | None, float | None]:
+    """``_waits`` in the ticket's queue's hours (no queue: always open)."""
     queue = ticket.queue if ticket.queue_id is not None else None
-    if queue is None:
-        return max(0.0, (end - start).total_seconds())
-    return business_seconds(queue_hours(queue), start, end)
+    return _waits(queue_hours(queue) if queue is not None else None, start, end)
+
+
+def _waits(hours: Hours | None, start: datetime | None, end: datetime) -> tuple[float | None, float | None]:
+    """(wall-clock seconds, business seconds) of [start, end): None for both without a start; without
+    hours, always open (the business time is the wall time)."""
+    if start is None:
+        return None, None
+    wall = max(0.0, (end - start).total_seconds())
+    return wall, (business_seconds(hours, start, end) if hours is not None else wall)
