@@ -201,6 +201,32 @@ def test_the_close_records_the_resolution_and_who_closed(clock, staff):
     )
 
 
+def test_a_close_by_nobody_in_particular_is_credited_to_the_assignee(clock, agent):
+    connection, _queue = one_queue_connection()
+    ticket = customer_writes(connection, clock)
+    Ticket.objects.filter(pk=ticket.pk).update(assignee=agent, status="open")
+
+    clock.advance(minutes=3)
+    ticket_close(ticket=Ticket.objects.get(pk=ticket.pk), by=None, reason=Ticket.CloseReason.API)
+
+    assert Milestone.objects.get(ticket=ticket, kind=K.CLOSED).agent == agent
+
+
+def test_an_agent_writing_first_from_the_phone_does_not_start_the_clock(clock):
+    connection, _queue = one_queue_connection()
+    ours = inbound(1, from_me=True, body="Oi, tudo bem?", t=int(clock.now.timestamp()))
+    chat_messages_ingest(connection=connection, chat=ours.chat, messages=[ours])
+    ticket = Ticket.objects.get()
+    assert ticket.first_inbound_at is None
+
+    answered_at = clock.advance(minutes=7)
+    customer_writes(connection, clock, body="Tudo, e você?", number=2)
+
+    ticket.refresh_from_db()
+    assert (ticket.first_inbound_at, ticket.first_response_at) == (answered_at, None)
+    assert kinds(ticket) == [K.OPENED, K.QUEUED]
+
+
 def test_the_audit_credits_its_close_to_whose_ticket_it_was(clock, agent):
     connection, queue = one_queue_connection(business_hours=WEEKDAYS_9_TO_18)
     ticket = customer_writes(connection, clock)
