@@ -1,0 +1,129 @@
+"""The figures of the tickets written before they were kept as things happen (tickets/milestones.py),
+read back once from their messages and system lines (docs/measures.md, "The backfill"):
+
+- ``first_inbound_at``: the ticket's first message not from us (WhatsApp's time of it);
+- ``first_response_at`` / ``first_response_by``: the first message an agent wrote to the customer
+  after it (from us, with an author, neither a note nor a system line, not still scheduled);
+- ``reopen_count``: its "reopened" system lines;
+- Milestones: OPENED and QUEUED (its present queue) at its creation, FIRST_RESPONSE, one REOPENED per
+  "reopened" line, CLOSED for a closed ticket (its ``closed_at``, credited to ``closed_by`` or else
+  its assignee), with wall-clock and business seconds in its queue's hours (tickets/business_time.py).
+
+Tickets a batch at a time (keyset on the id); each batch's messages are read by a few set queries,
+never one per ticket. A ticket that already has a milestone is skipped, so running it again (or
+after the hooks wrote some) adds nothing.
+"""
+
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import migrations
+from django.db.models import Exists, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+
+from tickets.business_time import Hours, HoursInvalid, business_seconds, hours_parse
+
+BATCH = 2000
+UNSENT_KINDS = ["note", "system"]
+
+
+def backfill(apps, schema_editor):
+    Ticket = apps.get_model("tickets", "Ticket")
+    Message = apps.get_model("tickets", "Message")
+    Milestone = apps.get_model("tickets", "Milestone")
+    hours = _queues_hours(apps.get_model("tickets", "Queue"))
+    inbound = Message.objects.filter(ticket=OuterRef("pk"), from_me=False).order_by("created_at", "id")
+    answer = (
+        Message.objects.filter(
+            ticket=OuterRef("pk"),
+            from_me=True,
+            author__isnull=False,
+            created_at__gte=OuterRef("first_inbound_stored"),
+        )
+        .exclude(kind__in=UNSENT_KINDS)
+        .exclude(status="scheduled")
+        .order_by("created_at", "id")
+    )
+    todo = (
+        Ticket.objects.filter(~Exists(Milestone.objects.filter(ticket=OuterRef("pk"))))
+        .order_by("pk")
+        .only("pk", "connection_id", "queue_id", "assignee_id", "closed_by_id", "created_at", "closed_at")
+        .annotate(
+            first_inbound=Subquery(inbound.values(at=Coalesce("wa_timestamp", "created_at"))[:1]),
+            first_inbound_stored=Subquery(inbound.values("created_at")[:1]),
+            answer_id=Subquery(answer.values("pk")[:1]),
+        )
+    )
+    last = 0
+    while batch := list(todo.filter(pk__gt=last)[:BATCH]):
+        last = batch[-1].pk
+        answers = {
+            pk: (at, author)
+            for pk, at, author in Message.objects.filter(
+                pk__in=[ticket.answer_id for ticket in batch if ticket.answer_id]
+            ).values_list("pk", "created_at", "author_id")
+        }
+        reopenings: dict[int, list[tuple]] = {}
+        for ticket_id, at, author in (
+            Message.objects.filter(ticket_id__in=[ticket.pk for ticket in batch], kind="system")
+            .filter(event__event="reopened")
+            .order_by("created_at", "id")
+            .values_list("ticket_id", "created_at", "author_id")
+        ):
+            reopenings.setdefault(ticket_id, []).append((at, author))
+        milestones = []
+        for ticket in batch:
+            answered = answers.get(ticket.answer_id)
+            ticket.first_inbound_at = ticket.first_inbound
+            ticket.first_response_at, ticket.first_response_by_id = answered or (None, None)
+            ticket.reopen_count = len(reopenings.get(ticket.pk, []))
+            milestones += _milestones(Milestone, ticket, hours.get(ticket.queue_id), reopenings.get(ticket.pk, []))
+        Milestone.objects.bulk_create(milestones, batch_size=BATCH)
+        Ticket.objects.bulk_update(
+            batch, ["first_inbound_at", "first_response_at", "first_response_by", "reopen_count"], batch_size=500
+        )
+
+
+def _milestones(Milestone, ticket, hours: Hours | None, reopenings: list[tuple]) -> list:
+    def row(kind, at, agent=None, waited=False):
+        seconds = business = None
+        if waited and ticket.first_inbound_at is not None:
+            seconds = max(0.0, (at - ticket.first_inbound_at).total_seconds())
+            business = business_seconds(hours, ticket.first_inbound_at, at) if hours else seconds
+        return Milestone(
+            ticket_id=ticket.pk,
+            kind=kind,
+            at=at,
+            connection_id=ticket.connection_id,
+            queue_id=ticket.queue_id,
+            agent_id=agent,
+            seconds=seconds,
+            business_seconds=business,
+        )
+
+    rows = [row("opened", ticket.created_at)]
+    if ticket.queue_id is not None:
+        rows.append(row("queued", ticket.created_at))
+    if ticket.first_response_at is not None:
+        rows.append(row("first_response", ticket.first_response_at, ticket.first_response_by_id, waited=True))
+    rows += [row("reopened", at, author) for at, author in reopenings]
+    if ticket.closed_at is not None:
+        rows.append(row("closed", ticket.closed_at, ticket.closed_by_id or ticket.assignee_id, waited=True))
+    return rows
+
+
+def _queues_hours(Queue) -> dict[int, Hours]:
+    """Each queue's hours, as tickets/hours.py reads them (a schedule that cannot be read: always open)."""
+    zone = ZoneInfo(settings.TIME_ZONE)
+    hours = {}
+    for pk, schedule, holidays in Queue.objects.values_list("pk", "business_hours", "holidays"):
+        try:
+            hours[pk] = hours_parse(business_hours=schedule, holidays=holidays or [], zone=zone)
+        except HoursInvalid:
+            hours[pk] = Hours(zone=zone)
+    return hours
+
+
+class Migration(migrations.Migration):
+    dependencies = [("tickets", "0014_sla_watch_schedule")]
+    operations = [migrations.RunPython(backfill, migrations.RunPython.noop)]
