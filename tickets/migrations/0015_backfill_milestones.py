@@ -9,8 +9,9 @@ read back once from their messages and system lines (docs/measures.md, "The back
   "reopened" line, CLOSED for a closed ticket (its ``closed_at``, credited to ``closed_by`` or else
   its assignee), with wall-clock and business seconds in its queue's hours (tickets/business_time.py).
 
-Tickets a batch at a time (keyset on the id); each batch's messages are read by a few set queries,
-never one per ticket. A ticket that already has a milestone is skipped, so running it again (or
+Tickets a batch at a time (keyset on the id): one UPDATE of the batch's figures from subqueries of
+their messages, one read of their "reopened" lines, one INSERT of their milestones; never a query
+per ticket. A ticket that already has a milestone is skipped, so running it again (or
 after the hooks wrote some) adds nothing.
 """
 
@@ -18,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import migrations
-from django.db.models import Exists, OuterRef, Subquery
+from django.db.models import Count, Exists, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 
 from tickets.business_time import Hours, HoursInvalid, business_seconds, hours_parse
@@ -32,56 +33,66 @@ def backfill(apps, schema_editor):
     Message = apps.get_model("tickets", "Message")
     Milestone = apps.get_model("tickets", "Milestone")
     hours = _queues_hours(apps.get_model("tickets", "Queue"))
+    figures = _figures(Message)
+    todo = Ticket.objects.filter(~Exists(Milestone.objects.filter(ticket=OuterRef("pk")))).order_by("pk")
+    last = 0
+    while ids := list(todo.filter(pk__gt=last).values_list("pk", flat=True)[:BATCH]):
+        last = ids[-1]
+        Ticket.objects.filter(pk__in=ids).update(**figures)  # one statement: no instance a ticket
+        reopenings: dict[int, list[tuple]] = {}
+        for ticket_id, at, author in (
+            Message.objects.filter(ticket_id__in=ids, kind="system", event__event="reopened")
+            .order_by("created_at", "id")
+            .values_list("ticket_id", "created_at", "author_id")
+        ):
+            reopenings.setdefault(ticket_id, []).append((at, author))
+        milestones = []
+        for ticket in Ticket.objects.filter(pk__in=ids).only(
+            "pk",
+            "connection_id",
+            "queue_id",
+            "assignee_id",
+            "closed_by_id",
+            "created_at",
+            "closed_at",
+            "first_inbound_at",
+            "first_response_at",
+            "first_response_by_id",
+        ):
+            milestones += _milestones(Milestone, ticket, hours.get(ticket.queue_id), reopenings.get(ticket.pk, []))
+        Milestone.objects.bulk_create(milestones, batch_size=BATCH)
+
+
+def _figures(Message) -> dict:
+    """A ticket's figures as subqueries of its messages, for one UPDATE of a batch of tickets."""
     inbound = Message.objects.filter(ticket=OuterRef("pk"), from_me=False).order_by("created_at", "id")
     answer = (
         Message.objects.filter(
             ticket=OuterRef("pk"),
             from_me=True,
             author__isnull=False,
-            created_at__gte=OuterRef("first_inbound_stored"),
+            created_at__gte=Subquery(
+                Message.objects.filter(ticket=OuterRef(OuterRef("pk")), from_me=False)
+                .order_by("created_at", "id")
+                .values("created_at")[:1]
+            ),
         )
         .exclude(kind__in=UNSENT_KINDS)
         .exclude(status="scheduled")
         .order_by("created_at", "id")
     )
-    todo = (
-        Ticket.objects.filter(~Exists(Milestone.objects.filter(ticket=OuterRef("pk"))))
-        .order_by("pk")
-        .only("pk", "connection_id", "queue_id", "assignee_id", "closed_by_id", "created_at", "closed_at")
-        .annotate(
-            first_inbound=Subquery(inbound.values(at=Coalesce("wa_timestamp", "created_at"))[:1]),
-            first_inbound_stored=Subquery(inbound.values("created_at")[:1]),
-            answer_id=Subquery(answer.values("pk")[:1]),
-        )
+    reopened = (
+        Message.objects.filter(ticket=OuterRef("pk"), kind="system", event__event="reopened")
+        .values("ticket")
+        .annotate(count=Count("pk"))
+        .values("count")
     )
-    last = 0
-    while batch := list(todo.filter(pk__gt=last)[:BATCH]):
-        last = batch[-1].pk
-        answers = {
-            pk: (at, author)
-            for pk, at, author in Message.objects.filter(
-                pk__in=[ticket.answer_id for ticket in batch if ticket.answer_id]
-            ).values_list("pk", "created_at", "author_id")
-        }
-        reopenings: dict[int, list[tuple]] = {}
-        for ticket_id, at, author in (
-            Message.objects.filter(ticket_id__in=[ticket.pk for ticket in batch], kind="system")
-            .filter(event__event="reopened")
-            .order_by("created_at", "id")
-            .values_list("ticket_id", "created_at", "author_id")
-        ):
-            reopenings.setdefault(ticket_id, []).append((at, author))
-        milestones = []
-        for ticket in batch:
-            answered = answers.get(ticket.answer_id)
-            ticket.first_inbound_at = ticket.first_inbound
-            ticket.first_response_at, ticket.first_response_by_id = answered or (None, None)
-            ticket.reopen_count = len(reopenings.get(ticket.pk, []))
-            milestones += _milestones(Milestone, ticket, hours.get(ticket.queue_id), reopenings.get(ticket.pk, []))
-        Milestone.objects.bulk_create(milestones, batch_size=BATCH)
-        Ticket.objects.bulk_update(
-            batch, ["first_inbound_at", "first_response_at", "first_response_by", "reopen_count"], batch_size=500
-        )
+    return {
+        "first_inbound_at": Subquery(inbound.values(at=Coalesce("wa_timestamp", "created_at"))[:1]),
+        "first_response_at": Subquery(answer.values("created_at")[:1]),
+        "first_response_by": Subquery(answer.values("author_id")[:1]),
+        "reopen_count": Coalesce(Subquery(reopened), 0),
+    }
 
 
 def _milestones(Milestone, ticket, hours: Hours | None, reopenings: list[tuple]) -> list:
