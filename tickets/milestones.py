@@ -40,7 +40,23 @@ def milestone_add(
     rating: int | None = None,
 ) -> Milestone:
     """One row of what happened, with the ticket's connection and queue of this moment."""
-    return Milestone.objects.create(
+    milestone = _row(ticket, kind, at, agent=agent, seconds=seconds, business=business, rating=rating)
+    milestone.save(force_insert=True)
+    return milestone
+
+
+def _row(
+    ticket: Ticket,
+    kind: Milestone.Kind,
+    at: datetime | None,
+    *,
+    agent: User | None = None,
+    seconds: float | None = None,
+    business: float | None = None,
+    rating: int | None = None,
+) -> Milestone:
+    """The unsaved row of ``milestone_add``."""
+    return Milestone(
         ticket=ticket,
         kind=kind,
         at=at or timezone.now(),
@@ -72,9 +88,8 @@ def due_times(*, ticket: Ticket, queue: Queue | None, since: datetime | None = N
 def ticket_opened(*, ticket: Ticket, at: datetime) -> None:
     """A new ticket was saved: OPENED (and QUEUED when it starts in a queue). ``at``: when the
     conversation began (its first message's time)."""
-    milestone_add(ticket=ticket, kind=Milestone.Kind.OPENED, at=at)
-    if ticket.queue_id is not None:
-        milestone_add(ticket=ticket, kind=Milestone.Kind.QUEUED, at=at)
+    kinds = [Milestone.Kind.OPENED] + ([Milestone.Kind.QUEUED] if ticket.queue_id is not None else [])
+    Milestone.objects.bulk_create([_row(ticket, kind, at) for kind in kinds])  # one INSERT
 
 
 def first_inbound_set(*, ticket: Ticket, at: datetime, queue: Queue | None) -> list[str]:
