@@ -123,19 +123,22 @@ def _milestones(ticket: dict, hours: dict[int, Hours], reopenings: dict[int, lis
 
 
 def _insert(connection, Milestone, rows: list[tuple]) -> None:
-    """The rows in one executemany, without a model instance each (bulk_create's preparation of every
-    field of every row was most of the time)."""
-    if not rows:
-        return
-    ops = connection.ops
+    """The rows in multi-row INSERTs (as many as the database takes parameters), without a model
+    instance each: bulk_create's preparation of every field of every row was most of the time, and
+    executemany a round trip a row on PostgreSQL."""
+    ops, width = connection.ops, len(MILESTONE_COLUMNS)
     at = MILESTONE_COLUMNS.index("at")
-    columns = ", ".join(ops.quote_name(column) for column in MILESTONE_COLUMNS)
+    rows = [(*row[:at], ops.adapt_datetimefield_value(row[at]), *row[at + 1 :]) for row in rows]
+    into = (
+        f"INSERT INTO {ops.quote_name(Milestone._meta.db_table)} "
+        f"({', '.join(ops.quote_name(column) for column in MILESTONE_COLUMNS)}) VALUES "
+    )
+    placeholders = "(" + ", ".join(["%s"] * width) + ")"
+    chunk = (connection.features.max_query_params or BATCH * width) // width
     with connection.cursor() as cursor:
-        cursor.executemany(
-            f"INSERT INTO {ops.quote_name(Milestone._meta.db_table)} ({columns}) "
-            f"VALUES ({', '.join(['%s'] * len(MILESTONE_COLUMNS))})",
-            [(*row[:at], ops.adapt_datetimefield_value(row[at]), *row[at + 1 :]) for row in rows],
-        )
+        for start in range(0, len(rows), chunk):
+            part = rows[start : start + chunk]
+            cursor.execute(into + ", ".join([placeholders] * len(part)), [value for row in part for value in row])
 
 
 def _queues_hours(Queue) -> dict[int, Hours]:
