@@ -5,6 +5,7 @@ import os
 import pytest
 from django.conf import settings
 from django.db import connections
+from django.test import Client
 from playwright.sync_api import expect, sync_playwright
 
 from tests.processes import web_server
@@ -56,9 +57,12 @@ def drop_file(page, target: str, name: str, mimetype: str, data: bytes = b"", *,
 
 
 def sign_in(page, web: str, user) -> None:
-    """Sign ``user`` in (made by the factories: their password is theirs)."""
-    page.goto(f"{web}/login/")
-    page.get_by_label("Username").fill(user.username)
-    page.get_by_label("Password").fill("agent-password")
-    page.get_by_role("button", name="Sign in").click()
+    """Sign ``user`` in: a session made as the sign-in form makes it, handed to the page's browser as
+    its cookie. The form itself (and the password's check, on purpose slow) is tested once, in
+    tests/helpdesk/test_pages.py and tests/helpdesk/test_languages_browser.py, not before every page."""
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+    page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie.value, "url": web}])
+    page.goto(f"{web}/")
     expect(page.get_by_role("heading", name="Overview")).to_be_visible()

@@ -1,12 +1,24 @@
 """Factories for the domain models: tests build only what they assert on."""
 
+from functools import cache
+
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
 from contacts.models import Contact
 from tickets.models import Message, Queue, Ticket
 from whatsapp.models import Connection, ConnectionEvent
+
+PASSWORD = "agent-password"  # every factory user's
+
+
+@cache
+def password_hash() -> str:
+    """PASSWORD hashed once a run, for every user: the hasher's work (PBKDF2, on purpose slow) was a
+    good part of many tests' setup. A real hash, so the daphne of the browser tests checks it too."""
+    return make_password(PASSWORD)
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -15,7 +27,7 @@ class UserFactory(factory.django.DjangoModelFactory):
         django_get_or_create = ["username"]
 
     username = factory.Sequence(lambda n: f"agent{n}")
-    password = factory.django.Password("agent-password")
+    password = factory.LazyFunction(password_hash)
 
 
 class StaffFactory(UserFactory):

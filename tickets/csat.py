@@ -34,7 +34,7 @@ from django.utils.translation import gettext_noop
 from helpdesk.languages import in_helpdesk_language
 from helpdesk.realtime import dashboard_changed
 from tickets.conversation_flow import render
-from tickets.milestones import milestone_add
+from tickets.milestone_rows import milestone_add
 from tickets.models import Message, Milestone, Ticket
 from tickets.outbound import message_send
 from tickets.realtime import ticket_event

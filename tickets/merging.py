@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from contacts.models import Contact, ContactField, ContactMerge
 from helpdesk.realtime import dashboard_changed
+from tickets.milestones import ticket_closed
 from tickets.models import Message, Ticket
 from tickets.outbound import unsent_line_add
 from tickets.payloads import ticket_payload
@@ -93,6 +94,7 @@ def _close_clashes(*, keep: Contact, other: Contact, by: User | None, now) -> li
         ticket.save(
             update_fields=["status", "closed_at", "closed_by", "close_reason", "unread_count", "updated_at"]
         )
+        ticket_closed(ticket=ticket, by=by, at=now)
         unsent_line_add(
             ticket=ticket,
             author=by,

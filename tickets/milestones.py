@@ -18,38 +18,17 @@ Each function is called inside its caller's transaction and costs at most one IN
 the ingest's hot path (a message to a ticket already counting) costs nothing more.
 """
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from tickets.business_time import business_deadline, business_seconds
+from tickets.business_time import Hours, business_deadline, business_seconds
 from tickets.hours import queue_hours
+from tickets.milestone_rows import milestone_add, milestone_row
 from tickets.models import Message, Milestone, Queue, Ticket
-
-
-def milestone_add(
-    *,
-    ticket: Ticket,
-    kind: Milestone.Kind,
-    at: datetime | None = None,
-    agent: User | None = None,
-    seconds: float | None = None,
-    business: float | None = None,
-    rating: int | None = None,
-) -> Milestone:
-    """One row of what happened, with the ticket's connection and queue of this moment."""
-    return Milestone.objects.create(
-        ticket=ticket,
-        kind=kind,
-        at=at or timezone.now(),
-        connection_id=ticket.connection_id,
-        queue_id=ticket.queue_id,
-        agent=agent,
-        seconds=seconds,
-        business_seconds=business,
-        rating=rating,
-    )
+from tickets.sla import sla_breach_check
 
 
 def due_times(*, ticket: Ticket, queue: Queue | None, since: datetime | None = None) -> None:
@@ -70,9 +49,8 @@ def due_times(*, ticket: Ticket, queue: Queue | None, since: datetime | None = N
 def ticket_opened(*, ticket: Ticket, at: datetime) -> None:
     """A new ticket was saved: OPENED (and QUEUED when it starts in a queue). ``at``: when the
     conversation began (its first message's time)."""
-    milestone_add(ticket=ticket, kind=Milestone.Kind.OPENED, at=at)
-    if ticket.queue_id is not None:
-        milestone_add(ticket=ticket, kind=Milestone.Kind.QUEUED, at=at)
+    kinds = [Milestone.Kind.OPENED] + ([Milestone.Kind.QUEUED] if ticket.queue_id is not None else [])
+    Milestone.objects.bulk_create([milestone_row(ticket, kind, at) for kind in kinds])  # one INSERT
 
 
 def first_inbound_set(*, ticket: Ticket, at: datetime, queue: Queue | None) -> list[str]:
@@ -105,8 +83,7 @@ def response_recorded(*, ticket: Ticket, message: Message) -> None:
     if message.author_id is None or ticket.first_inbound_at is None or ticket.first_response_at is not None:
         return
     at = message.created_at or timezone.now()
-    wait = max(0.0, (at - ticket.first_inbound_at).total_seconds())
-    business = _business(ticket, ticket.first_inbound_at, at)
+    wait, business = _ticket_waits(ticket, ticket.first_inbound_at, at)
     claimed = Ticket.objects.filter(pk=ticket.pk, first_response_at__isnull=True).update(
         first_response_at=at, first_response_by=message.author_id
     )
@@ -121,22 +98,51 @@ def response_recorded(*, ticket: Ticket, message: Message) -> None:
         seconds=wait,
         business=business,
     )
-    _late_check(ticket, at)
+    sla_breach_check(ticket=ticket, at=at)  # late: the breach is marked now, not at the next watch
 
 
 def ticket_closed(*, ticket: Ticket, by: User | None, at: datetime) -> None:
     """The ticket was closed: CLOSED with the resolution time since the customer's first message,
     credited to who closed it (or, closed by the audit or a program, to whose it was)."""
-    start = ticket.first_inbound_at
+    wall, business = _ticket_waits(ticket, ticket.first_inbound_at, at)
     milestone_add(
         ticket=ticket,
         kind=Milestone.Kind.CLOSED,
         at=at,
         agent=by or ticket.assignee,
-        seconds=max(0.0, (at - start).total_seconds()) if start else None,
-        business=_business(ticket, start, at) if start else None,
+        seconds=wall,
+        business=business,
     )
-    _late_check(ticket, at)
+    sla_breach_check(ticket=ticket, at=at)  # late: the breach is marked now, not at the next watch
+
+
+def tickets_closed(*, rows: Sequence[Mapping], at: datetime) -> None:
+    """Tickets closed set-based, without a model instance each (the audit's stale close, a batch at
+    a time): CLOSED each, credited to whose it was. ``rows``: dicts with ``id``, ``connection_id``,
+    ``queue_id``, ``assignee_id`` and ``first_inbound_at``. Two queries a batch at most (the
+    queues' hours, one INSERT), however many tickets."""
+    queue_ids = {row["queue_id"] for row in rows} - {None}
+    hours = (
+        {queue.pk: queue_hours(queue) for queue in Queue.objects.filter(pk__in=queue_ids)}
+        if queue_ids
+        else {}
+    )
+    closed = []
+    for row in rows:
+        wall, business = _waits(hours.get(row["queue_id"]), row["first_inbound_at"], at)
+        closed.append(
+            Milestone(
+                ticket_id=row["id"],
+                kind=Milestone.Kind.CLOSED,
+                at=at,
+                connection_id=row["connection_id"],
+                queue_id=row["queue_id"],
+                agent_id=row["assignee_id"],
+                seconds=wall,
+                business_seconds=business,
+            )
+        )
+    Milestone.objects.bulk_create(closed)
 
 
 def queue_entered(*, ticket: Ticket) -> None:
@@ -165,16 +171,16 @@ def _reopened_at(ticket: Ticket) -> datetime | None:
     return reopenings.order_by("-at").values_list("at", flat=True).first()
 
 
-def _late_check(ticket: Ticket, at: datetime) -> None:
-    """An answer or a close after its due time is the breach, marked now (not at the watch's next run)."""
-    from tickets.sla import sla_breach_check  # tickets.sla writes its milestone through this module
-
-    sla_breach_check(ticket=ticket, at=at)
-
-
-def _business(ticket: Ticket, start: datetime, end: datetime) -> float:
-    """Business seconds of [start, end) in the ticket's queue's hours (no queue: always open)."""
+def _ticket_waits(ticket: Ticket, start: datetime | None, end: datetime) -> tuple[float | None, float | None]:
+    """``_waits`` in the ticket's queue's hours (no queue: always open)."""
     queue = ticket.queue if ticket.queue_id is not None else None
-    if queue is None:
-        return max(0.0, (end - start).total_seconds())
-    return business_seconds(queue_hours(queue), start, end)
+    return _waits(queue_hours(queue) if queue is not None else None, start, end)
+
+
+def _waits(hours: Hours | None, start: datetime | None, end: datetime) -> tuple[float | None, float | None]:
+    """(wall-clock seconds, business seconds) of [start, end): None for both without a start; without
+    hours, always open (the business time is the wall time)."""
+    if start is None:
+        return None, None
+    wall = max(0.0, (end - start).total_seconds())
+    return wall, (business_seconds(hours, start, end) if hours is not None else wall)

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from tickets.milestones import milestone_add
+from tickets.milestone_rows import milestone_add
 from tickets.models import Milestone, Ticket
 from tickets.payloads import ticket_payload
 from tickets.realtime import ticket_event

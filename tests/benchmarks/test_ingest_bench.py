@@ -34,12 +34,13 @@ from django.db.models import Q
 
 from helpdesk.realtime import Publisher
 from tests.benchmarks.results import report
-from tests.factories import ConnectionFactory
+from tests.factories import ConnectionFactory, QueueFactory
 from tests.tickets.test_inbound import CUSTOMER, inbound
 from tickets import inbound as tickets_inbound
 from tickets.inbound import chat_messages_ingest
 from tickets.models import Message
 from whatsapp.lanes import ChatLanes
+from whatsapp.models import Connection
 from whatsapp.wire import InboundMessage, Person
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("channel_layer")]
@@ -86,11 +87,13 @@ def raw_rate(shape: str, first: int, count: int) -> float:
     return count / (time.perf_counter() - started)
 
 
-def ingest_rate(messages: list[InboundMessage], *, lanes: bool) -> tuple[float, float]:
+def ingest_rate(
+    messages: list[InboundMessage], *, lanes: bool, connection: Connection | None = None
+) -> tuple[float, float]:
     """(messages per second, SQL statements per message). Without lanes, one message at a
     time, each waiting for the previous one: the cost of a single message. Fails unless
-    every message was stored."""
-    connection = ConnectionFactory()
+    every message was stored. ``connection``: a new one without queues unless given."""
+    connection = connection or ConnectionFactory()
     workers = settings.WHATSAPP_CHAT_CONCURRENCY
     pool = ThreadPoolExecutor(workers)
     queries, lock = 0, threading.Lock()
@@ -322,3 +325,62 @@ def lookup_alone(variants, count: int, monkeypatch) -> None:
             f"[{vendor}] the lookup alone (a known contact's open ticket): {label}",
             f"{each * 1e6:.0f} µs = {each / before:.2f} × before",
         )
+
+
+def test_ingest_rate_before_and_after_the_milestones(scale, monkeypatch):
+    """The cost of the figures the ingest now keeps (tickets/milestones.py: the customer's first message
+    and the SLA's due times in the ticket's INSERT, the OPENED and QUEUED milestones) against the same
+    ingest with those hooks as no-ops (the first message's time still goes into the new ticket's
+    INSERT, as any column, so that later messages see a ticket that counts), in the same run, each run of the two variants one after the
+    other, each first in turn. The connection has one queue with SLA promises and business hours, so
+    a new ticket enters it and gets its due times: the dearest case. A message to an open ticket that
+    already counts should cost nothing more (its query count is pinned in tests/tickets/test_inbound.py)."""
+    vendor = db.vendor
+    count, samples = scale.pick((IDENTITY_COUNT, SAMPLES), smoke=(5, 1))
+    seed_and_analyse(scale.pick(HISTORY, smoke=5))
+    all_but_sunday = {day: [["00:00", "24:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat")}
+    shapes = {
+        "each message a new contact and ticket, one at a time": lambda first: [
+            inbound(n, chat=f"55119{n:08d}@c.us") for n in range(first, first + count)
+        ],
+        "messages to one open ticket, one at a time": lambda first: [
+            inbound(n) for n in range(first, first + count)
+        ],
+    }
+
+    def first_inbound_bare(*, ticket, at, queue) -> list[str]:
+        """The column alone, as any other of the new ticket's INSERT: no due times, nothing to save more."""
+        ticket.first_inbound_at = at
+        return []
+
+    def without_milestones(patch) -> None:
+        patch.setattr(tickets_inbound, "first_inbound_set", first_inbound_bare)
+        patch.setattr(tickets_inbound, "ticket_opened", lambda **kwargs: None)
+        patch.setattr(tickets_inbound, "ticket_reopened", lambda **kwargs: None)
+
+    variants = [("before: without the milestones", without_milestones), ("after: with the milestones", None)]
+    first = 1000
+    for shape, messages_of in shapes.items():
+        rates: dict[str, list[float]] = {label: [] for label, _ in variants}
+        queries: dict[str, float] = {}
+        for run in range(samples + 1):  # the first is the warm-up
+            for label, hooks_off in variants[run % 2 :] + variants[: run % 2]:
+                queue = QueueFactory(
+                    sla_first_response_minutes=30, sla_resolution_minutes=240, business_hours=all_but_sunday
+                )
+                connection = ConnectionFactory()
+                connection.queues.add(queue)
+                with monkeypatch.context() as patch:
+                    if hooks_off:
+                        hooks_off(patch)
+                    rate, queries[label] = ingest_rate(messages_of(first), lanes=False, connection=connection)
+                rates[label].append(rate)
+                first += count
+        before = statistics.median(rates[variants[0][0]][1:])
+        for label, _ in variants:
+            measured = rates[label][1:]
+            report(
+                f"[{vendor}] ingest, {shape}: {label}",
+                f"{spread(measured)} = {statistics.median(measured) / before:.2f} × before; "
+                f"{queries[label]:.3g} queries/msg",
+            )

@@ -1,8 +1,17 @@
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
-from tests.factories import ConnectionFactory, ContactFactory, QueueFactory, TicketFactory, UserFactory
-from tickets.models import Ticket
+from contacts.models import Contact
+from tests.factories import (
+    ConnectionFactory,
+    ContactFactory,
+    MessageFactory,
+    QueueFactory,
+    TicketFactory,
+    UserFactory,
+)
+from tickets.models import Message, Ticket
 from whatsapp.models import Connection
 
 PAGES = ["home", "inbox", "contact-list", "connection-list"]
@@ -109,3 +118,81 @@ def test_connections_page_is_for_staff_only(agent_client, client, staff):
     client.force_login(staff)
     response = client.get(reverse("connection-list"))
     assert "Vendas" in response.content.decode() and "Connected" in response.content.decode()
+
+
+# The newer doors (issue 19): each (URL name, method, the row it would change). Reactions, edits and
+# deletions of a message, the scheduled replies and their changes, merging two contacts.
+DOORS = [
+    ("message-reaction", "post", "sent", {"emoji": "👍"}),
+    ("message-edit", "get", "sent", {}),
+    ("message-edit", "post", "sent", {"body": "Changed"}),
+    ("message-delete", "post", "sent", {}),
+    ("ticket-scheduled", "get", None, {}),
+    ("scheduled-edit", "post", "scheduled", {"body": "Changed", "send_at": "2030-01-01T10:00"}),
+    ("scheduled-cancel", "post", "scheduled", {}),
+    ("contact-merge", "get", "contact", {}),
+    ("contact-merge", "post", "contact", {}),
+]
+
+
+@pytest.fixture
+def doors(db):
+    """A ticket of a queue with a reply an agent sent and one scheduled, and two contacts to merge."""
+    queue = QueueFactory()
+    ticket = TicketFactory(queue=queue, status=Ticket.Status.OPEN)
+    author = UserFactory(is_superuser=True)
+    sent = MessageFactory(ticket=ticket, from_me=True, author=author, body="Olá", status="sent", wa_id="w1")
+    scheduled = MessageFactory(
+        ticket=ticket, from_me=True, author=author, body="Depois", status="scheduled", send_at=timezone.now()
+    )
+    other = ContactFactory()
+    return {"ticket": ticket, "sent": sent, "scheduled": scheduled, "contact": ticket.contact, "other": other}
+
+
+def knock(client, doors: dict, name: str, method: str, row: str | None, data: dict):
+    kwargs = {"pk": doors["contact"].pk} if name == "contact-merge" else {"pk": doors["ticket"].pk}
+    if row in ("sent", "scheduled"):
+        kwargs["message_pk"] = doors[row].pk
+    if name == "contact-merge" and method == "post":
+        data = {"other": doors["other"].pk, "keep": doors["contact"].pk}
+    return getattr(client, method)(reverse(name, kwargs=kwargs), data, headers={"HX-Request": "true"})
+
+
+def assert_nothing_changed(doors: dict) -> None:
+    sent, scheduled = Message.objects.get(pk=doors["sent"].pk), Message.objects.get(pk=doors["scheduled"].pk)
+    assert (sent.body, sent.deleted_at, sent.reactions.count(), sent.changes.count()) == ("Olá", None, 0, 0)
+    assert (scheduled.body, scheduled.status) == ("Depois", "scheduled")
+    assert Contact.objects.filter(pk=doors["other"].pk).exists()
+
+
+@pytest.mark.parametrize(("name", "method", "row", "data"), DOORS)
+def test_the_newer_doors_ask_an_anonymous_visitor_to_sign_in(client, doors, name, method, row, data):
+    response = knock(client, doors, name, method, row, data)
+
+    assert response.status_code == 302 and response.url.startswith(reverse("login")), response.status_code
+    assert_nothing_changed(doors)
+
+
+@pytest.mark.parametrize(("name", "method", "row", "data"), DOORS)
+def test_the_newer_doors_are_shut_to_a_deactivated_user(client, doors, name, method, row, data):
+    former = UserFactory(is_superuser=True, is_staff=True)
+    client.force_login(former)
+    former.is_active = False
+    former.save(update_fields=["is_active"])
+
+    response = knock(client, doors, name, method, row, data)
+
+    assert response.status_code == 302 and response.url.startswith(reverse("login")), response.status_code
+    assert_nothing_changed(doors)
+
+
+@pytest.mark.parametrize(("name", "method", "row", "data"), DOORS)
+def test_the_newer_doors_are_shut_to_an_agent_of_another_queue(
+    agent_client, agent, doors, name, method, row, data
+):
+    QueueFactory().members.add(agent)
+
+    response = knock(agent_client, doors, name, method, row, data)
+
+    assert response.status_code in (403, 404), response.status_code
+    assert_nothing_changed(doors)

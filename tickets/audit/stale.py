@@ -25,6 +25,7 @@ from django.utils.dateparse import parse_datetime
 from helpdesk.realtime import dashboard_changed, session_wake
 from tickets.assignment import backlog_assign
 from tickets.conversation_flow import render
+from tickets.milestones import tickets_closed
 from tickets.models import Message, Ticket
 from tickets.realtime import tickets_closed_event
 from tickets.system_lines import system_line_text
@@ -87,7 +88,8 @@ def tickets_close_stale(
 
 
 def _close_batch(ids: list[int], condition: Q) -> list[dict]:
-    """Close those of ``ids`` still stale now; return what was closed (one UPDATE ... RETURNING, one INSERT)."""
+    """Close those of ``ids`` still stale now; return what was closed (one UPDATE ... RETURNING, one
+    INSERT of the system lines, one of the CLOSED milestones, and the queues' hours when any)."""
     now = timezone.now()
     closed = _update_returning(
         Ticket.objects.filter(condition, pk__in=ids),
@@ -99,9 +101,18 @@ def _close_batch(ids: list[int], condition: Q) -> list[dict]:
             "updated_at": now,
             "close_reason": Ticket.CloseReason.AUDIT,
         },
-        returning=["id", "connection_id", "queue_id", "assignee_id", "last_message_at", "created_at"],
+        returning=[
+            "id",
+            "connection_id",
+            "queue_id",
+            "assignee_id",
+            "last_message_at",
+            "created_at",
+            "first_inbound_at",
+        ],
     )
     _insert_system_lines(closed, now)
+    tickets_closed(rows=closed, at=now)
     tickets_closed_event(rows=closed)
     return closed
 
@@ -121,7 +132,8 @@ def _update_returning(queryset, values: dict, *, returning: list[str]) -> list[d
         rows = [dict(zip(returning, row, strict=False)) for row in cursor.fetchall()]
     for row in rows:
         row["pk"] = row["id"]
-        row["last_message_at"], row["created_at"] = _aware(row["last_message_at"]), _aware(row["created_at"])
+        for moment in ("last_message_at", "created_at", "first_inbound_at"):
+            row[moment] = _aware(row[moment])
     return sorted(rows, key=lambda row: row["id"])
 
 
