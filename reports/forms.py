@@ -47,16 +47,21 @@ class ReportForm(forms.Form):
         self.fields["to"] = forms.DateField(label=_("To"), required=False)
         self.order_fields(["period", "from", "to", "queue", "agent", "connection"])
         everyone = [("", _("All"))]
-        self.fields["queue"].choices = everyone + [
+        self._choices("queue").choices = everyone + [
             (queue.pk, queue.name) for queue in queues if scope.queues is None or queue.pk in scope.queues
         ]
-        self.fields["agent"].choices = everyone + list(people.items())
+        self._choices("agent").choices = everyone + list(people.items())
         if scope.agent is not None:  # a plain agent reads their own figures only
             del self.fields["agent"]
         if connections is None:
             del self.fields["connection"]
         else:
-            self.fields["connection"].choices = everyone + [(c.pk, c.name) for c in connections]
+            self._choices("connection").choices = everyone + [(c.pk, c.name) for c in connections]
+
+    def _choices(self, name: str) -> forms.TypedChoiceField:
+        field = self.fields[name]
+        assert isinstance(field, forms.TypedChoiceField)
+        return field
 
     def clean(self):
         data = super().clean()

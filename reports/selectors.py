@@ -10,9 +10,10 @@ period's waits and Python computes them the same way (linear interpolation).
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -227,13 +228,10 @@ def _aggregates(opened: Count, *, ratings: bool = False) -> dict:
     return found
 
 
-def _figures(row: dict) -> Figures:
-    figures = Figures(
-        **{
-            key: row.get(key) or 0
-            for key in ("opened", "closed", "reopened", "sla_breaches", "csat_responses")
-        }
-    )
+def _figures(row: Mapping[str, Any]) -> Figures:
+    figures = Figures()
+    for key in ("opened", "closed", "reopened", "sla_breaches", "csat_responses"):
+        setattr(figures, key, row.get(key) or 0)
     figures.csat_average = row.get("csat_average")
     for name in TIMED:
         times = getattr(figures, name)
@@ -243,7 +241,9 @@ def _figures(row: dict) -> Figures:
     return figures
 
 
-def _percentiles_in_python(found: QuerySet[Milestone], groups: Iterable[tuple[str, dict]]) -> None:
+def _percentiles_in_python(
+    found: QuerySet[Milestone], groups: Iterable[tuple[str, Mapping[Any, Figures]]]
+) -> None:
     """SQLite: the period's waits in one query, their medians and p90s set on each line of
     ``groups`` ((grouping column or "", {key: Figures}))."""
     values: dict[tuple, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
@@ -253,7 +253,7 @@ def _percentiles_in_python(found: QuerySet[Milestone], groups: Iterable[tuple[st
     ):
         name = "first_response" if kind == Kind.FIRST_RESPONSE else "resolution"
         for key in (("", None), ("agent", agent), ("queue", queue)):
-            values[key][f"{name}.seconds"].append(seconds)
+            values[key][f"{name}.seconds"].append(seconds or 0.0)  # never null: filtered
             if business is not None:
                 values[key][f"{name}.business_seconds"].append(business)
     for column, lines in groups:
@@ -272,14 +272,14 @@ def report_summary(*, filters: Filters, scope: Scope, queues: list[Queue], users
     row = found.aggregate(**_aggregates(opened_counter(filters=filters, scope=scope), ratings=True))
     totals = _figures(row)
     csat = {rating: row[f"rating_{rating}"] for rating in range(1, 6)}  # on the totals' query
-    agents = {
+    agents: dict[int, Figures] = {
         row["agent"]: _figures(row)
         for row in found.filter(agent__isnull=False)
         .values("agent")
         .annotate(**_aggregates(opened_counter(filters=filters, scope=scope, by="agent")))
         .order_by()
     }
-    by_queue = {
+    by_queue: dict[int | None, Figures] = {
         row["queue"]: _figures(row)
         for row in found.values("queue")
         .annotate(**_aggregates(opened_counter(filters=filters, scope=scope, by="queue")))
@@ -295,7 +295,9 @@ def report_summary(*, filters: Filters, scope: Scope, queues: list[Queue], users
         key=lambda line: line.name.lower(),
     )
     queue_lines = [
-        _named(by_queue.pop(queue.pk, Figures()), queue.pk, queue.name, waiting=queue.waiting)
+        _named(
+            by_queue.pop(queue.pk, Figures()), queue.pk, queue.name, waiting=getattr(queue, "waiting", None)
+        )
         for queue in queues
         if _queue_shown(queue, filters=filters, scope=scope)
     ]
@@ -360,12 +362,14 @@ def report_days(*, filters: Filters, scope: Scope) -> list[Day]:
         )
         .order_by("day")
     )
-    counted = {row["day"]: row for row in rows}
+    counted: dict[date, Mapping[str, Any]] = {row["day"]: row for row in rows}
     days = []
     for offset in range((filters.end - filters.start).days + 1):
         day = filters.start + timedelta(days=offset)
-        row = counted.get(day, {})
-        days.append(Day(day, row.get("opened", 0), row.get("closed", 0), row.get("reopened", 0)))
+        found_row = counted.get(day, {})
+        days.append(
+            Day(day, found_row.get("opened", 0), found_row.get("closed", 0), found_row.get("reopened", 0))
+        )
     return days
 
 
@@ -468,6 +472,7 @@ def ticket_rows(
         "sla_breached_at",
         "csat_rating",
     ]
+    row: tuple
     for row in tickets.order_by("pk").values_list(*columns).iterator(chunk_size=2000):
         (
             pk,

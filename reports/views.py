@@ -138,7 +138,7 @@ def _summary_row(kind: str, line: Figures) -> list:
     return ["" if value is None else value for value in values]
 
 
-def reports_export(request: AuthenticatedHttpRequest) -> HttpResponse:
+def reports_export(request: AuthenticatedHttpRequest) -> HttpResponse | StreamingHttpResponse:
     """``report``: absent, one row per agent and per queue; ``days``, one per day; ``tickets``, one
     per ticket opened in the period (streamed). Bad input: 422 with the form's errors as text."""
     form, scope, queues, names = _form(request, connections=False)
@@ -152,8 +152,11 @@ def reports_export(request: AuthenticatedHttpRequest) -> HttpResponse:
     period = f"{filters.start}_{filters.end}"
     if report == "days":
         days = report_days(filters=filters, scope=scope)
-        rows = ([day.day.isoformat(), day.opened, day.closed, day.reopened] for day in days)
-        return _csv(rows, ["day", "opened", "closed", "reopened"], f"report-days-{period}.csv")
+        return _csv(
+            ([day.day.isoformat(), day.opened, day.closed, day.reopened] for day in days),
+            ["day", "opened", "closed", "reopened"],
+            f"report-days-{period}.csv",
+        )
     if report == "tickets":
         queue_names = {queue.pk: queue.name for queue in queues}
         rows = ticket_rows(filters=filters, scope=scope, names=names, queues=queue_names)
