@@ -11,6 +11,7 @@ from tickets.models import Queue
 from whatsapp.models import Connection
 
 PRESETS = {"today": 1, "7": 7, "30": 30}
+EARLIEST, LATEST = date(1900, 1, 1), date(9998, 12, 31)  # a period's bounds stay datetimes in any zone
 
 
 class ReportForm(forms.Form):
@@ -74,6 +75,11 @@ class ReportForm(forms.Form):
             start, end = today - timedelta(days=days - 1), today
         start, end = start or end, end or start
         assert isinstance(start, date) and isinstance(end, date)
+        for name, day in (("from", start), ("to", end)):
+            if not EARLIEST <= day <= LATEST:
+                self.add_error(name, _("Pick a date between 1900 and 9998."))
+        if self.errors:
+            return data
         if start > end:
             self.add_error("from", _("The period starts after it ends."))
         elif (end - start).days + 1 > MAX_DAYS:

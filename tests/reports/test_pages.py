@@ -101,6 +101,7 @@ def test_anonymous_visitors_are_sent_to_sign_in(client):
         ("from=2023-01-01&to=2026-03-01", "to"),
         ("from=2026-13-45&to=2026-03-01", "from"),
         ("queue=999999", "queue"),
+        ("from=9999-12-31", "from"),
     ],
 )
 def test_bad_input_is_a_form_error_naming_the_field(staff_client, query, field):
