@@ -1,10 +1,13 @@
 """The reports in the JSON API: ``GET /api/reports/summary``, the page's figures for a period."""
 
+import re
 from datetime import date
 from typing import Annotated
 
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
+from pydantic import BeforeValidator
+from pydantic_core import PydanticCustomError
 
 from helpdesk.api import QUERY, TOKEN, QueryId, StaffToken
 from helpdesk.api_common import ApiError
@@ -12,6 +15,14 @@ from reports.forms import ReportForm
 from reports.selectors import Figures, people, report_summary, reportable_queues, scope_of
 
 router = Router(tags=["reports"])
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_date(value: object) -> object:
+    """Only "YYYY-MM-DD": pydantic would read "0" as 1970-01-01 (a Unix time)."""
+    if value is not None and not (isinstance(value, str) and ISO_DATE.fullmatch(value)):
+        raise PydanticCustomError("date_format", "Input should be a date as YYYY-MM-DD")
+    return value
 
 
 class LineOut(Schema):
@@ -78,8 +89,8 @@ def _line(figures: Figures) -> dict:
 )
 def reports_summary(
     request,
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
+    start: Annotated[date | None, BeforeValidator(_iso_date), Query(None, alias="from")] = None,
+    end: Annotated[date | None, BeforeValidator(_iso_date), Query(None, alias="to")] = None,
     queue: QueryId = None,
     agent: QueryId = None,
 ):

@@ -219,3 +219,4 @@ def test_the_api_needs_view_ticket_and_refuses_bad_periods(client, world):
     assert "to" in api_get(client, boss, "from=2020-01-01&to=2026-03-01").json()["fields"]
     assert "queue" in api_get(client, boss, "queue=987654").json()["fields"]
     assert "from" in api_get(client, boss, "from=yesterday").json()["fields"]
+    assert "to" in api_get(client, boss, "to=0").json()["fields"]  # not a Unix time
