@@ -6,8 +6,10 @@ import time
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from helpdesk.models import ApiToken
+from reports.templatetags.reports import duration
 from tests.processes import wait_until
 from tests.whatsapp.test_messages import write
 from tickets.models import Message, Ticket
@@ -17,7 +19,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_the_customer_writes_the_agent_answers_and_closes_and_the_reports_show_it(
-    engine, simulator, phone, agent, staff, client
+    engine, simulator, phone, agent, staff, client, web, page
 ):
     engine.start_worker()
     engine.connected(phone)
@@ -37,8 +39,8 @@ def test_the_customer_writes_the_agent_answers_and_closes_and_the_reports_show_i
     today = timezone.localdate()
     period = f"from={today}&to={today}"
     client.force_login(staff)
-    page = client.get(f"/reports/?{period}").content.decode()
-    shown = page[page.index('data-figure="first-response-median"') :].split("</dd>")[0]
+    html = client.get(f"/reports/?{period}").content.decode()
+    shown = html[html.index('data-figure="first-response-median"') :].split("</dd>")[0]
     assert f'data-seconds="{wait:.3f}"' in shown
     rows = list(
         csv.DictReader(
@@ -52,3 +54,14 @@ def test_the_customer_writes_the_agent_answers_and_closes_and_the_reports_show_i
     summary = client.get(f"/api/reports/summary?{period}", HTTP_AUTHORIZATION=f"Bearer {key}").json()
     assert (summary["opened"], summary["closed"]) == (1, 1)
     assert summary["first_response_median_seconds"] == pytest.approx(wait)
+
+    # In Chromium: the figure, and each chart drawn from its table by reports.js.
+    page.goto(f"{web}/login/?next=/reports/%3F{period.replace('&', '%26')}")
+    page.get_by_label("Username").fill(staff.username)
+    page.get_by_label("Password").fill("agent-password")
+    page.get_by_role("button", name="Sign in").click()
+    figure = page.locator('[data-figure="first-response-median"]')
+    expect(figure).to_have_attribute("data-seconds", f"{wait:.3f}")
+    expect(figure).to_have_text(duration(wait))
+    drawn = "Array.from(document.querySelectorAll('canvas[data-chart]')).map(c => !!Chart.getChart(c))"
+    assert page.evaluate(drawn) == [True] * 5  # days, agents, queues, hours, CSAT
