@@ -21,7 +21,7 @@ from django.contrib.auth.models import User
 from django.contrib.postgres.fields import ArrayField
 from django.db import connection as db
 from django.db.models import Aggregate, Avg, Count, Exists, FloatField, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce, ExtractHour, ExtractIsoWeekDay, TruncDate
+from django.db.models.functions import Coalesce, ExtractHour, ExtractIsoWeekDay, TruncDate, TruncHour
 
 from helpdesk.permissions import has_permission, sees_every_ticket
 from tickets.models import Message, Milestone, Queue, Ticket
@@ -102,7 +102,7 @@ def reportable_queues(*, user: User) -> list[Queue]:
                 Subquery(
                     Ticket.objects.filter(status=Ticket.Status.PENDING, queue=OuterRef("pk"))
                     .values("queue")
-                    .annotate(n=Count("id"))
+                    .annotate(n=Count("*"))
                     .values("n")
                 ),
                 0,
@@ -205,7 +205,7 @@ def opened_counter(*, filters: Filters, scope: Scope, by: str | None = None) -> 
     kinds = opened_kinds(filters=filters, scope=scope, by=by)
     if kinds == TAKEN:
         return Count("ticket", distinct=True, filter=Q(kind__in=TAKEN))
-    return Count("id", filter=Q(kind__in=kinds))
+    return Count("kind", filter=Q(kind__in=kinds))
 
 
 def opened_kinds(*, filters: Filters, scope: Scope, by: str | None = None) -> tuple[str, ...]:
@@ -222,15 +222,15 @@ def _aggregates(opened: Count, *, totals: bool = False) -> dict:
     p90s and business medians would cost the year's page a second)."""
     found = {
         "opened": opened,
-        "closed": Count("id", filter=Q(kind=Kind.CLOSED)),
-        "reopened": Count("id", filter=Q(kind=Kind.REOPENED)),
-        "sla_breaches": Count("id", filter=Q(kind=Kind.SLA_BREACHED)),
+        "closed": Count("kind", filter=Q(kind=Kind.CLOSED)),
+        "reopened": Count("kind", filter=Q(kind=Kind.REOPENED)),
+        "sla_breaches": Count("kind", filter=Q(kind=Kind.SLA_BREACHED)),
         "csat_average": Avg("rating", filter=Q(kind=Kind.RATED)),
         "csat_responses": Count("rating", filter=Q(kind=Kind.RATED)),
     }
     for name, kind in TIMED.items():
         timed = Q(kind=kind, seconds__isnull=False)
-        found[f"{name}__count"] = Count("id", filter=timed)
+        found[f"{name}__count"] = Count("kind", filter=timed)
         found[f"{name}__average"] = Avg("seconds", filter=timed)
         if in_sql():  # wall-clock median and p90 from one sort; the lines need only the median
             found[f"{name}__seconds"] = Percentile("seconds", (0.5, 0.9) if totals else (0.5,), filter=timed)
@@ -238,7 +238,7 @@ def _aggregates(opened: Count, *, totals: bool = False) -> dict:
                 found[f"{name}__business_seconds"] = Percentile("business_seconds", (0.5, 0.9), filter=timed)
     if totals:
         for rating in range(1, 6):
-            found[f"rating_{rating}"] = Count("id", filter=Q(kind=Kind.RATED, rating=rating))
+            found[f"rating_{rating}"] = Count("kind", filter=Q(kind=Kind.RATED, rating=rating))
     return found
 
 
@@ -362,7 +362,7 @@ def messages_sent(*, filters: Filters, scope: Scope) -> dict[int, int]:
         sent = sent.filter(ticket__queue=filters.queue)
     if filters.connection is not None:
         sent = sent.filter(connection=filters.connection)
-    return dict(sent.values("author").annotate(n=Count("id")).order_by().values_list("author", "n"))
+    return dict(sent.values("author").annotate(n=Count("*")).order_by().values_list("author", "n"))
 
 
 @dataclass
@@ -382,12 +382,15 @@ def report_days(*, filters: Filters, scope: Scope) -> list[Day]:
         .values("day")
         .annotate(
             opened=opened_counter(filters=filters, scope=scope),
-            closed=Count("id", filter=Q(kind=Kind.CLOSED)),
-            reopened=Count("id", filter=Q(kind=Kind.REOPENED)),
+            closed=Count("kind", filter=Q(kind=Kind.CLOSED)),
+            reopened=Count("kind", filter=Q(kind=Kind.REOPENED)),
         )
         .order_by("day")
     )
-    counted: dict[date, Mapping[str, Any]] = {row["day"]: row for row in rows}
+    return _every_day(filters, {row["day"]: row for row in rows})
+
+
+def _every_day(filters: Filters, counted: Mapping[date, Mapping[str, Any]]) -> list[Day]:
     days = []
     for offset in range((filters.end - filters.start).days + 1):
         day = filters.start + timedelta(days=offset)
@@ -396,6 +399,36 @@ def report_days(*, filters: Filters, scope: Scope) -> list[Day]:
             Day(day, found_row.get("opened", 0), found_row.get("closed", 0), found_row.get("reopened", 0))
         )
     return days
+
+
+def days_and_hours(*, filters: Filters, scope: Scope) -> tuple[list[Day], list[list[int]]]:
+    """``report_days`` and ``busiest_hours`` of the page from one read of the period's milestones:
+    counted per local hour (at most 8,784 groups a year), then summed per day and per weekday x hour
+    here. Narrowed to an agent the two stay apart: a day's "opened" counts distinct tickets, which
+    hours cannot be summed into."""
+    if scope.agent or filters.agent:
+        return report_days(filters=filters, scope=scope), busiest_hours(filters=filters, scope=scope)
+    opened = opened_kinds(filters=filters, scope=scope)
+    rows = (
+        milestones(filters=filters, scope=scope, kinds=(*opened, Kind.CLOSED, Kind.REOPENED))
+        .annotate(hour=TruncHour("at", tzinfo=zone()))
+        .values("hour")
+        .annotate(
+            opened=Count("kind", filter=Q(kind__in=opened)),
+            closed=Count("kind", filter=Q(kind=Kind.CLOSED)),
+            reopened=Count("kind", filter=Q(kind=Kind.REOPENED)),
+        )
+        .order_by()
+    )
+    counted: dict[date, dict[str, int]] = defaultdict(lambda: {"opened": 0, "closed": 0, "reopened": 0})
+    grid = [[0] * 24 for _day in range(7)]
+    for row in rows:
+        local = row["hour"].astimezone(zone())
+        day = counted[local.date()]
+        for key in ("opened", "closed", "reopened"):
+            day[key] += row[key]
+        grid[local.isoweekday() - 1][local.hour] += row["opened"] + row["reopened"]
+    return _every_day(filters, counted), grid
 
 
 def busiest_hours(*, filters: Filters, scope: Scope) -> list[list[int]]:
@@ -412,7 +445,7 @@ def busiest_hours(*, filters: Filters, scope: Scope) -> list[list[int]]:
             weekday=ExtractIsoWeekDay("at", tzinfo=zone()), hour=ExtractHour("at", tzinfo=zone())
         )
         .values("weekday", "hour")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("*"))
         .order_by()
     )
     for row in rows:

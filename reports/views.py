@@ -15,7 +15,7 @@ from reports.selectors import (
     TICKET_COLUMNS,
     Figures,
     Summary,
-    busiest_hours,
+    days_and_hours,
     latest_comments,
     people,
     report_days,
@@ -68,11 +68,11 @@ def reports_page(request: AuthenticatedHttpRequest) -> HttpResponse:
         return render(request, "reports/page.html", {"form": form}, status=200)
     filters = form.filters()
     summary = report_summary(filters=filters, scope=scope, queues=queues, users=names)
-    hours = busiest_hours(filters=filters, scope=scope)
+    days, hours = days_and_hours(filters=filters, scope=scope)
     context = {
         "form": form,
         "summary": summary,
-        "days": report_days(filters=filters, scope=scope),
+        "days": days,
         "hours": hours,
         "hours_rows": list(zip(WEEKDAYS_ABBR.values(), hours, strict=True)),
         "hour_labels": [f"{hour:02d}" for hour in range(24)],

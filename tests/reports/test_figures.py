@@ -6,7 +6,16 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db import connection as db
 
-from reports.selectors import Filters, Scope, percentile, report_days, report_summary, reportable_queues
+from reports.selectors import (
+    Filters,
+    Scope,
+    busiest_hours,
+    days_and_hours,
+    percentile,
+    report_days,
+    report_summary,
+    reportable_queues,
+)
 from tests.factories import ConnectionFactory, QueueFactory, UserFactory
 from tests.reports.conversations import Clock, conversation
 from tickets.models import Milestone
@@ -82,14 +91,21 @@ def test_first_response_and_resolution_come_from_what_the_agents_did(clock, team
 
 
 def test_days_count_by_local_date(clock, team, staff):
-    connection, _queue, ana, _bruno = team
+    connection, queue, ana, _bruno = team
     late = at(23, 30)  # 02:30 UTC the next day: still the 10th in São Paulo
     conversation(clock=clock, connection=connection, agent=ana, start=late, answer_after=60, close_after=3600)
     conversation(clock=clock, connection=connection, agent=ana, start=at(8, day=date(2026, 3, 12)))
 
-    days = report_days(filters=Filters(start=DAY, end=date(2026, 3, 12)), scope=Scope())
+    period = Filters(start=DAY, end=date(2026, 3, 12))
+    days = report_days(filters=period, scope=Scope())
 
     assert [(d.day.day, d.opened, d.closed) for d in days] == [(10, 1, 0), (11, 0, 1), (12, 1, 0)]
+    # The page's single query per local hour sums to the same days and weekday x hour grid.
+    for scope in (Scope(), Scope(queues=frozenset({queue.pk}))):
+        page_days, hours = days_and_hours(filters=period, scope=scope)
+        assert page_days == report_days(filters=period, scope=scope)
+        assert hours == busiest_hours(filters=period, scope=scope)
+    assert hours[1][23] == 1  # Tuesday the 10th, 23:30 local
 
 
 def test_percentile_matches_postgresql_percentile_cont():
