@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "contacts",
     "tickets",
     "whatsapp",
+    "reports",
 ]
 
 MIDDLEWARE = [

@@ -5,6 +5,8 @@ from django.urls import include, path
 from contacts import views as contact_views
 from helpdesk.api import api_docs, api_urlpatterns
 from helpdesk.views import home, overview, preferences, presence
+from reports import api as reports_api
+from reports import views as reports_views
 from tickets import api as tickets_api
 from tickets import queues_api
 from tickets.audit.views import audit_detail, audit_list
@@ -23,6 +25,8 @@ urlpatterns = [
     path("contacts/<int:pk>/edit/", contact_views.contact_edit, name="contact-edit"),
     path("contacts/<int:pk>/block/", contact_views.contact_block_view, name="contact-block"),
     path("contacts/<int:pk>/merge/", contact_views.contact_merge_view, name="contact-merge"),
+    path("reports/", reports_views.reports_page, name="reports"),
+    path("reports/export.csv", reports_views.reports_export, name="reports-export"),
     path("audits/", audit_list, name="audit-list"),
     path("audits/<int:pk>/", audit_detail, name="audit-detail"),
     path("connections/", whatsapp_views.connection_list, name="connection-list"),
@@ -44,7 +48,12 @@ urlpatterns = [
     path(
         "api/",
         include(
-            (api_urlpatterns(whatsapp_api.router, tickets_api.router, queues_api.router), "api"),
+            (
+                api_urlpatterns(
+                    whatsapp_api.router, tickets_api.router, queues_api.router, reports_api.router
+                ),
+                "api",
+            ),
             namespace="api",
         ),
     ),
