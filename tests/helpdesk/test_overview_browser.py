@@ -1,16 +1,13 @@
 """The overview stays current in Chromium without a reload: a customer writes through the simulator and
 their queue's waiting count goes up; an agent opens the inbox and the queue's online count goes up.
 
-The whole chain is real: the simulator's phone, a session worker with Chromium, daphne serving the
+The whole chain is real (the inbox page's own socket makes the agent online): the simulator's phone, a session worker with Chromium, daphne serving the
 pages and websockets, Redis between them.
 """
 
 import pytest
-from django.utils import timezone
 from playwright.sync_api import expect
 
-from helpdesk.models import AgentSocket, AgentState
-from helpdesk.realtime import dashboard_changed
 from tests.browser import sign_in
 from tests.factories import QueueFactory, StaffFactory, UserFactory
 from whatsapp.services import connection_create, connection_request
@@ -46,13 +43,9 @@ def test_the_wall_counts_a_new_customer_and_an_agent_coming_online_without_a_rel
     inbox = browser.new_page()
     sign_in(inbox, web, agent)
     inbox.goto(f"{web}/inbox/")
-    expect(inbox.locator(".ticket-row")).to_have_count(1)
-    # The inbox's socket makes its agent online once the presence tracking is merged (it writes these
-    # rows and calls dashboard_changed on each change); here the test does what it will do.
-    now = timezone.now()
-    AgentSocket.objects.create(user=agent, channel_name="inbox-page-of-ana", seen_at=now)
-    AgentState.objects.create(user=agent, last_activity_at=now)
-    dashboard_changed()
+    expect(inbox.locator(".ticket-row")).to_have_count(
+        1
+    )  # its socket makes Ana online (helpdesk/presence.py)
 
     expect(row.locator('[data-figure="queue-online"]')).to_have_text("1", timeout=10_000)
     expect(wall.locator(f'[data-overview-agent="{agent.pk}"]')).to_have_attribute("data-presence", "online")
