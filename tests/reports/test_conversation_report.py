@@ -63,5 +63,7 @@ def test_the_customer_writes_the_agent_answers_and_closes_and_the_reports_show_i
     figure = page.locator('[data-figure="first-response-median"]')
     expect(figure).to_have_attribute("data-seconds", f"{wait:.3f}")
     expect(figure).to_have_text(duration(wait))
+    # The deferred scripts may still be running when the figure shows: wait for them to draw.
     drawn = "Array.from(document.querySelectorAll('canvas[data-chart]')).map(c => !!Chart.getChart(c))"
+    page.wait_for_function("typeof Chart !== 'undefined' && document.readyState === 'complete'")
     assert page.evaluate(drawn) == [True] * 5  # days, agents, queues, hours, CSAT
