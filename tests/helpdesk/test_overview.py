@@ -96,7 +96,7 @@ def test_the_wall_speaks_portuguese_to_a_portuguese_browser(client, supervisor):
     page = client.get(reverse("overview"), HTTP_ACCEPT_LANGUAGE="pt-BR").content.decode()
 
     assert figure(queue_row(page, queue), "queue-waiting") == "3"
-    for text in ("Hoje", "conversas abertas", "Maior espera", "SLAs em risco", "Presença", "Off-line"):
+    for text in ("Hoje", "conversas abertas", "Maior espera", "SLAs em risco", "Presença", "Offline"):
         assert text in page
 
 
