@@ -57,6 +57,8 @@ def test_an_agent_cannot_open_the_connection_websocket(engine, web, page):
     page.get_by_label("Username").fill("bruno")
     page.get_by_label("Password").fill("agent-password")
     page.get_by_role("button", name="Sign in").click()
+    # Signed in once the overview shows: a script run while the form's answer loads would be lost.
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
 
     close_code = page.evaluate(
         """() => new Promise((resolve) => {
