@@ -1,9 +1,14 @@
 """Fixtures for end-to-end tests of the session engine: the simulator and session workers."""
 
+import os
+import signal
+import sqlite3
+import time
 import zlib
 from pathlib import Path
 
 import pytest
+from django.db import connection as database
 
 from tests.processes import Simulator, chromium_pids, helpdesk_env, session_worker, wait_until
 from whatsapp.models import Connection
@@ -39,6 +44,19 @@ class Engine:
         worker = session_worker({**self.env, **extra_env}, log=self.tmp / f"worker-{len(self.workers)}.log")
         self.workers.append(worker)
         return worker
+
+    def freeze(self, worker) -> None:
+        """SIGSTOP ``worker``'s process group at a moment it holds no write lock. Frozen inside a write
+        on SQLite it would keep the one write lock of the whole database until resumed, and nobody, the
+        other machine's worker included, could write (PostgreSQL locks rows only: its idle-transaction
+        timeout frees them, tests/whatsapp/test_lease.py)."""
+        for _attempt in range(100):
+            os.killpg(worker.pid, signal.SIGSTOP)
+            if database_writable():
+                return
+            os.killpg(worker.pid, signal.SIGCONT)
+            time.sleep(0.05)
+        raise AssertionError("the worker never let go of the database's write lock")
 
     def logs(self) -> str:
         return "\n".join(f"--- {w.log.name}\n{w.output()[-3000:]}" for w in self.workers)
@@ -103,6 +121,22 @@ class Engine:
     def browser_roots(self) -> list[int]:
         """The main process of each browser (its helpers carry a --type= argument)."""
         return [pid for pid in self.chromium() if b"--type=" not in Path(f"/proc/{pid}/cmdline").read_bytes()]
+
+
+def database_writable() -> bool:
+    """Whether another process could write now: always on PostgreSQL, on SQLite when nobody holds the
+    write lock (BEGIN IMMEDIATE takes it, or fails within the timeout)."""
+    if database.vendor != "sqlite":
+        return True
+    probe = sqlite3.connect(database.settings_dict["NAME"], timeout=0.2, isolation_level=None)
+    try:
+        probe.execute("BEGIN IMMEDIATE")
+        probe.execute("ROLLBACK")
+        return True
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        probe.close()
 
 
 @pytest.fixture

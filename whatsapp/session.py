@@ -169,6 +169,9 @@ class Session:
             try:
                 outcome = await self._run_once(playwright)
             except Exception as error:  # a bug, or the database away: a restart with backoff, never at once
+                if await self._logged_out_meanwhile():
+                    await self._close_browser()
+                    return Outcome.LOGGED_OUT
                 logger.exception("session run failed", extra=self.log_extra)
                 failed = in_helpdesk_language(gettext_noop("The session failed: %(error)s"), error=error)
                 await self._log_if_possible(failed.splitlines()[0])
@@ -191,6 +194,29 @@ class Session:
             return Outcome.STOP
         self.connected_at = None
         return await self._run_browser(playwright, connection)
+
+    async def _logged_out_meanwhile(self, *, within: float = 1.0) -> bool:
+        """After a run that failed: whether the page says, within a moment, that the phone logged it out.
+        A page call made as the phone removes the device fails ("not logged in") and can reach us before
+        the page's own logout event; that run ended in a logout, not a failure to retry from a QR."""
+        if self.page is None:
+            return False
+        loop = asyncio.get_running_loop()
+        until = loop.time() + within
+        heard = []
+        try:
+            while (left := until - loop.time()) > 0:
+                try:
+                    name, payload = await asyncio.wait_for(self.events.get(), timeout=left)
+                except TimeoutError:
+                    return False
+                if name == "conn.logout":
+                    return True
+                heard.append((name, payload))
+            return False
+        finally:
+            for event in heard:  # the worker's stop or a lost lease is still read by the next run
+                self.events.put_nowait(event)
 
     async def _back_off(self) -> Outcome | None:
         """After a run that ended badly: FAILED once the attempts ran out, else wait 1 s doubling."""

@@ -358,7 +358,7 @@ def test_a_frozen_session_that_lost_its_lease_writes_nothing_once_resumed_and_st
     engine.start_worker(HELPDESK_VAR_DIR=str(tmp_path / "other-machine"))  # its own, empty profiles
     frozen_owner = connection.lease_owner
 
-    os.killpg(frozen.pid, signal.SIGSTOP)
+    engine.freeze(frozen)
     try:
         wait_until(
             Connection.objects.filter(pk=connection.pk, lease_expires_at__lt=Now()).exists,
