@@ -20,10 +20,11 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.contrib.postgres.fields import ArrayField
 from django.db import connection as db
-from django.db.models import Aggregate, Avg, Count, Exists, FloatField, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce, ExtractHour, ExtractIsoWeekDay, TruncDate, TruncHour
+from django.db.models import Aggregate, Avg, Count, Exists, FloatField, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce, ExtractHour, ExtractIsoWeekDay, TruncDate
 
 from helpdesk.permissions import has_permission, sees_every_ticket
+from reports.models import HourTally, Tally, TallyState
 from tickets.models import Message, Milestone, Queue, Ticket
 
 Kind = Milestone.Kind
@@ -282,35 +283,22 @@ def _percentiles_in_python(
                     setattr(times, figure, percentile(values[(column, key)][f"{name}.{source}"], fraction))
 
 
+Lines = tuple[Figures, dict[int, Figures], dict[int | None, Figures], dict[int, int]]
+COUNTED = (Kind.CLOSED, Kind.REOPENED, Kind.SLA_BREACHED, Kind.RATED, Kind.FIRST_RESPONSE)
+
+
 def report_summary(*, filters: Filters, scope: Scope, queues: list[Queue], users: dict[int, str]) -> Summary:
     """The period's totals, one line per agent and one per queue (with its waiting tickets now), and
-    the CSAT distribution: three grouped queries, one more for the messages sent (and on SQLite one
-    for the medians). ``queues``: from ``reportable_queues``; ``users``: names by id."""
-    found = milestones(filters=filters, scope=scope)  # each query names only the kinds it counts
-    counted = (Kind.CLOSED, Kind.REOPENED, Kind.SLA_BREACHED, Kind.RATED, Kind.FIRST_RESPONSE)
-    totals_kinds = (*counted, *opened_kinds(filters=filters, scope=scope))
-    row = milestones(filters=filters, scope=scope, kinds=totals_kinds).aggregate(
-        **_aggregates(opened_counter(filters=filters, scope=scope), totals=True)
-    )
-    totals = _figures(row)
-    csat = {rating: row[f"rating_{rating}"] for rating in range(1, 6)}  # on the totals' query
-    agents: dict[int, Figures] = {
-        row["agent"]: _figures(row)
-        for row in milestones(filters=filters, scope=scope, kinds=(*counted, *TAKEN))
-        .filter(agent__isnull=False)
-        .values("agent")
-        .annotate(**_aggregates(opened_counter(filters=filters, scope=scope, by="agent")))
-        .order_by()
-    }
-    by_queue: dict[int | None, Figures] = {
-        row["queue"]: _figures(row)
-        for row in milestones(filters=filters, scope=scope, kinds=(*counted, Kind.QUEUED))
-        .values("queue")
-        .annotate(**_aggregates(opened_counter(filters=filters, scope=scope, by="queue")))
-        .order_by()
-    }
-    if not in_sql():
-        _percentiles_in_python(found, [("", {None: totals}), ("agent", agents), ("queue", by_queue)])
+    the CSAT distribution. ``queues``: from ``reportable_queues``; ``users``: names by id.
+
+    The counts and sums come from the tallies (``lines_of_tallies``); narrowed to one agent, whose
+    "opened" counts distinct tickets, from that agent's milestones (``lines_of_milestones``)."""
+    if scope.agent or filters.agent:
+        totals, agents, by_queue, csat = lines_of_milestones(filters=filters, scope=scope)
+    else:
+        totals, agents, by_queue, csat = lines_of_tallies(
+            filters=filters, scope=scope, queues=queues, users=users
+        )
     for agent, sent in messages_sent(filters=filters, scope=scope).items():
         agents.setdefault(agent, Figures()).messages = sent
         totals.messages += sent
@@ -330,6 +318,198 @@ def report_summary(*, filters: Filters, scope: Scope, queues: list[Queue], users
     return Summary(
         filters=filters, scope=scope, totals=totals, agents=agent_lines, queues=queue_lines, csat=csat
     )
+
+
+def lines_of_milestones(*, filters: Filters, scope: Scope) -> Lines:
+    """The totals, agents' and queues' lines and CSAT distribution from the period's milestones: three
+    grouped queries (and on SQLite one for the medians)."""
+    totals_kinds = (*COUNTED, *opened_kinds(filters=filters, scope=scope))
+    row = milestones(filters=filters, scope=scope, kinds=totals_kinds).aggregate(
+        **_aggregates(opened_counter(filters=filters, scope=scope), totals=True)
+    )
+    totals = _figures(row)
+    csat = {rating: row[f"rating_{rating}"] for rating in range(1, 6)}  # on the totals' query
+    agents: dict[int, Figures] = {
+        row["agent"]: _figures(row)
+        for row in milestones(filters=filters, scope=scope, kinds=(*COUNTED, *TAKEN))
+        .filter(agent__isnull=False)
+        .values("agent")
+        .annotate(**_aggregates(opened_counter(filters=filters, scope=scope, by="agent")))
+        .order_by()
+    }
+    by_queue: dict[int | None, Figures] = {
+        row["queue"]: _figures(row)
+        for row in milestones(filters=filters, scope=scope, kinds=(*COUNTED, Kind.QUEUED))
+        .values("queue")
+        .annotate(**_aggregates(opened_counter(filters=filters, scope=scope, by="queue")))
+        .order_by()
+    }
+    if not in_sql():
+        found = milestones(filters=filters, scope=scope)
+        _percentiles_in_python(found, [("", {None: totals}), ("agent", agents), ("queue", by_queue)])
+    return totals, agents, by_queue, csat
+
+
+def lines_of_tallies(*, filters: Filters, scope: Scope, queues: list[Queue], users: dict[int, str]) -> Lines:
+    """``lines_of_milestones`` with the counts, sums and CSAT from the tallies (one query), the
+    conversations each agent took (distinct tickets: one query) and the exact percentiles from the
+    period's waits (PostgreSQL: three queries over indexes that hold them sorted; SQLite: one).
+
+    A tally keeps the agent's and queue's ids of when it was folded; one deleted since is, as in
+    the milestones (SET NULL), no agent (no line) and no queue (the "No queue" line)."""
+    opened = opened_kinds(filters=filters, scope=scope)[0]
+    totals = Figures()
+    agents: dict[int, Figures] = defaultdict(Figures)
+    by_queue: dict[int | None, Figures] = defaultdict(Figures)
+    csat = dict.fromkeys(range(1, 6), 0)
+    sums: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    known = {queue.pk for queue in queues}
+    for row in counted_rows(filters=filters, scope=scope, kinds=(*COUNTED, *TAKEN, Kind.OPENED, Kind.QUEUED)):
+        kind, n = row["kind"], row["n"]
+        agent = row["agent"] if row["agent"] in users else None
+        queue = row["queue"] if row["queue"] in known else None
+        lines: list[tuple[Figures, str | None]] = [(totals, opened)]
+        if agent is not None and kind in (*COUNTED, *TAKEN):
+            lines.append((agents[agent], None))  # their "opened": the conversations they took, below
+        if kind in (*COUNTED, Kind.QUEUED):
+            lines.append((by_queue[queue], Kind.QUEUED))
+        for figures, opening in lines:
+            _count(figures, sums[id(figures)], kind=kind, n=n, row=row, opening=opening)
+        if kind == Kind.RATED and row["rating"]:
+            csat[row["rating"]] += n
+    for figures in (totals, *agents.values(), *by_queue.values()):
+        _averages(figures, sums[id(figures)])
+    for agent, taken in conversations_taken(filters=filters, scope=scope).items():
+        agents[agent].opened = taken
+    _percentiles(filters=filters, scope=scope, totals=totals, agents=agents, by_queue=by_queue)
+    return totals, dict(agents), dict(by_queue), csat
+
+
+def _count(
+    figures: Figures, sums: dict[str, float], *, kind: str, n: int, row: Mapping, opening: str | None
+) -> None:
+    """Add a tally row's counts to a line; the averages' sums to ``sums``."""
+    if kind == opening:
+        figures.opened += n
+    if kind == Kind.CLOSED:
+        figures.closed += n
+    elif kind == Kind.REOPENED:
+        figures.reopened += n
+    elif kind == Kind.SLA_BREACHED:
+        figures.sla_breaches += n
+    elif kind == Kind.RATED and row["rating"]:
+        figures.csat_responses += n
+        sums["rating"] += row["rating"] * n
+    for name, timed in TIMED.items():
+        if kind == timed:
+            getattr(figures, name).count += row["timed"]
+            sums[name] += row["seconds"] or 0.0
+
+
+def _averages(figures: Figures, sums: Mapping[str, float]) -> None:
+    if figures.csat_responses:
+        figures.csat_average = sums["rating"] / figures.csat_responses
+    for name in TIMED:
+        times = getattr(figures, name)
+        times.average = sums[name] / times.count if times.count else None
+
+
+def counted_rows(*, filters: Filters, scope: Scope, kinds: Iterable[str]) -> list[dict[str, Any]]:
+    """(kind, agent, queue, rating, n, timed, seconds) of the period: the tallies' sums plus the
+    milestones not folded yet, in one statement (one snapshot: a fold committing meanwhile cannot
+    make a milestone count twice or not at all). No agent, queue or rating: 0 or None."""
+    folded = (
+        tallies(filters=filters, scope=scope, kinds=kinds)
+        .values("kind", "agent", "queue", "rating")
+        .annotate(n=Sum("n"), timed=Sum("timed"), total=Sum("seconds"))
+        .order_by()
+    )
+    fresh = (
+        unfolded(filters=filters, scope=scope, kinds=kinds)
+        .values("kind", "agent_id", "queue_id", "rating")
+        .annotate(n=Count("kind"), timed=Count("seconds"), total=Sum("seconds"))
+        .order_by()
+    )
+    return [row | {"seconds": row["total"]} for row in folded.union(fresh, all=True)]
+
+
+def tallies(*, filters: Filters, scope: Scope, kinds: Iterable[str], months: bool = True) -> QuerySet[Tally]:
+    """The tally rows of the period the reader may see, a whole month in one row unless ``months``
+    is False (never narrowed to an agent: those reports count distinct tickets, which days cannot
+    be summed into)."""
+    days = Q(month=False, day__gte=filters.start, day__lte=filters.end)
+    found = Tally.objects.filter(
+        _tallied_days(filters.start, filters.end) if months else days, kind__in=kinds
+    )
+    if scope.queues is not None:
+        found = found.filter(queue__in=scope.queues)
+    if filters.queue is not None:
+        found = found.filter(queue=filters.queue)
+    if filters.connection is not None:
+        found = found.filter(connection=filters.connection)
+    return found
+
+
+def _tallied_days(start: date, end: date) -> Q:
+    """The tally rows that hold [start, end] once: the whole months inside it, the days outside."""
+    first = start if start.day == 1 else (start.replace(day=1) + timedelta(days=32)).replace(day=1)
+    after = (end + timedelta(days=1)).replace(day=1)  # the first month not whole in the period
+    if (end + timedelta(days=1)).day == 1:
+        after = end + timedelta(days=1)
+    if first >= after:
+        return Q(month=False, day__gte=start, day__lte=end)
+    return Q(month=True, day__gte=first, day__lt=after) | Q(
+        Q(day__gte=start, day__lt=first) | Q(day__gte=after, day__lte=end), month=False
+    )
+
+
+def unfolded(*, filters: Filters, scope: Scope, kinds: Iterable[str]) -> QuerySet[Milestone]:
+    """The period's milestones the fold has not reached yet (above its last id)."""
+    through = Coalesce(Subquery(TallyState.objects.values("through")[:1]), 0)
+    return milestones(filters=filters, scope=scope, kinds=kinds).filter(id__gt=through)
+
+
+def conversations_taken(*, filters: Filters, scope: Scope) -> dict[int, int]:
+    """Distinct tickets each agent was assigned or first answered in the period: one query (on
+    PostgreSQL through ``reports_taken_idx``, already in (agent, ticket) order)."""
+    taken = milestones(filters=filters, scope=scope, kinds=TAKEN).filter(agent__isnull=False)
+    rows = taken.values("agent").annotate(n=Count("ticket", distinct=True)).order_by()
+    return {row["agent"]: row["n"] for row in rows}
+
+
+def _percentiles(
+    *,
+    filters: Filters,
+    scope: Scope,
+    totals: Figures,
+    agents: Mapping[int, Figures],
+    by_queue: Mapping[int | None, Figures],
+) -> None:
+    """The exact medians and p90s from the period's waits: on SQLite in Python (one query); on
+    PostgreSQL ``percentile_cont`` grouped by kind, by kind and agent, by kind and queue, each read
+    through a partial index in that order (reports/migrations/0003): the sort finds them sorted."""
+    waits = milestones(filters=filters, scope=scope, kinds=TIMED.values()).filter(seconds__isnull=False)
+    if not in_sql():
+        _percentiles_in_python(waits, [("", {None: totals}), ("agent", agents), ("queue", by_queue)])
+        return
+    names: dict[str, str] = {kind: name for name, kind in TIMED.items()}
+    for row in (
+        waits.values("kind")
+        .annotate(wall=Percentile("seconds", (0.5, 0.9)), business=Percentile("business_seconds", (0.5, 0.9)))
+        .order_by()
+    ):
+        times = getattr(totals, names[row["kind"]])
+        times.median, times.p90 = _pair(row["wall"])
+        times.business_median, times.business_p90 = _pair(row["business"])
+    for column, lines in (("agent", agents), ("queue", by_queue)):
+        grouped = waits.filter(agent__isnull=False) if column == "agent" else waits
+        for row in grouped.values("kind", column).annotate(wall=Percentile("seconds", (0.5,))).order_by():
+            if row[column] in lines:
+                getattr(lines[row[column]], names[row["kind"]]).median = (row["wall"] or [None])[0]
+
+
+def _pair(values: list[float] | None) -> tuple[float | None, float | None]:
+    return (values[0], values[1]) if values else (None, None)
 
 
 def _queue_shown(queue: Queue, *, filters: Filters, scope: Scope) -> bool:
@@ -374,20 +554,41 @@ class Day:
 
 
 def report_days(*, filters: Filters, scope: Scope) -> list[Day]:
-    """Opened, closed and reopened per local day of the period, every day listed: one query."""
+    """Opened, closed and reopened per local day of the period, every day listed: one query, of the
+    tallies and the milestones not folded yet; narrowed to an agent, whose "opened" counts distinct
+    tickets, of their milestones."""
     kinds = (*opened_kinds(filters=filters, scope=scope), Kind.CLOSED, Kind.REOPENED)
-    found = milestones(filters=filters, scope=scope, kinds=kinds)
-    rows = (
-        found.annotate(day=TruncDate("at", tzinfo=zone()))
-        .values("day")
-        .annotate(
-            opened=opened_counter(filters=filters, scope=scope),
-            closed=Count("kind", filter=Q(kind=Kind.CLOSED)),
-            reopened=Count("kind", filter=Q(kind=Kind.REOPENED)),
+    if scope.agent or filters.agent:
+        rows = (
+            milestones(filters=filters, scope=scope, kinds=kinds)
+            .annotate(day=TruncDate("at", tzinfo=zone()))
+            .values("day")
+            .annotate(
+                opened=opened_counter(filters=filters, scope=scope),
+                closed=Count("kind", filter=Q(kind=Kind.CLOSED)),
+                reopened=Count("kind", filter=Q(kind=Kind.REOPENED)),
+            )
+            .order_by("day")
         )
-        .order_by("day")
+        return _every_day(filters, {row["day"]: row for row in rows})
+    folded = (
+        tallies(filters=filters, scope=scope, kinds=kinds, months=False)
+        .values("kind", "day")
+        .annotate(n=Sum("n"))
+        .order_by()
     )
-    return _every_day(filters, {row["day"]: row for row in rows})
+    fresh = (
+        unfolded(filters=filters, scope=scope, kinds=kinds)
+        .annotate(day=TruncDate("at", tzinfo=zone()))
+        .values("kind", "day")
+        .annotate(n=Count("kind"))
+        .order_by()
+    )
+    counted: dict[date, dict[str, int]] = defaultdict(lambda: {"opened": 0, "closed": 0, "reopened": 0})
+    for row in folded.union(fresh, all=True):
+        column = "opened" if row["kind"] == kinds[0] else row["kind"]  # Kind values: "closed", "reopened"
+        counted[row["day"]][column] += row["n"]
+    return _every_day(filters, counted)
 
 
 def _every_day(filters: Filters, counted: Mapping[date, Mapping[str, Any]]) -> list[Day]:
@@ -402,44 +603,23 @@ def _every_day(filters: Filters, counted: Mapping[date, Mapping[str, Any]]) -> l
 
 
 def days_and_hours(*, filters: Filters, scope: Scope) -> tuple[list[Day], list[list[int]]]:
-    """``report_days`` and ``busiest_hours`` of the page from one read of the period's milestones:
-    counted per local hour (at most 8,784 groups a year), then summed per day and per weekday x hour
-    here. Narrowed to an agent the two stay apart: a day's "opened" counts distinct tickets, which
-    hours cannot be summed into."""
-    if scope.agent or filters.agent:
-        return report_days(filters=filters, scope=scope), busiest_hours(filters=filters, scope=scope)
-    opened = opened_kinds(filters=filters, scope=scope)
-    rows = (
-        milestones(filters=filters, scope=scope, kinds=(*opened, Kind.CLOSED, Kind.REOPENED))
-        .annotate(hour=TruncHour("at", tzinfo=zone()))
-        .values("hour")
-        .annotate(
-            opened=Count("kind", filter=Q(kind__in=opened)),
-            closed=Count("kind", filter=Q(kind=Kind.CLOSED)),
-            reopened=Count("kind", filter=Q(kind=Kind.REOPENED)),
-        )
-        .order_by()
-    )
-    counted: dict[date, dict[str, int]] = defaultdict(lambda: {"opened": 0, "closed": 0, "reopened": 0})
-    grid = [[0] * 24 for _day in range(7)]
-    for row in rows:
-        local = row["hour"].astimezone(zone())
-        day = counted[local.date()]
-        for key in ("opened", "closed", "reopened"):
-            day[key] += row[key]
-        grid[local.isoweekday() - 1][local.hour] += row["opened"] + row["reopened"]
-    return _every_day(filters, counted), grid
+    """``report_days`` and ``busiest_hours``: the page's chart of days and its heat map."""
+    return report_days(filters=filters, scope=scope), busiest_hours(filters=filters, scope=scope)
 
 
 def busiest_hours(*, filters: Filters, scope: Scope) -> list[list[int]]:
-    """Conversations arriving (opened and reopened; for one agent, taken) by local weekday (Monday
-    first) and hour: seven rows of 24 counts, one query."""
+    """Conversations arriving (opened and reopened; narrowed to queues, those entering them; for one
+    agent, taken) by local weekday (Monday first) and hour: seven rows of 24 counts, one query. The
+    whole team's, unfiltered, from the hours' tallies and the milestones not folded yet."""
+    if scope == Scope() and (filters.queue, filters.agent, filters.connection) == (None, None, None):
+        return _team_hours(filters)
+    grid = [[0] * 24 for _day in range(7)]
+    kinds: tuple[str, ...]
     if scope.agent or filters.agent:
-        kinds: tuple[str, ...] = (Kind.ASSIGNED,)
+        kinds = (Kind.ASSIGNED,)
     else:
         kinds = (*opened_kinds(filters=filters, scope=scope), Kind.REOPENED)
     arrivals = milestones(filters=filters, scope=scope, kinds=kinds)
-    grid = [[0] * 24 for _day in range(7)]
     rows = (
         arrivals.annotate(
             weekday=ExtractIsoWeekDay("at", tzinfo=zone()), hour=ExtractHour("at", tzinfo=zone())
@@ -450,6 +630,25 @@ def busiest_hours(*, filters: Filters, scope: Scope) -> list[list[int]]:
     )
     for row in rows:
         grid[row["weekday"] - 1][row["hour"]] = row["n"]
+    return grid
+
+
+def _team_hours(filters: Filters) -> list[list[int]]:
+    """``busiest_hours`` of the whole team: the hours' tallies and the milestones not folded yet."""
+    grid = [[0] * 24 for _day in range(7)]
+    kinds = (Kind.OPENED, Kind.REOPENED)
+    folded = HourTally.objects.filter(day__gte=filters.start, day__lte=filters.end, kind__in=kinds)
+    fresh = unfolded(filters=filters, scope=Scope(), kinds=kinds).annotate(
+        day=TruncDate("at", tzinfo=zone()), hour=ExtractHour("at", tzinfo=zone())
+    )
+    rows = (
+        folded.values("kind", "day", "hour")
+        .annotate(n=Sum("n"))
+        .order_by()
+        .union(fresh.values("kind", "day", "hour").annotate(n=Count("kind")).order_by(), all=True)
+    )
+    for row in rows:
+        grid[row["day"].isoweekday() - 1][int(row["hour"])] += row["n"]  # PostgreSQL: numeric
     return grid
 
 
