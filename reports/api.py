@@ -25,10 +25,10 @@ def _iso_date(value: object) -> object:
     return value
 
 
-class LineOut(Schema):
-    id: int | None = Field(description="The agent's or queue's id; null: tickets without a queue")
-    name: str
-    opened: int = Field(description="Agents: conversations taken; queues: tickets that entered it")
+class FiguresOut(Schema):
+    """The figures of the totals and of each agent's and queue's line."""
+
+    opened: int
     closed: int
     first_response_median_seconds: float | None
     first_response_avg_seconds: float | None
@@ -37,6 +37,12 @@ class LineOut(Schema):
     csat_average: float | None
     csat_responses: int
     sla_breaches: int
+
+
+class LineOut(FiguresOut):
+    id: int | None = Field(description="The agent's or queue's id; null: tickets without a queue")
+    name: str
+    opened: int = Field(description="Agents: conversations taken; queues: tickets that entered it")
 
 
 class AgentOut(LineOut):
@@ -47,18 +53,9 @@ class QueueOut(LineOut):
     waiting_now: int | None = Field(description="Its pending tickets now")
 
 
-class SummaryOut(Schema):
+class SummaryOut(FiguresOut):
     from_: date = Field(alias="from")
     to: date
-    opened: int
-    closed: int
-    first_response_median_seconds: float | None
-    first_response_avg_seconds: float | None
-    resolution_median_seconds: float | None
-    resolution_avg_seconds: float | None
-    csat_average: float | None
-    csat_responses: int
-    sla_breaches: int
     agents: list[AgentOut]
     queues: list[QueueOut]
 

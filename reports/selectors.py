@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -28,6 +28,7 @@ from reports.models import HourTally, Tally, TallyState
 from tickets.models import Message, Milestone, Queue, Ticket
 
 Kind = Milestone.Kind
+Rows = TypeVar("Rows", bound=QuerySet)
 MAX_DAYS = 731  # a period of at most two years
 COMMENTS = 5  # the latest CSAT comments shown
 
@@ -187,15 +188,29 @@ def milestones(*, filters: Filters, scope: Scope, kinds: Iterable[str] = ()) -> 
     start, end = period_bounds(filters)
     # Naming the kinds lets PostgreSQL read the period through the (kind, at) index.
     found = Milestone.objects.filter(kind__in=kinds or Kind.values, at__gte=start, at__lt=end)
+    return narrowed(found, filters=filters, scope=scope)
+
+
+def narrowed(
+    found: Rows,
+    *,
+    filters: Filters,
+    scope: Scope,
+    queue: str = "queue",
+    agent: str | None = "agent",
+    connection: str = "connection",
+) -> Rows:
+    """``found`` narrowed to what the reader may see and the filters ask, through its fields named
+    ``queue``, ``agent`` (None: the caller narrows to the agent) and ``connection``."""
     if scope.queues is not None:
-        found = found.filter(queue__in=scope.queues)
-    agent = scope.agent or filters.agent
-    if agent is not None:
-        found = found.filter(agent=agent)
+        found = found.filter(**{f"{queue}__in": scope.queues})
+    reader = scope.agent or filters.agent
+    if agent is not None and reader is not None:
+        found = found.filter(**{agent: reader})
     if filters.queue is not None:
-        found = found.filter(queue=filters.queue)
+        found = found.filter(**{queue: filters.queue})
     if filters.connection is not None:
-        found = found.filter(connection=filters.connection)
+        found = found.filter(**{connection: filters.connection})
     return found
 
 
@@ -441,13 +456,7 @@ def tallies(*, filters: Filters, scope: Scope, kinds: Iterable[str], months: boo
     found = Tally.objects.filter(
         _tallied_days(filters.start, filters.end) if months else days, kind__in=kinds
     )
-    if scope.queues is not None:
-        found = found.filter(queue__in=scope.queues)
-    if filters.queue is not None:
-        found = found.filter(queue=filters.queue)
-    if filters.connection is not None:
-        found = found.filter(connection=filters.connection)
-    return found
+    return narrowed(found, filters=filters, scope=scope)
 
 
 def _tallied_days(start: date, end: date) -> Q:
@@ -533,15 +542,7 @@ def messages_sent(*, filters: Filters, scope: Scope) -> dict[int, int]:
         author__isnull=False, from_me=True, created_at__gte=start, created_at__lt=end
     )
     sent = sent.exclude(kind__in=[Message.Kind.NOTE, Message.Kind.SYSTEM])
-    agent = scope.agent or filters.agent
-    if agent is not None:
-        sent = sent.filter(author=agent)
-    if scope.queues is not None:
-        sent = sent.filter(ticket__queue__in=scope.queues)
-    if filters.queue is not None:
-        sent = sent.filter(ticket__queue=filters.queue)
-    if filters.connection is not None:
-        sent = sent.filter(connection=filters.connection)
+    sent = narrowed(sent, filters=filters, scope=scope, queue="ticket__queue", agent="author")
     return dict(sent.values("author").annotate(n=Count("*")).order_by().values_list("author", "n"))
 
 
@@ -702,16 +703,15 @@ def ticket_rows(
     """One row per ticket opened in the period (its Ticket columns), read in chunks so a year's
     tickets stream in flat memory."""
     start, end = period_bounds(filters)
-    tickets = Ticket.objects.filter(created_at__gte=start, created_at__lt=end)
-    if scope.queues is not None:
-        tickets = tickets.filter(queue__in=scope.queues)
+    tickets = narrowed(
+        Ticket.objects.filter(created_at__gte=start, created_at__lt=end),
+        filters=filters,
+        scope=scope,
+        agent=None,
+    )
     agent = scope.agent or filters.agent
     if agent is not None:
         tickets = tickets.filter(Q(assignee=agent) | Q(first_response_by=agent))
-    if filters.queue is not None:
-        tickets = tickets.filter(queue=filters.queue)
-    if filters.connection is not None:
-        tickets = tickets.filter(connection=filters.connection)
     columns = [
         "pk",
         "status",
