@@ -35,7 +35,7 @@ class Tally(models.Model):
         verbose_name_plural = _("milestones of the days")
         constraints = [
             models.UniqueConstraint(
-                fields=["day", "month", "kind", "agent", "queue", "connection", "rating"],
+                fields=["month", "day", "kind", "agent", "queue", "connection", "rating"],
                 name="reports_tally_key",
             )
         ]
@@ -51,6 +51,9 @@ class HourTally(models.Model):
     day = models.DateField(_("day"))
     hour = models.PositiveSmallIntegerField(_("hour"))
     kind = models.CharField(_("kind"), max_length=16)
+    # The day's ISO weekday (Monday 1), kept so that a year's heat map is grouped by the database
+    # into 168 cells, not read as 8,760 rows.
+    weekday = models.PositiveSmallIntegerField(_("weekday"))
     n = models.PositiveIntegerField(_("milestones"), default=0)
 
     class Meta:

@@ -433,43 +433,49 @@ def counted_rows(*, filters: Filters, scope: Scope, kinds: Iterable[str]) -> lis
     """(kind, agent, queue, rating, n, timed, seconds) of the period: the tallies' sums plus the
     milestones not folded yet, in one statement (one snapshot: a fold committing meanwhile cannot
     make a milestone count twice or not at all). No agent, queue or rating: 0 or None."""
-    folded = (
-        tallies(filters=filters, scope=scope, kinds=kinds)
-        .values("kind", "agent", "queue", "rating")
+    folded = [
+        part.values("kind", "agent", "queue", "rating")
         .annotate(n=Sum("n"), timed=Sum("timed"), total=Sum("seconds"))
         .order_by()
-    )
+        for part in tallies(filters=filters, scope=scope, kinds=kinds)
+    ]
     fresh = (
         unfolded(filters=filters, scope=scope, kinds=kinds)
         .values("kind", "agent_id", "queue_id", "rating")
         .annotate(n=Count("kind"), timed=Count("seconds"), total=Sum("seconds"))
         .order_by()
     )
-    return [row | {"seconds": row["total"]} for row in folded.union(fresh, all=True)]
+    return [row | {"seconds": row["total"]} for row in folded[0].union(*folded[1:], fresh, all=True)]
 
 
-def tallies(*, filters: Filters, scope: Scope, kinds: Iterable[str], months: bool = True) -> QuerySet[Tally]:
+def tallies(
+    *, filters: Filters, scope: Scope, kinds: Iterable[str], months: bool = True
+) -> list[QuerySet[Tally]]:
     """The tally rows of the period the reader may see, a whole month in one row unless ``months``
-    is False (never narrowed to an agent: those reports count distinct tickets, which days cannot
-    be summed into)."""
-    days = Q(month=False, day__gte=filters.start, day__lte=filters.end)
-    found = Tally.objects.filter(
-        _tallied_days(filters.start, filters.end) if months else days, kind__in=kinds
-    )
-    return narrowed(found, filters=filters, scope=scope)
+    is False: one query set per range of the ``(month, day)`` key (the whole months, the days
+    before, the days after), each an index range, to be read together (``union``). Never
+    narrowed to an agent: those reports count distinct tickets, which days cannot be summed into."""
+    after = filters.end + timedelta(days=1)
+    ranges = _tallied_ranges(filters.start, after) if months else [(False, filters.start, after)]
+    return [
+        narrowed(
+            Tally.objects.filter(month=month, day__gte=low, day__lt=high, kind__in=kinds),
+            filters=filters,
+            scope=scope,
+        )
+        for month, low, high in ranges
+    ]
 
 
-def _tallied_days(start: date, end: date) -> Q:
-    """The tally rows that hold [start, end] once: the whole months inside it, the days outside."""
+def _tallied_ranges(start: date, after: date) -> list[tuple[bool, date, date]]:
+    """The tally rows that hold the days [start, after) once: (month rows?, from, to excluded): the
+    whole months inside, the days outside them."""
     first = start if start.day == 1 else (start.replace(day=1) + timedelta(days=32)).replace(day=1)
-    after = (end + timedelta(days=1)).replace(day=1)  # the first month not whole in the period
-    if (end + timedelta(days=1)).day == 1:
-        after = end + timedelta(days=1)
-    if first >= after:
-        return Q(month=False, day__gte=start, day__lte=end)
-    return Q(month=True, day__gte=first, day__lt=after) | Q(
-        Q(day__gte=start, day__lt=first) | Q(day__gte=after, day__lte=end), month=False
-    )
+    last = after.replace(day=1)  # the first month not whole in the period
+    if first >= last:
+        return [(False, start, after)]
+    ranges = [(True, first, last), (False, start, first), (False, last, after)]
+    return [(month, low, high) for month, low, high in ranges if low < high]
 
 
 def unfolded(*, filters: Filters, scope: Scope, kinds: Iterable[str]) -> QuerySet[Milestone]:
@@ -572,12 +578,8 @@ def report_days(*, filters: Filters, scope: Scope) -> list[Day]:
             .order_by("day")
         )
         return _every_day(filters, {row["day"]: row for row in rows})
-    folded = (
-        tallies(filters=filters, scope=scope, kinds=kinds, months=False)
-        .values("kind", "day")
-        .annotate(n=Sum("n"))
-        .order_by()
-    )
+    [days] = tallies(filters=filters, scope=scope, kinds=kinds, months=False)
+    folded = days.values("kind", "day").annotate(n=Sum("n")).order_by()
     fresh = (
         unfolded(filters=filters, scope=scope, kinds=kinds)
         .annotate(day=TruncDate("at", tzinfo=zone()))
@@ -635,21 +637,22 @@ def busiest_hours(*, filters: Filters, scope: Scope) -> list[list[int]]:
 
 
 def _team_hours(filters: Filters) -> list[list[int]]:
-    """``busiest_hours`` of the whole team: the hours' tallies and the milestones not folded yet."""
+    """``busiest_hours`` of the whole team: the hours' tallies and the milestones not folded yet,
+    grouped by weekday and hour in one statement (at most 2 x 168 rows)."""
     grid = [[0] * 24 for _day in range(7)]
     kinds = (Kind.OPENED, Kind.REOPENED)
     folded = HourTally.objects.filter(day__gte=filters.start, day__lte=filters.end, kind__in=kinds)
     fresh = unfolded(filters=filters, scope=Scope(), kinds=kinds).annotate(
-        day=TruncDate("at", tzinfo=zone()), hour=ExtractHour("at", tzinfo=zone())
+        weekday=ExtractIsoWeekDay("at", tzinfo=zone()), hour=ExtractHour("at", tzinfo=zone())
     )
     rows = (
-        folded.values("kind", "day", "hour")
+        folded.values("weekday", "hour")
         .annotate(n=Sum("n"))
         .order_by()
-        .union(fresh.values("kind", "day", "hour").annotate(n=Count("kind")).order_by(), all=True)
+        .union(fresh.values("weekday", "hour").annotate(n=Count("kind")).order_by(), all=True)
     )
     for row in rows:
-        grid[row["day"].isoweekday() - 1][int(row["hour"])] += row["n"]  # PostgreSQL: numeric
+        grid[int(row["weekday"]) - 1][int(row["hour"])] += row["n"]  # PostgreSQL: numeric
     return grid
 
 

@@ -20,6 +20,7 @@ from django.db.models.functions import Coalesce, ExtractHour, TruncDate
 
 ARRIVALS = ("opened", "reopened")  # Milestone.Kind.OPENED, REOPENED: the busiest hours of the team
 BATCH = 5000
+ADDED = {"n", "timed", "seconds"}  # the sums; a row's other values follow from its key
 
 
 def tally_fold() -> int:
@@ -93,7 +94,10 @@ def fold(apps: Any) -> int:
         _add(
             hours,
             ("day", "hour", "kind"),
-            (((row["day"], row["hour"], row["kind"]), {"n": row["n"]}) for row in arrivals),
+            (
+                ((row["day"], row["hour"], row["kind"]), {"n": row["n"], "weekday": row["day"].isoweekday()})
+                for row in arrivals
+            ),
         )
         state.through, state.folded = top, state.folded + folded
         state.save()
@@ -106,8 +110,8 @@ def _add(model: Any, key: tuple[str, ...], rows: Iterable[tuple[tuple, dict[str,
     sums: dict[tuple, dict[str, Any]] = {}
     for row_key, values in rows:
         if row_key in sums:
-            for name, value in values.items():
-                sums[row_key][name] += value
+            for name in ADDED & values.keys():
+                sums[row_key][name] += values[name]
         else:
             sums[row_key] = dict(values)
     if not sums:
@@ -120,9 +124,9 @@ def _add(model: Any, key: tuple[str, ...], rows: Iterable[tuple[tuple, dict[str,
         if row is None:
             made.append(model(**dict(zip(key, row_key, strict=True)), **values))
             continue
-        for name, value in values.items():
-            setattr(row, name, getattr(row, name) + value)
+        for name in ADDED & values.keys():
+            setattr(row, name, getattr(row, name) + values[name])
         changed.append(row)
     model.objects.bulk_create(made, batch_size=BATCH)
     if changed:
-        model.objects.bulk_update(changed, list(next(iter(sums.values()))), batch_size=BATCH)
+        model.objects.bulk_update(changed, sorted(ADDED & next(iter(sums.values())).keys()), batch_size=BATCH)
