@@ -13,26 +13,28 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db import OperationalError, transaction
 from django.db import connection as db
-from django.db import transaction
 from django.db.models import Count, Max, Sum
 from django.db.models.functions import Coalesce, ExtractHour, TruncDate
 
 ARRIVALS = ("opened", "reopened")  # Milestone.Kind.OPENED, REOPENED: the busiest hours of the team
 BATCH = 5000
+STEP = 200_000  # milestone ids a fold takes at most: a year folded again takes a few runs, not one long one
+LOCK_WAIT = "2s"
 ADDED = {"n", "timed", "seconds"}  # the sums; a row's other values follow from its key
 
 
 def tally_fold() -> int:
-    """Fold the milestones written since the last fold; start again from none when some folded ones
-    were deleted since (a ticket deleted in the admin) or ``TIME_ZONE`` changed. Returns how many
-    milestones were folded."""
+    """Fold the milestones written since the last fold, ``STEP`` ids at most (the next run goes on);
+    start again from none when some folded ones were deleted since (a ticket deleted in the admin)
+    or ``TIME_ZONE`` changed. Returns how many milestones were folded."""
     from django.apps import apps
 
     return fold(apps)
 
 
-def fold(apps: Any) -> int:
+def fold(apps: Any, *, step: int | None = None) -> int:
     """``tally_fold`` with the models of ``apps`` (the migration's, or the project's)."""
     milestone, tally, hours, state_model = (
         apps.get_model("tickets", "Milestone"),
@@ -40,13 +42,11 @@ def fold(apps: Any) -> int:
         apps.get_model("reports", "HourTally"),
         apps.get_model("reports", "TallyState"),
     )
+    top = _committed_top(milestone)
+    if top is None:
+        return 0
     with transaction.atomic():
         state, _new = state_model.objects.select_for_update().get_or_create(pk=1)
-        if db.vendor == "postgresql":
-            # Waits for the transactions writing milestones now: every id up to the top read next
-            # is then committed, none folded too early or skipped (a lower id committing later).
-            with db.cursor() as cursor:
-                cursor.execute("LOCK TABLE tickets_milestone IN SHARE MODE")
         stale = state.zone != settings.TIME_ZONE or (
             state.folded and milestone.objects.filter(id__lte=state.through).count() != state.folded
         )
@@ -54,7 +54,7 @@ def fold(apps: Any) -> int:
             tally.objects.all().delete()
             hours.objects.all().delete()
             state.through, state.folded, state.zone = 0, 0, settings.TIME_ZONE
-        top = milestone.objects.aggregate(top=Coalesce(Max("id"), 0))["top"]
+        top = min(top, state.through + (step or STEP))
         if top <= state.through:
             state.save()
             return 0
@@ -102,6 +102,24 @@ def fold(apps: Any) -> int:
         state.through, state.folded = top, state.folded + folded
         state.save()
     return folded
+
+
+def _committed_top(milestone: Any) -> int | None:
+    """The highest milestone id below which every milestone is committed: on PostgreSQL read under
+    ``SHARE`` on the table, which waits for the transactions writing milestones at that moment (a
+    lower id cannot commit after the fold passed it) and holds the writers for that instant only;
+    None when a writer kept it waiting ``LOCK_WAIT`` (the next run folds). SQLite has one writer
+    at a time: what it reads is committed."""
+    with transaction.atomic():
+        if db.vendor == "postgresql":
+            with db.cursor() as cursor:
+                cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'")
+                try:
+                    with transaction.atomic():
+                        cursor.execute("LOCK TABLE tickets_milestone IN SHARE MODE")
+                except OperationalError:
+                    return None
+        return milestone.objects.aggregate(top=Coalesce(Max("id"), 0))["top"]
 
 
 def _add(model: Any, key: tuple[str, ...], rows: Iterable[tuple[tuple, dict[str, Any]]]) -> None:

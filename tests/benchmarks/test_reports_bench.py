@@ -201,7 +201,10 @@ def test_reports_on_a_year_of_100k_tickets_and_1m_messages(client, scale):
         to="reports.md",
     )
     started = time.perf_counter()
-    assert tally_fold() == milestones  # what the schedule does within a minute of their writing
+    folded = 0
+    while done := tally_fold():  # what the schedule does within minutes of their writing
+        folded += done
+    assert folded == milestones
     with db.cursor() as cursor:
         cursor.execute("VACUUM (ANALYZE) reports_tally, reports_hourtally")
     report(
