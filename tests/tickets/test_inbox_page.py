@@ -22,6 +22,7 @@ def test_a_new_customer_appears_in_the_inbox_live(engine, simulator, web, page):
     sign_in(page, web, agent)
     page.goto(f"{web}/inbox/")
     expect(page.get_by_text("No tickets here.")).to_be_visible()
+    expect(page.locator("body")).to_have_attribute("data-live", "open")  # events reach the page from now
     page.evaluate("window.sameDocument = true")
 
     simulator.post(
