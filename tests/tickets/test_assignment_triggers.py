@@ -13,6 +13,7 @@ from django.utils import timezone
 from helpdesk.models import AgentState
 from helpdesk.presence import away_set, socket_open
 from tests.factories import QueueFactory, TicketFactory, UserFactory
+from tests.tickets.test_queue_admin import form as queue_page_form
 from tickets.models import Queue, Ticket
 
 pytestmark = pytest.mark.django_db
@@ -46,21 +47,19 @@ def unassigned(tickets: list[Ticket]) -> list[int]:
     )
 
 
+def team(mode: str, *names: str) -> tuple[Queue, list]:
+    """A queue in ``mode`` whose members (first names ``names``) have the inbox open."""
+    queue = QueueFactory(assignment=mode)
+    agents = [UserFactory(first_name=name) for name in names]
+    queue.members.add(*agents)
+    online(*agents)
+    return queue, agents
+
+
 def queue_form(queue: Queue, **changes) -> dict:
-    data = {
-        "name": queue.name,
-        "color": queue.color,
-        "ordering": 0,
-        "greeting": "",
-        "assignment": queue.assignment,
-        "members": [user.pk for user in queue.members.all()],
-        "business_hours": "",
-        "holidays": "[]",
-        "out_of_hours_message": "",
-        "sla_first_response_minutes": "",
-        "sla_resolution_minutes": "",
-    }
-    return {**data, **changes}
+    """The queue's admin page as posted, its mode and members as they are unless ``changes``."""
+    members = [user.pk for user in queue.members.all()]
+    return queue_page_form(queue, **{"assignment": queue.assignment, "members": members, **changes})
 
 
 def user_form(client, user, **changes) -> dict:
@@ -89,10 +88,7 @@ def test_a_manual_queue_turned_round_robin_in_the_api_shares_its_waiting_tickets
     api, settings, django_capture_on_commit_callbacks
 ):
     settings.AGENT_CAPACITY = 2
-    queue = QueueFactory(assignment=Queue.Assignment.MANUAL)
-    ana, bia = UserFactory(first_name="Ana"), UserFactory(first_name="Bia")
-    queue.members.add(ana, bia)
-    online(ana, bia)
+    queue, _agents = team(Queue.Assignment.MANUAL, "Ana", "Bia")
     tickets = waiting(queue, 5)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -104,10 +100,7 @@ def test_a_manual_queue_turned_round_robin_in_the_api_shares_its_waiting_tickets
 
 
 def test_a_change_that_keeps_a_queue_manual_assigns_nothing(api, django_capture_on_commit_callbacks):
-    queue = QueueFactory(assignment=Queue.Assignment.MANUAL)
-    ana = UserFactory()
-    queue.members.add(ana)
-    online(ana)
+    queue, _agents = team(Queue.Assignment.MANUAL, "Ana")
     tickets = waiting(queue, 2)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -120,10 +113,7 @@ def test_the_admin_turning_a_queue_least_busy_assigns_its_waiting_tickets(
     staff_client, settings, django_capture_on_commit_callbacks
 ):
     settings.AGENT_CAPACITY = 3
-    queue = QueueFactory(assignment=Queue.Assignment.MANUAL)
-    ana, bia = UserFactory(first_name="Ana"), UserFactory(first_name="Bia")
-    queue.members.add(ana, bia)
-    online(ana, bia)
+    queue, (ana, _bia) = team(Queue.Assignment.MANUAL, "Ana", "Bia")
     TicketFactory.create_batch(2, queue=queue, assignee=ana, status=Ticket.Status.OPEN)
     tickets = waiting(queue, 3)
 
@@ -164,10 +154,7 @@ def test_a_capacity_raised_in_the_admin_fills_the_new_slots_at_once(
     staff_client, settings, django_capture_on_commit_callbacks
 ):
     settings.AGENT_CAPACITY = 1
-    queue = QueueFactory(assignment=Queue.Assignment.ROUND_ROBIN)
-    ana = UserFactory(first_name="Ana")
-    queue.members.add(ana)
-    online(ana)
+    queue, (ana,) = team(Queue.Assignment.ROUND_ROBIN, "Ana")
     TicketFactory(queue=queue, assignee=ana, status=Ticket.Status.OPEN)
     tickets = waiting(queue, 4)
 
@@ -186,18 +173,15 @@ def test_a_capacity_raised_in_the_admin_fills_the_new_slots_at_once(
 def test_an_agent_set_back_from_away_in_the_admin_gets_the_waiting_tickets(
     staff_client, django_capture_on_commit_callbacks
 ):
-    queue = QueueFactory(assignment=Queue.Assignment.ROUND_ROBIN)
-    ana = UserFactory(first_name="Ana")
-    queue.members.add(ana)
-    online(ana)
+    queue, (ana,) = team(Queue.Assignment.ROUND_ROBIN, "Ana")
     away_set(user=ana, away=True)
     tickets = waiting(queue, 2)
-    form = user_form(staff_client, ana)
-    assert form["agent_state-0-away"] == "on"
-    del form["agent_state-0-away"]
+    posted = user_form(staff_client, ana)
+    assert posted["agent_state-0-away"] == "on"
+    del posted["agent_state-0-away"]
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = staff_client.post(reverse("admin:auth_user_change", args=[ana.pk]), form)
+        response = staff_client.post(reverse("admin:auth_user_change", args=[ana.pk]), posted)
 
     assert response.status_code == 302
     assert unassigned(tickets) == []
@@ -208,20 +192,17 @@ def test_the_admin_clearing_away_is_not_the_agents_activity(
     staff_client, settings, django_capture_on_commit_callbacks
 ):
     """An idle agent set back by someone else stays away (no tickets) until they do something."""
-    queue = QueueFactory(assignment=Queue.Assignment.ROUND_ROBIN)
-    ana = UserFactory(first_name="Ana")
-    queue.members.add(ana)
-    online(ana)
+    queue, (ana,) = team(Queue.Assignment.ROUND_ROBIN, "Ana")
     away_set(user=ana, away=True)
     AgentState.objects.filter(user=ana).update(
         last_activity_at=timezone.now() - timedelta(minutes=settings.AGENT_AWAY_MINUTES + 1)
     )
     tickets = waiting(queue, 1)
-    form = user_form(staff_client, ana)
-    del form["agent_state-0-away"]
+    posted = user_form(staff_client, ana)
+    del posted["agent_state-0-away"]
 
     with django_capture_on_commit_callbacks(execute=True):
-        staff_client.post(reverse("admin:auth_user_change", args=[ana.pk]), form)
+        staff_client.post(reverse("admin:auth_user_change", args=[ana.pk]), posted)
 
     assert AgentState.objects.get(user=ana).away is False
     assert len(unassigned(tickets)) == 1
