@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from tickets.hours import schedule_clean
 from tickets.models import AuditReport, Message, Queue, QuickReply, Ticket
+from tickets.queues import queue_update
 from tickets.services import ticket_assign, ticket_close, ticket_reopen, ticket_transfer
 
 # Changed only through the actions (the services): a change here would skip the system line, the
@@ -106,6 +107,21 @@ class QueueAdmin(admin.ModelAdmin):
         ),
         (_("Service level (SLA)"), {"fields": ["sla_first_response_minutes", "sla_resolution_minutes"]}),
     ]
+
+    def save_model(self, request, obj, form, change) -> None:
+        """A change goes through ``queue_update``, as the API's does: a queue turned automatic, or
+        given a member, assigns its waiting tickets at once. A new queue has nothing waiting yet."""
+        if change:
+            queue_update(queue=obj, changes={name: form.cleaned_data[name] for name in form.changed_data})
+        else:
+            super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change) -> None:
+        """A change's members and supervisors were set by ``queue_update``."""
+        if not change:
+            form.save_m2m()
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
 
 
 class MessageInline(admin.TabularInline):

@@ -82,6 +82,12 @@ def tickets_visible_to(*, user: User) -> QuerySet[Ticket]:
     return tickets.filter(Q(queue_id__in=my_queues) | Q(assignee_id=user.pk) | Q(queue__isnull=True))
 
 
+def works_in_queues(*, user: User) -> bool:
+    """Whether ``user`` is an agent: a member of a queue, who takes tickets in the inbox. A user of
+    no queue (an integration's API token, a supervisor who only reads) is not."""
+    return Queue.members.through.objects.filter(user_id=user.pk).exists()
+
+
 def ticket_counts(*, user: User) -> dict[str, int]:
     """How many pending and open tickets the user can see, in one query."""
     return tickets_visible_to(user=user).aggregate(
