@@ -35,7 +35,6 @@ from tests.browser import sign_in
 from tests.factories import QueueFactory, UserFactory
 from tests.processes import wait_until
 from tickets.models import Message, Ticket
-from whatsapp.services import connection_create, connection_request
 
 pytestmark = pytest.mark.django_db(transaction=True)
 RATE, COUNT, CUSTOMERS = 50, 500, 20
@@ -111,10 +110,7 @@ def agent_on_a_connected_phone(engine, *, phone: str):
     agent = UserFactory(username="latency", first_name="Lia")
     queue = QueueFactory()
     queue.members.add(agent)
-    connection = connection_create(name="Latency")
-    connection.queues.add(queue)
-    connection_request(connection=connection, enabled=True)
-    engine.connect(connection, phone=phone)
+    engine.connected(phone, "Latency", queues=[queue])
     return agent
 
 
