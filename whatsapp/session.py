@@ -385,6 +385,8 @@ class Session:
                     await self._unless_silent(self._connected())
             elif name == "conn.logout":
                 return Outcome.LOGGED_OUT
+            elif name == "wake" and (payload or {}).get("schedule_changed"):
+                self.messages.schedule_changed()
             elif name == "chat.new_message":
                 self.messages.heard(payload)
             elif name in wire.CHANGE_EVENTS:

@@ -6,7 +6,6 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
@@ -37,14 +36,6 @@ def queue_row(page: str, queue) -> str:
 def figure(row: str, name: str) -> str:
     start = row.index(f'data-figure="{name}"')
     return row[row.index(">", start) + 1 : row.index("<", start)]
-
-
-@pytest.fixture
-def supervisor(client):
-    user = UserFactory()
-    user.groups.add(Group.objects.get(name="Supervisors"))
-    client.force_login(user)
-    return user
 
 
 def test_each_queue_shows_its_members_online_its_waiting_tickets_and_the_longest_wait(client, supervisor):

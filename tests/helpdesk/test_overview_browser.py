@@ -10,7 +10,6 @@ from playwright.sync_api import expect
 
 from tests.browser import sign_in
 from tests.factories import QueueFactory, StaffFactory, UserFactory
-from whatsapp.services import connection_create, connection_request
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,10 +23,7 @@ def test_the_wall_counts_a_new_customer_and_an_agent_coming_online_without_a_rel
     support = QueueFactory(name="Support")
     agent = UserFactory(first_name="Ana")
     support.members.add(agent)
-    connection = connection_create(name="Main number")
-    connection.queues.add(support)
-    connection_request(connection=connection, enabled=True)
-    engine.connect(connection, phone=phone)
+    engine.connected(phone, "Main number", queues=[support])
     wall = browser.new_page()
     sign_in(wall, web, StaffFactory())
     wall.evaluate("window.sameDocument = true")
