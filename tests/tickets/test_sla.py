@@ -23,7 +23,7 @@ from tickets.inbound import message_ingest
 from tickets.models import Milestone, Ticket
 from tickets.outbound import message_send
 from tickets.services import ticket_accept, ticket_close, ticket_reopen, ticket_transfer
-from tickets.sla import overdue_tickets, sla_state, sla_watch
+from tickets.sla import overdue_tickets, sla_clock, sla_state, sla_watch
 from whatsapp.models import WebhookDelivery
 
 ZONE = ZoneInfo("America/Sao_Paulo")
@@ -142,6 +142,44 @@ def test_a_reopened_ticket_moved_to_another_queue_counts_from_the_reopening(conn
     assert ticket.resolution_due > timezone.now() + timedelta(minutes=59)
 
 
+@pytest.mark.django_db
+def test_a_reopened_ticket_turns_amber_at_80_percent_of_its_business_time_from_the_reopening(
+    settings, connection, queue, agent, monkeypatch
+):
+    settings.TIME_ZONE = "America/Sao_Paulo"
+    queue.business_hours, queue.sla_first_response_minutes, queue.sla_resolution_minutes = WEEKDAYS, None, 240
+    queue.save()
+    clock = Clock(datetime(2026, 12, 4, 10, 0, tzinfo=ZONE), monkeypatch)  # a Friday; the queue opens 09-18
+    ticket = customer_writes(connection, at=clock.now)
+    clock.now = datetime(2026, 12, 4, 10, 30, tzinfo=ZONE)
+    ticket_close(ticket=ticket, by=agent, reason=Ticket.CloseReason.AGENT, send_farewell=False)
+    clock.now = reopening = datetime(2026, 12, 4, 14, 30, tzinfo=ZONE)
+
+    ticket_reopen(ticket=ticket, by=agent)
+
+    ticket = Ticket.objects.select_related("queue").get(pk=ticket.pk)
+    # 210 of its 240 minutes on Friday afternoon, the last 30 on Monday morning
+    assert (ticket.sla_window_start, ticket.resolution_due) == (
+        reopening,
+        datetime(2026, 12, 7, 9, 30, tzinfo=ZONE),
+    )
+    # 80 % is 192 business minutes after the reopening: on Friday at 17:42, not during the weekend
+    # (80 % of the wall-clock window) nor on Monday at 08:42 (the promise counted back from the due time)
+    amber = datetime(2026, 12, 4, 17, 42, tzinfo=ZONE)
+    assert sla_clock(ticket, reopening).warn_at == amber
+    assert sla_state(ticket, amber - timedelta(seconds=1)) == "ok"
+    assert sla_state(ticket, amber) == "warning"
+    assert sla_state(ticket, datetime(2026, 12, 7, 9, 29, tzinfo=ZONE)) == "warning"
+
+
+class Clock:
+    """The time ``timezone.now()`` tells while a test runs: ``now``, moved by hand."""
+
+    def __init__(self, now: datetime, monkeypatch) -> None:
+        self.now = now
+        monkeypatch.setattr(timezone, "now", lambda: self.now)
+
+
 def time_passes(ticket: Ticket, *, minutes: float) -> None:
     """As if ``minutes`` had passed since the ticket's times were written (each moved back as much)."""
     back = timedelta(minutes=minutes)
@@ -150,6 +188,7 @@ def time_passes(ticket: Ticket, *, minutes: float) -> None:
             field: F(field) - back
             for field in (
                 "first_inbound_at",
+                "sla_window_start",
                 "first_response_due",
                 "resolution_due",
                 "closed_at",
