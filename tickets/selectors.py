@@ -252,10 +252,10 @@ def ticket_search(text: str) -> Q:
 
 
 def ticket_for_page(*, user: User, pk: int) -> Ticket | None:
-    """The ticket the user may open, with what its page shows."""
+    """The ticket the user may open, with what its page shows (its header, its SLA details)."""
     return (
         tickets_visible_to(user=user)
-        .select_related("contact", "connection", "queue", "assignee")
+        .select_related("contact", "connection", "queue", "assignee", "first_response_by")
         .filter(pk=pk)
         .first()
     )

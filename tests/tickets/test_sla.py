@@ -452,3 +452,83 @@ def test_the_sla_badges_cost_the_inbox_no_query(agent_client, connection, agent,
 
     states = [badge[0] for badge in badges(page).values()]
     assert {"ok", "warning", "breached"} <= set(states) and len(states) == 16
+
+
+# -- the ticket page ----------------------------------------------------------------------------------
+def ticket_head(html: str) -> str:
+    return re.search(r'<header class="ticket-head".*?</header>', html, re.S).group(0)
+
+
+def sla_details(html: str) -> dict[str, str]:
+    """The side's SLA details: each term -> its text (tags dropped, spaces collapsed)."""
+    section = re.search(r'<section id="ticket-sla".*?</section>', html, re.S).group(0)
+    pairs = re.findall(r"<dt>(.*?)</dt><dd[^>]*>(.*?)</dd>", section, re.S)
+    return {term: " ".join(re.sub(r"<[^>]+>", "", text).split()) for term, text in pairs}
+
+
+def local(moment: datetime) -> str:
+    """``moment`` as the Portuguese page writes it, in São Paulo."""
+    return moment.astimezone(ZONE).strftime("%d/%m/%Y %H:%M")
+
+
+@pytest.mark.django_db
+def test_the_ticket_page_shows_the_badge_and_the_due_times_in_the_viewers_language_and_time_zone(
+    settings, agent_client, connection, agent
+):
+    settings.TIME_ZONE = "America/Sao_Paulo"
+    agent.first_name, agent.last_name = "Ana", "Souza"
+    agent.save()
+    ticket = customer_writes(connection, minutes_ago=90)
+    message_send(ticket=ticket, author=agent, body="Desculpe a demora")  # late: breached at its due time
+    ticket.refresh_from_db()
+
+    page = agent_client.get(
+        reverse("ticket", args=[ticket.pk]), HTTP_HX_REQUEST="true", HTTP_ACCEPT_LANGUAGE="pt-br"
+    ).content.decode()
+
+    assert re.search(r'data-sla="breached"[^>]*>estourado<', ticket_head(page))
+    assert sla_details(page) == {
+        "Primeira resposta até": local(ticket.first_response_due),
+        "Primeira resposta": f"respondida em {local(ticket.first_response_at)} por Ana Souza",
+        "Resolução até": local(ticket.resolution_due),
+        "SLA": f"estourado em {local(ticket.first_response_due)}",
+    }
+
+
+@pytest.mark.django_db
+def test_the_ticket_page_counts_down_like_the_inbox_row(agent_client, connection):
+    ticket = customer_writes(connection, minutes_ago=50)  # in the last fifth of its hour
+
+    page = agent_client.get(reverse("ticket", args=[ticket.pk])).content.decode()
+
+    head = ticket_head(page)
+    badge = re.search(
+        r'<span class="sla sla-warning" data-sla="warning" data-due="([^"]+)" data-warn="([^"]+)"', head
+    )
+    assert badge and re.search(r'data-sla="warning"[^>]*>10 min<', head)
+    assert datetime.fromisoformat(badge.group(1)) == ticket.first_response_due
+    assert datetime.fromisoformat(badge.group(2)) == ticket.first_response_due - timedelta(minutes=12)
+    assert badges(page)[ticket.pk] == ("warning", "10 min")  # the row beside it says the same
+    assert set(sla_details(page)) == {
+        "First response due",
+        "Resolution due",
+    }  # nothing answered or broken yet
+    for script_reads in ("data-sla-minutes", "data-sla-breached"):  # the page's countdown texts
+        assert script_reads in page
+
+
+@pytest.mark.django_db
+def test_the_header_brings_the_sla_details_when_the_ticket_changes(agent_client, connection, agent):
+    ticket = customer_writes(connection, minutes_ago=10)
+    assert "answered" not in str(
+        sla_details(agent_client.get(reverse("ticket", args=[ticket.pk])).content.decode())
+    )
+
+    message_send(ticket=ticket, author=agent, body="Olá!")
+    live = agent_client.get(reverse("ticket-head", args=[ticket.pk]), HTTP_HX_REQUEST="true").content.decode()
+    acted = agent_client.post(reverse("ticket-action", args=[ticket.pk, "accept"]), HTTP_HX_REQUEST="true")
+
+    for answer in (live, acted.content.decode()):
+        assert '<section id="ticket-sla" class="sla-details" hx-swap-oob="true">' in answer
+        assert sla_details(answer)["First response"].startswith("answered at ")
+        assert re.search(r'data-sla="ok"[^>]*>\d+ h<', ticket_head(answer))  # the resolution's clock runs
