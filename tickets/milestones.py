@@ -30,6 +30,7 @@ from tickets.business_time import Hours, business_deadline, business_seconds
 from tickets.hours import queue_hours
 from tickets.milestone_rows import milestone_add, milestone_row
 from tickets.models import Message, Milestone, Queue, Ticket
+from tickets.realtime import ticket_event
 from tickets.sla import sla_breach_check
 
 
@@ -82,7 +83,8 @@ def ticket_reopened(*, ticket: Ticket, by: User | None = None) -> None:
 
 def response_recorded(*, ticket: Ticket, message: Message) -> None:
     """An agent's message to the customer was written (or, scheduled, its time came): the first one
-    after the customer's first message is the first response."""
+    after the customer's first message is the first response. Its ``ticket.changed`` brings the
+    open pages the SLA as it is now (the badge counts to the resolution; who answered, when)."""
     if message.author_id is None or ticket.first_inbound_at is None or ticket.first_response_at is not None:
         return
     at = message.created_at or timezone.now()
@@ -102,6 +104,7 @@ def response_recorded(*, ticket: Ticket, message: Message) -> None:
         business=business,
     )
     sla_breach_check(ticket=ticket, at=at)  # late: the breach is marked now, not at the next watch
+    ticket_event(ticket=ticket, event_type="ticket.changed")
 
 
 def ticket_closed(*, ticket: Ticket, by: User | None, at: datetime) -> None:

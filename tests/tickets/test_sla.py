@@ -343,6 +343,20 @@ def test_a_breach_reaches_the_inbox_live(agent_client, connection):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("channel_layer")
+def test_a_first_response_reaches_the_open_ticket_live(agent_client, connection, agent):
+    ticket = customer_writes(connection, minutes_ago=5)
+    ticket_accept(ticket=ticket, by=agent)  # already open: the answer changes nothing else of it
+
+    received = conversation(agent_client, lambda: message_send(ticket=ticket, author=agent, body="Olá!"))
+
+    # its header and details come again: the badge counts to the resolution now, who answered shows
+    assert {"type": "ticket.changed", "ticket": ticket.pk} in [
+        {"type": event["type"], "ticket": event.get("ticket")} for event in received
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(db.vendor != "postgresql", reason="two watchers at once need PostgreSQL's row locks")
 def test_two_watchers_at_once_mark_the_breach_once(connection, monkeypatch):
     ticket = customer_writes(connection, minutes_ago=90)
