@@ -101,14 +101,16 @@ def queues_visible_to(*, user: User) -> QuerySet[Queue]:
 def sla_at_risk_q(*, now: datetime) -> Q:
     """Tickets not closed with a due time not met yet that is in its last 20 % or passed.
 
-    A due time's span runs from the customer's first message (``first_inbound_at``, else the
-    ticket's creation) to it. The first response's counts until an agent answered
+    A due time's span runs from the start of the running windows (``sla_window_start``: the
+    customer's first message, or the last reopening; else the ticket's creation) to it, in
+    wall-clock time (one comparison of columns: the inbox's badge counts the queue's business time,
+    the same for a queue open all along). The first response's counts until an agent answered
     (``first_response_at``); the resolution's until the close. Written as ``RISK_SHARE * time left
     <= span`` so it stays one comparison of columns in SQL, on SQLite and PostgreSQL alike. A ticket
     already marked breached (``sla_breached_at``) whose late answer met the first response, and whose
     resolution is not near, is not at risk any more: the breach is counted by the reports.
     """
-    start = Coalesce("first_inbound_at", "created_at")
+    start = Coalesce("sla_window_start", "first_inbound_at", "created_at")
     moment = Value(now, output_field=DateTimeField())
 
     def at_risk(due: str) -> Q:

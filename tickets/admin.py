@@ -151,10 +151,38 @@ class AssignChoice(forms.Form):
     )
 
 
+class RatingFilter(admin.SimpleListFilter):
+    """The customer's satisfaction rating (tickets/csat.py): 5 to 1, or none (not asked, or no answer)."""
+
+    title = _("satisfaction")
+    parameter_name = "csat_rating"
+    NOT_RATED = "none"
+    RATINGS = [str(rating) for rating in range(5, 0, -1)]
+
+    def lookups(self, request, model_admin) -> list[tuple[str, str]]:
+        return [(rating, rating) for rating in self.RATINGS] + [(self.NOT_RATED, gettext("Not rated"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == self.NOT_RATED:
+            return queryset.filter(csat_rating__isnull=True)
+        if self.value() in self.RATINGS:
+            return queryset.filter(csat_rating=int(self.value()))
+        return queryset
+
+
 @admin.register(Ticket)
 class TicketAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "status", "connection", "queue", "assignee", "unread_count", "last_message_at"]
-    list_filter = ["status", "queue", "connection", "close_reason", "last_message_at"]
+    list_display = [
+        "__str__",
+        "status",
+        "connection",
+        "queue",
+        "assignee",
+        "unread_count",
+        "last_message_at",
+        "csat_rating",
+    ]
+    list_filter = ["status", "queue", "connection", "close_reason", RatingFilter, "last_message_at"]
     search_fields = ["contact__name", "contact__push_name", "contact__phone", "last_message_preview"]
     list_select_related = ["contact", "connection", "queue", "assignee"]
     autocomplete_fields = ["contact", "connection", "queue", "assignee"]
@@ -174,6 +202,9 @@ class TicketAdmin(admin.ModelAdmin):
         "closed_at",
         "closed_by",
         "close_reason",
+        "csat_rating",
+        "csat_comment",
+        "csat_rated_at",
         "created_at",
         "updated_at",
     ]
@@ -186,6 +217,10 @@ class TicketAdmin(admin.ModelAdmin):
         "closed_at",
         "closed_by",
         "close_reason",
+        # The customer's answer to the satisfaction question: theirs, not the admin's to change.
+        "csat_rating",
+        "csat_comment",
+        "csat_rated_at",
         "created_at",
         "updated_at",
     ]

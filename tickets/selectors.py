@@ -47,7 +47,7 @@ ROW_FIELDS = [
     "first_response_due",
     "resolution_due",
     "sla_breached_at",
-    "reopen_count",
+    "sla_window_start",
     "contact__name",
     "contact__push_name",
     "contact__phone",
@@ -56,7 +56,9 @@ ROW_FIELDS = [
     "connection__name",
     "queue__name",
     "queue__color",
-    "queue__sla_resolution_minutes",
+    # The badge turns amber in the last fifth of the queue's business time (tickets/sla_clock.py).
+    "queue__business_hours",
+    "queue__holidays",
     "assignee__username",
     "assignee__first_name",
     "assignee__last_name",
@@ -256,10 +258,10 @@ def ticket_search(text: str) -> Q:
 
 
 def ticket_for_page(*, user: User, pk: int) -> Ticket | None:
-    """The ticket the user may open, with what its page shows."""
+    """The ticket the user may open, with what its page shows (its header, its SLA details)."""
     return (
         tickets_visible_to(user=user)
-        .select_related("contact", "connection", "queue", "assignee")
+        .select_related("contact", "connection", "queue", "assignee", "first_response_by")
         .filter(pk=pk)
         .first()
     )

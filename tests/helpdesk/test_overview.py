@@ -138,6 +138,7 @@ def test_an_agent_sees_the_no_queue_line_as_their_inbox_shows_them_those_tickets
 
 
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=ZoneInfo("UTC"))
+REOPENED = {"first_inbound_at": NOW - timedelta(days=2), "sla_window_start": NOW - timedelta(minutes=10)}
 
 
 @pytest.mark.parametrize(
@@ -155,10 +156,15 @@ NOW = datetime(2026, 3, 10, 15, 0, tzinfo=ZoneInfo("UTC"))
         ({"resolution_due": NOW - timedelta(hours=1), "status": Ticket.Status.CLOSED}, False),
         ({"resolution_due": NOW - timedelta(hours=1), "sla_breached_at": NOW}, True),  # breached, not met
         ({}, False),  # no promise
+        # The customer first wrote two days ago and the ticket was reopened 10 minutes before NOW: its
+        # new resolution window counts from the reopening (sla_window_start), so 230 of its 240 minutes
+        # left is not at risk; 2 of 12 is.
+        (REOPENED | {"resolution_due": NOW + timedelta(minutes=230)}, False),
+        (REOPENED | {"resolution_due": NOW + timedelta(minutes=2)}, True),
     ],
 )
 def test_an_sla_is_at_risk_in_the_last_fifth_of_its_time_or_once_passed_until_met(fields, at_risk):
-    ticket = TicketFactory(first_inbound_at=NOW - timedelta(minutes=90), **fields)
+    ticket = TicketFactory(**{"first_inbound_at": NOW - timedelta(minutes=90), **fields})
 
     assert Ticket.objects.filter(sla_at_risk_q(now=NOW), pk=ticket.pk).exists() is at_risk
 
