@@ -53,10 +53,7 @@ def test_the_no_queue_line_follows_a_customer_to_the_queue_they_choose_without_a
 ):
     engine.start_worker()
     support, sales = QueueFactory(name="Support", ordering=1), QueueFactory(name="Sales", ordering=2)
-    connection = connection_create(name="Main number")
-    connection.queues.add(support, sales)  # two queues: the customer is asked which
-    connection_request(connection=connection, enabled=True)
-    engine.connect(connection, phone=phone)
+    engine.connected(phone, name="Main number", queues=[support, sales])  # two queues: the customer is asked
     wall = browser.new_page()
     sign_in(wall, web, StaffFactory())
     wall.evaluate("window.sameDocument = true")
