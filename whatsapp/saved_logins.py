@@ -89,8 +89,8 @@ def saved_login_store(
                 data=None if storage else data,
                 storage_name=name,
             )
-            older = saved_logins.filter(refused="").order_by("-version")[KEPT_VERSIONS:]
-            _delete(list(older))
+            older = saved_logins.filter(refused="").defer("data").order_by("-version")[KEPT_VERSIONS:]
+            saved_logins_remove(saved_logins=list(older))
     except BaseException:
         if storage and name:
             storage.delete(name)
@@ -102,11 +102,12 @@ def saved_login_store(
 def saved_logins_delete(*, connection_id: int, refused_too: bool = True) -> None:
     """Forget the connection's saved logins (logged out, deleted; or, without ``refused_too``, a
     login that no longer logs in), their files once the transaction commits."""
-    saved_logins = SavedLogin.objects.filter(connection_id=connection_id)
-    _delete(list(saved_logins if refused_too else saved_logins.filter(refused="")))
+    saved_logins = SavedLogin.objects.filter(connection_id=connection_id).defer("data")
+    saved_logins_remove(saved_logins=list(saved_logins if refused_too else saved_logins.filter(refused="")))
 
 
-def _delete(saved_logins: list[SavedLogin]) -> None:
+def saved_logins_remove(*, saved_logins: list[SavedLogin]) -> None:
+    """Delete these saved logins, and their files in the storage once the transaction commits."""
     SavedLogin.objects.filter(pk__in=[s.pk for s in saved_logins]).delete()
     names = [s.storage_name for s in saved_logins if s.storage_name]
     if names:
@@ -140,7 +141,7 @@ def saved_login_restore(*, connection_id: int, owner: str, profile: Path) -> Res
             refused="",
             created_at__lt=timezone.now() - timedelta(days=settings.WHATSAPP_PROFILE_MAX_AGE_DAYS),
         )
-        _delete(list(expired))
+        saved_logins_remove(saved_logins=list(expired))
     candidates = list(SavedLogin.objects.filter(connection_id=connection_id, refused="").defer("data"))
     if not candidates or _local_is_current(profile, candidates[0]):
         return result
