@@ -2,6 +2,7 @@
 kept, in the database or a storage, restored when the local profile is missing or older, refused
 copies kept aside for the audit, and gone with a logout or the connection."""
 
+import asyncio
 import os
 import time
 
@@ -11,7 +12,7 @@ from tests.factories import ConnectionFactory
 from tests.whatsapp.test_profile_archive import LOGIN_FILES, files_of, make_profile
 from tickets.audit.connections import connections_section
 from whatsapp.lease import LeaseLost, lease_acquire
-from whatsapp.models import SavedLogin
+from whatsapp.models import Connection, SavedLogin
 from whatsapp.outcomes import Outcome
 from whatsapp.profile_archive import ANOTHER_CONNECTION, ANOTHER_KEY, archive_build, profile_digest
 from whatsapp.profiles import USED_MARKER, profile_path
@@ -284,3 +285,38 @@ def test_deleting_the_connection_deletes_its_saved_logins_and_their_files(
 
     assert not SavedLogin.objects.exists()
     assert [p for p in (tmp_path / "s3").rglob("*") if p.is_file()] == []
+
+
+# -- the session's saves (whatsapp/session.py) ----------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)  # the session's threads have connections of their own
+def test_a_store_that_is_down_delays_the_session_s_save_and_the_next_try_saves(session, settings, tmp_path):
+    make_profile(profile_path(connection_id=session.connection_id))
+    (tmp_path / "s3").write_text("a file where the storage's folder should be: every save fails")
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "logins": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path / "s3"},
+        },
+    }
+    settings.WHATSAPP_PROFILE_STORAGE = "logins"
+
+    assert asyncio.run(session._save_login()) is False  # no exception: the session goes on
+    assert not SavedLogin.objects.exists()
+
+    (tmp_path / "s3").unlink()  # the store is back
+    assert asyncio.run(session._save_login()) is True
+    assert SavedLogin.objects.filter(connection_id=session.connection_id).count() == 1
+    assert asyncio.run(session._save_login()) is True  # unchanged: not saved again
+    assert SavedLogin.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_session_that_lost_its_lease_saves_nothing(session):
+    make_profile(profile_path(connection_id=session.connection_id))
+    Connection.objects.filter(pk=session.connection_id).update(lease_owner="machine-b:2:2:bbbb")
+
+    assert asyncio.run(session._save_login()) is True  # nothing to try again: its keeper ends it
+    assert not SavedLogin.objects.exists()
