@@ -55,6 +55,22 @@ def save(connection, *, owner=OWNER, profile=None):
     )
 
 
+def use_a_storage(settings, location):
+    """WHATSAPP_PROFILE_STORAGE naming a FileSystemStorage in ``location``, as S3 would be named."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "logins": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": location},
+        },
+    }
+    settings.WHATSAPP_PROFILE_STORAGE = "logins"
+
+
+def stored_files(location) -> list:
+    return sorted(p for p in location.rglob("*") if p.is_file())
+
+
 def lose_machine(connection):
     """The other machine has nothing of this connection on its disk."""
     import shutil
@@ -77,19 +93,12 @@ def test_a_worker_without_the_lease_saves_nothing(connection):
 
 
 def test_a_worker_without_the_lease_leaves_no_file_in_the_storage(connection, settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "logins": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": tmp_path / "s3"},
-        },
-    }
-    settings.WHATSAPP_PROFILE_STORAGE = "logins"
+    use_a_storage(settings, tmp_path / "s3")
 
     with pytest.raises(LeaseLost):
         save(connection, owner="machine-b:2:2:bbbb")
 
-    assert [p for p in (tmp_path / "s3").rglob("*") if p.is_file()] == []
+    assert stored_files(tmp_path / "s3") == []
 
 
 def test_an_unchanged_login_is_not_saved_again(connection):
@@ -219,19 +228,11 @@ def test_only_the_lease_holder_restores(connection):
 def test_a_storage_backend_holds_the_bytes_and_loses_them_with_the_logout(
     connection, settings, tmp_path, django_capture_on_commit_callbacks
 ):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "logins": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": tmp_path / "s3"},
-        },
-    }
-    settings.WHATSAPP_PROFILE_STORAGE = "logins"
+    use_a_storage(settings, tmp_path / "s3")
     with django_capture_on_commit_callbacks(execute=True):
         for _ in range(3):
             save(connection)
-    files = lambda: sorted(p for p in (tmp_path / "s3").rglob("*") if p.is_file())  # noqa: E731
-    assert len(files()) == 2  # the third one's oldest went with its row
+    assert len(stored_files(tmp_path / "s3")) == 2  # the third one's oldest went with its row
     assert SavedLogin.objects.filter(data__isnull=True).count() == 2
     lose_machine(connection)
     result = saved_login_restore(
@@ -243,18 +244,11 @@ def test_a_storage_backend_holds_the_bytes_and_loses_them_with_the_logout(
         connection_session_ended(connection_id=connection.pk, outcome=Outcome.LOGGED_OUT, owner=OWNER)
 
     assert not SavedLogin.objects.exists()
-    assert files() == []
+    assert stored_files(tmp_path / "s3") == []
 
 
 def test_a_storage_that_is_down_is_said_and_nothing_is_flagged(connection, settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "logins": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": tmp_path / "s3"},
-        },
-    }
-    settings.WHATSAPP_PROFILE_STORAGE = "logins"
+    use_a_storage(settings, tmp_path / "s3")
     save(connection)
     (tmp_path / "s3").rename(tmp_path / "s3-away")
     lose_machine(connection)
@@ -270,21 +264,14 @@ def test_a_storage_that_is_down_is_said_and_nothing_is_flagged(connection, setti
 def test_deleting_the_connection_deletes_its_saved_logins_and_their_files(
     connection, settings, tmp_path, django_capture_on_commit_callbacks
 ):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "logins": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": tmp_path / "s3"},
-        },
-    }
-    settings.WHATSAPP_PROFILE_STORAGE = "logins"
+    use_a_storage(settings, tmp_path / "s3")
     save(connection)
 
     with django_capture_on_commit_callbacks(execute=True):
         connection_delete(connection=connection)
 
     assert not SavedLogin.objects.exists()
-    assert [p for p in (tmp_path / "s3").rglob("*") if p.is_file()] == []
+    assert stored_files(tmp_path / "s3") == []
 
 
 # -- the session's saves (whatsapp/session.py) ----------------------------------------------------
@@ -294,14 +281,7 @@ def test_deleting_the_connection_deletes_its_saved_logins_and_their_files(
 def test_a_store_that_is_down_delays_the_session_s_save_and_the_next_try_saves(session, settings, tmp_path):
     make_profile(profile_path(connection_id=session.connection_id))
     (tmp_path / "s3").write_text("a file where the storage's folder should be: every save fails")
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "logins": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": tmp_path / "s3"},
-        },
-    }
-    settings.WHATSAPP_PROFILE_STORAGE = "logins"
+    use_a_storage(settings, tmp_path / "s3")
 
     assert asyncio.run(session._save_login()) is False  # no exception: the session goes on
     assert not SavedLogin.objects.exists()
