@@ -37,9 +37,8 @@ logger = logging.getLogger(__name__)
 
 KEPT_VERSIONS = 2
 RESAVE_AFTER = timedelta(days=1)  # an unchanged login is saved again daily: its age stays its last use
-CENTRAL_MARKER = (
-    ".helpdesk-central"  # in a profile: the SHA-256 of the saved login it was saved as or restored from
-)
+# In a profile: the SHA-256 of the saved login it was saved as or restored from.
+CENTRAL_MARKER = ".helpdesk-central"
 STORE_DOWN = gettext_noop("the store did not answer")
 SUM_MISMATCH = gettext_noop("it was altered or cut short in the store (its checksum differs)")
 
