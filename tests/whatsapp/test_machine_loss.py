@@ -11,6 +11,7 @@ import pytest
 
 from tests.processes import wait_until
 from tickets.models import Message
+from whatsapp.metrics import metrics_text
 from whatsapp.models import Connection, ConnectionEvent
 from whatsapp.services import connection_create, connection_request
 from whatsapp.tasks import sessions_restore
@@ -69,6 +70,9 @@ def test_a_login_connected_for_30_s_survives_the_loss_of_its_machine(engine, sim
     connection.refresh_from_db()
     assert connection.qr_code == "" and connection.status == Status.CONNECTED
     assert (tmp_path / "machine-b" / "sessions" / str(connection.pk)).is_dir()
+    figures = metrics_text()
+    assert "helpdesk_logins_restored_centrally_total 1" in figures
+    assert "helpdesk_saved_logins_refused_total 0" in figures
     wait_until(lambda: Message.objects.filter(body="Ainda aí?").exists(), timeout=30, message="the message")
     time.sleep(3)  # a second copy would come with the catch-up or the live event, both long done
     assert Message.objects.filter(body="Ainda aí?").count() == 1
