@@ -8,12 +8,13 @@ import signal
 import time
 
 import pytest
+from django.utils import timezone
 
 from tests.processes import wait_until
 from tickets.models import Message
 from whatsapp.metrics import metrics_text
 from whatsapp.models import Connection, ConnectionEvent
-from whatsapp.services import connection_create, connection_request
+from whatsapp.profile_archive import archive_restore
 from whatsapp.tasks import sessions_restore
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -36,9 +37,7 @@ def lose_machine(engine, worker) -> None:
 
 def test_a_login_connected_for_30_s_survives_the_loss_of_its_machine(engine, simulator, tmp_path, phone):
     machine_a = engine.start_worker()
-    connection = connection_create(name="Vendas")
-    connection_request(connection=connection, enabled=True)
-    connection = engine.connect(connection, phone=phone)
+    connection = engine.connected(phone)
     connected_at = time.monotonic()
     time.sleep(max(0.0, 30 - (time.monotonic() - connected_at)))  # CONNECTED for 30 s, no more
 
@@ -76,3 +75,24 @@ def test_a_login_connected_for_30_s_survives_the_loss_of_its_machine(engine, sim
     wait_until(lambda: Message.objects.filter(body="Ainda aí?").exists(), timeout=30, message="the message")
     time.sleep(3)  # a second copy would come with the catch-up or the live event, both long done
     assert Message.objects.filter(body="Ainda aí?").count() == 1
+
+
+def test_a_graceful_stop_saves_the_login_before_it_lets_the_lease_go(engine, phone, tmp_path):
+    """A worker's SIGINT (a deploy): the login as the closed browser left it is the newest central copy,
+    so the next worker, on any machine, starts from it."""
+    worker = engine.start_worker()
+    connection = engine.connected(phone)
+    wait_until(connection.saved_logins.exists, timeout=30, message="the first save after the login")
+    first = connection.saved_logins.get()
+    profile = engine.var_dir / "sessions" / str(connection.pk)
+    (profile / "Default" / "Local Storage" / "written-since").write_text("after the first save")
+
+    asked_at = timezone.now()
+    worker.stop()
+
+    newest = connection.saved_logins.first()
+    assert newest.version == first.version + 1 and newest.created_at > asked_at
+    restored = tmp_path / "restored"
+    archive_restore(bytes(newest.data), profile=restored, connection_id=connection.pk)
+    assert (restored / "Default" / "Local Storage" / "written-since").read_text() == "after the first save"
+    assert Connection.objects.get(pk=connection.pk).lease_owner == ""  # let go after the save
