@@ -35,12 +35,19 @@ def lose_machine(engine, worker) -> None:
     shutil.rmtree(engine.var_dir)
 
 
+def linked_devices(simulator, phone: str) -> list[str]:
+    return sorted(
+        next(a["devices"] for a in simulator.get("/_sim/accounts")["accounts"] if a["phone"] == phone)
+    )
+
+
 def test_a_login_connected_for_30_s_survives_the_loss_of_its_machine(engine, simulator, tmp_path, phone):
     machine_a = engine.start_worker()
     connection = engine.connected(phone)
     connected_at = time.monotonic()
     time.sleep(max(0.0, 30 - (time.monotonic() - connected_at)))  # CONNECTED for 30 s, no more
 
+    devices = linked_devices(simulator, phone)
     lose_machine(engine, machine_a)
     lost_at = (
         ConnectionEvent.objects.filter(connection=connection).order_by("-id").values_list("id", flat=True)[0]
@@ -69,6 +76,7 @@ def test_a_login_connected_for_30_s_survives_the_loss_of_its_machine(engine, sim
     connection.refresh_from_db()
     assert connection.qr_code == "" and connection.status == Status.CONNECTED
     assert (tmp_path / "machine-b" / "sessions" / str(connection.pk)).is_dir()
+    assert linked_devices(simulator, phone) == devices  # the same device, logged in again: no new link
     figures = metrics_text()
     assert "helpdesk_logins_restored_centrally_total 1" in figures
     assert "helpdesk_saved_logins_refused_total 0" in figures
