@@ -3,6 +3,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
 
 from helpdesk.models import AgentState, ApiToken
+from tickets.assignment import agent_state_update
 
 
 @admin.register(ApiToken)
@@ -35,3 +36,12 @@ admin.site.unregister(User)
 @admin.register(User)
 class AgentUserAdmin(UserAdmin):
     inlines = [*UserAdmin.inlines, AgentStateInline]
+
+    def save_formset(self, request, form, formset, change) -> None:
+        """The agent state goes through ``agent_state_update``: a capacity raised, or the away flag
+        cleared, gives the agent the waiting tickets of their queues at once."""
+        if formset.model is not AgentState:
+            super().save_formset(request, form, formset, change)
+            return
+        for state in formset.save(commit=False):  # what changed (the admin's history reads it too)
+            agent_state_update(user=form.instance, capacity=state.capacity, away=state.away)

@@ -5,7 +5,8 @@ number of queries whatever the number of queues and agents (docs/overview.md).
 Who sees what: whoever sees every ticket (``tickets.view_ticket``: the Supervisors group, superusers)
 sees every queue; anyone else the queues they are a member or a supervisor of, and the agents of
 those queues. Ticket figures of a person's own scope also count the tickets no queue has taken yet,
-as the inbox shows them to every agent.
+as the inbox shows them to every agent; so does the wall's "No queue" line, shown to every reader
+while such a ticket is under way.
 """
 
 from dataclasses import dataclass
@@ -54,6 +55,16 @@ class QueueFigures:
 
 
 @dataclass(frozen=True)
+class NoQueueFigures:
+    """The tickets no queue has taken yet (a menu not answered, a conversation started on a number
+    with several queues): they have no members online and no SLA (a queue promises it)."""
+
+    waiting: int
+    oldest_waiting_since: datetime | None
+    at_risk: int
+
+
+@dataclass(frozen=True)
 class AgentFigures:
     id: int
     name: str
@@ -72,6 +83,7 @@ class TodayFigures:
 @dataclass(frozen=True)
 class Wall:
     queues: list[QueueFigures]
+    no_queue: NoQueueFigures | None  # None: no ticket without a queue is under way
     agents: list[AgentFigures]
     today: TodayFigures
 
@@ -89,14 +101,16 @@ def queues_visible_to(*, user: User) -> QuerySet[Queue]:
 def sla_at_risk_q(*, now: datetime) -> Q:
     """Tickets not closed with a due time not met yet that is in its last 20 % or passed.
 
-    A due time's span runs from the customer's first message (``first_inbound_at``, else the
-    ticket's creation) to it. The first response's counts until an agent answered
+    A due time's span runs from the start of the running windows (``sla_window_start``: the
+    customer's first message, or the last reopening; else the ticket's creation) to it, in
+    wall-clock time (one comparison of columns: the inbox's badge counts the queue's business time,
+    the same for a queue open all along). The first response's counts until an agent answered
     (``first_response_at``); the resolution's until the close. Written as ``RISK_SHARE * time left
     <= span`` so it stays one comparison of columns in SQL, on SQLite and PostgreSQL alike. A ticket
     already marked breached (``sla_breached_at``) whose late answer met the first response, and whose
     resolution is not near, is not at risk any more: the breach is counted by the reports.
     """
-    start = Coalesce("first_inbound_at", "created_at")
+    start = Coalesce("sla_window_start", "first_inbound_at", "created_at")
     moment = Value(now, output_field=DateTimeField())
 
     def at_risk(due: str) -> Q:
@@ -123,11 +137,15 @@ def _tickets_in_scope(*, user: User, queue_ids: list[int]) -> QuerySet[Ticket]:
 
 def _queue_figures(
     *, queues: list[Queue], members: dict[int, list[int]], presence: dict[int, Presence], now: datetime
-) -> list[QueueFigures]:
+) -> tuple[list[QueueFigures], NoQueueFigures | None]:
+    """Each queue's figures, and those of the tickets no queue has taken (in the same query: every
+    reader sees those, as the inbox shows them to every agent), when any is under way."""
     pending = Q(status=Ticket.Status.PENDING)
-    counts: dict[int, dict[str, Any]] = {
+    counts: dict[int | None, dict[str, Any]] = {
         row["queue_id"]: dict(row)
-        for row in Ticket.objects.filter(queue_id__in=[queue.pk for queue in queues])
+        for row in Ticket.objects.filter(
+            Q(queue_id__in=[queue.pk for queue in queues]) | Q(queue__isnull=True)
+        )
         .exclude(status=Ticket.Status.CLOSED)
         .values("queue_id")
         .annotate(
@@ -151,7 +169,12 @@ def _queue_figures(
                 at_risk=row.get("at_risk", 0),
             )
         )
-    return figures
+    unrouted = counts.get(None)
+    if unrouted is None:
+        return figures, None
+    return figures, NoQueueFigures(
+        waiting=unrouted["waiting"], oldest_waiting_since=unrouted["oldest"], at_risk=unrouted["at_risk"]
+    )
 
 
 def _agent_figures(
@@ -199,7 +222,7 @@ def _today(*, user: User, queue_ids: list[int], now: datetime) -> TodayFigures:
 def overview_wall(*, user: User, now: datetime | None = None) -> Wall:
     """The wall as ``user`` may see it: seven queries, whatever the number of queues and agents
     (queues, their members, the agents and their open tickets, two for presence, the tickets'
-    figures per queue, today's milestones)."""
+    figures per queue and without one, today's milestones)."""
     now = now or timezone.now()
     queues = list(queues_visible_to(user=user).only("name", "color"))
     queue_ids = [queue.pk for queue in queues]
@@ -210,8 +233,10 @@ def overview_wall(*, user: User, now: datetime | None = None) -> Wall:
         members.setdefault(queue_id, []).append(user_id)
     user_ids = {user_id for ids in members.values() for user_id in ids}
     presence = presence_of(user_ids=user_ids, now=now)
+    queue_lines, no_queue = _queue_figures(queues=queues, members=members, presence=presence, now=now)
     return Wall(
-        queues=_queue_figures(queues=queues, members=members, presence=presence, now=now),
+        queues=queue_lines,
+        no_queue=no_queue,
         agents=_agent_figures(
             user_ids=user_ids, presence=presence, tickets=_tickets_in_scope(user=user, queue_ids=queue_ids)
         ),

@@ -155,9 +155,12 @@ def activity_record(*, user: User) -> tuple[Presence, Presence] | None:
     )
 
 
-def away_set(*, user: User, away: bool) -> tuple[Presence, Presence]:
-    """The header's switch: away by choice, or back (which is activity too)."""
-    defaults: dict = {"away": away} if away else {"away": False, "last_activity_at": timezone.now()}
+def away_set(*, user: User, away: bool, activity: bool = True) -> tuple[Presence, Presence]:
+    """The header's switch: away by choice, or back (which is activity too). ``activity`` False: set
+    for them (the admin's agent state); back then is not activity, so an idle agent stays away."""
+    defaults: dict = {"away": away}
+    if not away and activity:
+        defaults["last_activity_at"] = timezone.now()
     return _changing(user.pk, lambda: AgentState.objects.update_or_create(user=user, defaults=defaults))
 
 

@@ -154,9 +154,15 @@ def session_group(connection_id: int) -> str:
     return f"session-{connection_id}"
 
 
-def session_wake(*, connection_id: int) -> None:
-    """Tell a running session to look at its connection now, once this transaction commits."""
-    publish_on_commit(groups=[session_group(connection_id)], event_type="session.wake")
+def session_wake(*, connection_id: int, schedule_changed: bool = False) -> None:
+    """Tell a running session to look at its connection now, once this transaction commits.
+    ``schedule_changed``: a reply was scheduled or its time moved; the session reads its scheduled
+    replies again (otherwise only when the next one it knows of comes due)."""
+    publish_on_commit(
+        groups=[session_group(connection_id)],
+        event_type="session.wake",
+        payload={"schedule_changed": True} if schedule_changed else None,
+    )
 
 
 def session_mark_read(*, connection_id: int, chat: str) -> None:

@@ -176,6 +176,12 @@ WHATSAPP_BACKOFF_BASE = env.float("WHATSAPP_BACKOFF_BASE", default=1)
 WHATSAPP_BACKOFF_MAX = env.float("WHATSAPP_BACKOFF_MAX", default=60)
 WHATSAPP_MAX_ATTEMPTS = env.int("WHATSAPP_MAX_ATTEMPTS", default=10)
 WHATSAPP_PROFILE_MAX_AGE_DAYS = env.int("WHATSAPP_PROFILE_MAX_AGE_DAYS", default=14)
+# The login kept centrally (whatsapp/profile_archive.py, docs/operations.md "The login, kept
+# centrally"): the key its archives are encrypted with ("" derives one from SECRET_KEY), the STORAGES
+# alias that holds them ("" keeps them in the database), and minutes between two saves while connected.
+WHATSAPP_PROFILE_KEY = env.str("WHATSAPP_PROFILE_KEY", default="")
+WHATSAPP_PROFILE_STORAGE = env.str("WHATSAPP_PROFILE_STORAGE", default="")
+WHATSAPP_PROFILE_SAVE_MINUTES = env.float("WHATSAPP_PROFILE_SAVE_MINUTES", default=10)
 MAX_WHATSAPP_CONNECTIONS = env.int("MAX_WHATSAPP_CONNECTIONS", default=5)
 WHATSAPP_ACCEPT_GROUPS = env.bool("WHATSAPP_ACCEPT_GROUPS", default=False)
 WHATSAPP_MAX_MEDIA_MB = env.float("WHATSAPP_MAX_MEDIA_MB", default=16)

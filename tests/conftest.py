@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from channels.layers import get_channel_layer
 from django.conf import settings as django_settings
+from django.contrib.auth.models import Group
 from django.template import Template
 from django.test.utils import _TestState
 
@@ -73,6 +74,15 @@ def agent_client(client, agent):
 def staff_client(client, staff):
     client.force_login(staff)
     return client
+
+
+@pytest.fixture
+def supervisor(client):
+    """A member of the Supervisors group (made by a migration), signed in on ``client``."""
+    user = UserFactory()
+    user.groups.add(Group.objects.get(name="Supervisors"))
+    client.force_login(user)
+    return user
 
 
 @pytest.fixture

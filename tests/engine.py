@@ -5,12 +5,14 @@ import signal
 import sqlite3
 import time
 import zlib
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
 from django.db import connection as database
 
 from tests.processes import Simulator, chromium_pids, helpdesk_env, session_worker, wait_until
+from tickets.models import Queue
 from whatsapp.models import Connection
 from whatsapp.services import connection_create, connection_request
 
@@ -61,9 +63,11 @@ class Engine:
     def logs(self) -> str:
         return "\n".join(f"--- {w.log.name}\n{w.output()[-3000:]}" for w in self.workers)
 
-    def connected(self, phone: str, name: str = "Vendas") -> Connection:
-        """A new connection, started and scanned with ``phone``: CONNECTED."""
+    def connected(self, phone: str, name: str = "Vendas", queues: Iterable[Queue] = ()) -> Connection:
+        """A new connection, its new conversations going to ``queues``, started and scanned with
+        ``phone``: CONNECTED."""
         connection = connection_create(name=name)
+        connection.queues.add(*queues)
         connection_request(connection=connection, enabled=True)
         self.wait_for_status(
             connection, Connection.Status.QR, timeout=120

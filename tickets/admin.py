@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from tickets.hours import schedule_clean
 from tickets.models import AuditReport, Message, Queue, QuickReply, Ticket
+from tickets.queues import queue_update
 from tickets.services import ticket_assign, ticket_close, ticket_reopen, ticket_transfer
 
 # Changed only through the actions (the services): a change here would skip the system line, the
@@ -107,6 +108,21 @@ class QueueAdmin(admin.ModelAdmin):
         (_("Service level (SLA)"), {"fields": ["sla_first_response_minutes", "sla_resolution_minutes"]}),
     ]
 
+    def save_model(self, request, obj, form, change) -> None:
+        """A change goes through ``queue_update``, as the API's does: a queue turned automatic, or
+        given a member, assigns its waiting tickets at once. A new queue has nothing waiting yet."""
+        if change:
+            queue_update(queue=obj, changes={name: form.cleaned_data[name] for name in form.changed_data})
+        else:
+            super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change) -> None:
+        """A change's members and supervisors were set by ``queue_update``."""
+        if not change:
+            form.save_m2m()
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
 
 class MessageInline(admin.TabularInline):
     """The conversation, read-only: messages are written by the sessions and agents."""
@@ -135,10 +151,38 @@ class AssignChoice(forms.Form):
     )
 
 
+class RatingFilter(admin.SimpleListFilter):
+    """The customer's satisfaction rating (tickets/csat.py): 5 to 1, or none (not asked, or no answer)."""
+
+    title = _("satisfaction")
+    parameter_name = "csat_rating"
+    NOT_RATED = "none"
+    RATINGS = [str(rating) for rating in range(5, 0, -1)]
+
+    def lookups(self, request, model_admin) -> list[tuple[str, str]]:
+        return [(rating, rating) for rating in self.RATINGS] + [(self.NOT_RATED, gettext("Not rated"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == self.NOT_RATED:
+            return queryset.filter(csat_rating__isnull=True)
+        if self.value() in self.RATINGS:
+            return queryset.filter(csat_rating=int(self.value()))
+        return queryset
+
+
 @admin.register(Ticket)
 class TicketAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "status", "connection", "queue", "assignee", "unread_count", "last_message_at"]
-    list_filter = ["status", "queue", "connection", "close_reason", "last_message_at"]
+    list_display = [
+        "__str__",
+        "status",
+        "connection",
+        "queue",
+        "assignee",
+        "unread_count",
+        "last_message_at",
+        "csat_rating",
+    ]
+    list_filter = ["status", "queue", "connection", "close_reason", RatingFilter, "last_message_at"]
     search_fields = ["contact__name", "contact__push_name", "contact__phone", "last_message_preview"]
     list_select_related = ["contact", "connection", "queue", "assignee"]
     autocomplete_fields = ["contact", "connection", "queue", "assignee"]
@@ -158,6 +202,9 @@ class TicketAdmin(admin.ModelAdmin):
         "closed_at",
         "closed_by",
         "close_reason",
+        "csat_rating",
+        "csat_comment",
+        "csat_rated_at",
         "created_at",
         "updated_at",
     ]
@@ -170,6 +217,10 @@ class TicketAdmin(admin.ModelAdmin):
         "closed_at",
         "closed_by",
         "close_reason",
+        # The customer's answer to the satisfaction question: theirs, not the admin's to change.
+        "csat_rating",
+        "csat_comment",
+        "csat_rated_at",
         "created_at",
         "updated_at",
     ]

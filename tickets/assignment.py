@@ -135,6 +135,23 @@ def agent_away_set(*, user: User, away: bool) -> Presence:
     return change[1]
 
 
+def agent_state_update(*, user: User, capacity: int | None, away: bool) -> None:
+    """The admin's "agent state" of ``user``: their capacity (None: AGENT_CAPACITY) and away flag.
+    Once this commits, a capacity raised, or the flag cleared for an agent with a page open and
+    active, gives them the waiting tickets of their queues at once. (A new AGENT_CAPACITY takes a
+    restart and is felt at the next trigger: only an agent's own capacity is a change here.)"""
+    with transaction.atomic():
+        state, _new = AgentState.objects.select_for_update().get_or_create(user=user)
+        raised = _capacity(capacity) > _capacity(state.capacity)
+        if capacity != state.capacity:
+            AgentState.objects.filter(user=user).update(capacity=capacity)
+        back = False
+        if away != state.away:
+            back = became_online(away_set(user=user, away=away, activity=False))
+        if raised or back:
+            backlog_on_commit(user_id=user.pk)
+
+
 def agent_active_on_commit(*, user: User) -> None:
     """Once the current transaction commits, ``user`` was active (they answered): an idle agent with a
     page open is back online and gets the waiting tickets of their queues. After the commit, in its
@@ -182,7 +199,7 @@ def _agent_pick(queue: Queue) -> User | None:
         .values_list("assignee_id")
         .annotate(open=Count("pk"))
     )
-    free = [state for state in states if busy.get(state.user_id, 0) < _capacity(state)]
+    free = [state for state in states if busy.get(state.user_id, 0) < _capacity(state.capacity)]
     if not free:
         return None
 
@@ -197,6 +214,6 @@ def _agent_pick(queue: Queue) -> User | None:
     return chosen.user
 
 
-def _capacity(state: AgentState) -> int:
+def _capacity(own: int | None) -> int:
     """Open tickets at most: the agent's own (0 takes none), or AGENT_CAPACITY."""
-    return settings.AGENT_CAPACITY if state.capacity is None else state.capacity
+    return settings.AGENT_CAPACITY if own is None else own

@@ -15,6 +15,7 @@ from bisect import bisect_left
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
@@ -147,12 +148,15 @@ def _spans_from(hours: Hours, start: datetime) -> Iterator[tuple[datetime, datet
         yield pending
 
 
-def _day_spans(hours: Hours, day: date) -> list[tuple[datetime, datetime]]:
+@lru_cache(maxsize=4096)
+def _day_spans(hours: Hours, day: date) -> tuple[tuple[datetime, datetime], ...]:
+    """A local day's open periods as real instants. Remembered: the inbox's SLA badges ask the same
+    few days of the same schedules for every row (an ``Hours`` is a value: equal schedules share)."""
     if day in hours.holidays:
-        return []
+        return ()
     ranges = ALL_DAY if hours.weekly is None else hours.weekly[day.weekday()]
     spans = [(_instant(hours.zone, day, start), _instant(hours.zone, day, end)) for start, end in ranges]
-    return [(start, end) for start, end in spans if end > start]  # a range the clocks skip is empty
+    return tuple((start, end) for start, end in spans if end > start)  # a range the clocks skip is empty
 
 
 def _instant(zone: ZoneInfo, day: date, minutes: int) -> datetime:

@@ -16,6 +16,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from helpdesk.realtime import dashboard_changed
 from tickets.assignment import assign_on_commit
 from tickets.hours import queue_open_now
 from tickets.milestones import queue_entered
@@ -58,6 +59,7 @@ def route_answer(*, ticket: Ticket, message: Message) -> None:
         ticket.save(update_fields=["queue", "updated_at"])
         queue_entered(ticket=ticket)
         ticket_event(ticket=ticket, event_type="ticket.changed", left=[UNROUTED_GROUP])
+        dashboard_changed()  # from the wall's "No queue" line to its queue's
         assign_on_commit(ticket=ticket)
         if contact_receives(contact=ticket.contact):
             queue_welcome(ticket=ticket, greeting=queue.greeting)

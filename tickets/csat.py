@@ -20,6 +20,10 @@ ticket as any message does (docs/csat.md):
   and not rated yet: the first rating wins. A rating sent again within CSAT_COMMENT_MINUTES of
   it (a double tap) is kept in the ticket and changes nothing.
 - One text that follows the rating within CSAT_COMMENT_MINUTES is its comment.
+
+Other systems hear of it as Chatwoot tells of its survey's answer (the survey message updated, each
+time the customer adds to it): the webhook ``ticket.rated`` with the ticket's JSON when the rating is
+kept, and once more, with the comment, when the comment comes later (docs/csat.md).
 """
 
 import unicodedata
@@ -37,8 +41,10 @@ from tickets.conversation_flow import render
 from tickets.milestone_rows import milestone_add
 from tickets.models import Message, Milestone, Ticket
 from tickets.outbound import message_send
+from tickets.payloads import ticket_payload
 from tickets.realtime import ticket_event
 from tickets.writing import contact_receives
+from whatsapp.webhooks import webhook_emit
 
 CSAT_COMMENT_MINUTES = 10
 # A message written before the question is not its answer; the phone's clock may be a little behind ours.
@@ -137,16 +143,21 @@ def csat_record(*, ticket: Ticket, answers: Sequence[Answer]) -> None:
     """Keep what ``answers`` (from ``csat_replies``, their messages stored in ``ticket`` by now) say:
     the rating with its RATED milestone (credited to who closed the ticket, or whose it was) and
     one thank-you, the comment. In the caller's transaction (the ingest's). The ticket stays closed;
-    its page shows the rating live."""
+    its page shows the rating live. ``ticket.rated`` tells the webhook what was kept: once for a
+    batch, none for a rating sent again (it changes nothing)."""
     now = timezone.now()
+    kept = False
     for answer in answers:
         if answer.rating is not None:
-            _rated(ticket, answer.rating, now)
+            kept = _rated(ticket, answer.rating, now) or kept
         elif answer.comment:
             ticket.csat_comment = answer.comment
             Ticket.objects.filter(pk=ticket.pk).update(csat_comment=answer.comment)
+            kept = True
     ticket_event(ticket=ticket, event_type="ticket.changed")
     dashboard_changed()
+    if kept:
+        webhook_emit(connection=ticket.connection, event="ticket.rated", payload=ticket_payload(ticket))
 
 
 def _answer(
@@ -167,15 +178,16 @@ def _answer(
     return Answer(message, comment=comment) if comment and not commented else None
 
 
-def _rated(ticket: Ticket, rating: int, at: datetime) -> None:
-    """The first rating: kept (a concurrent one that came first wins), thanked once."""
+def _rated(ticket: Ticket, rating: int, at: datetime) -> bool:
+    """The first rating: kept (a concurrent one that came first wins: False), thanked once."""
     if not Ticket.objects.filter(pk=ticket.pk, csat_rating=None).update(csat_rating=rating, csat_rated_at=at):
-        return
+        return False
     ticket.csat_rating, ticket.csat_rated_at = rating, at
     agent = ticket.closed_by or ticket.assignee
     milestone_add(ticket=ticket, kind=Milestone.Kind.RATED, at=at, agent=agent, rating=rating)
     if contact_receives(contact=ticket.contact):
         message_send(ticket=ticket, author=None, body=in_helpdesk_language(THANKS))
+    return True
 
 
 def _trimmed(text: str) -> str:

@@ -9,7 +9,9 @@ the messages.
   the wait in wall-clock and business seconds). What the helpdesk says by itself (greeting, menu,
   out-of-hours message, satisfaction question: no author) and notes do not count; a reply scheduled
   for later counts when its time comes.
-- Each reopening counts, and gives the resolution a new due time from then.
+- Each reopening counts, and gives the resolution a new due time from then: ``sla_window_start``
+  keeps when the running windows began (the first message, or the last reopening), so the badge's
+  amber threshold and a later transfer count from there.
 - The close records the resolution time since the customer's first message, and who closed (or, for
   the audit, whose ticket it was).
 - Entering a queue and being assigned are milestones too, so the time between two queues is split.
@@ -28,6 +30,7 @@ from tickets.business_time import Hours, business_deadline, business_seconds
 from tickets.hours import queue_hours
 from tickets.milestone_rows import milestone_add, milestone_row
 from tickets.models import Message, Milestone, Queue, Ticket
+from tickets.realtime import ticket_event
 from tickets.sla import sla_breach_check
 
 
@@ -58,28 +61,30 @@ def first_inbound_set(*, ticket: Ticket, at: datetime, queue: Queue | None) -> l
     times follow. Returns the fields to save (none when it had already started)."""
     if ticket.first_inbound_at is not None:
         return []
-    ticket.first_inbound_at = at
+    ticket.first_inbound_at = ticket.sla_window_start = at
     due_times(ticket=ticket, queue=queue)
-    return ["first_inbound_at", "first_response_due", "resolution_due"]
+    return ["first_inbound_at", "sla_window_start", "first_response_due", "resolution_due"]
 
 
 def ticket_reopened(*, ticket: Ticket, by: User | None = None) -> None:
     """The ticket was reopened (saved by the caller, its ``reopen_count`` counted in the same UPDATE
-    where it can be): REOPENED, and new due times from now: the resolution's, and the first
+    where it can be): REOPENED, and new windows from now: the resolution's due time, and the first
     response's when nobody had answered yet."""
     now = timezone.now()
     milestone_add(ticket=ticket, kind=Milestone.Kind.REOPENED, at=now, agent=by)
-    previous = (ticket.first_response_due, ticket.resolution_due)
+    ticket.sla_window_start = now
     due_times(ticket=ticket, queue=ticket.queue, since=now)
-    if (ticket.first_response_due, ticket.resolution_due) != previous:
-        Ticket.objects.filter(pk=ticket.pk).update(
-            first_response_due=ticket.first_response_due, resolution_due=ticket.resolution_due
-        )
+    Ticket.objects.filter(pk=ticket.pk).update(
+        sla_window_start=now,
+        first_response_due=ticket.first_response_due,
+        resolution_due=ticket.resolution_due,
+    )
 
 
 def response_recorded(*, ticket: Ticket, message: Message) -> None:
     """An agent's message to the customer was written (or, scheduled, its time came): the first one
-    after the customer's first message is the first response."""
+    after the customer's first message is the first response. Its ``ticket.changed`` brings the
+    open pages the SLA as it is now (the badge counts to the resolution; who answered, when)."""
     if message.author_id is None or ticket.first_inbound_at is None or ticket.first_response_at is not None:
         return
     at = message.created_at or timezone.now()
@@ -99,6 +104,7 @@ def response_recorded(*, ticket: Ticket, message: Message) -> None:
         business=business,
     )
     sla_breach_check(ticket=ticket, at=at)  # late: the breach is marked now, not at the next watch
+    ticket_event(ticket=ticket, event_type="ticket.changed")
 
 
 def ticket_closed(*, ticket: Ticket, by: User | None, at: datetime) -> None:
@@ -147,10 +153,11 @@ def tickets_closed(*, rows: Sequence[Mapping], at: datetime) -> None:
 
 def queue_entered(*, ticket: Ticket) -> None:
     """The ticket moved to ``ticket.queue`` (saved by the caller): QUEUED, and its due times follow
-    the new queue's promises (the ones already met stay met)."""
+    the new queue's promises (the ones already met stay met), counted from the running windows'
+    start: a reopened ticket moved to another queue is not late by the time it spent closed."""
     milestone_add(ticket=ticket, kind=Milestone.Kind.QUEUED)
     first, resolution = ticket.first_response_due, ticket.resolution_due
-    due_times(ticket=ticket, queue=ticket.queue, since=_reopened_at(ticket))
+    due_times(ticket=ticket, queue=ticket.queue, since=ticket.sla_window_start)
     if (first, resolution) != (ticket.first_response_due, ticket.resolution_due):
         Ticket.objects.filter(pk=ticket.pk).update(
             first_response_due=ticket.first_response_due, resolution_due=ticket.resolution_due
@@ -160,15 +167,6 @@ def queue_entered(*, ticket: Ticket) -> None:
 def ticket_assigned(*, ticket: Ticket, agent: User) -> None:
     """The ticket became ``agent``'s."""
     milestone_add(ticket=ticket, kind=Milestone.Kind.ASSIGNED, agent=agent)
-
-
-def _reopened_at(ticket: Ticket) -> datetime | None:
-    """When the ticket was last reopened (None: never), its windows' start: a reopened ticket moved
-    to another queue is not late by the time it spent closed."""
-    if not ticket.reopen_count:
-        return None
-    reopenings = Milestone.objects.filter(ticket=ticket, kind=Milestone.Kind.REOPENED)
-    return reopenings.order_by("-at").values_list("at", flat=True).first()
 
 
 def _ticket_waits(ticket: Ticket, start: datetime | None, end: datetime) -> tuple[float | None, float | None]:

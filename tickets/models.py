@@ -153,6 +153,9 @@ class Ticket(models.Model):
     )
     first_response_due = models.DateTimeField(_("first response due"), null=True, blank=True)
     resolution_due = models.DateTimeField(_("resolution due"), null=True, blank=True)
+    # When the running SLA windows began: the customer's first message, or the last reopening. The
+    # due times count from it, and the badge turns amber in the last fifth of it (tickets/sla_clock.py).
+    sla_window_start = models.DateTimeField(_("SLA window start"), null=True, blank=True)
     # Set once, when a due time passed unmet; stays after a late answer.
     sla_breached_at = models.DateTimeField(_("SLA breached"), null=True, blank=True)
     reopen_count = models.PositiveIntegerField(_("times reopened"), default=0)

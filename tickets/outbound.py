@@ -77,7 +77,7 @@ def message_send(
             message.save()
         if send_at is None:
             response_recorded(ticket=ticket, message=message)
-        session_wake(connection_id=ticket.connection_id)
+        session_wake(connection_id=ticket.connection_id, schedule_changed=send_at is not None)
         _announce(message, "message.new")
     return message
 

@@ -1,18 +1,22 @@
-"""A queue's settings as the queues API reads and changes them: who may read which queue, the
-change itself (checked as the admin's form checks it) and the answer's shape."""
+"""A queue's settings as the queues API and the admin read and change them: who may read which
+queue, the change itself (checked as the admin's form checks it) and the answer's shape."""
 
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import QuerySet
 
 from helpdesk.permissions import has_permission
+from helpdesk.realtime import dashboard_changed
+from tickets.assignment import AUTOMATIC, backlog_on_commit
 from tickets.business_time import hours_dump
 from tickets.hours import queue_hours, schedule_clean
 from tickets.models import Queue
 
 SCHEDULE = ("business_hours", "holidays")
+PEOPLE = ("members", "supervisors")  # the admin's form sets them; the API does not
 
 
 def queues_readable_by(*, user: User) -> QuerySet[Queue]:
@@ -25,7 +29,14 @@ def queues_readable_by(*, user: User) -> QuerySet[Queue]:
 def queue_update(*, queue: Queue, changes: dict[str, Any]) -> Queue:
     """Change the given fields of ``queue`` (the others stay) and save them, or save nothing and
     raise ValidationError naming every field refused: the schedule through ``schedule_clean``, the
-    rest through the model's own rules (a name another queue has, an SLA under one minute...)."""
+    rest through the model's own rules (a name another queue has, an SLA under one minute...).
+    ``members`` and ``supervisors`` (the admin's) are the whole new lists.
+
+    A queue that assigns by itself after the change, when it did not before or has a new member,
+    gives its waiting tickets at once (once this commits): nobody waits for the next one to come
+    online or free a slot. A change of members changes the wall's figures."""
+    people = {name: list(changes[name]) for name in PEOPLE if name in changes}
+    changes = {name: value for name, value in changes.items() if name not in PEOPLE}
     errors: dict[str, list[str]] = {}
     if any(name in changes for name in SCHEDULE):
         try:
@@ -43,8 +54,18 @@ def queue_update(*, queue: Queue, changes: dict[str, Any]) -> Queue:
         errors.update(invalid.message_dict)
     if errors:
         raise ValidationError(errors)
-    if changes:
-        queue.save(update_fields=list(changes))
+    with transaction.atomic():
+        stored = Queue.objects.select_for_update().get(pk=queue.pk)
+        members_before = set(stored.members.values_list("pk", flat=True))
+        if changes:
+            queue.save(update_fields=list(changes))
+        for name, users in people.items():
+            getattr(queue, name).set(users)
+        members = {user.pk for user in people["members"]} if "members" in people else members_before
+        if members != members_before:
+            dashboard_changed()
+        if queue.assignment in AUTOMATIC and (stored.assignment not in AUTOMATIC or members - members_before):
+            backlog_on_commit(queue_id=queue.pk)
     return queue
 
 

@@ -93,7 +93,9 @@ def scheduled_edit(
             raise ActionRefused(_("This message has gone out already: it can no longer be changed."))
         for field, value in changes.items():
             setattr(message, field, value)
-        session_wake(connection_id=message.connection_id)  # the session learns the new time
+        session_wake(  # a new time: the session reads its schedule again
+            connection_id=message.connection_id, schedule_changed="send_at" in changes
+        )
         ticket_event(
             ticket=message.ticket, event_type="message.changed", message=message.pk, status=message.status
         )

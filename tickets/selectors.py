@@ -47,7 +47,7 @@ ROW_FIELDS = [
     "first_response_due",
     "resolution_due",
     "sla_breached_at",
-    "reopen_count",
+    "sla_window_start",
     "contact__name",
     "contact__push_name",
     "contact__phone",
@@ -56,7 +56,9 @@ ROW_FIELDS = [
     "connection__name",
     "queue__name",
     "queue__color",
-    "queue__sla_resolution_minutes",
+    # The badge turns amber in the last fifth of the queue's business time (tickets/sla_clock.py).
+    "queue__business_hours",
+    "queue__holidays",
     "assignee__username",
     "assignee__first_name",
     "assignee__last_name",
@@ -80,6 +82,12 @@ def tickets_visible_to(*, user: User) -> QuerySet[Ticket]:
         return tickets
     my_queues = Queue.members.through.objects.filter(user_id=user.pk).values("queue_id")
     return tickets.filter(Q(queue_id__in=my_queues) | Q(assignee_id=user.pk) | Q(queue__isnull=True))
+
+
+def works_in_queues(*, user: User) -> bool:
+    """Whether ``user`` is an agent: a member of a queue, who takes tickets in the inbox. A user of
+    no queue (an integration's API token, a supervisor who only reads) is not."""
+    return Queue.members.through.objects.filter(user_id=user.pk).exists()
 
 
 def ticket_counts(*, user: User) -> dict[str, int]:
@@ -250,10 +258,10 @@ def ticket_search(text: str) -> Q:
 
 
 def ticket_for_page(*, user: User, pk: int) -> Ticket | None:
-    """The ticket the user may open, with what its page shows."""
+    """The ticket the user may open, with what its page shows (its header, its SLA details)."""
     return (
         tickets_visible_to(user=user)
-        .select_related("contact", "connection", "queue", "assignee")
+        .select_related("contact", "connection", "queue", "assignee", "first_response_by")
         .filter(pk=pk)
         .first()
     )

@@ -30,6 +30,7 @@ from tickets.outbound import message_send, note_add, unsent_line_add
 from tickets.payloads import ticket_payload
 from tickets.realtime import ticket_event, ticket_groups
 from tickets.scheduling import send_at_check
+from tickets.selectors import works_in_queues
 from tickets.text import with_signature
 from tickets.writing import ActionRefused, contact_receives, write_check
 from whatsapp.models import Connection
@@ -331,7 +332,7 @@ def conversation_start(*, connection: Connection, phone: str, by: User, body: st
     says, or when another agent has the ticket."""
     address = _number_check(connection=connection, phone=phone_digits(phone), by=by)
     with transaction.atomic():
-        ticket = _conversation_for(connection=connection, address=address, by=by)
+        ticket, _started = _conversation_for(connection=connection, address=address, by=by)
         if ticket.assignee_id not in (None, by.pk):  # a ticket they may see: the colleague may be named
             raise ActionRefused(
                 _("%(agent)s already has ticket #%(ticket)s with %(contact)s.")
@@ -348,12 +349,20 @@ def number_message_send(
     *, connection: Connection, phone: str, by: User, body: str, queue_if_offline: bool = False
 ) -> Message:
     """A program writes to a number (the API; ``phone``: E.164 digits): ``body`` is queued in the
-    contact's ticket on ``connection``, which nobody takes by it. ``queue_if_offline``: a connection
-    that is not connected sends it when it is (WhatsApp is not asked then). Refused as
-    ``_number_check`` says."""
+    contact's ticket on ``connection``. A ticket it starts (new, or reopened without an agent) is
+    the caller's when they are an agent (a member of a queue), as Start a conversation makes it;
+    else (an integration's token) it goes to its queue's assignment as a customer's new ticket does,
+    and waits there. A ticket under way stays as it is. ``queue_if_offline``: a connection that is
+    not connected sends it when it is (WhatsApp is not asked then). Refused as ``_number_check``
+    says."""
     address = _number_check(connection=connection, phone=phone, by=by, offline_ok=queue_if_offline)
     with transaction.atomic():
-        ticket = _conversation_for(connection=connection, address=address, by=by)
+        ticket, started = _conversation_for(connection=connection, address=address, by=by)
+        if started and ticket.assignee_id is None:
+            if works_in_queues(user=by):
+                ticket_accept(ticket=ticket, by=by)
+            else:
+                assign_on_commit(ticket=ticket)  # in a queue that assigns by itself, to an agent there
         return message_send(ticket=ticket, author=by, body=body)
 
 
@@ -386,12 +395,12 @@ def _number_check(*, connection: Connection, phone: str, by: User, offline_ok: b
     return address
 
 
-def _conversation_for(*, connection: Connection, address: str, by: User) -> Ticket:
+def _conversation_for(*, connection: Connection, address: str, by: User) -> tuple[Ticket, bool]:
     """In the caller's transaction: the ticket a message to ``address`` goes to, its contact (known
-    by that id or as its other id) made on first sight. ``write_check`` again, now that the contact
-    exists: the customer may have written while WhatsApp was asked."""
+    by that id or as its other id) made on first sight, and whether this started it (new or
+    reopened). ``write_check`` again, now that the contact exists: the customer may have written
+    while WhatsApp was asked."""
     known = contacts_at(addresses=[address])
     contact = known[0] if known else contact_upsert(wa_id=address)
     write_check(user=by, contact=contact, ticket=ticket_under_way(contact=contact, connection=connection))
-    ticket, _new = ticket_for_contact(contact=contact, connection=connection)
-    return ticket
+    return ticket_for_contact(contact=contact, connection=connection)

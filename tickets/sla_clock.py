@@ -5,13 +5,15 @@ which the breach's webhook sends, can say whether it is breached.
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db.models import Q
 
+from tickets.business_time import business_deadline, business_seconds
+from tickets.hours import queue_hours
 from tickets.models import Ticket
 
-WARNING_SHARE = 0.2  # the last fifth of a promise's window is amber
+WARNING_SHARE = 0.2  # the last fifth of a promise's window (in its queue's business time) is amber
 
 
 def sla_missed_at(ticket: Ticket, now: datetime) -> datetime | None:
@@ -49,40 +51,47 @@ class SlaClock:
 
 def sla_clock(ticket: Ticket, now: datetime) -> SlaClock | None:
     """The SLA of ``ticket`` as its row shows it; None when no promise runs (no SLA, met, or closed
-    in time). Pure on the row's fields: the inbox reads them with the row."""
-    due, start = _running(ticket)
+    in time). Pure on the row's fields and its queue's hours: the inbox reads them with the row."""
+    due = _running_due(ticket)
     if sla_breached(ticket, now):
         return SlaClock(state="breached", due=due)
     if due is None:
         return None
-    warn_at = due - (due - start) * WARNING_SHARE if start is not None and start < due else due
+    warn_at = _warning_at(ticket, due)
     return SlaClock(state="warning" if now >= warn_at else "ok", due=due, warn_at=warn_at)
 
 
 def sla_state(ticket: Ticket, now: datetime) -> str | None:
     """The row's SLA: "ok", "warning" (the last 20 % of the window from the customer's first message, or the
-    reopening, to the nearest unmet due time), "breached", or None when no SLA runs."""
+    reopening, to the nearest unmet due time, in business time), "breached", or None when no SLA runs."""
     clock = sla_clock(ticket, now)
     return clock.state if clock else None
 
 
-def _running(ticket: Ticket) -> tuple[datetime | None, datetime | None]:
-    """(the nearest due time still to meet, when its window began) of a ticket not closed.
-
-    The first response's window begins with the customer's first message. The resolution's too,
-    unless the ticket was reopened: the row does not keep when, so the window is then the queue's
-    promise itself, counted back from the due time (the reopening, when its hours were open)."""
+def _running_due(ticket: Ticket) -> datetime | None:
+    """The nearest due time still to meet of a ticket not closed."""
     if ticket.status == Ticket.Status.CLOSED:
-        return None, None
-    running = []
-    if ticket.first_response_at is None and ticket.first_response_due is not None:
-        running.append((ticket.first_response_due, ticket.first_inbound_at))
-    due = ticket.resolution_due
-    if due is not None:
-        queue = ticket.queue if ticket.reopen_count and ticket.queue_id is not None else None
-        minutes = queue.sla_resolution_minutes if queue is not None else None
-        running.append((due, due - timedelta(minutes=minutes) if minutes else ticket.first_inbound_at))
-    return min(running, key=lambda clock: clock[0], default=(None, None))
+        return None
+    running = [ticket.resolution_due]
+    if ticket.first_response_at is None:
+        running.append(ticket.first_response_due)
+    return min((due for due in running if due is not None), default=None)
+
+
+def _warning_at(ticket: Ticket, due: datetime) -> datetime:
+    """When the last WARNING_SHARE of the window to ``due`` begins. Both windows still to meet began
+    at ``sla_window_start`` (the customer's first message, or the last reopening: tickets/milestones.py
+    counts both due times from there), and the share is of the queue's business time, so a queue that
+    closes for the night does not turn amber while closed with most of its promise left."""
+    start = ticket.sla_window_start or ticket.first_inbound_at
+    if start is None or start >= due:
+        return due
+    queue = ticket.queue if ticket.queue_id is not None else None
+    hours = queue_hours(queue) if queue is not None else None
+    if hours is None or hours.always_open:
+        return due - (due - start) * WARNING_SHARE
+    left = business_seconds(hours, start, due) * (1 - WARNING_SHARE) / 60
+    return business_deadline(hours, start, left) or due
 
 
 def breached_q(now: datetime) -> Q:

@@ -11,7 +11,8 @@ from django.utils.translation import gettext_lazy as _
 from contacts.admin import phone_column
 from whatsapp.dead_letters import dead_letter_retry
 from whatsapp.forms import WebhookSecretFields, connection_defaults
-from whatsapp.models import Connection, ConnectionEvent, DeadLetter, WebhookDelivery
+from whatsapp.models import Connection, ConnectionEvent, DeadLetter, SavedLogin, WebhookDelivery
+from whatsapp.saved_logins import saved_logins_remove
 from whatsapp.services import (
     ConnectionLimitReached,
     connection_create,
@@ -269,3 +270,29 @@ class DeadLetterAdmin(admin.ModelAdmin):
             % {"stored": stored, "total": len(results)},
             level=messages.SUCCESS if stored == len(results) else messages.WARNING,
         )
+
+
+@admin.register(SavedLogin)
+class SavedLoginAdmin(admin.ModelAdmin):
+    """The logins kept centrally (docs/operations.md): read-only; a refused copy, kept for the audit,
+    is deleted here once understood (its file in the storage with it)."""
+
+    list_display = ["connection", "version", "created_at", "size", "refused", "refused_at"]
+    list_filter = ["connection", "refused_at"]
+    list_select_related = ["connection"]
+    exclude = ["data"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("data")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def delete_model(self, request, obj: SavedLogin) -> None:
+        saved_logins_remove(saved_logins=[obj])
+
+    def delete_queryset(self, request, queryset) -> None:
+        saved_logins_remove(saved_logins=list(queryset))

@@ -24,6 +24,14 @@ COUNTERS = {
     "scan": ("helpdesk_qr_scans_total", "QR codes (or pairing codes) scanned successfully"),
     "restore_ok": ("helpdesk_restores_ok_total", "Sessions that came back logged in, without a QR code"),
     "restore_failed": ("helpdesk_restores_failed_total", "Sessions whose saved login no longer worked"),
+    "central_restored": (
+        "helpdesk_logins_restored_centrally_total",
+        "Sessions that restored their login from the central copy (another machine ran them last)",
+    ),
+    "central_refused": (
+        "helpdesk_saved_logins_refused_total",
+        "Central copies of a login a restore refused (another key, altered, another connection's)",
+    ),
     "reconnect": ("helpdesk_reconnect_attempts_total", "Reconnect and restart attempts"),
     "launch_failure": ("helpdesk_browser_launch_failures_total", "Browsers that could not start"),
     "stalled": (

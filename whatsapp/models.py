@@ -173,3 +173,40 @@ class DeadLetter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.chat or '?'} {self.wa_id[:40]}: {self.error_type}"
+
+
+class SavedLogin(models.Model):
+    """A connection's WhatsApp login, saved from its browser profile where every worker reaches it,
+    so that another machine logs in again without a QR (whatsapp/saved_logins.py). The bytes are an
+    encrypted archive (whatsapp/profile_archive.py), in ``data`` or, when WHATSAPP_PROFILE_STORAGE
+    names a storage, in the file ``storage_name`` of that storage."""
+
+    connection = models.ForeignKey(
+        Connection, on_delete=models.CASCADE, related_name="saved_logins", verbose_name=_("connection")
+    )
+    version = models.PositiveIntegerField(_("version"))
+    created_at = models.DateTimeField(_("saved"), default=timezone.now)
+    size = models.PositiveIntegerField(_("size (bytes)"))
+    sha256 = models.CharField(_("SHA-256 of the archive"), max_length=64)
+    digest = models.CharField(
+        _("digest of the profile"), max_length=64, help_text=_("An unchanged profile is not saved again.")
+    )
+    data = models.BinaryField(_("archive"), null=True, editable=False)
+    storage_name = models.CharField(_("file in the storage"), max_length=300, blank=True)
+    refused = models.TextField(
+        _("refused because"),
+        blank=True,
+        help_text=_("Set when a restore found it unusable; kept for the audit."),
+    )
+    refused_at = models.DateTimeField(_("refused"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-version"]
+        verbose_name = _("saved login")
+        verbose_name_plural = _("saved logins")
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "version"], name="whatsapp_saved_login_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.connection_id} v{self.version}"

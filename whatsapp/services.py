@@ -27,6 +27,7 @@ from whatsapp.lease import LeaseLost, lease_fence, lease_fenced, lease_release
 from whatsapp.models import Connection, ConnectionEvent
 from whatsapp.outcomes import Outcome
 from whatsapp.profiles import profile_mark_used, profile_wipe
+from whatsapp.saved_logins import saved_logins_delete
 from whatsapp.tasks import session_enqueue, session_start
 from whatsapp.webhooks import webhook_emit
 
@@ -215,7 +216,7 @@ def _session_follow(connection: Connection) -> None:
 
 
 def connection_delete(*, connection: Connection) -> None:
-    """Delete the connection and its browser profile; a running session notices and stops.
+    """Delete the connection, its browser profile and its saved logins; a running session notices and stops.
 
     Refused (ProtectedError) while tickets refer to the connection.
     """
@@ -223,6 +224,7 @@ def connection_delete(*, connection: Connection) -> None:
 
     connection_id, running = connection.pk, lease_is_live(connection)
     with transaction.atomic():
+        saved_logins_delete(connection_id=connection_id)  # their rows go with the connection, not their files
         connection.delete()
         session_wake(connection_id=connection_id)
         if not running:  # else the session wipes the profile once its browser is closed
@@ -337,6 +339,10 @@ def connection_session_ended(*, connection_id: int, outcome: Outcome, owner: str
         _fenced_transition(connection_id, owner, Status.STOPPED, gettext_noop("Stopped"), qr_code="")
     elif outcome == Outcome.LOGGED_OUT:
         profile_wipe(connection_id=connection_id)
+        with lease_fenced(connection_id=connection_id, owner=owner):
+            saved_logins_delete(
+                connection_id=connection_id
+            )  # the phone removed the device: it logs in no more
         _fenced_transition(
             connection_id,
             owner,

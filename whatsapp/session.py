@@ -36,7 +36,8 @@ from typing import TypeVar
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections
-from django.utils.translation import gettext_noop, ngettext_lazy
+from django.utils import timezone
+from django.utils.translation import gettext_lazy, gettext_noop, ngettext_lazy
 from playwright.async_api import BrowserContext, Page, async_playwright
 
 from helpdesk.languages import in_helpdesk_language
@@ -58,7 +59,9 @@ from whatsapp.lease import (
 )
 from whatsapp.models import Connection, ConnectionEvent
 from whatsapp.outcomes import Outcome
-from whatsapp.profiles import profile_mark_used, profile_prepare, profile_was_logged_in
+from whatsapp.profile_archive import archive_build, profile_digest
+from whatsapp.profiles import profile_mark_used, profile_path, profile_prepare, profile_was_logged_in
+from whatsapp.saved_logins import saved_login_due, saved_login_restore, saved_login_store, saved_logins_delete
 from whatsapp.services import (
     connection_command_done,
     connection_connected,
@@ -104,6 +107,12 @@ def backoff_delay(attempt: int) -> float:
     return random.uniform(ceiling / 2, ceiling)
 
 
+# The login kept centrally: seconds after CONNECTED until the first save (Chromium writes Local Storage
+# to disk up to 5 s after a change), until the second, and until a failed save is tried again.
+LOGIN_SETTLES = 6.0
+SECOND_SAVE_AFTER = 30.0
+SAVE_RETRY = 30.0
+
 # A worker is asked to stop with SIGINT (django-q2 passes it to its workers' group)
 # or SIGTERM; the session then closes its browser and leaves the lease for the next worker.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -121,6 +130,9 @@ class Session:
         self.connected_at: float | None = None  # loop time this run became CONNECTED, until it went offline
         self.restoring = False  # this run started on a profile that was logged in
         self.me = ""  # the account's own WhatsApp id, once logged in
+        self.has_login = False  # the profile holds a login that worked in this session: worth saving
+        self.save_at: float | None = None  # loop time the login is saved next (while CONNECTED)
+        self.saves = 0  # saves since this run became CONNECTED
         self.live = False  # CONNECTED in this run and online: the probe asks WhatsApp's servers
         self.database = SessionDatabase(connection_id=connection_id, owner=self.owner)
         self.messages = SessionMessages(database=self.database, events=self.events)
@@ -155,6 +167,11 @@ class Session:
         finally:
             listener.cancel()
             await self._close_browser()
+            if outcome in (Outcome.STOP, Outcome.WORKER_STOPPING) and self.has_login:
+                # A graceful stop: the login saved before the lease is let go, so the worker that takes
+                # the connection next, here or on another machine, logs in without a QR. After the
+                # close, not before: the closed browser has written all of its profile to disk.
+                await self._save_login()
             keeper.cancel()  # renewed until the browser is closed: no other session starts on it before
             await db(self._finish)(outcome)
             await publisher.close()
@@ -269,7 +286,6 @@ class Session:
         # browser of the session that took over.
         await db(lease_fence)(connection_id=self.connection_id, owner=self.owner)
         self.profile, reset_reason = await db(profile_prepare)(connection_id=self.connection_id)
-        self.restoring = await db(profile_was_logged_in)(connection_id=self.connection_id)
         if reset_reason:
             await db(self.database.log)(
                 in_helpdesk_language(
@@ -289,6 +305,8 @@ class Session:
                     count=leftovers,
                 )
             )
+        await self._restore_login()
+        self.restoring = await db(profile_was_logged_in)(connection_id=self.connection_id)
         await db(self.database.transition)(
             Status.STARTING,
             in_helpdesk_language(gettext_noop("Starting the browser")),
@@ -332,10 +350,12 @@ class Session:
         self.messages.start(self.page, retry_delay=backoff_delay)
         self.live = False
         prober = asyncio.get_running_loop().create_task(self._probe_whatsapp())
+        saver = asyncio.get_running_loop().create_task(self._keep_login_saved())
         try:
             return await self._watch()
         finally:
             prober.cancel()
+            saver.cancel()
             await self.messages.end()
 
     async def _watch(self) -> Outcome:
@@ -385,6 +405,8 @@ class Session:
                     await self._unless_silent(self._connected())
             elif name == "conn.logout":
                 return Outcome.LOGGED_OUT
+            elif name == "wake" and (payload or {}).get("schedule_changed"):
+                self.messages.schedule_changed()
             elif name == "chat.new_message":
                 self.messages.heard(payload)
             elif name in wire.CHANGE_EVENTS:
@@ -472,8 +494,13 @@ class Session:
     async def _show_qr(self, code: dict | None) -> Outcome | None:
         if code is None:  # WhatsApp Web stopped showing codes
             return await db(self._qr_expired)()
+        self.has_login, self.save_at = False, None
         if self.restoring:
             self.restoring = False
+            # The saved copies hold the same dead login: no other worker restores them again.
+            await db(self.database.fenced)(
+                saved_logins_delete, connection_id=self.connection_id, refused_too=False
+            )
             await db(self.database.log)(
                 in_helpdesk_language(
                     gettext_noop("The saved login no longer works: a new QR code is needed")
@@ -499,6 +526,8 @@ class Session:
             connection_connected, phone=phone, restored=restored, web_version=version
         )
         await db(profile_mark_used)(connection_id=self.connection_id)
+        self.has_login = True
+        self.save_at, self.saves = self.connected_at + LOGIN_SETTLES, 0
         await self.messages.catch_up()
         await self.messages.send_queued()
 
@@ -550,6 +579,73 @@ class Session:
                 return
             except Exception:  # an answer, even a refusal, is an answer; a page gone is the heartbeat's
                 continue
+
+    # -- the login kept centrally (whatsapp/saved_logins.py) -------------------------------
+
+    async def _restore_login(self) -> None:
+        """Before the browser starts: the central copy of the login, when the local one is missing or
+        older (another machine ran the session since). A copy refused is said in the log, with why."""
+        assert self.profile is not None, "restored into the prepared profile"
+        result = await db(saved_login_restore)(
+            connection_id=self.connection_id, owner=self.owner, profile=self.profile
+        )
+        for reason in result.refusals:
+            await db(self.database.log)(
+                in_helpdesk_language(
+                    gettext_noop("The central copy of the login was not used: %(reason)s"),
+                    reason=gettext_lazy(reason),
+                ),
+                ConnectionEvent.Kind.ERROR,
+                data={"metric": "central_refused"},
+            )
+        if result.restored is not None:
+            saved = result.restored
+            await db(self.database.log)(
+                in_helpdesk_language(
+                    gettext_noop("Login restored from the central copy saved %(date)s (%(size)s KiB)"),
+                    date=timezone.localtime(saved.created_at).strftime("%Y-%m-%d %H:%M"),
+                    size=f"{saved.size / 1024:.0f}",
+                ),
+                data={"metric": "central_restored", "version": saved.version, "size": saved.size},
+            )
+
+    async def _keep_login_saved(self) -> None:
+        """Beside the watch loop: the login saved LOGIN_SETTLES s after CONNECTED (once Chromium wrote
+        it to disk), again SECOND_SAVE_AFTER s later (WhatsApp Web goes on writing its keys), then every
+        WHATSAPP_PROFILE_SAVE_MINUTES; each time only if it changed. A save that failed (the store away)
+        is tried again after SAVE_RETRY s; the session goes on meanwhile."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(1)
+            if self.save_at is None or not self.live or loop.time() < self.save_at:
+                continue
+            if not await self._save_login():
+                self.save_at = loop.time() + SAVE_RETRY
+                continue
+            self.saves += 1
+            later = SECOND_SAVE_AFTER if self.saves == 1 else settings.WHATSAPP_PROFILE_SAVE_MINUTES * 60
+            self.save_at = loop.time() + later
+
+    async def _save_login(self) -> bool:
+        """Save the profile's login centrally if it changed; False when the store failed. Fenced by the
+        lease: a session that lost it saves nothing (and its keeper ends it)."""
+        profile = self.profile or profile_path(connection_id=self.connection_id)
+        try:
+            digest = await asyncio.to_thread(profile_digest, profile)
+            if not await db(saved_login_due)(connection_id=self.connection_id, digest=digest):
+                return True
+            data = await asyncio.to_thread(archive_build, profile=profile, connection_id=self.connection_id)
+            await db(saved_login_store)(
+                connection_id=self.connection_id, owner=self.owner, data=data, digest=digest, profile=profile
+            )
+        except LeaseLost:
+            logger.warning("login not saved: the lease is lost", extra=self.log_extra)
+            return True
+        except Exception:
+            logger.warning("login not saved, trying again later", exc_info=True, extra=self.log_extra)
+            return False
+        logger.info("login saved centrally (%d bytes)", len(data), extra=self.log_extra)
+        return True
 
     async def _page_answers(self) -> bool:
         if self.page is None:

@@ -27,10 +27,14 @@ logger = logging.getLogger(__name__)
 async def bus_listen(*, connection_id: int, events: asyncio.Queue) -> None:
     """Forward bus messages for this session into ``events``; retry if Redis is away."""
     layer = channel_layer()
+    away = False
     while True:
         try:
             channel = await layer.new_channel()
             await layer.group_add(session_group(connection_id), channel)
+            if away:  # wakes sent meanwhile were lost: the session looks at everything, its schedule too
+                events.put_nowait(("wake", {"type": "session.wake", "schedule_changed": True}))
+                away = False
             while True:
                 message = await layer.receive(channel)
                 kind = "session.request" if message.get("type") == "session.request" else "wake"
@@ -38,6 +42,7 @@ async def bus_listen(*, connection_id: int, events: asyncio.Queue) -> None:
         except asyncio.CancelledError:
             raise
         except Exception as error:  # the heartbeat keeps polling meanwhile
+            away = True
             logger.warning("bus unavailable: %s", error, extra={"connection_id": connection_id})
             await asyncio.sleep(5)
 

@@ -92,12 +92,16 @@ class SessionMessages:
         # Set once WhatsApp is found to have stopped answering in this run (stopped_answering).
         self.silent = asyncio.Event()
         self.next_due: float | None = None  # loop time the next scheduled reply comes due (send_queued)
+        # Whether next_due is what the database said since the schedule last changed: while it is, a
+        # look at the outbox reads the scheduled replies only once next_due has come.
+        self.schedule_known = False
         self.log_extra = {"connection_id": database.connection_id}
 
     def start(self, page: Page, *, retry_delay: Callable[[int], float]) -> None:
         """A browser run begins on ``page``: new lanes; what is heard live is held until the catch-up."""
         self.page = page
         self.held = []  # heard live before this run's catch-up
+        self.schedule_known = False  # what changed while no run was looking is read at its first look
         self.silent = asyncio.Event()
         self.lanes = ChatLanes(
             self._ingest_chat,
@@ -303,16 +307,25 @@ class SessionMessages:
 
     # -- out ---------------------------------------------------------------------------
 
+    def schedule_changed(self) -> None:
+        """The connection's scheduled replies changed (a wake says so: one was written or its time
+        moved), or wakes may have been lost: the next look reads them again."""
+        self.schedule_known = False
+
     async def send_queued(self) -> None:
         """Send the queued outbound messages, oldest first, once each, then the queued changes; the
         scheduled replies whose time has come are queued first, and ``next_due`` says when the next one
-        comes due."""
-        self.next_due = None
+        comes due. The schedule is read only when that time has come or it changed (``schedule_known``):
+        most looks (every heartbeat, every reply's wake) have nothing due, and each was a transaction of
+        seven statements (tests/whatsapp/test_session_scheduled.py counts them)."""
         if await db(self.database.status)() != Status.CONNECTED:
+            self.next_due, self.schedule_known = None, False
             return
-        due_in = await db(self.database.fenced)(scheduled_promote, connection_id=self.connection_id)
-        if due_in is not None:
-            self.next_due = asyncio.get_running_loop().time() + due_in + 0.05
+        loop = asyncio.get_running_loop()
+        if not self.schedule_known or (self.next_due is not None and loop.time() >= self.next_due):
+            due_in = await db(self.database.fenced)(scheduled_promote, connection_id=self.connection_id)
+            self.next_due = None if due_in is None else loop.time() + due_in + 0.05
+            self.schedule_known = True
         for message in await db(outbound_pending)(connection_id=self.connection_id):
             await db(lease_fence)(connection_id=self.connection_id, owner=self.owner)  # no send without it
             try:

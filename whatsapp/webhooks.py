@@ -47,6 +47,7 @@ EVENTS = [
     "ticket.created",
     "ticket.closed",
     "ticket.sla_breached",
+    "ticket.rated",
     "connection.status",
     "audit.critical",
 ]

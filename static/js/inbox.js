@@ -106,7 +106,14 @@
       return;
     }
     if (response.ok && head && !head.querySelector("#transfer-box form")) {
-      head.innerHTML = text;
+      // The header brings the side's SLA details with it (hx-swap-oob, as htmx swaps an action's answer).
+      const template = document.createElement("template");
+      template.innerHTML = text;
+      for (const part of template.content.querySelectorAll("[hx-swap-oob]")) {
+        part.removeAttribute("hx-swap-oob");
+        document.getElementById(part.id)?.replaceWith(part);
+      }
+      head.replaceChildren(template.content);
       htmx.process(head);
     }
   }
@@ -422,10 +429,11 @@
     markCurrent();
   });
 
-  // -- SLA badges: the server draws each row's state; only the browser knows the time passing, so
-  // a badge counts down from its data-due and turns amber at data-warn, red at data-due (the same
-  // rounding and texts as tickets/templatetags/inbox.py's sla_left). The watch's live
-  // ticket.changed event then brings the row as the server sees it. ---------------------------------
+  // -- SLA badges, the rows' and the open ticket's: the server draws each one's state; only the
+  // browser knows the time passing, so a badge counts down from its data-due and turns amber at
+  // data-warn, red at data-due (the same rounding and texts as tickets/templatetags/inbox.py's
+  // sla_left). The watch's live ticket.changed event then brings the row and the header as the
+  // server sees them. ---------------------------------------------------------------------------------
   const SLA_TICK = 5000; // ms: a state changes within 5 s of its time
   function slaText(due) {
     const minutes = Math.max(1, Math.ceil((due - Date.now()) / 60000));
@@ -435,7 +443,7 @@
   }
   function slaTick() {
     const now = Date.now();
-    for (const badge of rows.querySelectorAll("[data-sla][data-due]")) {
+    for (const badge of inbox.querySelectorAll("[data-sla][data-due]")) {
       const due = Date.parse(badge.dataset.due);
       const state = now >= due ? "breached" : now >= Date.parse(badge.dataset.warn) ? "warning" : "ok";
       badge.classList.replace(`sla-${badge.dataset.sla}`, `sla-${state}`);

@@ -35,7 +35,6 @@ from tests.browser import sign_in
 from tests.factories import QueueFactory, UserFactory
 from tests.processes import wait_until
 from tickets.models import Message, Ticket
-from whatsapp.services import connection_create, connection_request
 
 pytestmark = pytest.mark.django_db(transaction=True)
 RATE, COUNT, CUSTOMERS = 50, 500, 20
@@ -80,14 +79,8 @@ def test_latency_to_the_agents_inbox_at_50_messages_per_second(engine, simulator
         tolerance=scale.pick(RATE_TOLERANCE, smoke=1.0),
     )
 
-    with contextlib.suppress(AssertionError):  # a message never heard of is reported, then fails the test
-        wait_until(
-            lambda: recorded_of(page, "arrivals", sent_at) >= count,
-            timeout=120,
-            interval=0.5,
-            message="every event",
-        )
-    arrivals = {int(pk): at / 1000 for pk, at in page.evaluate("window.arrivals").items()}
+    # a message never heard of is reported, then fails the test
+    arrivals = recorded_times(page, "arrivals", sent_at, count=count, timeout=120, message="every event")
     latencies = report_path(
         f"simulator message → agent's inbox page (websocket, Chromium) at {RATE} msg/s",
         sent_at=sent_at,
@@ -96,6 +89,21 @@ def test_latency_to_the_agents_inbox_at_50_messages_per_second(engine, simulator
     )
     report("  heard of", f"{len(latencies)} of {count}")
     assert len(latencies) == count, f"{len(latencies)} of {count} messages heard of by the page"
+
+
+def recorded_times(
+    page, record: str, sent_at: dict[str, float], *, count: int, timeout: float, message: str
+) -> dict:
+    """When the page recorded each message (``window.<record>``: id → ms), in seconds, once it has
+    ``count`` of the customers' (``sent_at``) or ``timeout`` passed: the caller reports what is missing."""
+    with contextlib.suppress(AssertionError):
+        wait_until(
+            lambda: recorded_of(page, record, sent_at) >= count,
+            timeout=timeout,
+            interval=0.5,
+            message=message,
+        )
+    return {int(pk): at / 1000 for pk, at in page.evaluate(f"window.{record}").items()}
 
 
 def recorded_of(page, record: str, sent_at: dict[str, float]) -> int:
@@ -111,10 +119,7 @@ def agent_on_a_connected_phone(engine, *, phone: str):
     agent = UserFactory(username="latency", first_name="Lia")
     queue = QueueFactory()
     queue.members.add(agent)
-    connection = connection_create(name="Latency")
-    connection.queues.add(queue)
-    connection_request(connection=connection, enabled=True)
-    engine.connect(connection, phone=phone)
+    engine.connected(phone, "Latency", queues=[queue])
     return agent
 
 
@@ -271,15 +276,8 @@ def test_latency_to_the_agents_open_ticket_and_back_to_the_phone(engine, simulat
         sender=lambda n: customer,
         tolerance=scale.pick(RATE_TOLERANCE, smoke=1.0),
     )
-    with contextlib.suppress(AssertionError):  # a message never shown is reported, then fails the test
-        wait_until(
-            lambda: recorded_of(page, "shown", sent_at) >= count,
-            timeout=60,
-            interval=0.5,
-            message="every bubble",
-        )
-
-    shown = {int(pk): at / 1000 for pk, at in page.evaluate("window.shown").items()}
+    # a message never shown is reported, then fails the test
+    shown = recorded_times(page, "shown", sent_at, count=count, timeout=60, message="every bubble")
     latencies = report_path(
         f"simulator message → agent's open ticket page shows it (Chromium) at {RATE} msg/s for {count / RATE:.0f} s",
         sent_at=sent_at,

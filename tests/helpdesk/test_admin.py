@@ -25,6 +25,7 @@ WRITTEN_BY_THE_SYSTEM = {
     "whatsapp.connectionevent",
     "whatsapp.webhookdelivery",
     "whatsapp.deadletter",
+    "whatsapp.savedlogin",  # saved by the sessions (whatsapp/saved_logins.py)
 }
 
 

@@ -5,6 +5,8 @@ The tests commit for real (``transaction=True``): consumers read the database
 from their own threads, as they do in production, and events wait for commits.
 """
 
+import asyncio
+
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
@@ -12,9 +14,10 @@ from django.db import transaction
 
 from helpdesk import consumers
 from helpdesk.realtime import DASHBOARD_GROUP
-from tests.factories import QueueFactory, TicketFactory
+from tests.factories import QueueFactory, TicketFactory, UserFactory
 from tests.websockets import websocket
 from tickets.models import Ticket
+from tickets.queues import queue_update
 from tickets.services import ticket_close
 
 pytestmark = [pytest.mark.usefixtures("channel_layer"), pytest.mark.django_db(transaction=True)]
@@ -98,3 +101,26 @@ def test_nothing_is_sent_for_a_change_that_is_rolled_back(staff):
         return first
 
     assert async_to_sync(published)() == {"type": "dashboard.changed", "marker": True}
+
+
+def test_a_queues_new_member_reaches_the_wall(staff):
+    """The wall lists a queue's members and counts those online: a change of members tells it."""
+    queue = QueueFactory()
+    ana = UserFactory()
+
+    async def told() -> tuple[dict, dict]:
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        await layer.group_add(DASHBOARD_GROUP, channel)
+        await sync_to_async(queue_update)(queue=queue, changes={"members": [ana]})
+        await sync_to_async(queue_update)(queue=queue, changes={"members": [ana]})  # no change: quiet
+        await layer.group_send(DASHBOARD_GROUP, {"type": "dashboard.changed", "marker": True})
+        first = await asyncio.wait_for(layer.receive(channel), timeout=5)
+        second = await asyncio.wait_for(layer.receive(channel), timeout=5)
+        await layer.group_discard(DASHBOARD_GROUP, channel)
+        return first, second
+
+    assert async_to_sync(told)() == (
+        {"type": "dashboard.changed"},
+        {"type": "dashboard.changed", "marker": True},
+    )

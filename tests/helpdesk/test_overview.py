@@ -6,7 +6,6 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
@@ -37,14 +36,6 @@ def queue_row(page: str, queue) -> str:
 def figure(row: str, name: str) -> str:
     start = row.index(f'data-figure="{name}"')
     return row[row.index(">", start) + 1 : row.index("<", start)]
-
-
-@pytest.fixture
-def supervisor(client):
-    user = UserFactory()
-    user.groups.add(Group.objects.get(name="Supervisors"))
-    client.force_login(user)
-    return user
 
 
 def test_each_queue_shows_its_members_online_its_waiting_tickets_and_the_longest_wait(client, supervisor):
@@ -100,7 +91,54 @@ def test_the_wall_speaks_portuguese_to_a_portuguese_browser(client, supervisor):
         assert text in page
 
 
+def no_queue_row(page: str) -> str:
+    start = page.index("data-overview-no-queue")
+    return page[start : page.index("</tr>", start)]
+
+
+def test_tickets_without_a_queue_have_their_own_line_while_any_is_under_way(client, supervisor):
+    queue = QueueFactory()
+    TicketFactory(queue=queue, status=Ticket.Status.PENDING)
+    assert "data-overview-no-queue" not in client.get(reverse("overview")).content.decode()
+
+    started = timezone.now() - timedelta(minutes=12)
+    TicketFactory(queue=None, status=Ticket.Status.PENDING, waiting_since=started)
+    TicketFactory(queue=None, status=Ticket.Status.PENDING)
+    TicketFactory(queue=None, status=Ticket.Status.OPEN, assignee=UserFactory())  # under way, not waiting
+    TicketFactory(queue=None, status=Ticket.Status.CLOSED)
+
+    page = client.get(reverse("overview")).content.decode()
+
+    row = no_queue_row(page)
+    assert ">No queue<" in row
+    assert (figure(row, "queue-waiting"), figure(row, "queue-sla-at-risk")) == ("2", "0")  # no SLA: no queue
+    assert f'<time datetime="{timezone.localtime(started).isoformat()}">12\xa0minutes</time>' in row
+    assert figure(queue_row(page, queue), "queue-waiting") == "1"  # the queue's own line is unchanged
+    assert page.count("data-overview-queue=") == 1  # a line, not a queue
+
+
+def test_a_line_of_closed_tickets_without_a_queue_is_not_shown(client, supervisor):
+    TicketFactory(queue=None, status=Ticket.Status.CLOSED)
+
+    assert "data-overview-no-queue" not in client.get(reverse("overview")).content.decode()
+
+
+def test_an_agent_sees_the_no_queue_line_as_their_inbox_shows_them_those_tickets(client):
+    """Tickets no queue has taken are every agent's to see (docs/decisions.md), so their line is too,
+    even for an agent in no queue yet; in Portuguese as well."""
+    agent = UserFactory()
+    TicketFactory.create_batch(3, queue=None, status=Ticket.Status.PENDING)
+    client.force_login(agent)
+
+    page = client.get(reverse("overview"), HTTP_ACCEPT_LANGUAGE="pt-BR").content.decode()
+
+    assert figure(no_queue_row(page), "queue-waiting") == "3"
+    assert ">Sem fila<" in no_queue_row(page)
+    assert len(client.get(reverse("inbox"), {"tab": "waiting"}).context["page"].items) == 3
+
+
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=ZoneInfo("UTC"))
+REOPENED = {"first_inbound_at": NOW - timedelta(days=2), "sla_window_start": NOW - timedelta(minutes=10)}
 
 
 @pytest.mark.parametrize(
@@ -118,10 +156,15 @@ NOW = datetime(2026, 3, 10, 15, 0, tzinfo=ZoneInfo("UTC"))
         ({"resolution_due": NOW - timedelta(hours=1), "status": Ticket.Status.CLOSED}, False),
         ({"resolution_due": NOW - timedelta(hours=1), "sla_breached_at": NOW}, True),  # breached, not met
         ({}, False),  # no promise
+        # The customer first wrote two days ago and the ticket was reopened 10 minutes before NOW: its
+        # new resolution window counts from the reopening (sla_window_start), so 230 of its 240 minutes
+        # left is not at risk; 2 of 12 is.
+        (REOPENED | {"resolution_due": NOW + timedelta(minutes=230)}, False),
+        (REOPENED | {"resolution_due": NOW + timedelta(minutes=2)}, True),
     ],
 )
 def test_an_sla_is_at_risk_in_the_last_fifth_of_its_time_or_once_passed_until_met(fields, at_risk):
-    ticket = TicketFactory(first_inbound_at=NOW - timedelta(minutes=90), **fields)
+    ticket = TicketFactory(**{"first_inbound_at": NOW - timedelta(minutes=90), **fields})
 
     assert Ticket.objects.filter(sla_at_risk_q(now=NOW), pk=ticket.pk).exists() is at_risk
 
@@ -237,6 +280,7 @@ def build_team(*, queues: int, agents: int) -> None:
         queue.members.add(*team)
         TicketFactory(queue=queue, status=Ticket.Status.PENDING)
         TicketFactory(queue=queue, status=Ticket.Status.OPEN, assignee=team[n % agents])
+    TicketFactory(queue=None, status=Ticket.Status.PENDING)  # the "No queue" line costs no query more
 
 
 @pytest.mark.parametrize(("queues", "agents"), [(2, 2), (6, 9)])

@@ -3,15 +3,17 @@ from django.urls import reverse
 from django.utils import timezone
 
 from contacts.models import Contact
+from helpdesk.models import AgentState, ApiToken
 from tests.factories import (
     ConnectionFactory,
     ContactFactory,
     MessageFactory,
     QueueFactory,
+    StaffFactory,
     TicketFactory,
     UserFactory,
 )
-from tickets.models import Message, Ticket
+from tickets.models import Message, Queue, Ticket
 from whatsapp.models import Connection
 
 PAGES = ["home", "inbox", "contact-list", "connection-list"]
@@ -196,3 +198,52 @@ def test_the_newer_doors_are_shut_to_an_agent_of_another_queue(
 
     assert response.status_code in (403, 404), response.status_code
     assert_nothing_changed(doors)
+
+
+def deactivate(user) -> None:
+    """An admin unticks "active" while the user is still signed in (or holds a token)."""
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+
+
+# Issue 20's pages: the home page's live part, the header's presence and away switch, the reports and
+# their CSV. Each is open to the user before they are deactivated, and shut after.
+SIGNED_IN_DOORS = [
+    ("get", "overview"),
+    ("get", "presence"),
+    ("post", "presence"),
+    ("get", "reports"),
+    ("get", "reports-export"),
+]
+
+
+@pytest.mark.parametrize(("method", "name"), SIGNED_IN_DOORS)
+def test_the_overview_presence_and_reports_are_shut_to_a_deactivated_user(client, db, method, name):
+    former = StaffFactory()
+    client.force_login(former)
+    assert client.get(reverse(name)).status_code == 200
+    deactivate(former)
+
+    response = getattr(client, method)(reverse(name), {"away": "1"})
+
+    assert response.status_code == 302 and response.url.startswith(reverse("login")), response.status_code
+    assert not AgentState.objects.filter(user=former, away=True).exists()
+
+
+# Issue 20's API calls: a token outlives nothing of its user's rights.
+API_DOORS = [("get", "reports/summary"), ("get", "queues"), ("get", "queues/{pk}"), ("patch", "queues/{pk}")]
+
+
+@pytest.mark.parametrize(("method", "path"), API_DOORS)
+def test_the_reports_and_queues_api_refuse_a_deactivated_users_token(client, db, method, path):
+    queue = QueueFactory(name="Vendas")
+    former = StaffFactory()
+    _token, key = ApiToken.issue(user=former)
+    url, auth = f"/api/{path.format(pk=queue.pk)}", {"HTTP_AUTHORIZATION": f"Bearer {key}"}
+    assert client.get(url, **auth).status_code == 200
+    deactivate(former)
+
+    response = getattr(client, method)(url, {"name": "Changed"}, content_type="application/json", **auth)
+
+    assert (response.status_code, response.json()["error_code"]) == (401, "UNAUTHENTICATED")
+    assert Queue.objects.get(pk=queue.pk).name == "Vendas"

@@ -1,7 +1,6 @@
 """Roles are model permissions, as in the admin: being staff grants nothing by itself."""
 
 import pytest
-from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from helpdesk.models import ApiToken
@@ -14,14 +13,6 @@ pytestmark = pytest.mark.django_db
 def bare_staff(client):
     """A staff user (may open the admin) with no permission at all."""
     user = UserFactory(is_staff=True)
-    client.force_login(user)
-    return user
-
-
-@pytest.fixture
-def supervisor(client):
-    user = UserFactory()
-    user.groups.add(Group.objects.get(name="Supervisors"))
     client.force_login(user)
     return user
 

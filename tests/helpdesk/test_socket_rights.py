@@ -12,6 +12,7 @@ from asgiref.sync import async_to_sync, sync_to_async
 from django.contrib.sessions.models import Session
 from django.db import connection as database
 
+from helpdesk.models import AgentSocket, AgentState
 from tests.factories import ConnectionFactory, QueueFactory, TicketFactory
 from tests.tickets.test_inbox_live import events_after
 from tests.websockets import websocket
@@ -71,6 +72,28 @@ def test_a_signed_out_users_socket_is_closed(staff_client, path):
         return await communicator.receive_output(timeout=5)
 
     assert async_to_sync(run)() == {"type": "websocket.close", "code": 4401}
+
+
+@pytest.mark.parametrize("path", ["/ws/dashboard/", "/ws/inbox/"])
+@pytest.mark.parametrize("when", ["before it opens", "while it is open"])
+def test_a_deactivated_users_overview_and_inbox_sockets_are_closed_and_leave_no_presence(
+    agent_client, agent, path, when
+):
+    async def run() -> dict:
+        if when == "before it opens":
+            await sync_to_async(deactivate)(agent)
+        communicator = websocket(path, agent_client)
+        assert await communicator.connect() == (True, None)
+        if when == "while it is open":
+            await sync_to_async(deactivate)(agent)
+        closed = await communicator.receive_output(timeout=5)
+        await communicator.disconnect()  # the browser lets go of the closed socket
+        return closed
+
+    assert async_to_sync(run)() == {"type": "websocket.close", "code": 4401}
+    assert not AgentSocket.objects.filter(user=agent).exists()  # offline: no page of theirs counts
+    if when == "before it opens":
+        assert not AgentState.objects.filter(user=agent).exists()  # not even an activity
 
 
 @pytest.fixture

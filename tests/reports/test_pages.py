@@ -165,6 +165,21 @@ def test_the_csv_of_days_and_of_tickets(staff_client, world):
     assert {row["first_response_by"] for row in tickets} == {"Ana Lima", "bruno"}
 
 
+def test_a_plain_agents_csv_holds_nothing_of_another_queue(client, world):
+    client.force_login(world["ana"])  # of Suporte; Bruno's conversation is Vendas's
+
+    summary = rows_of(client.get(f"/reports/export.csv?{PERIOD}"))
+    tickets = rows_of(client.get(f"/reports/export.csv?{PERIOD}&report=tickets"))
+    asked_for_vendas = rows_of(
+        client.get(f"/reports/export.csv?{PERIOD}&report=tickets&queue={world['vendas'].pk}")
+    )
+
+    assert {(row["row"], row["name"]) for row in summary if row["row"] == "agent"} == {("agent", "Ana Lima")}
+    assert "bruno" not in str(summary)
+    assert [row["first_response_by"] for row in tickets] == ["Ana Lima"]
+    assert asked_for_vendas == []
+
+
 def api_get(client, user, query: str):
     key = user if isinstance(user, str) else ApiToken.issue(user=user)[1]
     return client.get(f"/api/reports/summary?{query}", HTTP_AUTHORIZATION=f"Bearer {key}")

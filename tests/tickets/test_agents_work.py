@@ -13,7 +13,6 @@ from tests.browser import drop_file, sign_in
 from tests.factories import QueueFactory, UserFactory
 from tests.processes import wait_until
 from tickets.models import Message, QuickReply, Ticket
-from whatsapp.services import connection_create, connection_request
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -38,10 +37,7 @@ def test_two_agents_share_a_queue_and_one_answers(engine, simulator, web, browse
     support.members.add(ana, bruno)
     sales.members.add(carla)
     QuickReply.objects.create(shortcut="hours", body="We are open from 8 to 18.")
-    connection = connection_create(name="Main number")
-    connection.queues.add(support)
-    connection_request(connection=connection, enabled=True)
-    engine.connect(connection, phone=PHONE)
+    engine.connected(PHONE, "Main number", queues=[support])
     pages = {}
     for user in (ana, bruno, carla):
         pages[user.username] = page = browser.new_page()

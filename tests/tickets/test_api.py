@@ -2,6 +2,7 @@ import pytest
 from django.urls import reverse
 
 from helpdesk.models import ApiToken
+from helpdesk.presence import socket_open
 from tests.factories import (
     ConnectionFactory,
     ContactFactory,
@@ -10,7 +11,7 @@ from tests.factories import (
     TicketFactory,
     UserFactory,
 )
-from tickets.models import Message, Ticket
+from tickets.models import Message, Queue, Ticket
 from whatsapp.models import Connection
 
 pytestmark = pytest.mark.django_db
@@ -150,6 +151,62 @@ def test_the_api_does_not_write_where_its_caller_cannot_read(agent_api):
         {"error_code": "CONTACT_BLOCKED", "message": "This number is blocked; ask a supervisor."},
     )
     assert (Ticket.objects.count(), Message.objects.count()) == (1, 0)
+
+
+def send_offline(call, connection: Connection, to: str):
+    payload = {"to": to, "body": "Oi", "queue_if_offline": True}  # WhatsApp is not asked
+    return call("POST", f"connections/{connection.pk}/messages", payload)
+
+
+def test_a_conversation_an_agent_starts_through_the_api_is_theirs(agent_api):
+    connection = ConnectionFactory(status=Connection.Status.DISCONNECTED)
+    sales = Queue.objects.get(name="Sales")
+    connection.queues.add(sales)
+    agent = sales.members.get()
+
+    sent = send_offline(agent_api, connection, "5511955554444")
+
+    assert sent.status_code == 201
+    ticket = Ticket.objects.get()
+    assert (ticket.assignee, ticket.status, ticket.queue) == (agent, Ticket.Status.OPEN, sales)
+
+
+def test_a_conversation_an_integration_starts_goes_to_its_queues_assignment(
+    api, django_capture_on_commit_callbacks
+):
+    """A token of a user in no queue (an integration) takes nothing: the ticket enters its queue as a
+    customer's new one does, given at once by a queue that assigns by itself, else waiting."""
+    robin = QueueFactory(assignment=Queue.Assignment.ROUND_ROBIN)
+    ana = UserFactory()
+    robin.members.add(ana)
+    socket_open(user=ana, channel_name="test!ana")
+    to_robin = ConnectionFactory(status=Connection.Status.DISCONNECTED)
+    to_robin.queues.add(robin)
+    manual = QueueFactory()
+    manual.members.add(ana)
+    to_manual = ConnectionFactory(status=Connection.Status.DISCONNECTED)
+    to_manual.queues.add(manual)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send_offline(api, to_robin, "5511955554444").status_code == 201
+        assert send_offline(api, to_manual, "5511955553333").status_code == 201
+
+    given, waiting = Ticket.objects.get(queue=robin), Ticket.objects.get(queue=manual)
+    assert (given.assignee, given.status) == (ana, Ticket.Status.OPEN)
+    assert (waiting.assignee, waiting.status) == (None, Ticket.Status.PENDING)
+
+
+def test_the_api_writing_into_a_waiting_ticket_takes_nothing(agent_api):
+    connection = ConnectionFactory(status=Connection.Status.DISCONNECTED)
+    sales = Queue.objects.get(name="Sales")
+    under_way = TicketFactory(
+        connection=connection, queue=sales, contact=ContactFactory(phone="5511955554444")
+    )
+
+    assert send_offline(agent_api, connection, "5511955554444").status_code == 201
+
+    under_way.refresh_from_db()
+    assert (under_way.assignee, under_way.status) == (None, Ticket.Status.PENDING)
 
 
 def test_the_api_searches_as_the_pages_do(api, staff_client):

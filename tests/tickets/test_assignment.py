@@ -45,6 +45,20 @@ def assignees(tickets: list[Ticket]) -> list:
     return [ticket_autoassign(ticket=ticket) for ticket in tickets]
 
 
+def assignee_of(ticket: Ticket):
+    """Who the ticket is assigned to now, as the database has it."""
+    return Ticket.objects.get(pk=ticket.pk).assignee
+
+
+def one_online_agent_on_a_line():
+    """A queue of one agent, online, and a number whose every new conversation goes to that queue."""
+    queue, (ana,) = team(size=1)
+    online(ana)
+    line = ConnectionFactory()
+    line.queues.add(queue)
+    return queue, ana, line
+
+
 def test_round_robin_alternates_and_the_conversation_says_who_got_it():
     queue, (ana, bia) = team()
     online(ana, bia)
@@ -141,13 +155,13 @@ def test_a_slot_freed_by_closing_or_returning_gives_the_oldest_waiting(
     with django_capture_on_commit_callbacks(execute=True):
         ticket_close(ticket=held, by=ana, reason=Ticket.CloseReason.AGENT)
 
-    assert Ticket.objects.get(pk=first.pk).assignee == ana
-    assert Ticket.objects.get(pk=second.pk).assignee is None  # full again
+    assert assignee_of(first) == ana
+    assert assignee_of(second) is None  # full again
 
     with django_capture_on_commit_callbacks(execute=True):
         ticket_return(ticket=Ticket.objects.get(pk=first.pk), by=ana)
 
-    assert Ticket.objects.get(pk=second.pk).assignee == ana  # waited longer than the one returned
+    assert assignee_of(second) == ana  # waited longer than the one returned
 
 
 def test_an_idle_agent_who_answers_is_back_and_gets_the_waiting_tickets(
@@ -166,7 +180,7 @@ def test_an_idle_agent_who_answers_is_back_and_gets_the_waiting_tickets(
         ticket_reply(ticket=mine, by=ana, body="Já vejo")
 
     assert presence_of(user_ids=[ana.pk])[ana.pk] == "online"
-    assert Ticket.objects.get(pk=queued.pk).assignee == ana
+    assert assignee_of(queued) == ana
 
 
 def test_the_audit_closing_stale_tickets_frees_their_slots(settings):
@@ -183,7 +197,7 @@ def test_the_audit_closing_stale_tickets_frees_their_slots(settings):
 
     tickets_close_stale(before=timezone.now() - timedelta(days=7), ignore_waiting=True)
 
-    assert Ticket.objects.get(pk=queued.pk).assignee == ana
+    assert assignee_of(queued) == ana
 
 
 def test_a_transfer_to_a_queue_assigns_there_and_frees_the_slot_it_leaves(
@@ -199,38 +213,32 @@ def test_a_transfer_to_a_queue_assigns_there_and_frees_the_slot_it_leaves(
     with django_capture_on_commit_callbacks(execute=True):
         ticket_transfer(ticket=moving, queue=support)
 
-    assert Ticket.objects.get(pk=moving.pk).assignee == bia
-    assert Ticket.objects.get(pk=queued.pk).assignee == ana
+    assert assignee_of(moving) == bia
+    assert assignee_of(queued) == ana
 
 
 def test_a_new_ticket_and_the_menus_answer_are_assigned_as_they_come_in(
     channel_layer, django_capture_on_commit_callbacks
 ):
-    queue, (ana,) = team(size=1)
-    online(ana)
-    direct = ConnectionFactory()
-    direct.queues.add(queue)
+    queue, ana, direct = one_online_agent_on_a_line()
     menu = ConnectionFactory()
     menu.queues.add(queue, QueueFactory())
 
     with django_capture_on_commit_callbacks(execute=True):
         new = message_ingest(connection=direct, message=inbound(1)).ticket
         asked = message_ingest(connection=menu, message=inbound(2, chat="5511977770000@c.us")).ticket
-    assert Ticket.objects.get(pk=asked.pk).assignee is None  # no queue yet
+    assert assignee_of(asked) is None  # no queue yet
     with django_capture_on_commit_callbacks(execute=True):
         message_ingest(connection=menu, message=inbound(3, chat="5511977770000@c.us", body="1"))
 
-    assert Ticket.objects.get(pk=new.pk).assignee == ana
-    assert Ticket.objects.get(pk=asked.pk).assignee == ana
+    assert assignee_of(new) == ana
+    assert assignee_of(asked) == ana
 
 
 def test_a_message_to_an_open_ticket_asks_nothing_of_the_assignment(
     django_capture_on_commit_callbacks, django_assert_num_queries
 ):
-    queue, (ana,) = team(size=1)
-    online(ana)
-    direct = ConnectionFactory()
-    direct.queues.add(queue)
+    _queue, _ana, direct = one_online_agent_on_a_line()
     message_ingest(connection=direct, message=inbound(1))
 
     # the ticket with its contact (and whether any message is stored), the ticket's counters, the INSERT

@@ -5,22 +5,15 @@ runs it: the database is taken back to 0014, the old tickets written, then migra
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import connection as db
-from django.db.migrations.executor import MigrationExecutor
 
-from tests.factories import ConnectionFactory, MessageFactory, QueueFactory, TicketFactory, UserFactory
+from tests.factories import ConnectionFactory, MessageFactory, QueueFactory, UserFactory
+from tests.tickets.migration_helpers import migrate, newest, ticket_as_of
 from tickets.models import Message, Milestone, Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)  # SQLite's schema editor needs no open transaction
 BEFORE = [("tickets", "0014_sla_watch_schedule")]
-AFTER = [("tickets", "0015_backfill_milestones")]
 T0 = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
-
-
-def migrate(targets) -> None:
-    executor = MigrationExecutor(db)
-    executor.loader.build_graph()
-    executor.migrate(targets)
+AFTER = newest()  # 0015, and the migrations after it (the tickets are read back with today's model)
 
 
 @pytest.fixture
@@ -42,7 +35,7 @@ def at(ticket: Ticket, minutes: float, **fields) -> Message:
 
 
 def old_ticket(**fields) -> Ticket:
-    ticket = TicketFactory(**fields)
+    ticket = ticket_as_of(BEFORE, **fields)
     Ticket.objects.filter(pk=ticket.pk).update(created_at=T0)
     return ticket
 

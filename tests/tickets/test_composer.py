@@ -7,7 +7,6 @@ from tests.browser import drop_file, sign_in
 from tests.factories import QueueFactory, TicketFactory, UserFactory
 from tests.processes import wait_until
 from tickets.models import Message, Ticket
-from whatsapp.services import connection_create, connection_request
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -52,9 +51,7 @@ def test_refused_files_say_why_and_keep_the_typed_text(web, page):
 def test_a_voice_note_recorded_in_the_page_reaches_the_phone_as_a_voice_message(engine, simulator, web, page):
     engine.start_worker()
     agent = UserFactory()
-    connection = connection_create(name="Voice")
-    connection_request(connection=connection, enabled=True)
-    engine.connect(connection, phone="5531999990031")
+    engine.connected("5531999990031", "Voice")
     simulator.post(
         "/_sim/messages", {"account": "5531999990031", "from": "5511988880031", "body": "Pode mandar áudio?"}
     )

@@ -150,6 +150,53 @@ def test_a_rating_its_comment_and_a_question_in_one_batch(agent):
     assert said(ticket) == [ASKED, THANKS]
 
 
+@pytest.fixture
+def rated_events(monkeypatch):
+    """The ``ticket.rated`` webhook events queued so far (when their change committed): (rating, comment) each."""
+    queued: list[dict] = []
+    monkeypatch.setattr("whatsapp.webhooks.async_task", lambda func, *args: queued.append(args[1]))
+
+    def sent() -> list[tuple[int, str]]:
+        rated = [envelope["payload"] for envelope in queued if envelope["event"] == "ticket.rated"]
+        return [(payload["csat_rating"], payload["csat_comment"]) for payload in rated]
+
+    return sent
+
+
+def test_a_rating_tells_the_webhook_once_and_its_comment_once_more(
+    agent, rated_events, django_capture_on_commit_callbacks
+):
+    ticket = closed_by_agent(agent, webhook_url="https://hooks.example.com/helpdesk")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        answer(ticket, 2, "5")
+        answer(ticket, 3, "5")  # a double tap changes nothing: nothing to tell
+    assert rated_events() == [(5, "")]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        answer(ticket, 4, "Muito bem atendido")
+    assert rated_events() == [(5, ""), (5, "Muito bem atendido")]  # as Chatwoot updates its survey's answer
+
+    with django_capture_on_commit_callbacks(execute=True):
+        answer(ticket, 5, "e o boleto?")  # no answer: reopens, rates nothing
+    assert len(rated_events()) == 2
+
+
+def test_a_rating_and_its_comment_in_one_batch_tell_the_webhook_once(
+    agent, rated_events, django_capture_on_commit_callbacks
+):
+    ticket = closed_by_agent(agent, webhook_url="https://hooks.example.com/helpdesk")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        chat_messages_ingest(
+            connection=ticket.connection,
+            chat=ticket.contact.wa_id,
+            messages=[inbound(2, body="⭐⭐⭐"), inbound(3, body="podia ser mais rápido")],
+        )
+
+    assert rated_events() == [(3, "podia ser mais rápido")]
+
+
 @pytest.mark.parametrize(
     "body", ["10", "5 stars!!!", "great", "0", "5.0", "nota 5", "⭐⭐⭐⭐⭐⭐", "²", "５"]
 )

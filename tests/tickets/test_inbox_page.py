@@ -5,7 +5,6 @@ from playwright.sync_api import expect
 
 from tests.browser import sign_in
 from tests.factories import QueueFactory, UserFactory
-from whatsapp.services import connection_create, connection_request
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -15,13 +14,11 @@ def test_a_new_customer_appears_in_the_inbox_live(engine, simulator, web, page):
     agent = UserFactory(username="bia")
     support = QueueFactory(name="Suporte")
     support.members.add(agent)
-    connection = connection_create(name="Vendas")
-    connection.queues.add(support)
-    connection_request(connection=connection, enabled=True)
-    engine.connect(connection, phone="5531999990007")
+    engine.connected("5531999990007", "Vendas", queues=[support])
     sign_in(page, web, agent)
     page.goto(f"{web}/inbox/")
     expect(page.get_by_text("No tickets here.")).to_be_visible()
+    expect(page.locator("body")).to_have_attribute("data-live", "open")  # events reach the page from now
     page.evaluate("window.sameDocument = true")
 
     simulator.post(

@@ -1,10 +1,12 @@
 """The inbox and ticket pages over HTTP: who may open what, what each action writes, at what query cost."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.core.files.base import ContentFile
 from django.urls import reverse
+from django.utils import timezone
 
 from tests.factories import ContactFactory, MessageFactory, QueueFactory, TicketFactory, UserFactory
 from tickets.models import Message, QuickReply, Ticket
@@ -81,8 +83,20 @@ def test_anonymous_visitors_are_sent_to_sign_in_from_every_url(client, ticket):
     assert set(answers.values()) == {302}, answers
 
 
-def test_opening_a_ticket_takes_a_fixed_number_of_queries(agent_client, ticket, django_assert_num_queries):
+def test_opening_a_ticket_takes_a_fixed_number_of_queries(
+    agent_client, agent, ticket, django_assert_num_queries
+):
     MessageFactory.create_batch(30, ticket=ticket)
+    now = timezone.now()
+    Ticket.objects.filter(pk=ticket.pk).update(  # its SLA details: due times, who answered first, the breach
+        first_inbound_at=now - timedelta(hours=2),
+        sla_window_start=now - timedelta(hours=2),
+        first_response_due=now - timedelta(hours=1),
+        first_response_at=now - timedelta(minutes=30),
+        first_response_by=agent,
+        resolution_due=now + timedelta(hours=2),
+        sla_breached_at=now - timedelta(hours=1),
+    )
     url = reverse("ticket", args=[ticket.pk])
 
     # session, user, whether they see every ticket, the ticket; its messages, its scheduled replies,
@@ -94,6 +108,7 @@ def test_opening_a_ticket_takes_a_fixed_number_of_queries(agent_client, ticket, 
         agent_client.get(url)
 
     assert pane.status_code == 200
+    assert 'data-sla="breached"' in pane.content.decode() and "answered at" in pane.content.decode()
 
 
 def test_live_rows_come_in_one_request_that_also_says_whom_to_notify_of(

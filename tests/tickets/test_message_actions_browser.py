@@ -16,7 +16,6 @@ from tests.browser import sign_in
 from tests.factories import StaffFactory
 from tests.processes import wait_until
 from tickets.models import Message, MessageChange, Reaction, Ticket
-from whatsapp.services import connection_create, connection_request
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -26,9 +25,7 @@ PHONE, CUSTOMER = "5531999990047", "5511988880047"
 def test_an_agents_reaction_edit_and_deletion_reach_the_phone(engine, simulator, web, page):
     engine.start_worker()
     ana = StaffFactory(username="ana", first_name="Ana")
-    connection = connection_create(name="Main number")
-    connection_request(connection=connection, enabled=True)
-    engine.connect(connection, phone=PHONE)
+    engine.connected(PHONE, "Main number")
     status, sent = simulator.post(
         "/_sim/messages", {"account": PHONE, "from": CUSTOMER, "name": "Maria", "body": "Preciso de ajuda"}
     )

@@ -78,6 +78,18 @@ def question(connection):
     return Message.objects.get()
 
 
+@pytest.fixture
+def reply(connection, question):
+    """The agent's answer to the question, sent."""
+    return Message.objects.create(
+        ticket=question.ticket,
+        connection=connection,
+        from_me=True,
+        body="R$ 10",
+        wa_id=f"true_{CUSTOMER}_3EB0X",
+    )
+
+
 def ticket_state() -> tuple:
     ticket = Ticket.objects.get()
     return ticket.status, ticket.unread_count, Message.objects.count()
@@ -176,15 +188,7 @@ def test_a_reaction_is_replaced_then_removed_and_adds_no_row(connection, questio
     assert len(events) == 3
 
 
-def test_a_customer_reacts_to_the_agents_reply(connection, question):
-    reply = Message.objects.create(
-        ticket=question.ticket,
-        connection=connection,
-        from_me=True,
-        body="R$ 10",
-        wa_id=f"true_{CUSTOMER}_3EB0X",
-    )
-
+def test_a_customer_reacts_to_the_agents_reply(connection, reply):
     apply(connection, "chat.new_reaction", reaction(reply.wa_id, "🙏"))
 
     assert list(reply.reactions.values_list("emoji", flat=True)) == ["🙏"]
@@ -218,15 +222,7 @@ def test_a_change_naming_another_chats_message_is_ignored_with_a_log_line(
     assert "of another chat" in caplog.text
 
 
-def test_the_customer_cannot_delete_or_edit_the_agents_reply(connection, question, events, caplog):
-    reply = Message.objects.create(
-        ticket=question.ticket,
-        connection=connection,
-        from_me=True,
-        body="R$ 10",
-        wa_id=f"true_{CUSTOMER}_3EB0X",
-    )
-
+def test_the_customer_cannot_delete_or_edit_the_agents_reply(connection, reply, events, caplog):
     apply(connection, "chat.msg_revoke", revoke(reply.wa_id))
     payload = edit(reply.wa_id, "R$ 0")
     payload["msg"]["fromMe"] = False  # the customer's client says it is theirs

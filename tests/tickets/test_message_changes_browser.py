@@ -9,7 +9,6 @@ from tests.factories import QueueFactory, UserFactory
 from tests.processes import wait_until
 from tickets.models import Message, Ticket
 from tickets.outbound import message_send
-from whatsapp.services import connection_create, connection_request
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ACCOUNT, CUSTOMER = "5531999990008", "5511977776666"
@@ -20,10 +19,7 @@ def test_the_customers_edit_deletion_and_reaction_show_live_and_add_no_row(engin
     agent = UserFactory()
     support = QueueFactory()
     support.members.add(agent)
-    connection = connection_create(name="Vendas")
-    connection.queues.add(support)
-    connection_request(connection=connection, enabled=True)
-    engine.connect(connection, phone=ACCOUNT)
+    engine.connected(ACCOUNT, "Vendas", queues=[support])
 
     def customer(**fields) -> str:
         status, body = simulator.post("/_sim/messages", {"account": ACCOUNT, "from": CUSTOMER, **fields})

@@ -6,7 +6,8 @@ import pytest
 from django.urls import reverse
 
 from contacts.models import Contact
-from tests.factories import ConnectionFactory, ContactFactory, QueueFactory, TicketFactory
+from helpdesk.presence import socket_open
+from tests.factories import ConnectionFactory, ContactFactory, QueueFactory, TicketFactory, UserFactory
 from tests.processes import wait_until
 from tickets.models import Message, Ticket
 from tickets.services import ActionRefused, conversation_start, number_message_send
@@ -63,6 +64,25 @@ def test_a_new_number_becomes_a_contact_at_the_id_whatsapp_answers(agent, whatsa
     ticket = conversation_start(connection=connection, phone="552187654321", by=agent)
 
     assert (ticket.contact.wa_id, ticket.contact.phone) == ("5521987654321@c.us", "5521987654321")
+    assert (ticket.assignee, ticket.status) == (agent, Ticket.Status.OPEN)  # no first message: still theirs
+
+
+@pytest.mark.django_db
+def test_a_conversation_started_in_a_queue_that_assigns_by_itself_stays_with_who_started_it(
+    agent, whatsapp_answers, django_capture_on_commit_callbacks
+):
+    queue = QueueFactory(assignment="round_robin")
+    colleague = UserFactory()
+    queue.members.add(agent, colleague)
+    socket_open(user=colleague, channel_name="test!colleague")  # online, never assigned: next in turn
+    connection = ConnectionFactory(status=Connection.Status.CONNECTED)
+    connection.queues.add(queue)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket = conversation_start(connection=connection, phone="5511977776666", by=agent)
+
+    ticket.refresh_from_db()
+    assert (ticket.queue, ticket.assignee, ticket.status) == (queue, agent, Ticket.Status.OPEN)
 
 
 @pytest.mark.django_db

@@ -333,17 +333,32 @@ def test_marking_a_reply_sent_removes_only_its_own_echo_stored_by_an_earlier_ver
     assert remaining == {greeting.pk, queued.pk, elsewhere.pk}
 
 
-def test_a_queued_reply_wakes_its_connections_session_at_once(
-    agent, channel_layer, django_capture_on_commit_callbacks
+@pytest.mark.parametrize(
+    ("later", "told"),
+    [(None, {"type": "session.wake"}), (3600, {"type": "session.wake", "schedule_changed": True})],
+    ids=["queued", "scheduled"],
+)
+def test_a_reply_wakes_its_connections_session_at_once(
+    agent, channel_layer, django_capture_on_commit_callbacks, later, told
 ):
+    """A scheduled one says so: the session reads its schedule again only then (or at the time it knows)."""
     ticket = TicketFactory()
-    channel = async_to_sync(channel_layer.new_channel)()
-    async_to_sync(channel_layer.group_add)(session_group(ticket.connection_id), channel)
+    send_at = later and timezone.now() + timedelta(seconds=later)
 
-    with django_capture_on_commit_callbacks(execute=True):
-        message_send(ticket=ticket, author=agent, body="Oi")
+    def send() -> None:
+        with django_capture_on_commit_callbacks(execute=True):
+            message_send(ticket=ticket, author=agent, body="Oi", send_at=send_at)
+
+    assert session_told(channel_layer, ticket.connection_id, send) == told
+
+
+def session_told(channel_layer, connection_id: int, action) -> dict:
+    """What the connection's running session hears on the bus when ``action`` runs."""
+    channel = async_to_sync(channel_layer.new_channel)()
+    async_to_sync(channel_layer.group_add)(session_group(connection_id), channel)
+    action()
 
     async def heard():
         return await asyncio.wait_for(channel_layer.receive(channel), timeout=5)
 
-    assert async_to_sync(heard)() == {"type": "session.wake"}
+    return async_to_sync(heard)()

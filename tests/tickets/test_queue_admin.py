@@ -118,3 +118,22 @@ def test_the_admin_and_the_api_say_the_same(staff_client, api):
     answer = api("PATCH", f"queues/{queue.pk}", {"business_hours": hours}).json()
 
     assert page["business_hours"] == answer["fields"]["business_hours"] == ["tue: ranges overlap."]
+
+
+def test_the_lists_order_box_still_saves_through_the_queues_service(staff_client):
+    queue = QueueFactory(ordering=0)
+
+    response = staff_client.post(
+        reverse("admin:tickets_queue_changelist"),
+        {
+            "form-TOTAL_FORMS": "1",
+            "form-INITIAL_FORMS": "1",
+            "form-0-id": str(queue.pk),
+            "form-0-ordering": "7",
+            "_save": "Save",
+        },
+    )
+
+    assert response.status_code == 302
+    queue.refresh_from_db()
+    assert queue.ordering == 7

@@ -8,6 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from tests.factories import MessageFactory, QueueFactory, TicketFactory, UserFactory
+from tests.tickets.test_outbound import session_told
 from tickets.models import Message, Ticket
 from tickets.outbound import outbound_pending, scheduled_promote
 from tickets.scheduling import scheduled_cancel, scheduled_edit
@@ -128,6 +129,21 @@ def test_edit_changes_text_and_time_until_it_goes(ticket, staff, django_capture_
     with pytest.raises(ActionRefused):
         scheduled_edit(message=message, by=staff, body="tarde demais")
     assert Message.objects.get(pk=message.pk).body == "Novo texto"
+
+
+def test_a_new_time_tells_the_session_to_read_its_schedule_again(
+    ticket, staff, channel_layer, django_capture_on_commit_callbacks
+):
+    message = scheduled(ticket, staff)
+
+    def move() -> None:
+        with django_capture_on_commit_callbacks(execute=True):
+            scheduled_edit(message=message, by=staff, send_at=later(60))
+
+    assert session_told(channel_layer, ticket.connection_id, move) == {
+        "type": "session.wake",
+        "schedule_changed": True,
+    }
 
 
 def test_cancel_deletes_it_and_nothing_is_sent(ticket, staff):

@@ -23,7 +23,7 @@ from tickets.inbound import message_ingest
 from tickets.models import Milestone, Ticket
 from tickets.outbound import message_send
 from tickets.services import ticket_accept, ticket_close, ticket_reopen, ticket_transfer
-from tickets.sla import overdue_tickets, sla_state, sla_watch
+from tickets.sla import overdue_tickets, sla_clock, sla_state, sla_watch
 from whatsapp.models import WebhookDelivery
 
 ZONE = ZoneInfo("America/Sao_Paulo")
@@ -142,6 +142,44 @@ def test_a_reopened_ticket_moved_to_another_queue_counts_from_the_reopening(conn
     assert ticket.resolution_due > timezone.now() + timedelta(minutes=59)
 
 
+@pytest.mark.django_db
+def test_a_reopened_ticket_turns_amber_at_80_percent_of_its_business_time_from_the_reopening(
+    settings, connection, queue, agent, monkeypatch
+):
+    settings.TIME_ZONE = "America/Sao_Paulo"
+    queue.business_hours, queue.sla_first_response_minutes, queue.sla_resolution_minutes = WEEKDAYS, None, 240
+    queue.save()
+    clock = Clock(datetime(2026, 12, 4, 10, 0, tzinfo=ZONE), monkeypatch)  # a Friday; the queue opens 09-18
+    ticket = customer_writes(connection, at=clock.now)
+    clock.now = datetime(2026, 12, 4, 10, 30, tzinfo=ZONE)
+    ticket_close(ticket=ticket, by=agent, reason=Ticket.CloseReason.AGENT, send_farewell=False)
+    clock.now = reopening = datetime(2026, 12, 4, 14, 30, tzinfo=ZONE)
+
+    ticket_reopen(ticket=ticket, by=agent)
+
+    ticket = Ticket.objects.select_related("queue").get(pk=ticket.pk)
+    # 210 of its 240 minutes on Friday afternoon, the last 30 on Monday morning
+    assert (ticket.sla_window_start, ticket.resolution_due) == (
+        reopening,
+        datetime(2026, 12, 7, 9, 30, tzinfo=ZONE),
+    )
+    # 80 % is 192 business minutes after the reopening: on Friday at 17:42, not during the weekend
+    # (80 % of the wall-clock window) nor on Monday at 08:42 (the promise counted back from the due time)
+    amber = datetime(2026, 12, 4, 17, 42, tzinfo=ZONE)
+    assert sla_clock(ticket, reopening).warn_at == amber
+    assert sla_state(ticket, amber - timedelta(seconds=1)) == "ok"
+    assert sla_state(ticket, amber) == "warning"
+    assert sla_state(ticket, datetime(2026, 12, 7, 9, 29, tzinfo=ZONE)) == "warning"
+
+
+class Clock:
+    """The time ``timezone.now()`` tells while a test runs: ``now``, moved by hand."""
+
+    def __init__(self, now: datetime, monkeypatch) -> None:
+        self.now = now
+        monkeypatch.setattr(timezone, "now", lambda: self.now)
+
+
 def time_passes(ticket: Ticket, *, minutes: float) -> None:
     """As if ``minutes`` had passed since the ticket's times were written (each moved back as much)."""
     back = timedelta(minutes=minutes)
@@ -150,6 +188,7 @@ def time_passes(ticket: Ticket, *, minutes: float) -> None:
             field: F(field) - back
             for field in (
                 "first_inbound_at",
+                "sla_window_start",
                 "first_response_due",
                 "resolution_due",
                 "closed_at",
@@ -304,6 +343,20 @@ def test_a_breach_reaches_the_inbox_live(agent_client, connection):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("channel_layer")
+def test_a_first_response_reaches_the_open_ticket_live(agent_client, connection, agent):
+    ticket = customer_writes(connection, minutes_ago=5)
+    ticket_accept(ticket=ticket, by=agent)  # already open: the answer changes nothing else of it
+
+    received = conversation(agent_client, lambda: message_send(ticket=ticket, author=agent, body="Olá!"))
+
+    # its header and details come again: the badge counts to the resolution now, who answered shows
+    assert {"type": "ticket.changed", "ticket": ticket.pk} in [
+        {"type": event["type"], "ticket": event.get("ticket")} for event in received
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(db.vendor != "postgresql", reason="two watchers at once need PostgreSQL's row locks")
 def test_two_watchers_at_once_mark_the_breach_once(connection, monkeypatch):
     ticket = customer_writes(connection, minutes_ago=90)
@@ -413,3 +466,83 @@ def test_the_sla_badges_cost_the_inbox_no_query(agent_client, connection, agent,
 
     states = [badge[0] for badge in badges(page).values()]
     assert {"ok", "warning", "breached"} <= set(states) and len(states) == 16
+
+
+# -- the ticket page ----------------------------------------------------------------------------------
+def ticket_head(html: str) -> str:
+    return re.search(r'<header class="ticket-head".*?</header>', html, re.S).group(0)
+
+
+def sla_details(html: str) -> dict[str, str]:
+    """The side's SLA details: each term -> its text (tags dropped, spaces collapsed)."""
+    section = re.search(r'<section id="ticket-sla".*?</section>', html, re.S).group(0)
+    pairs = re.findall(r"<dt>(.*?)</dt><dd[^>]*>(.*?)</dd>", section, re.S)
+    return {term: " ".join(re.sub(r"<[^>]+>", "", text).split()) for term, text in pairs}
+
+
+def local(moment: datetime) -> str:
+    """``moment`` as the Portuguese page writes it, in São Paulo."""
+    return moment.astimezone(ZONE).strftime("%d/%m/%Y %H:%M")
+
+
+@pytest.mark.django_db
+def test_the_ticket_page_shows_the_badge_and_the_due_times_in_the_viewers_language_and_time_zone(
+    settings, agent_client, connection, agent
+):
+    settings.TIME_ZONE = "America/Sao_Paulo"
+    agent.first_name, agent.last_name = "Ana", "Souza"
+    agent.save()
+    ticket = customer_writes(connection, minutes_ago=90)
+    message_send(ticket=ticket, author=agent, body="Desculpe a demora")  # late: breached at its due time
+    ticket.refresh_from_db()
+
+    page = agent_client.get(
+        reverse("ticket", args=[ticket.pk]), HTTP_HX_REQUEST="true", HTTP_ACCEPT_LANGUAGE="pt-br"
+    ).content.decode()
+
+    assert re.search(r'data-sla="breached"[^>]*>estourado<', ticket_head(page))
+    assert sla_details(page) == {
+        "Primeira resposta até": local(ticket.first_response_due),
+        "Primeira resposta": f"respondida em {local(ticket.first_response_at)} por Ana Souza",
+        "Resolução até": local(ticket.resolution_due),
+        "SLA": f"estourado em {local(ticket.first_response_due)}",
+    }
+
+
+@pytest.mark.django_db
+def test_the_ticket_page_counts_down_like_the_inbox_row(agent_client, connection):
+    ticket = customer_writes(connection, minutes_ago=50)  # in the last fifth of its hour
+
+    page = agent_client.get(reverse("ticket", args=[ticket.pk])).content.decode()
+
+    head = ticket_head(page)
+    badge = re.search(
+        r'<span class="sla sla-warning" data-sla="warning" data-due="([^"]+)" data-warn="([^"]+)"', head
+    )
+    assert badge and re.search(r'data-sla="warning"[^>]*>10 min<', head)
+    assert datetime.fromisoformat(badge.group(1)) == ticket.first_response_due
+    assert datetime.fromisoformat(badge.group(2)) == ticket.first_response_due - timedelta(minutes=12)
+    assert badges(page)[ticket.pk] == ("warning", "10 min")  # the row beside it says the same
+    assert set(sla_details(page)) == {
+        "First response due",
+        "Resolution due",
+    }  # nothing answered or broken yet
+    for script_reads in ("data-sla-minutes", "data-sla-breached"):  # the page's countdown texts
+        assert script_reads in page
+
+
+@pytest.mark.django_db
+def test_the_header_brings_the_sla_details_when_the_ticket_changes(agent_client, connection, agent):
+    ticket = customer_writes(connection, minutes_ago=10)
+    assert "answered" not in str(
+        sla_details(agent_client.get(reverse("ticket", args=[ticket.pk])).content.decode())
+    )
+
+    message_send(ticket=ticket, author=agent, body="Olá!")
+    live = agent_client.get(reverse("ticket-head", args=[ticket.pk]), HTTP_HX_REQUEST="true").content.decode()
+    acted = agent_client.post(reverse("ticket-action", args=[ticket.pk, "accept"]), HTTP_HX_REQUEST="true")
+
+    for answer in (live, acted.content.decode()):
+        assert '<section id="ticket-sla" class="sla-details" hx-swap-oob="true">' in answer
+        assert sla_details(answer)["First response"].startswith("answered at ")
+        assert re.search(r'data-sla="ok"[^>]*>\d+ h<', ticket_head(answer))  # the resolution's clock runs

@@ -1,5 +1,6 @@
 """An inbox row's SLA badge turns red in a real browser without a reload: as time passes (the page
-counts down), and when the watch marks a breach the page could not foresee (its live event)."""
+counts down), and when the watch marks a breach the page could not foresee (its live event). The open
+ticket's header counts down too, and its SLA details follow its live events."""
 
 from datetime import timedelta
 
@@ -11,6 +12,7 @@ from tests.browser import sign_in
 from tests.factories import ConnectionFactory, QueueFactory, UserFactory
 from tickets.inbound import message_ingest
 from tickets.models import Ticket
+from tickets.outbound import message_send
 from tickets.sla import sla_watch
 from whatsapp.wire import inbound_message
 
@@ -55,4 +57,30 @@ def test_a_row_turns_red_as_its_due_time_passes_and_when_the_watch_marks_it(web,
     Ticket.objects.filter(pk=later.pk).update(first_response_due=timezone.now() - timedelta(minutes=1))
     sla_watch()
     expect(later_badge).to_have_attribute("data-sla", "breached", timeout=10_000)
+    assert page.evaluate("window.sameDocument") is True
+
+
+def test_the_open_ticket_counts_down_and_shows_a_colleagues_first_answer_without_a_reload(web, page):
+    agent, colleague = UserFactory(), UserFactory(first_name="Bruno", last_name="Lima")
+    minute = QueueFactory(sla_first_response_minutes=1, sla_resolution_minutes=600)
+    minute.members.add(agent, colleague)
+    ticket = customer_writes(minute, seconds_ago=45, chat="5511933330000@c.us")  # its answer due in 15 s
+    sign_in(page, web, agent)
+    page.goto(f"{web}/inbox/{ticket.pk}/")
+    page.evaluate("window.sameDocument = true")
+    badge = page.locator("#ticket-head [data-sla]")
+    details = page.locator("#ticket-sla")
+
+    expect(details).to_contain_text("First response due")
+    expect(details).not_to_contain_text("answered at")
+    # Time passes: the header's badge counts down with the rows'.
+    expect(badge).to_have_attribute("data-sla", "breached", timeout=30_000)
+    expect(badge).to_have_text("breached")
+
+    message_send(ticket=ticket, author=colleague, body="Desculpe a demora!")  # late: breached at its due time
+
+    expect(details).to_contain_text("answered at", timeout=10_000)
+    expect(details).to_contain_text("by Bruno Lima")
+    expect(details).to_contain_text("breached at")
+    expect(badge).to_have_attribute("data-sla", "breached")  # a breach stays
     assert page.evaluate("window.sameDocument") is True

@@ -1,5 +1,6 @@
 """Questions to a session when the bus is down answer 503 BUS_UNAVAILABLE; a stopped connection answers at once."""
 
+import asyncio
 import socket
 import time
 
@@ -10,6 +11,7 @@ from django.urls import reverse
 
 from tests.factories import ConnectionFactory
 from whatsapp.models import Connection
+from whatsapp.session_bus import bus_listen
 from whatsapp.views import BUS_UNAVAILABLE_MESSAGE
 
 
@@ -107,3 +109,25 @@ def test_with_redis_silent_the_web_answers_503_within_the_timeout(api, staff_cli
     started = time.monotonic()
     _bus_unavailable(_asked_with_the_bus_down(api, staff_client, connection))
     assert time.monotonic() - started < 5 * 0.5 + 5  # five questions, each bounded by the timeout
+
+
+def test_a_session_back_on_the_bus_after_an_outage_is_told_to_look_at_everything(restartable_redis):
+    """Wakes sent while the bus was away are lost, a reply scheduled meanwhile among them: once the
+    session listens again it is woken as if its schedule had changed (it reads it only then)."""
+
+    async def run() -> tuple[bool, tuple]:
+        events: asyncio.Queue = asyncio.Queue()
+        listening = asyncio.create_task(bus_listen(connection_id=1, events=events))
+        await asyncio.sleep(0.5)
+        quiet_at_first = events.empty()  # a first join has lost nothing
+        await asyncio.to_thread(restartable_redis.stop)
+        await asyncio.sleep(1)
+        await asyncio.to_thread(restartable_redis.start)
+        told = await asyncio.wait_for(events.get(), timeout=20)
+        listening.cancel()
+        return quiet_at_first, told
+
+    quiet_at_first, told = asyncio.run(run())
+
+    assert quiet_at_first
+    assert told == ("wake", {"type": "session.wake", "schedule_changed": True})

@@ -4,12 +4,11 @@
 import asyncio
 
 import pytest
-from playwright.async_api import async_playwright
 
 from tests.factories import MessageFactory, UserFactory
+from tests.whatsapp.session_page import session_page
 from tickets.message_actions import message_delete, message_edit, message_react
 from tickets.models import Message, MessageChange
-from whatsapp.browser import browser_close, browser_launch
 from whatsapp.lease import lease_renew
 from whatsapp.models import Connection
 from whatsapp.simulator.world import World
@@ -107,15 +106,9 @@ def test_the_session_makes_each_change_and_marks_it_made_or_refused(session, set
     message_delete(message=message, by=agent)
 
     async def send_changes() -> list:
-        async with async_playwright() as playwright:
-            context = await browser_launch(playwright, profile=tmp_path / "profile")
-            try:
-                session.messages.page = context.pages[0] if context.pages else await context.new_page()
-                await session.messages.page.evaluate(PAGE)
-                await session.messages.send_queued()
-                return await session.messages.page.evaluate("window.calls")
-            finally:
-                await browser_close(context, profile=tmp_path / "profile")
+        async with session_page(session, PAGE, profile=tmp_path / "profile") as page:
+            await session.messages.send_queued()
+            return await page.evaluate("window.calls")
 
     assert Connection.objects.get(pk=session.connection_id).status == Connection.Status.CONNECTED
     assert asyncio.run(send_changes()) == [

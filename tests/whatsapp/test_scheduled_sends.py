@@ -10,16 +10,13 @@ from tests.processes import wait_until
 from tickets.models import Message, Ticket
 from tickets.services import ticket_reply
 from whatsapp.models import Connection
-from whatsapp.services import connection_create, connection_request
 
 pytestmark = pytest.mark.django_db(transaction=True)
 CUSTOMER = "5511988886666"
 
 
 def open_ticket(engine, simulator, phone: str) -> tuple[Connection, Ticket]:
-    connection = connection_create(name="Agenda")
-    connection_request(connection=connection, enabled=True)
-    engine.connect(connection, phone=phone)
+    connection = engine.connected(phone, "Agenda")
     status, answer = simulator.post("/_sim/messages", {"account": phone, "from": CUSTOMER, "body": "Olá"})
     assert status == 201, answer
     wait_until(lambda: Ticket.objects.exists(), message="the ticket")

@@ -5,12 +5,11 @@ import time
 
 import pytest
 from asgiref.sync import sync_to_async
-from playwright.async_api import async_playwright
 
 from tests.factories import MessageFactory
 from tests.tickets.test_inbound import CUSTOMER, inbound
+from tests.whatsapp.session_page import session_page
 from tickets.models import Message
-from whatsapp.browser import browser_close, browser_launch
 from whatsapp.lease import LeaseLost, lease_fence
 from whatsapp.models import Connection
 from whatsapp.outcomes import Outcome
@@ -99,16 +98,10 @@ def test_a_session_that_lost_its_lease_sends_nothing(session, tmp_path):
     take_over(session)
 
     async def send_queued() -> list:
-        async with async_playwright() as playwright:
-            context = await browser_launch(playwright, profile=tmp_path / "profile")
-            try:
-                session.messages.page = context.pages[0] if context.pages else await context.new_page()
-                await session.messages.page.evaluate(PAGE)
-                with pytest.raises(LeaseLost):
-                    await session.messages.send_queued()
-                return await session.messages.page.evaluate("window.sent")
-            finally:
-                await browser_close(context, profile=tmp_path / "profile")
+        async with session_page(session, PAGE, profile=tmp_path / "profile") as page:
+            with pytest.raises(LeaseLost):
+                await session.messages.send_queued()
+            return await page.evaluate("window.sent")
 
     assert asyncio.run(send_queued()) == []
     reply.refresh_from_db()

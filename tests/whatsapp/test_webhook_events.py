@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_q.models import Schedule
 
-from tests.factories import ConnectionFactory, QueueFactory, TicketFactory
+from tests.factories import ConnectionFactory, QueueFactory, TicketFactory, UserFactory
 from tests.tickets.audit_helpers import audit
 from tests.tickets.test_inbound import CUSTOMER, inbound
 from tests.whatsapp.webhook_helpers import SECRET, run_tasks
@@ -82,6 +82,14 @@ def _sla_breached(connection):
     sla_watch()
 
 
+def _rated(connection):
+    Connection.objects.filter(pk=connection.pk).update(csat_enabled=True)
+    connection.csat_enabled = True
+    ticket = message_ingest(connection=connection, message=inbound(1)).ticket
+    ticket_close(ticket=ticket, by=UserFactory(), reason=Ticket.CloseReason.AGENT, send_farewell=False)
+    message_ingest(connection=connection, message=inbound(2, body="5"))
+
+
 def _status(connection):
     connection_transition(connection=connection, to=Connection.Status.CONNECTED, message="scanned")
 
@@ -102,6 +110,12 @@ CAUSES = {
     ),
     "ticket.closed": (_closed, lambda payload: payload["status"] == "closed"),
     "ticket.sla_breached": (_sla_breached, lambda payload: payload["sla_breached"] is True),
+    "ticket.rated": (
+        _rated,
+        lambda payload: (
+            (payload["status"], payload["csat_rating"], payload["csat_comment"]) == ("closed", 5, "")
+        ),
+    ),
     "connection.status": (
         _status,
         lambda payload: payload == {"from": "STOPPED", "to": "CONNECTED", "message": "scanned"},

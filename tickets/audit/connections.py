@@ -1,4 +1,5 @@
-"""Connections: each one's state, for how long, its heartbeat and its worker; the stuck ones flagged.
+"""Connections: each one's state, for how long, its heartbeat and its worker; the stuck ones flagged,
+and each central copy of a login a restore refused (whatsapp/saved_logins.py).
 
 With ``fix``, a flagged connection is restarted through the service behind the
 connection page's Restart button (``connection_request``), and the report says so.
@@ -14,6 +15,7 @@ from django.utils.translation import gettext as _
 from tickets.audit.checks import Level, Section, duration
 from whatsapp.lease import lease_is_live
 from whatsapp.models import Connection, ConnectionEvent
+from whatsapp.saved_logins import saved_logins_refused
 from whatsapp.selectors import web_version_tested, web_versions_tested
 from whatsapp.services import connection_request
 
@@ -31,6 +33,9 @@ def connections_section(*, fix: bool = False) -> Section:
     )  # when it entered its present state
     now = timezone.now()
     section.data["connections"] = []
+    refused_copies: dict[int, list] = {}
+    for refused in saved_logins_refused():
+        refused_copies.setdefault(refused.connection_id, []).append(refused)
     for connection in Connection.objects.annotate(entered_at=Subquery(entered)):
         since = connection.entered_at or connection.updated_at
         worker = lease_is_live(connection)
@@ -72,6 +77,20 @@ def connections_section(*, fix: bool = False) -> Section:
                     "name": connection.name,
                     "version": connection.web_version,
                     "tested": ", ".join(web_versions_tested()),
+                },
+            )
+        for refused in refused_copies.get(connection.pk, []):  # not a fault a restart fixes
+            section.flag(
+                Level.WARNING,
+                _(
+                    "%(name)s: the central copy of its login saved %(saved)s was refused %(when)s ago "
+                    "(%(reason)s); it is kept aside and never used."
+                )
+                % {
+                    "name": connection.name,
+                    "saved": refused.created_at.strftime("%Y-%m-%d %H:%M"),
+                    "when": duration((now - (refused.refused_at or now)).total_seconds()),
+                    "reason": _(refused.refused),
                 },
             )
         if fix and problems:

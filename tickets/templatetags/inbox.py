@@ -10,7 +10,7 @@ from django.utils.translation import gettext, gettext_lazy
 
 from tickets.models import Message, Ticket
 from tickets.selectors import Tab, inbox_sort_value
-from tickets.sla_clock import SlaClock, sla_clock
+from tickets.sla_clock import SlaClock, sla_clock, sla_missed_at
 from tickets.text import text_html, text_plain, without_signature
 
 register = template.Library()
@@ -112,6 +112,13 @@ SLA_TEXTS = {
 def sla_of(ticket: Ticket) -> SlaClock | None:
     """The row's SLA badge: its state and the due time it counts down to (None: no SLA runs)."""
     return sla_clock(ticket, timezone.now())
+
+
+@register.filter
+def sla_breached_at(ticket: Ticket) -> datetime | None:
+    """When the ticket's SLA was breached: as the watch marked it, or the due time that passed unmet
+    before the watch ran (the badge says "breached" then too)."""
+    return ticket.sla_breached_at or sla_missed_at(ticket, timezone.now())
 
 
 @register.filter

@@ -28,7 +28,6 @@ from tickets.selectors import (
     conversation_older,
     conversation_page,
     ticket_for_page,
-    tickets_visible_to,
 )
 from tickets.services import (
     ActionRefused,
@@ -80,8 +79,9 @@ def ticket_read_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
 
 
 def ticket_head(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    """The ticket's header and actions as they are now (after a live ticket.changed)."""
-    return render(request, "tickets/_head.html", {"ticket": ticket_or_404(request.user, pk)})
+    """The ticket's header and actions as they are now (after a live ticket.changed), with its SLA
+    details for the side (out of band: ``hx-swap-oob``)."""
+    return render(request, "tickets/_head_live.html", {"ticket": ticket_or_404(request.user, pk)})
 
 
 def conversation_messages(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
@@ -349,13 +349,9 @@ def quick_replies(request: AuthenticatedHttpRequest) -> JsonResponse:
 def _after_action(
     request: AuthenticatedHttpRequest, pk: int, error: str, *, accepted: bool = False
 ) -> HttpResponse:
-    """The header as it is now; the inbox when the ticket left what the user may see."""
-    ticket = (
-        tickets_visible_to(user=request.user)
-        .filter(pk=pk)
-        .select_related("contact", "connection", "queue", "assignee")
-        .first()
-    )
+    """The header as it is now (and the side's SLA details); the inbox when the ticket left what the
+    user may see."""
+    ticket = ticket_for_page(user=request.user, pk=pk)
     if ticket is None:
         if not request.htmx:
             return redirect("inbox")
@@ -364,7 +360,7 @@ def _after_action(
         return _acted(response, ticket_pk=pk)
     if not request.htmx:
         return redirect("ticket", pk=pk)
-    response = render(request, "tickets/_head.html", {"ticket": ticket, "error": error})
+    response = render(request, "tickets/_head_live.html", {"ticket": ticket, "error": error})
     return _acted(response, ticket_pk=pk, accepted=accepted)
 
 

@@ -150,7 +150,7 @@ class Simulator:
                         push({"type": "reply", "id": frame["id"], **answer})
         finally:
             if token:
-                self.world.device_detach(token)
+                self.world.device_detach(token, push)
             if writing:
                 writing.cancel()
 

@@ -105,9 +105,11 @@ class World:
             self._start_qr(device)
         return device
 
-    def device_detach(self, token: str) -> None:
+    def device_detach(self, token: str, push: Push | None = None) -> None:
+        """A page went away. Another page that attached with the same token since (the login restored on
+        another machine while the first browser still ran) keeps the device: only its own page detaches it."""
         device = self.devices.get(token)
-        if device:
+        if device and (push is None or device.push is push):
             device.push = None
             self._stop_qr(device)
 
