@@ -5,11 +5,14 @@ queue was deleted."""
 
 import dataclasses
 import random
+import threading
 from collections import Counter
 from datetime import timedelta
 
 import pytest
 from django.apps import apps
+from django.db import connection as db
+from django.db import transaction
 from django.utils import timezone
 
 from reports.models import Tally
@@ -229,3 +232,36 @@ def test_a_milestone_written_now_is_in_the_report_at_once(world):
     assert closed() == before + 1
     tally_fold()
     assert closed() == before + 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_fold_never_passes_a_milestone_still_being_written(world):
+    """A milestone whose transaction is still open when the fold runs has an id below the ones
+    committed after it: the fold must not move past it (PostgreSQL; SQLite has one writer)."""
+    if db.vendor != "postgresql":
+        pytest.skip("PostgreSQL writes milestones from several transactions at once")
+    queues, connections, agents = world
+    write(world, 5, seed=5)
+    ticket = TicketFactory(connection=connections[0], queue=queues[0])
+    writing, release = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        try:
+            with transaction.atomic():
+                milestone_add(ticket=ticket, kind=Kind.CLOSED, agent=agents[0], seconds=30.0, business=30.0)
+                writing.set()
+                release.wait(10)
+        finally:
+            db.close()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    assert writing.wait(10)
+    write(world, 2, seed=6)  # committed meanwhile, with higher ids
+
+    assert tally_fold() == 0  # it waits for the open transaction a moment, then leaves it for the next run
+
+    release.set()
+    thread.join(10)
+    assert tally_fold() == Milestone.objects.count()
+    assert_as_the_milestones(world)
