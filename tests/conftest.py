@@ -46,6 +46,16 @@ def _postgresql_flushed_by_delete():
 
 
 @pytest.fixture(autouse=True)
+def _fresh_metrics_tally(monkeypatch):
+    """/metrics counts the connection log's events from the last one it read (whatsapp/metrics.py):
+    each test's database is emptied, so each test counts from nothing again, not on top of the events
+    an earlier test's /metrics read."""
+    from whatsapp import metrics
+
+    monkeypatch.setattr(metrics, "_tally", metrics._Tally())
+
+
+@pytest.fixture(autouse=True)
 def _plain_static_storage(settings):
     """Tests render templates without running collectstatic first."""
     settings.STORAGES = {

@@ -7,7 +7,7 @@ import pytest
 
 from tests.factories import ConnectionFactory, StaffFactory
 from tests.tickets.audit_helpers import audit, healthy_connection, healthy_machine  # noqa: F401 (fixture)
-from whatsapp import metrics, wire
+from whatsapp import wire
 from whatsapp.models import Connection
 from whatsapp.session import stalled_session_leaves_within
 from whatsapp.simulator.app import Simulator, control_freeze
@@ -150,8 +150,7 @@ def test_the_api_gives_the_version(api):
 
 
 @pytest.mark.django_db
-def test_the_metrics_name_each_connection_s_version_and_whether_it_was_tested(client, monkeypatch):
-    monkeypatch.setattr(metrics, "_tally", metrics._Tally())
+def test_the_metrics_name_each_connection_s_version_and_whether_it_was_tested(client):
     ConnectionFactory(name="Vendas", web_version=WEB_VERSION)
     untested = ConnectionFactory(name="Suporte", web_version="2.3000.1038792969")
     ConnectionFactory(name="Nova", web_version="")

@@ -2,16 +2,9 @@ import pytest
 
 from helpdesk.models import ApiToken
 from tests.factories import ConnectionEventFactory, ConnectionFactory
-from whatsapp import metrics
 from whatsapp.models import Connection, ConnectionEvent
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fresh_tally(monkeypatch):
-    """Each test's database starts again from the first primary key: so does the count."""
-    monkeypatch.setattr(metrics, "_tally", metrics._Tally())
 
 
 def test_metrics_need_an_admin_or_a_staff_token(client, agent, staff):
