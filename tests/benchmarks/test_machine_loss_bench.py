@@ -35,8 +35,10 @@ from django.db.models import Max, Q
 
 from tests.benchmarks.results import report
 from tests.processes import Child, chromium_pids, wait_until
+from tests.whatsapp.test_crash_recovery import outbox_bodies
 from tests.whatsapp.test_machine_loss import linked_devices
-from tickets.models import Message
+from tickets.models import Message, Ticket
+from tickets.outbound import message_send
 from whatsapp.models import Connection, ConnectionEvent, SavedLogin
 from whatsapp.services import connection_create, connection_request
 from whatsapp.tasks import sessions_restore
@@ -149,6 +151,18 @@ def stored_counts(bodies: list[str]) -> Counter:
     return Counter(Message.objects.filter(body__in=bodies).values_list("body", flat=True))
 
 
+def replies_go_out(simulator, agent, phones: list[str], run: int) -> None:
+    """An answer to the newest ticket of each number written to reaches the customer's phone."""
+    for number in phones:
+        ticket = Ticket.objects.filter(connection__phone=number).latest("id")
+        message_send(ticket=ticket, author=agent, body=f"resposta {run}")
+        wait_until(
+            lambda number=number: f"resposta {run}" in outbox_bodies(simulator, number),
+            timeout=60,
+            message=f"the reply from {number}",
+        )
+
+
 def percentile(samples: list[float], share: float) -> float:
     ordered = sorted(samples)
     return ordered[max(0, round(share * len(ordered)) - 1)]
@@ -192,12 +206,12 @@ def qr_lines(before: dict[int, int]) -> list[str]:
 
 
 def machine_lost(
-    engine, *, run: int, lost: Machine, taker: Machine, phones: list[str]
+    engine, agent, *, run: int, lost: Machine, taker: Machine, phones: list[str]
 ) -> tuple[float, float]:
     """``lost`` dies with its disk while ``taker`` runs beside it and customers write; the restore
     brings every session back on ``taker``. Checks: no QR, the same linked devices, each message
-    stored once. Returns the seconds from the kill until every session is CONNECTED again, and the
-    time (``time.time()``) the last one was."""
+    stored once, replies sent afterwards. Returns the seconds from the kill until every session is
+    CONNECTED again, and the time (``time.time()``) the last one was."""
     wait_until(lambda: "] running." in taker.worker.output(), timeout=60, message="the other worker up")
     customers = Customers(engine.simulator, phones[:WRITTEN_TO], run)
     customers.start()
@@ -243,10 +257,11 @@ def machine_lost(
         to="machine_loss.md",
     )
     assert (missing, duplicated) == (0, 0)
+    replies_go_out(engine.simulator, agent, phones[:WRITTEN_TO], run)
     return took, last_connected
 
 
-def test_ten_sessions_come_back_on_another_machine_without_a_qr(engine, settings, phone):
+def test_ten_sessions_come_back_on_another_machine_without_a_qr(engine, settings, phone, agent):
     settings.MAX_WHATSAPP_CONNECTIONS = SESSIONS
     settings.WHATSAPP_LEASE = LEASE  # the restore's reservations last as long as the workers' leases
     phones = phones_of(phone)
@@ -264,7 +279,7 @@ def test_ten_sessions_come_back_on_another_machine_without_a_qr(engine, settings
         )
         time.sleep(max(0.0, LOGGED_IN_FOR - (time.time() - connected_at)))  # each CONNECTED for 30 s
         took, connected_at = machine_lost(
-            engine, run=run, lost=machines[-2], taker=machines[-1], phones=phones
+            engine, agent, run=run, lost=machines[-2], taker=machines[-1], phones=phones
         )
         times.append(took)
 
