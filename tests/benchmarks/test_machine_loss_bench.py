@@ -5,7 +5,8 @@ namespace of its own (``unshare --uts``), so its lease owner names another host 
 its leases over as a dead process of its own machine: they are taken over only once they expire, as
 between real machines. With WHATSAPP_LEASE=20 and WHATSAPP_HEARTBEAT=5, SESSIONS connections run
 CONNECTED on machine A, each logged in for 30 s with its login saved centrally; machine B runs beside
-it, idle; customers write to some of the numbers all along. Then A is lost (its process group and
+it, idle; customers write to three of the numbers from 3 s before the loss until every session is
+back. Then A is lost (its process group and
 its Chromiums SIGKILLed, its var dir deleted) and the test runs the restore as the schedule does,
 ``sessions_restore()`` every RESTORE_EVERY seconds from the kill (5 s, the heartbeat: the figure is then
 the takeover itself, not the schedule's phase; docs/operations.md "Losing a machine" adds the phase).
@@ -13,8 +14,9 @@ BENCH_RESTORE_EVERY=60 BENCH_RESTORE_PHASE=worst runs the schedule's worst phase
 second before the last lease expires, the next a minute later.
 
 Each run measures the kill → every session CONNECTED again on B, checks that no connection's log
-has a QR after the kill and that the phones' linked devices are unchanged, and counts the customers'
-messages lost and duplicated (each must be stored exactly once). The next run loses B the same way
+has a QR after the kill and that the phones' linked devices are unchanged, counts the customers'
+messages lost and duplicated (each must be stored exactly once), and sends a reply from each number
+written to. The next run loses B the same way
 to a new machine C, and so on: RUNS runs, p50 and p95. Rows go to ``var/bench/machine_loss.md``.
 """
 
